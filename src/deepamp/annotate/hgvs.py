@@ -1,0 +1,444 @@
+"""Variant consequence and HGVS c./p. names for VCF-style variants.
+
+``annotate(variants, transcripts, cis_groups)`` takes VCF-style variants
+(contig "chr2" or "2", 1-based position, REF, ALT) and returns one
+:class:`Annotation` per variant.  Indels are shifted 3' in the *transcript*
+orientation (HGVS rule), so on the minus-strand genes ALK and ROS1 the two
+left-normalised VCF alleles of ALK G1202del (chr2:29220745 TCCC>T and
+chr2:29220743 TCTC>T) both give c.3604_3606del / p.Gly1202del.  SNVs that
+``cis_groups`` declares to be on the same molecule and that hit one codon get a
+single combined amino-acid change (``combined_hgvsp``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+from .transcripts import CODON_TABLE, Transcript, TranscriptSet, normalize_contig, revcomp
+
+THREE = {"A": "Ala", "R": "Arg", "N": "Asn", "D": "Asp", "C": "Cys", "Q": "Gln", "E": "Glu",
+         "G": "Gly", "H": "His", "I": "Ile", "L": "Leu", "K": "Lys", "M": "Met", "F": "Phe",
+         "P": "Pro", "S": "Ser", "T": "Thr", "W": "Trp", "Y": "Tyr", "V": "Val", "*": "Ter",
+         "X": "Xaa"}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A VCF-style variant; ``pos`` is 1-based, alleles upper-case."""
+
+    contig: str
+    pos: int
+    ref: str
+    alt: str
+
+    def __post_init__(self) -> None:
+        for allele in (self.ref, self.alt):
+            if not allele or set(allele.upper()) - set("ACGTN"):
+                raise ValueError(f"variant {self.contig}:{self.pos}: allele {allele!r} is not A/C/G/T/N")
+        if self.pos < 1:
+            raise ValueError(f"variant {self.contig}:{self.pos}: position must be >= 1")
+        object.__setattr__(self, "ref", self.ref.upper())
+        object.__setattr__(self, "alt", self.alt.upper())
+
+    def __str__(self) -> str:
+        return f"{self.contig}:{self.pos}{self.ref}>{self.alt}"
+
+
+@dataclass
+class Annotation:
+    variant: Variant
+    gene: str | None = None
+    transcript: str | None = None
+    exon: int | None = None
+    intron: int | None = None
+    hgvsc: str | None = None          # e.g. NM_004304.4:c.3604G>A
+    hgvsp: str | None = None          # e.g. p.Gly1202Arg
+    hgvsp1: str | None = None         # e.g. p.G1202R
+    consequence: str = "intergenic_variant"
+    protein_change: str | None = None  # 1-letter without "p.", e.g. G1202R
+    combined_hgvsp: str | None = None  # set for SNVs combined with a cis partner in one codon
+    combined_hgvsp1: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        v = self.variant
+        return {"contig": v.contig, "pos": v.pos, "ref": v.ref, "alt": v.alt,
+                "gene": self.gene, "transcript": self.transcript, "exon": self.exon,
+                "intron": self.intron, "hgvsc": self.hgvsc, "hgvsp": self.hgvsp,
+                "hgvsp1": self.hgvsp1, "consequence": self.consequence,
+                "protein_change": self.protein_change, "combined_hgvsp": self.combined_hgvsp,
+                "combined_hgvsp1": self.combined_hgvsp1, "warnings": list(self.warnings)}
+
+
+def _trim(pos: int, ref: str, alt: str) -> tuple[int, str, str]:
+    """Remove shared suffix then prefix; returns (first changed pos, ref, alt)."""
+    while len(ref) > 1 and len(alt) > 1 and ref[-1] == alt[-1]:
+        ref, alt = ref[:-1], alt[:-1]
+    while ref and alt and ref[0] == alt[0]:
+        ref, alt, pos = ref[1:], alt[1:], pos + 1
+    return pos, ref, alt
+
+
+def _p3(aa: str) -> str:
+    return "".join(THREE.get(a, "Xaa") for a in aa)
+
+
+class _P:
+    """Collect a protein change in 3- and 1-letter forms."""
+
+    def __init__(self, three: str, one: str, csq: str):
+        self.three, self.one, self.csq = "p." + three, "p." + one, csq
+
+
+def _protein_change(tx: Transcript, first_codon: int, ref_nt: str, alt_nt: str) -> _P | None:
+    """Compare reference and mutant nucleotides covering whole codons from ``first_codon``."""
+    if tx.protein is None:
+        return None
+    if len(ref_nt) % 3 or len(alt_nt) % 3:
+        return None
+    ref_aa, alt_aa = CODON_TABLE_t(ref_nt), CODON_TABLE_t(alt_nt)
+    if "X" in ref_aa or "X" in alt_aa:
+        return None
+    start = first_codon
+    # find the first differing residue, then the last
+    i = 0
+    while i < len(ref_aa) and i < len(alt_aa) and ref_aa[i] == alt_aa[i]:
+        i += 1
+    if i == len(ref_aa) == len(alt_aa):
+        a = tx.aa(start) or ref_aa[:1]
+        return _P(f"{_p3(a)}{start}=", f"{a}{start}=", "synonymous_variant")
+    r, a = ref_aa[i:], alt_aa[i:]
+    while r and a and r[-1] == a[-1]:
+        r, a = r[:-1], a[:-1]
+    pos = start + i
+    if "*" in a and "*" not in r:
+        p = pos + a.index("*")
+        ref_res = tx.aa(p) or "X"
+        return _P(f"{_p3(ref_res)}{p}Ter", f"{ref_res}{p}*", "stop_gained")
+    if len(r) == 1 and len(a) == 1:
+        if r == "*":
+            return _P(f"Ter{pos}{_p3(a)}ext*?", f"*{pos}{a}ext*?", "stop_lost")
+        if pos == 1 and r == "M":
+            return _P("Met1?", "M1?", "start_lost")
+        return _P(f"{_p3(r)}{pos}{_p3(a)}", f"{r}{pos}{a}", "missense_variant")
+    prot = tx.protein
+    if not a:  # pure deletion of residues pos .. pos+len(r)-1; shift 3' in the protein
+        s, e = pos, pos + len(r) - 1
+        while e < len(prot) and prot[e] == prot[s - 1]:  # prot is 0-based: prot[e] = residue e+1
+            s, e = s + 1, e + 1
+        rs, re_ = prot[s - 1], prot[e - 1]
+        if s == e:
+            return _P(f"{_p3(rs)}{s}del", f"{rs}{s}del", "inframe_deletion")
+        return _P(f"{_p3(rs)}{s}_{_p3(re_)}{e}del", f"{rs}{s}_{re_}{e}del", "inframe_deletion")
+    if not r:  # pure insertion between pos-1 and pos
+        ins = a
+        left = pos - 1
+        # shift 3': rotate the inserted residues while the next residue equals the first inserted
+        while left < len(prot) and prot[left] == ins[0]:
+            ins = ins[1:] + ins[0]
+            left += 1
+        k = len(ins)
+        if left - k >= 0 and prot[left - k:left] == ins:  # duplication
+            s, e = left - k + 1, left
+            if s == e:
+                return _P(f"{_p3(prot[s - 1])}{s}dup", f"{prot[s - 1]}{s}dup", "inframe_insertion")
+            return _P(f"{_p3(prot[s - 1])}{s}_{_p3(prot[e - 1])}{e}dup",
+                      f"{prot[s - 1]}{s}_{prot[e - 1]}{e}dup", "inframe_insertion")
+        if left < 1 or left >= len(prot):
+            return None
+        l_res, r_res = prot[left - 1], prot[left]
+        return _P(f"{_p3(l_res)}{left}_{_p3(r_res)}{left + 1}ins{_p3(ins)}",
+                  f"{l_res}{left}_{r_res}{left + 1}ins{ins}", "inframe_insertion")
+    e = pos + len(r) - 1
+    csq = "inframe_deletion" if len(a) < len(r) else "inframe_insertion" if len(a) > len(r) else "missense_variant"
+    head = f"{_p3(r[0])}{pos}" if len(r) == 1 else f"{_p3(r[0])}{pos}_{_p3(r[-1])}{e}"
+    head1 = f"{r[0]}{pos}" if len(r) == 1 else f"{r[0]}{pos}_{r[-1]}{e}"
+    return _P(f"{head}delins{_p3(a)}", f"{head1}delins{a}", csq)
+
+
+def CODON_TABLE_t(nt: str) -> str:  # noqa: N802 - small helper kept near its use
+    return "".join(CODON_TABLE.get(nt[i:i + 3], "X") for i in range(0, len(nt) - 2, 3))
+
+
+def _c_range(tx: Transcript, g_lo: int, g_hi: int) -> tuple[str, str]:
+    """HGVS c. text of the 5'-most and 3'-most base (transcript order) of [g_lo, g_hi]."""
+    a, b = tx.locate(g_lo).c, tx.locate(g_hi).c
+    return (b, a) if tx.strand == "-" else (a, b)
+
+
+def _csq_noncoding(tx: Transcript, locs: list) -> str:
+    if any(l.splice_site == "donor" for l in locs):
+        return "splice_donor_variant"
+    if any(l.splice_site == "acceptor" for l in locs):
+        return "splice_acceptor_variant"
+    if any(l.splice_region for l in locs):
+        return "splice_region_variant"
+    if all(l.region == "intron" for l in locs):
+        return "intron_variant"
+    if any(l.region == "exon" and l.anchor is not None and l.anchor <= 0 for l in locs):
+        return "5_prime_UTR_variant"
+    if any(l.region == "exon" and l.anchor is not None and l.anchor > tx.cds_length for l in locs):
+        return "3_prime_UTR_variant"
+    if any(l.region == "upstream" for l in locs):
+        return "upstream_gene_variant"
+    if any(l.region == "downstream" for l in locs):
+        return "downstream_gene_variant"
+    return "intron_variant"
+
+
+def annotate_one(var: Variant, tx: Transcript) -> Annotation:
+    """Annotate one variant against one transcript."""
+    ann = Annotation(var, gene=tx.gene, transcript=tx.accession)
+    pos, ref, alt = _trim(var.pos, var.ref, var.alt)
+    minus = tx.strand == "-"
+    tstrand = (lambda s: revcomp(s)) if minus else (lambda s: s)
+    if ref and alt and len(ref) == len(alt) == 1:
+        g_lo = g_hi = pos
+        kind = "snv"
+    elif ref and alt:
+        g_lo, g_hi, kind = pos, pos + len(ref) - 1, "delins"
+    elif ref:
+        g_lo, g_hi, kind = pos, pos + len(ref) - 1, "del"
+    else:
+        g_lo, g_hi, kind = pos - 1, pos, "ins"  # insertion between pos-1 and pos
+    locs = [tx.locate(g) for g in range(g_lo, g_hi + 1)]
+    exons = {l.exon for l in locs if l.exon is not None}
+    introns = {l.intron for l in locs if l.intron is not None}
+    ann.exon = min(exons) if len(exons) == 1 else None
+    ann.intron = min(introns) if len(introns) == 1 and not exons else None
+    if all(l.region in ("upstream", "downstream") for l in locs):
+        ann.consequence = "upstream_gene_variant" if locs[0].region == "upstream" else "downstream_gene_variant"
+    coding = all(l.in_cds for l in locs) and len(exons) == 1
+
+    # ---- reference check against the known CDS sequence ------------------
+    if kind != "ins" and coding:
+        known = [tx.cds.get(l.cds_pos) for l in locs]  # type: ignore[arg-type]
+        if None not in known:
+            seq_t = "".join(known)  # type: ignore[arg-type]
+            if (revcomp(seq_t) if minus else seq_t) != ref:
+                ann.warnings.append(f"REF {ref} does not match the {tx.gene} reference "
+                                    f"{revcomp(seq_t) if minus else seq_t}")
+
+    # ---- c. name -----------------------------------------------------------
+    if kind == "snv":
+        ann.hgvsc = f"{tx.accession}:c.{locs[0].c}{tstrand(ref)}>{tstrand(alt)}"
+    elif kind == "delins":
+        a, b = _c_range(tx, g_lo, g_hi)
+        ann.hgvsc = f"{tx.accession}:c.{a}_{b}delins{tstrand(alt)}"
+    elif kind == "del":
+        lo_pos, hi_pos = _shift_del(tx, locs, g_lo, g_hi) if coding else (g_lo, g_hi)
+        a, b = _c_range(tx, lo_pos, hi_pos)
+        ann.hgvsc = f"{tx.accession}:c.{a}del" if a == b else f"{tx.accession}:c.{a}_{b}del"
+    else:
+        ins_t = tstrand(alt)
+        l0, l1 = tx.locate(g_lo), tx.locate(g_hi)
+        if l0.in_cds and l1.in_cds and l0.exon == l1.exon:
+            left_c = min(l0.cds_pos, l1.cds_pos)  # type: ignore[type-var]
+            left_c, ins_t = _shift_ins(tx, left_c, ins_t)
+            k = len(ins_t)
+            prev = "".join(tx.cds.get(c, "?") for c in range(left_c - k + 1, left_c + 1))
+            if prev == ins_t:
+                ann.hgvsc = (f"{tx.accession}:c.{left_c}dup" if k == 1 else
+                             f"{tx.accession}:c.{left_c - k + 1}_{left_c}dup")
+            else:
+                ann.hgvsc = f"{tx.accession}:c.{left_c}_{left_c + 1}ins{ins_t}"
+            coding = True
+            locs = [l0, l1]
+        else:
+            a, b = _c_range(tx, g_lo, g_hi)
+            ann.hgvsc = f"{tx.accession}:c.{a}_{b}ins{ins_t}"
+            coding = False
+
+    # ---- consequence and p. ----------------------------------------------------
+    if not coding:
+        if ann.consequence not in ("upstream_gene_variant", "downstream_gene_variant"):
+            ann.consequence = _csq_noncoding(tx, locs)
+        if any(l.in_cds for l in locs) or (any(l.splice_site for l in locs) and
+                                           any(l.anchor is not None and 1 <= l.anchor <= tx.cds_length for l in locs)):
+            ann.hgvsp, ann.hgvsp1 = "p.?", "p.?"
+        return ann
+    if kind == "ins":
+        left = min(l.cds_pos for l in locs)  # type: ignore[type-var]  # insert after this base
+        c_lo = c_hi = left
+        alt_c = tstrand(alt)
+        ref_c = (left, left + 1)
+        del_len, ins_len = 0, len(alt_c)
+    else:
+        cs = sorted(l.cds_pos for l in locs)  # type: ignore[type-var]
+        c_lo, c_hi = cs[0], cs[-1]
+        alt_c = tstrand(alt)
+        del_len, ins_len = c_hi - c_lo + 1, len(alt_c)
+        ref_c = (c_lo, c_hi)
+    first_codon = (min(ref_c) - 1) // 3 + 1
+    if (ins_len - del_len) % 3:
+        ann.consequence = "frameshift_variant"
+        fs = _frameshift_start(tx, first_codon, ref_c, alt_c, kind)
+        aa = None if fs is None else tx.aa(fs)
+        if fs is not None and aa is not None:
+            ann.hgvsp, ann.hgvsp1 = f"p.{_p3(aa)}{fs}fs", f"p.{aa}{fs}fs"
+            ann.protein_change = f"{aa}{fs}fs"
+        else:
+            ann.hgvsp = ann.hgvsp1 = "p.?"
+        _splice_flag(ann, locs)
+        return ann
+    last_codon = (max(ref_c) - 1) // 3 + 1
+    nt = [tx.cds.get(c) for c in range(3 * first_codon - 2, 3 * last_codon + 1)]
+    if None in nt:
+        ann.consequence = _classify_by_length(del_len, ins_len)
+        ann.hgvsp = ann.hgvsp1 = "p.?"
+        ann.warnings.append(f"{tx.gene} CDS sequence not known at codon {first_codon}; protein change not computed")
+        return ann
+    ref_nt = "".join(nt)  # type: ignore[arg-type]
+    base = 3 * first_codon - 2
+    if kind == "ins":
+        cut = left + 1 - base
+        alt_nt = ref_nt[:cut] + alt_c + ref_nt[cut:]
+    else:
+        alt_nt = ref_nt[:c_lo - base] + alt_c + ref_nt[c_hi - base + 1:]
+    p = _protein_change(tx, first_codon, ref_nt, alt_nt)
+    if p is None:
+        ann.hgvsp = ann.hgvsp1 = "p.?"
+        ann.consequence = _classify_by_length(del_len, ins_len)
+    else:
+        ann.hgvsp, ann.hgvsp1, ann.consequence = p.three, p.one, p.csq
+        ann.protein_change = p.one[2:]
+    _splice_flag(ann, locs)
+    return ann
+
+
+def _frameshift_start(tx: Transcript, first_codon: int, ref_c: tuple[int, int], alt_c: str,
+                      kind: str) -> int | None:
+    """First residue changed by a frameshift (None when the CDS is not known there)."""
+    base = 3 * first_codon - 2
+    end = base
+    while tx.cds.get(end) is not None and end <= tx.cds_length:
+        end += 1
+    ref_nt = "".join(tx.cds[c] for c in range(base, end))
+    if len(ref_nt) < 3:
+        return None
+    if kind == "ins":
+        cut = min(ref_c) - base + 1
+        alt_nt = ref_nt[:cut] + alt_c + ref_nt[cut:]
+    else:
+        alt_nt = ref_nt[:ref_c[0] - base] + alt_c + ref_nt[ref_c[1] - base + 1:]
+    r, a = CODON_TABLE_t(ref_nt), CODON_TABLE_t(alt_nt)
+    for i, (x, y) in enumerate(zip(r, a)):
+        if x != y:
+            return first_codon + i
+    return None
+
+
+def _classify_by_length(del_len: int, ins_len: int) -> str:
+    if del_len > ins_len:
+        return "inframe_deletion"
+    if ins_len > del_len:
+        return "inframe_insertion"
+    return "missense_variant"
+
+
+def _splice_flag(ann: Annotation, locs: list) -> None:
+    if any(l.splice_region for l in locs):
+        ann.consequence += "&splice_region_variant"
+
+
+def _shift_del(tx: Transcript, locs: list, g_lo: int, g_hi: int) -> tuple[int, int]:
+    """Shift a coding deletion 3' in transcript orientation within its exon."""
+    cs = sorted(l.cds_pos for l in locs)
+    a, b = cs[0], cs[-1]
+    exon = locs[0].exon
+    while True:
+        nxt, first = tx.cds.get(b + 1), tx.cds.get(a)
+        if nxt is None or first is None or nxt != first or b + 1 > tx.cds_length:
+            break
+        if tx.exon_of_axis(b + 1) != exon:
+            break
+        a, b = a + 1, b + 1
+    ga, gb = tx.axis_to_genomic(a), tx.axis_to_genomic(b)
+    assert ga is not None and gb is not None
+    return min(ga, gb), max(ga, gb)
+
+
+def _shift_ins(tx: Transcript, left_c: int, ins: str) -> tuple[int, str]:
+    """Shift an insertion after CDS position ``left_c`` 3' (transcript orientation)."""
+    exon = tx.exon_of_axis(left_c)
+    while left_c + 1 <= tx.cds_length and tx.cds.get(left_c + 1) == ins[0] \
+            and tx.exon_of_axis(left_c + 1) == exon:
+        ins = ins[1:] + ins[0]
+        left_c += 1
+    return left_c, ins
+
+
+def annotate(variants: Sequence[Variant], transcripts: TranscriptSet,
+             cis_groups: Iterable[Sequence[int]] = ()) -> list[Annotation]:
+    """Annotate variants; ``cis_groups`` lists index groups known to be in cis.
+
+    A variant outside every transcript is returned as ``intergenic_variant``.
+    When it overlaps several transcripts the first one in the transcript set
+    is used.
+    """
+    out: list[Annotation] = []
+    for v in variants:
+        start = v.pos - 1
+        end = v.pos + len(v.ref)
+        hits = transcripts.overlapping(normalize_contig(v.contig), start, end)
+        if not hits:
+            out.append(Annotation(v))
+            continue
+        out.append(annotate_one(v, hits[0]))
+    for group in cis_groups:
+        _combine_cis(list(group), variants, out, transcripts)
+    return out
+
+
+def _combine_cis(group: list[int], variants: Sequence[Variant], anns: list[Annotation],
+                 transcripts: TranscriptSet) -> None:
+    by_codon: dict[tuple[str, int], list[int]] = {}
+    for i in group:
+        if not 0 <= i < len(variants):
+            raise IndexError(f"cis group index {i} out of range (0..{len(variants) - 1})")
+        a, v = anns[i], variants[i]
+        if a.gene is None or len(v.ref) != 1 or len(v.alt) != 1:
+            continue
+        tx = transcripts.by_gene(a.gene)
+        loc = tx.locate(v.pos)
+        if loc.in_cds:
+            by_codon.setdefault((a.gene, (loc.cds_pos - 1) // 3 + 1), []).append(i)  # type: ignore[operator]
+    for (gene, codon), idx in by_codon.items():
+        if len(idx) < 2:
+            continue
+        tx = transcripts.by_gene(gene)
+        ref = tx.codon(codon)
+        if ref is None:
+            for i in idx:
+                anns[i].warnings.append(f"cis partners share codon {codon} but its sequence is unknown")
+            continue
+        mut = list(ref)
+        for i in idx:
+            v = variants[i]
+            cpos = tx.locate(v.pos).cds_pos
+            b = revcomp(v.alt) if tx.strand == "-" else v.alt
+            mut[cpos - (3 * codon - 2)] = b  # type: ignore[operator]
+        p = _protein_change(tx, codon, ref, "".join(mut))
+        for i in idx:
+            if p is None:
+                anns[i].combined_hgvsp = anns[i].combined_hgvsp1 = "p.?"
+            else:
+                anns[i].combined_hgvsp, anns[i].combined_hgvsp1 = p.three, p.one
+            anns[i].warnings.append(
+                "in cis with " + ", ".join(str(variants[j]) for j in idx if j != i)
+                + f" in codon {codon}: combined effect {anns[i].combined_hgvsp1}")
+
+
+def parse_variant(text: str) -> Variant:
+    """Parse 'chr2:29220747C>T' / '2-29220747-C-T' style text."""
+    t = text.strip().replace("-", ":").replace(">", ":")
+    parts = [p for p in t.split(":") if p]
+    if len(parts) == 3:  # contig:posREF:ALT
+        contig, rest, alt = parts
+        digits = "".join(ch for ch in rest if ch.isdigit())
+        ref = rest[len(digits):]
+        return Variant(contig, int(digits), ref, alt)
+    if len(parts) == 4:
+        return Variant(parts[0], int(parts[1]), parts[2], parts[3])
+    raise ValueError(f"cannot parse variant {text!r}")
