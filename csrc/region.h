@@ -1,0 +1,32 @@
+/* deepamp C core: open an indexed BAM/CRAM and iterate the records of a region. */
+#ifndef DA_REGION_H
+#define DA_REGION_H
+
+#include <stdint.h>
+
+#include <htslib/hts.h>
+#include <htslib/sam.h>
+
+#include "da_error.h"
+
+typedef struct {
+    htsFile *fp;
+    sam_hdr_t *hdr;
+    hts_idx_t *idx;
+    const char *path;
+} da_reader_t;
+
+/* Open path (BAM or CRAM; CRAM needs ref_path), check the EOF marker, read
+ * the header and load the index.  extra_threads > 0 adds htslib
+ * decompression threads.  On failure everything opened is closed. */
+int da_reader_open(da_reader_t *r, const char *path, const char *ref_path,
+                   int extra_threads, da_error_t *err);
+void da_reader_close(da_reader_t *r);
+
+/* Iterator over records overlapping [beg, end) of contig tid. */
+hts_itr_t *da_reader_query(da_reader_t *r, int tid, int64_t beg, int64_t end, da_error_t *err);
+
+/* Next record: 1 when b holds a record, 0 at the end, < 0 error code. */
+int da_reader_next(da_reader_t *r, hts_itr_t *itr, bam1_t *b, da_error_t *err);
+
+#endif

@@ -1,0 +1,676 @@
+#include "walk.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SYM_NONE 255
+#define QUAL_MISSING 255
+
+/* What one read shows at one reference position of the chunk. */
+typedef struct {
+    uint8_t sym;       /* enum da_symbol (A..N, DEL) or SYM_NONE */
+    uint8_t qual;      /* base quality (QUAL_MISSING when '*') */
+    int32_t ins_len;   /* > 0: an insertion of this length follows this position */
+    int32_t ins_qpos;  /* query offset of the inserted bases */
+    int32_t del_len;   /* > 0: a deletion of this length follows this position */
+} obs_t;
+
+/* A first mate waiting for its overlapping mate. */
+typedef struct {
+    bam1_t *b;         /* copy without aux fields */
+    int64_t mpos;      /* where the mate starts */
+    uint32_t gen;      /* bumped when the slot is freed (invalidates heap entries) */
+} pend_t;
+
+typedef struct {
+    int64_t mpos;
+    int64_t idx;
+    uint32_t gen;
+} heap_item_t;
+
+typedef struct {
+    const da_params_t *par;
+    const da_chunk_t *ch;
+    da_chunk_result_t *res;
+    int64_t len;            /* chunk length */
+    uint8_t *ref_sym;       /* per chunk position: 0..3, or 4 (no alt filter) */
+    obs_t *obs1, *obs2;     /* scratch, chunk length each */
+    char *ins_buf;
+    int64_t ins_cap;
+    /* pending first mates */
+    pend_t *pool;
+    int64_t npool, mpool;
+    int64_t *free_idx;
+    int64_t nfree, mfree;
+    int64_t *slot;          /* hash: -1 empty, -2 deleted, >= 0 pool index */
+    int64_t nslot, nused;   /* nused counts live + deleted slots */
+    heap_item_t *heap;
+    int64_t nheap, mheap;
+} walker_t;
+
+static const uint8_t nt16_to_sym[16] = {
+    DA_SYM_N, DA_SYM_A, DA_SYM_C, DA_SYM_N, DA_SYM_G, DA_SYM_N, DA_SYM_N, DA_SYM_N,
+    DA_SYM_T, DA_SYM_N, DA_SYM_N, DA_SYM_N, DA_SYM_N, DA_SYM_N, DA_SYM_N, DA_SYM_N};
+
+/* ------------------------------------------------------------------ pending mates */
+
+static uint64_t qname_hash(const char *qname, int bits)
+{
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)bits;
+    for (const unsigned char *p = (const unsigned char *)qname; *p; p++) {
+        h ^= *p;
+        h *= 1099511628211ULL;
+    }
+    return h ^ (h >> 31);
+}
+
+static int mate_bits(const bam1_t *b)
+{
+    return b->core.flag & (BAM_FREAD1 | BAM_FREAD2);
+}
+
+/* The mate bits a read's partner carries. */
+static int partner_bits(int bits)
+{
+    if (bits == BAM_FREAD1) return BAM_FREAD2;
+    if (bits == BAM_FREAD2) return BAM_FREAD1;
+    return bits;
+}
+
+static int slot_rebuild(walker_t *w, int64_t nslot)
+{
+    int64_t *slot = malloc(sizeof *slot * (size_t)nslot);
+    if (!slot) return DA_ERR_NOMEM;
+    for (int64_t i = 0; i < nslot; i++) slot[i] = -1;
+    uint64_t mask = (uint64_t)nslot - 1;
+    int64_t live = 0;
+    for (int64_t i = 0; i < w->nslot; i++) {
+        int64_t idx = w->slot[i];
+        if (idx < 0) continue;
+        const bam1_t *b = w->pool[idx].b;
+        uint64_t h = qname_hash(bam_get_qname(b), mate_bits(b)) & mask;
+        while (slot[h] != -1) h = (h + 1) & mask;
+        slot[h] = idx;
+        live++;
+    }
+    free(w->slot);
+    w->slot = slot;
+    w->nslot = nslot;
+    w->nused = live;
+    return DA_OK;
+}
+
+static int heap_push(walker_t *w, heap_item_t it)
+{
+    if (w->nheap == w->mheap) {
+        int64_t m = w->mheap ? w->mheap * 2 : 256;
+        heap_item_t *h = realloc(w->heap, sizeof *h * (size_t)m);
+        if (!h) return DA_ERR_NOMEM;
+        w->heap = h;
+        w->mheap = m;
+    }
+    int64_t i = w->nheap++;
+    while (i > 0) {
+        int64_t parent = (i - 1) / 2;
+        if (w->heap[parent].mpos <= it.mpos) break;
+        w->heap[i] = w->heap[parent];
+        i = parent;
+    }
+    w->heap[i] = it;
+    return DA_OK;
+}
+
+static heap_item_t heap_pop(walker_t *w)
+{
+    heap_item_t top = w->heap[0];
+    heap_item_t last = w->heap[--w->nheap];
+    int64_t i = 0;
+    for (;;) {
+        int64_t c = 2 * i + 1;
+        if (c >= w->nheap) break;
+        if (c + 1 < w->nheap && w->heap[c + 1].mpos < w->heap[c].mpos) c++;
+        if (last.mpos <= w->heap[c].mpos) break;
+        w->heap[i] = w->heap[c];
+        i = c;
+    }
+    if (w->nheap > 0) w->heap[i] = last;
+    return top;
+}
+
+/* Copy of b without its aux fields (they are not needed to count). */
+static bam1_t *copy_core(const bam1_t *b)
+{
+    bam1_t *c = bam_init1();
+    if (!c) return NULL;
+    size_t n = (size_t)(bam_get_aux(b) - b->data);
+    c->data = malloc(n ? n : 1);
+    if (!c->data) {
+        bam_destroy1(c);
+        return NULL;
+    }
+    memcpy(c->data, b->data, n);
+    c->l_data = (int)n;
+    c->m_data = (uint32_t)(n ? n : 1);
+    c->core = b->core;
+    return c;
+}
+
+static int pend_add(walker_t *w, const bam1_t *b)
+{
+    if ((w->nused + 1) * 2 > w->nslot) {
+        /* size from the live entries, so deleted slots never make it grow */
+        int64_t live = w->npool - w->nfree + 1, nslot = 1024;
+        while (nslot < 4 * live) nslot *= 2;
+        int rc = slot_rebuild(w, nslot);
+        if (rc) return rc;
+    }
+    int64_t idx;
+    if (w->nfree) {
+        idx = w->free_idx[--w->nfree];
+    } else {
+        if (w->npool == w->mpool) {
+            int64_t m = w->mpool ? w->mpool * 2 : 256;
+            pend_t *p = realloc(w->pool, sizeof *p * (size_t)m);
+            if (!p) return DA_ERR_NOMEM;
+            w->pool = p;
+            w->mpool = m;
+        }
+        idx = w->npool++;
+        w->pool[idx].gen = 0;
+    }
+    pend_t *p = &w->pool[idx];
+    p->b = copy_core(b);
+    if (!p->b) return DA_ERR_NOMEM;
+    p->mpos = b->core.mpos;
+    uint64_t mask = (uint64_t)w->nslot - 1;
+    uint64_t h = qname_hash(bam_get_qname(b), mate_bits(b)) & mask;
+    while (w->slot[h] >= 0) h = (h + 1) & mask;
+    if (w->slot[h] == -1) w->nused++;
+    w->slot[h] = idx;
+    heap_item_t it = {p->mpos, idx, p->gen};
+    return heap_push(w, it);
+}
+
+/* Find and unlink the waiting partner of b; returns its pool index or -1. */
+static int64_t pend_take(walker_t *w, const bam1_t *b)
+{
+    if (w->npool == w->nfree) return -1;
+    int bits = partner_bits(mate_bits(b));
+    const char *qname = bam_get_qname(b);
+    uint64_t mask = (uint64_t)w->nslot - 1;
+    uint64_t h = qname_hash(qname, bits) & mask;
+    while (w->slot[h] != -1) {
+        int64_t idx = w->slot[h];
+        if (idx >= 0) {
+            const bam1_t *m = w->pool[idx].b;
+            if (mate_bits(m) == bits && w->pool[idx].mpos == b->core.pos &&
+                strcmp(bam_get_qname(m), qname) == 0) {
+                w->slot[h] = -2;
+                return idx;
+            }
+        }
+        h = (h + 1) & mask;
+    }
+    return -1;
+}
+
+static int pend_release(walker_t *w, int64_t idx)
+{
+    if (w->nfree == w->mfree) {
+        int64_t m = w->mfree ? w->mfree * 2 : 256;
+        int64_t *f = realloc(w->free_idx, sizeof *f * (size_t)m);
+        if (!f) return DA_ERR_NOMEM;
+        w->free_idx = f;
+        w->mfree = m;
+    }
+    bam_destroy1(w->pool[idx].b);
+    w->pool[idx].b = NULL;
+    w->pool[idx].gen++;
+    w->free_idx[w->nfree++] = idx;
+    return DA_OK;
+}
+
+/* Remove idx from the hash (used when flushing an entry that timed out). */
+static void pend_unhash(walker_t *w, int64_t idx)
+{
+    const bam1_t *b = w->pool[idx].b;
+    uint64_t mask = (uint64_t)w->nslot - 1;
+    uint64_t h = qname_hash(bam_get_qname(b), mate_bits(b)) & mask;
+    while (w->slot[h] != -1) {
+        if (w->slot[h] == idx) {
+            w->slot[h] = -2;
+            return;
+        }
+        h = (h + 1) & mask;
+    }
+}
+
+/* ------------------------------------------------------------------ CIGAR walk */
+
+/* Does an op that consumes the reference follow op i? (insertion anchored on the right) */
+static int ref_op_follows(const uint32_t *cigar, uint32_t n, uint32_t i)
+{
+    for (uint32_t j = i + 1; j < n; j++) {
+        int op = bam_cigar_op(cigar[j]);
+        if (op == BAM_CMATCH || op == BAM_CEQUAL || op == BAM_CDIFF || op == BAM_CDEL) return 1;
+        if (op == BAM_CREF_SKIP) return 0;
+    }
+    return 0;
+}
+
+/* Fill obs over [*lo, *hi) = the read's reference span clipped to the chunk.
+ * Counts soft-clipped / unanchored inserted bases into *clipped. */
+static int read_to_obs(walker_t *w, const bam1_t *b, obs_t *obs, int64_t *lo, int64_t *hi,
+                       uint64_t *clipped, da_error_t *err)
+{
+    const da_chunk_t *ch = w->ch;
+    const uint32_t *cigar = bam_get_cigar(b);
+    const uint8_t *seq = bam_get_seq(b);
+    const uint8_t *qual = bam_get_qual(b);
+    uint32_t ncig = b->core.n_cigar;
+    int64_t pos = b->core.pos;
+    int64_t end = bam_endpos(b);
+    int64_t a = pos > ch->beg ? pos : ch->beg;
+    int64_t z = end < ch->end ? end : ch->end;
+    int missing_qual = b->core.l_qseq > 0 && qual[0] == 0xff;
+    if (z < a) z = a;
+    *lo = a;
+    *hi = z;
+    for (int64_t p = a; p < z; p++) {
+        obs_t *o = &obs[p - ch->beg];
+        o->sym = SYM_NONE;
+        o->ins_len = o->del_len = 0;
+    }
+    int64_t rpos = pos, qpos = 0;
+    int ref_seen = 0;
+    for (uint32_t i = 0; i < ncig; i++) {
+        int op = bam_cigar_op(cigar[i]);
+        int64_t len = bam_cigar_oplen(cigar[i]);
+        switch (op) {
+        case BAM_CMATCH:
+        case BAM_CEQUAL:
+        case BAM_CDIFF: {
+            if (qpos + len > b->core.l_qseq)
+                return da_fail(err, DA_ERR_CORRUPT, "read %s: CIGAR longer than its sequence",
+                               bam_get_qname(b));
+            int64_t s = rpos > a ? rpos : a, e = rpos + len < z ? rpos + len : z;
+            for (int64_t p = s; p < e; p++) {
+                obs_t *o = &obs[p - ch->beg];
+                int64_t q = qpos + (p - rpos);
+                o->sym = nt16_to_sym[bam_seqi(seq, q)];
+                o->qual = missing_qual ? QUAL_MISSING : qual[q];
+            }
+            rpos += len;
+            qpos += len;
+            ref_seen = 1;
+            break;
+        }
+        case BAM_CINS:
+            if (qpos + len > b->core.l_qseq)
+                return da_fail(err, DA_ERR_CORRUPT, "read %s: CIGAR longer than its sequence",
+                               bam_get_qname(b));
+            if (ref_seen && ref_op_follows(cigar, ncig, i)) {
+                if (rpos - 1 >= a && rpos - 1 < z) {
+                    obs_t *o = &obs[rpos - 1 - ch->beg];
+                    o->ins_len = (int32_t)len;
+                    o->ins_qpos = (int32_t)qpos;
+                }
+            } else {
+                *clipped += (uint64_t)len;
+            }
+            qpos += len;
+            break;
+        case BAM_CDEL: {
+            if (ref_seen && rpos - 1 >= a && rpos - 1 < z) obs[rpos - 1 - ch->beg].del_len = (int32_t)len;
+            int64_t s = rpos > a ? rpos : a, e = rpos + len < z ? rpos + len : z;
+            for (int64_t p = s; p < e; p++) obs[p - ch->beg].sym = DA_SYM_DEL;
+            rpos += len;
+            ref_seen = 1;
+            break;
+        }
+        case BAM_CREF_SKIP:
+            rpos += len;
+            break;
+        case BAM_CSOFT_CLIP:
+            *clipped += (uint64_t)len;
+            qpos += len;
+            break;
+        case BAM_CHARD_CLIP:
+        case BAM_CPAD:
+            break;
+        default:
+            return da_fail(err, DA_ERR_CORRUPT, "read %s: unsupported CIGAR operation %d",
+                           bam_get_qname(b), op);
+        }
+    }
+    if (qpos != b->core.l_qseq)
+        return da_fail(err, DA_ERR_CORRUPT, "read %s: CIGAR covers %" PRId64
+                       " bases but the sequence has %d", bam_get_qname(b), qpos, b->core.l_qseq);
+    return DA_OK;
+}
+
+/* ------------------------------------------------------------------ counting */
+
+enum { ST_PASS, ST_LOW_BQ, ST_NO_QUAL };
+
+static int base_status(const walker_t *w, const obs_t *o)
+{
+    if (o->sym == DA_SYM_DEL) return ST_PASS;
+    if (o->qual == QUAL_MISSING) return w->par->min_bq > 0 ? ST_NO_QUAL : ST_PASS;
+    return o->qual < w->par->min_bq ? ST_LOW_BQ : ST_PASS;
+}
+
+static void drop_base(walker_t *w, int status)
+{
+    w->res->base_stats[status == ST_NO_QUAL ? DA_BASE_NO_QUAL : DA_BASE_LOW_BQ]++;
+}
+
+/* Count symbol o->sym (quality q) at chunk offset k on strand. */
+static void count_symbol(walker_t *w, int64_t k, int sym, int q, int strand)
+{
+    uint32_t *c = w->ch->counts + (size_t)k * DA_NSYM * 2;
+    if (sym != DA_SYM_DEL) {
+        int ref = w->ref_sym[k];
+        if (ref < 4 && sym != ref && q != QUAL_MISSING && q < w->par->min_alt_bq) {
+            w->res->base_stats[DA_BASE_LOW_ALT_BQ]++;
+            return;
+        }
+        w->res->base_stats[DA_BASE_COUNTED]++;
+        if (w->ch->qual_hist) {
+            int qb = q >= DA_NQUAL ? DA_NQUAL - 1 : q;
+            w->ch->qual_hist[(size_t)k * DA_NQUAL + qb]++;
+        }
+    }
+    c[sym * 2 + strand]++;
+}
+
+static int count_insertion(walker_t *w, const bam1_t *b, int64_t p, const obs_t *o, int strand)
+{
+    if (o->ins_len > w->ins_cap) {
+        int64_t cap = o->ins_len * 2;
+        char *buf = realloc(w->ins_buf, (size_t)cap);
+        if (!buf) return DA_ERR_NOMEM;
+        w->ins_buf = buf;
+        w->ins_cap = cap;
+    }
+    const uint8_t *seq = bam_get_seq(b);
+    for (int32_t i = 0; i < o->ins_len; i++) w->ins_buf[i] = seq_nt16_str[bam_seqi(seq, o->ins_qpos + i)];
+    w->ch->counts[((size_t)(p - w->ch->beg) * DA_NSYM + DA_SYM_INS) * 2 + strand]++;
+    return da_indel_add(&w->res->indels, p, o->ins_len, w->ins_buf, strand);
+}
+
+/* Count one read's observation at position p, alone. */
+static int count_solo(walker_t *w, const bam1_t *b, int64_t p, const obs_t *o, int strand)
+{
+    int64_t k = p - w->ch->beg;
+    if (o->sym != SYM_NONE) {
+        int st = base_status(w, o);
+        if (st == ST_PASS) count_symbol(w, k, o->sym, o->qual, strand);
+        else drop_base(w, st);
+    }
+    if (o->ins_len > 0) {
+        int rc = count_insertion(w, b, p, o, strand);
+        if (rc) return rc;
+    }
+    if (o->del_len > 0) return da_indel_add(&w->res->indels, p, -o->del_len, NULL, strand);
+    return DA_OK;
+}
+
+static int same_insertion(const bam1_t *b1, const obs_t *o1, const bam1_t *b2, const obs_t *o2)
+{
+    if (o1->ins_len != o2->ins_len) return 0;
+    const uint8_t *s1 = bam_get_seq(b1), *s2 = bam_get_seq(b2);
+    for (int32_t i = 0; i < o1->ins_len; i++)
+        if (bam_seqi(s1, o1->ins_qpos + i) != bam_seqi(s2, o2->ins_qpos + i)) return 0;
+    return 1;
+}
+
+/* Both mates cover p: merge.  x is read 1 of the fragment (its strand is used). */
+static int count_merged(walker_t *w, const bam1_t *bx, const obs_t *ox, int sx,
+                        const bam1_t *by, const obs_t *oy, int sy, int x_next, int y_next, int64_t p)
+{
+    int64_t k = p - w->ch->beg;
+    int stx = base_status(w, ox), sty = base_status(w, oy);
+    int is_base_x = ox->sym != DA_SYM_DEL, is_base_y = oy->sym != DA_SYM_DEL;
+    if (stx == ST_PASS && sty == ST_PASS) {
+        if (ox->sym == oy->sym) {
+            int q = ox->qual;
+            if (is_base_x && oy->qual != QUAL_MISSING && (q == QUAL_MISSING || oy->qual > q)) q = oy->qual;
+            count_symbol(w, k, ox->sym, q, sx);
+            if (is_base_x) w->res->base_stats[DA_BASE_OVERLAP_MERGED]++;
+        } else {
+            w->res->base_stats[DA_BASE_OVERLAP_DISCORDANT] += (uint64_t)(is_base_x + is_base_y);
+        }
+    } else if (stx == ST_PASS) {
+        count_symbol(w, k, ox->sym, ox->qual, sx);
+        drop_base(w, sty);
+    } else if (sty == ST_PASS) {
+        count_symbol(w, k, oy->sym, oy->qual, sy);
+        drop_base(w, stx);
+    } else {
+        drop_base(w, stx);
+        drop_base(w, sty);
+    }
+    /* Indel events anchored at p: agree -> once; one mate only -> counted if
+     * the other mate does not read across the junction, masked otherwise. */
+    int rc = DA_OK;
+    if (ox->ins_len > 0 || oy->ins_len > 0) {
+        if (ox->ins_len > 0 && oy->ins_len > 0) {
+            if (same_insertion(bx, ox, by, oy)) rc = count_insertion(w, bx, p, ox, sx);
+            else w->res->base_stats[DA_INDEL_OVERLAP_DISCORDANT]++;
+        } else if (ox->ins_len > 0) {
+            if (y_next) w->res->base_stats[DA_INDEL_OVERLAP_DISCORDANT]++;
+            else rc = count_insertion(w, bx, p, ox, sx);
+        } else {
+            if (x_next) w->res->base_stats[DA_INDEL_OVERLAP_DISCORDANT]++;
+            else rc = count_insertion(w, by, p, oy, sy);
+        }
+        if (rc) return rc;
+    }
+    if (ox->del_len > 0 || oy->del_len > 0) {
+        if (ox->del_len > 0 && oy->del_len > 0) {
+            if (ox->del_len == oy->del_len) rc = da_indel_add(&w->res->indels, p, -ox->del_len, NULL, sx);
+            else w->res->base_stats[DA_INDEL_OVERLAP_DISCORDANT]++;
+        } else if (ox->del_len > 0) {
+            if (y_next) w->res->base_stats[DA_INDEL_OVERLAP_DISCORDANT]++;
+            else rc = da_indel_add(&w->res->indels, p, -ox->del_len, NULL, sx);
+        } else {
+            if (x_next) w->res->base_stats[DA_INDEL_OVERLAP_DISCORDANT]++;
+            else rc = da_indel_add(&w->res->indels, p, -oy->del_len, NULL, sy);
+        }
+    }
+    return rc;
+}
+
+static int strand_of(const bam1_t *b)
+{
+    return bam_is_rev(b) ? 1 : 0;
+}
+
+static int count_read(walker_t *w, const bam1_t *b, da_error_t *err)
+{
+    int64_t lo, hi;
+    uint64_t clipped = 0;
+    int rc = read_to_obs(w, b, w->obs1, &lo, &hi, &clipped, err);
+    if (rc) return rc;
+    w->res->base_stats[DA_BASE_SOFT_CLIPPED] += clipped;
+    int strand = strand_of(b);
+    for (int64_t p = lo; p < hi; p++) {
+        rc = count_solo(w, b, p, &w->obs1[p - w->ch->beg], strand);
+        if (rc) return da_fail(err, rc, "out of memory counting indels");
+    }
+    return DA_OK;
+}
+
+static int count_pair(walker_t *w, const bam1_t *first, const bam1_t *second, da_error_t *err)
+{
+    int64_t lo1, hi1, lo2, hi2;
+    uint64_t clipped = 0;
+    int rc = read_to_obs(w, first, w->obs1, &lo1, &hi1, &clipped, err);
+    if (!rc) rc = read_to_obs(w, second, w->obs2, &lo2, &hi2, &clipped, err);
+    if (rc) return rc;
+    w->res->base_stats[DA_BASE_SOFT_CLIPPED] += clipped;
+    /* read 1 of the fragment decides the strand of merged observations */
+    int second_is_x = (second->core.flag & BAM_FREAD1) && !(first->core.flag & BAM_FREAD1);
+    const bam1_t *bx = second_is_x ? second : first, *by = second_is_x ? first : second;
+    obs_t *ox_arr = second_is_x ? w->obs2 : w->obs1, *oy_arr = second_is_x ? w->obs1 : w->obs2;
+    int64_t lox = second_is_x ? lo2 : lo1, hix = second_is_x ? hi2 : hi1;
+    int64_t loy = second_is_x ? lo1 : lo2, hiy = second_is_x ? hi1 : hi2;
+    int sx = strand_of(bx), sy = strand_of(by);
+    int64_t lo = lo1 < lo2 ? lo1 : lo2, hi = hi1 > hi2 ? hi1 : hi2;
+    for (int64_t p = lo; p < hi; p++) {
+        int64_t k = p - w->ch->beg;
+        const obs_t *ox = (p >= lox && p < hix && ox_arr[k].sym != SYM_NONE) ? &ox_arr[k] : NULL;
+        const obs_t *oy = (p >= loy && p < hiy && oy_arr[k].sym != SYM_NONE) ? &oy_arr[k] : NULL;
+        if (ox && oy) {
+            int x_next = p + 1 < hix && ox_arr[k + 1].sym != SYM_NONE;
+            int y_next = p + 1 < hiy && oy_arr[k + 1].sym != SYM_NONE;
+            rc = count_merged(w, bx, ox, sx, by, oy, sy, x_next, y_next, p);
+        } else if (ox) {
+            rc = count_solo(w, bx, p, ox, sx);
+        } else if (oy) {
+            rc = count_solo(w, by, p, oy, sy);
+        }
+        if (rc) return da_fail(err, rc, "out of memory counting indels");
+    }
+    return DA_OK;
+}
+
+/* Count alone every waiting first mate whose mate should have arrived before pos. */
+static int flush_pending(walker_t *w, int64_t before, da_error_t *err)
+{
+    while (w->nheap > 0 && w->heap[0].mpos < before) {
+        heap_item_t it = heap_pop(w);
+        pend_t *p = &w->pool[it.idx];
+        if (p->gen != it.gen || !p->b) continue;  /* already merged */
+        pend_unhash(w, it.idx);
+        int rc = count_read(w, p->b, err);
+        if (rc) return rc;
+        if (pend_release(w, it.idx)) return da_fail(err, DA_ERR_NOMEM, "out of memory");
+    }
+    return DA_OK;
+}
+
+/* Reason a read is not used, or -1 if it is. */
+static int read_drop_reason(const walker_t *w, const bam1_t *b)
+{
+    uint32_t f = b->core.flag & w->par->flag_exclude;
+    if (b->core.flag & BAM_FUNMAP) return DA_READ_UNMAPPED;  /* nothing aligned to count */
+    if (f & BAM_FSECONDARY) return DA_READ_SECONDARY;
+    if (f & BAM_FSUPPLEMENTARY) return DA_READ_SUPPLEMENTARY;
+    if (f & BAM_FQCFAIL) return DA_READ_QCFAIL;
+    if (f & BAM_FDUP) return DA_READ_DUPLICATE;
+    if (b->core.qual < w->par->min_mapq) return DA_READ_LOW_MAPQ;
+    if (b->core.l_qseq == 0) return DA_READ_NO_SEQUENCE;
+    return -1;
+}
+
+/* Should this read wait for an overlapping mate that comes later in the file? */
+static int waits_for_mate(const walker_t *w, const bam1_t *b, int64_t end)
+{
+    const bam1_core_t *c = &b->core;
+    return w->par->merge_mates && (c->flag & BAM_FPAIRED) && !(c->flag & BAM_FMUNMAP) &&
+           !(c->flag & (BAM_FSUPPLEMENTARY | BAM_FSECONDARY | BAM_FUNMAP)) &&
+           c->mtid == c->tid && c->mpos >= c->pos && c->mpos < end && c->mpos < w->ch->end;
+}
+
+static int process(walker_t *w, const bam1_t *b, da_error_t *err)
+{
+    const bam1_core_t *c = &b->core;
+    int own = c->pos >= w->ch->own_from;
+    if (own) w->res->read_stats[DA_READ_SEEN]++;
+    int reason = read_drop_reason(w, b);
+    if (reason >= 0) {
+        if (own) w->res->read_stats[reason]++;
+        return DA_OK;
+    }
+    if (own) w->res->read_stats[DA_READ_USED]++;
+    if (w->par->merge_mates && (c->flag & BAM_FPAIRED)) {
+        int64_t idx = pend_take(w, b);
+        if (idx >= 0) {
+            int rc = count_pair(w, w->pool[idx].b, b, err);
+            if (rc) return rc;
+            if (own) w->res->read_stats[DA_READ_MATES_MERGED] += 2;
+            return pend_release(w, idx) ? da_fail(err, DA_ERR_NOMEM, "out of memory") : DA_OK;
+        }
+        if (waits_for_mate(w, b, bam_endpos(b))) {
+            return pend_add(w, b) ? da_fail(err, DA_ERR_NOMEM, "out of memory") : DA_OK;
+        }
+    }
+    return count_read(w, b, err);
+}
+
+static void walker_free(walker_t *w)
+{
+    for (int64_t i = 0; i < w->npool; i++)
+        if (w->pool[i].b) bam_destroy1(w->pool[i].b);
+    free(w->pool);
+    free(w->free_idx);
+    free(w->slot);
+    free(w->heap);
+    free(w->obs1);
+    free(w->obs2);
+    free(w->ref_sym);
+    free(w->ins_buf);
+}
+
+int da_walk_chunk(da_reader_t *r, const da_params_t *par, const da_chunk_t *ch,
+                  da_chunk_result_t *res, da_error_t *err)
+{
+    walker_t w;
+    memset(&w, 0, sizeof w);
+    bam1_t *b = NULL;
+    hts_itr_t *itr = NULL;
+    int rc = DA_OK;
+    w.par = par;
+    w.ch = ch;
+    w.res = res;
+    w.len = ch->end - ch->beg;
+    w.obs1 = malloc(sizeof *w.obs1 * (size_t)(w.len + 1));
+    w.obs2 = malloc(sizeof *w.obs2 * (size_t)(w.len + 1));
+    w.ref_sym = malloc((size_t)w.len + 1);
+    b = bam_init1();
+    if (!w.obs1 || !w.obs2 || !w.ref_sym || !b || slot_rebuild(&w, 1024)) {
+        rc = da_fail(err, DA_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (int64_t k = 0; k < w.len; k++) {
+        switch (ch->ref ? ch->ref[k] : 'N') {
+        case 'A': w.ref_sym[k] = DA_SYM_A; break;
+        case 'C': w.ref_sym[k] = DA_SYM_C; break;
+        case 'G': w.ref_sym[k] = DA_SYM_G; break;
+        case 'T': w.ref_sym[k] = DA_SYM_T; break;
+        default: w.ref_sym[k] = DA_SYM_N;
+        }
+    }
+    itr = da_reader_query(r, ch->tid, ch->beg, ch->end, err);
+    if (!itr) {
+        rc = err->code;
+        goto out;
+    }
+    int64_t last_pos = -1;
+    for (;;) {
+        int got = da_reader_next(r, itr, b, err);
+        if (got < 0) {
+            rc = got;
+            goto out;
+        }
+        if (got == 0) break;
+        if (b->core.tid != ch->tid || b->core.pos < last_pos) {
+            rc = da_fail(err, DA_ERR_UNSORTED, "%s: read %s at %s:%" PRId64 " is out of coordinate order",
+                         r->path, bam_get_qname(b), sam_hdr_tid2name(r->hdr, b->core.tid),
+                         (int64_t)b->core.pos + 1);
+            goto out;
+        }
+        last_pos = b->core.pos;
+        if ((rc = flush_pending(&w, b->core.pos, err))) goto out;
+        if ((rc = process(&w, b, err))) goto out;
+    }
+    rc = flush_pending(&w, INT64_MAX, err);
+out:
+    if (itr) hts_itr_destroy(itr);
+    if (b) bam_destroy1(b);
+    walker_free(&w);
+    return rc;
+}

@@ -1,0 +1,45 @@
+/* deepamp C core: read-centric walk of one chunk of one region.
+ *
+ * Every record overlapping the chunk is decoded once; its CIGAR is walked
+ * into per-position observations (symbol, quality, indel anchored here),
+ * overlapping mates are merged so the fragment counts once, and the result
+ * is added straight into the chunk's slice of the count tensor.  Nothing
+ * depends on depth except the set of first mates waiting for their mate. */
+#ifndef DA_WALK_H
+#define DA_WALK_H
+
+#include <stdint.h>
+
+#include "counts.h"
+#include "da_error.h"
+#include "region.h"
+
+typedef struct {
+    int min_mapq;           /* reads with MAPQ below are dropped */
+    int min_bq;             /* bases with quality below are dropped */
+    int min_alt_bq;         /* non-reference bases below are dropped (needs ref) */
+    uint32_t flag_exclude;  /* reads with any of these flag bits are dropped */
+    int merge_mates;        /* 1: overlapping mates count once per fragment */
+} da_params_t;
+
+typedef struct {
+    int tid;
+    int64_t beg, end;       /* chunk window, 0-based half-open */
+    int64_t own_from;       /* reads starting at or after this are this chunk's (read stats) */
+    const char *ref;        /* upper-case reference bases of [beg, end), or NULL */
+    uint32_t *counts;       /* counts of position beg (DA_NSYM * 2 per position) */
+    uint32_t *qual_hist;    /* DA_NQUAL per position, or NULL */
+} da_chunk_t;
+
+typedef struct {
+    uint64_t read_stats[DA_N_READ_STATS];
+    uint64_t base_stats[DA_N_BASE_STATS];
+    da_indel_table_t indels;
+} da_chunk_result_t;
+
+/* Walk one chunk with an open reader.  res must be zeroed with its indel
+ * table initialised.  Returns DA_OK or an error code (err filled). */
+int da_walk_chunk(da_reader_t *r, const da_params_t *par, const da_chunk_t *ch,
+                  da_chunk_result_t *res, da_error_t *err);
+
+#endif

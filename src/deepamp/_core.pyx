@@ -1,0 +1,161 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+"""Thin binding of the deepamp C core: argument checks and output allocation
+with the GIL, the whole BAM walk without it, C status codes mapped to Python
+exceptions in one place (:func:`_raise`).  No algorithm lives here."""
+
+from cpython.bytes cimport PyBytes_AS_STRING
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
+from libc.stdlib cimport free, malloc
+
+import numpy as np
+
+from .errors import (DeepampError, IndexFileError, InputFileError, ReferenceFileError,
+                     RegionError, TruncatedFileError, UnsortedError)
+
+NSYM = DA_NSYM
+NQUAL = DA_NQUAL
+CHUNK_LEN = DA_CHUNK_LEN
+SYMBOLS = ("A", "C", "G", "T", "N", "DEL", "INS")
+READ_STATS = ("seen", "used", "unmapped", "secondary", "supplementary", "qcfail",
+              "duplicate", "low_mapq", "no_sequence", "mates_merged")
+BASE_STATS = ("counted", "low_base_quality", "low_alt_base_quality", "no_quality",
+              "overlap_merged", "overlap_discordant", "soft_clipped",
+              "indel_overlap_discordant")
+assert len(READ_STATS) == DA_N_READ_STATS and len(BASE_STATS) == DA_N_BASE_STATS
+
+
+cdef dict _ERRORS = {
+    DA_ERR_NOMEM: MemoryError,
+    DA_ERR_OPEN: InputFileError,
+    DA_ERR_FORMAT: InputFileError,
+    DA_ERR_HEADER: InputFileError,
+    DA_ERR_INDEX: IndexFileError,
+    DA_ERR_CONTIG: RegionError,
+    DA_ERR_REGION: RegionError,
+    DA_ERR_TRUNCATED: TruncatedFileError,
+    DA_ERR_CORRUPT: TruncatedFileError,
+    DA_ERR_UNSORTED: UnsortedError,
+    DA_ERR_REFERENCE: ReferenceFileError,
+    DA_ERR_THREAD: DeepampError,
+    DA_ERR_ARG: ValueError,
+}
+
+
+cdef int _raise(const da_error_t *err) except -1:
+    """The one place where C status codes become Python exceptions."""
+    cdef bytes msg = err.msg
+    text = msg.decode("utf-8", "replace") or da_strerror(err.code).decode()
+    raise _ERRORS.get(err.code, DeepampError)(text)
+
+
+def pileup(str path, tids, begs, ends, refs, *, str reference_path=None,
+           int min_mapq=0, int min_bq=0, int min_alt_bq=0,
+           unsigned int flag_exclude=0xF04, bint merge_mates=True,
+           int threads=1, bint qual_hist=True):
+    """Count bases per position x symbol x strand over sorted, disjoint regions.
+
+    See :func:`deepamp.pileup.count` for the meaning of every argument; this
+    function is the raw binding and returns a dict of numpy arrays.
+    """
+    cdef Py_ssize_t n = len(tids), i
+    if len(begs) != n or len(ends) != n or len(refs) != n:
+        raise ValueError("tids, begs, ends and refs must have the same length")
+    if threads < 1:
+        raise ValueError("threads must be >= 1")
+    cdef int32_t[::1] tid_v = np.ascontiguousarray(tids, dtype=np.int32)
+    cdef int64_t[::1] beg_v = np.ascontiguousarray(begs, dtype=np.int64)
+    cdef int64_t[::1] end_v = np.ascontiguousarray(ends, dtype=np.int64)
+    cdef int64_t total = 0
+    for i in range(n):
+        if end_v[i] <= beg_v[i] or beg_v[i] < 0:
+            raise RegionError(f"{path}: empty region {beg_v[i]}-{end_v[i]}")
+        if refs[i] is not None and len(refs[i]) != end_v[i] - beg_v[i]:
+            raise ValueError(f"reference bases of region {i} have the wrong length")
+        total += end_v[i] - beg_v[i]
+
+    counts = np.zeros((total, DA_NSYM, 2), dtype=np.uint32)
+    hist = np.zeros((total, DA_NQUAL), dtype=np.uint32) if qual_hist else None
+    cdef uint32_t[:, :, ::1] counts_v = counts
+    cdef uint32_t[:, ::1] hist_v
+    cdef bytes bpath = path.encode()
+    cdef bytes bref = reference_path.encode() if reference_path else None
+    ref_keep = [r if r is None else (r.encode("ascii") if isinstance(r, str) else bytes(r)) for r in refs]
+    cdef const char **ref_ptrs = <const char **>malloc(sizeof(char *) * (n + 1))
+    if ref_ptrs == NULL:
+        raise MemoryError()
+    for i in range(n):
+        ref_ptrs[i] = NULL if ref_keep[i] is None else PyBytes_AS_STRING(ref_keep[i])
+
+    cdef da_job_t job
+    cdef da_result_t res
+    cdef da_error_t err
+    err.code = 0
+    err.msg[0] = 0
+    job.path = bpath
+    job.ref_path = NULL if bref is None else <const char *>bref
+    job.n_regions = <int>n
+    job.tid = &tid_v[0] if n else NULL
+    job.beg = &beg_v[0] if n else NULL
+    job.end = &end_v[0] if n else NULL
+    job.ref = ref_ptrs
+    job.params.min_mapq = min_mapq
+    job.params.min_bq = min_bq
+    job.params.min_alt_bq = min_alt_bq
+    job.params.flag_exclude = flag_exclude
+    job.params.merge_mates = merge_mates
+    job.threads = threads
+    job.counts = &counts_v[0, 0, 0] if total else NULL
+    job.qual_hist = NULL
+    if qual_hist and total:
+        hist_v = hist
+        job.qual_hist = &hist_v[0, 0]
+    if total == 0:
+        job.counts = <uint32_t *>&job  # never written: no positions
+    cdef int rc
+    cdef int log_level = hts_get_log_level()
+    hts_set_log_level(HTS_LOG_OFF)   # errors are reported through err, not stderr
+    try:
+        with nogil:
+            rc = da_pileup(&job, &res, &err)
+    finally:
+        hts_set_log_level(log_level)
+        free(ref_ptrs)
+    if rc != 0:
+        _raise(&err)
+    try:
+        return _wrap(&res, counts, hist)
+    finally:
+        da_result_free(&res)
+
+
+cdef dict _wrap(const da_result_t *res, counts, hist):
+    """Copy the C-owned results into numpy arrays (no view on C memory)."""
+    cdef int64_t m = res.n_indels, k
+    tid = np.empty(m, dtype=np.int32)
+    pos = np.empty(m, dtype=np.int64)
+    length = np.empty(m, dtype=np.int32)
+    count = np.empty((m, 2), dtype=np.uint32)
+    cdef int32_t[::1] tid_v = tid
+    cdef int64_t[::1] pos_v = pos
+    cdef int32_t[::1] len_v = length
+    cdef uint32_t[:, ::1] cnt_v = count
+    seqs = []
+    cdef bytes all_seq = res.indel_seq[:res.indel_seq_off[m]] if m else b""
+    for k in range(m):
+        tid_v[k] = res.indel_tid[k]
+        pos_v[k] = res.indel_pos[k]
+        len_v[k] = res.indel_len[k]
+        cnt_v[k, 0] = res.indel_count[2 * k]
+        cnt_v[k, 1] = res.indel_count[2 * k + 1]
+        seqs.append(all_seq[res.indel_seq_off[k]:res.indel_seq_off[k + 1]].decode("ascii"))
+    return {
+        "counts": counts,
+        "qual_hist": hist,
+        "read_stats": {name: int(res.read_stats[j]) for j, name in enumerate(READ_STATS)},
+        "base_stats": {name: int(res.base_stats[j]) for j, name in enumerate(BASE_STATS)},
+        "indel_tid": tid,
+        "indel_pos": pos,
+        "indel_len": length,
+        "indel_count": count,
+        "indel_seq": seqs,
+    }

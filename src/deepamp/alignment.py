@@ -1,0 +1,116 @@
+"""Checks on an alignment file before the kernel reads it: existence, format,
+index presence and freshness, sort order, and agreement with the reference.
+Each failure is one specific exception whose message names the file."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pysam
+
+from .errors import IndexFileError, InputFileError, ReferenceFileError, UnsortedError
+from .reference import Reference
+
+
+@dataclass(frozen=True)
+class AlignmentInfo:
+    """What deepamp needs from an alignment file's header."""
+
+    path: str
+    format: str                      # "BAM" or "CRAM"
+    contigs: tuple[str, ...]
+    lengths: tuple[int, ...]
+    sample: str                      # first @RG SM, else the file stem
+    index_path: str
+
+    @property
+    def contig_lengths(self) -> dict[str, int]:
+        """Contig name -> length, in header order."""
+        return dict(zip(self.contigs, self.lengths))
+
+
+def _find_index(path: str, fmt: str) -> str | None:
+    stem = path[: -len(os.path.splitext(path)[1])]
+    if fmt == "CRAM":
+        candidates = [path + ".crai", stem + ".crai"]
+    else:
+        candidates = [path + ".bai", stem + ".bai", path + ".csi", stem + ".csi"]
+    return next((c for c in candidates if os.path.isfile(c)), None)
+
+
+def inspect_alignment(path: str | os.PathLike[str], reference: str | None = None) -> AlignmentInfo:
+    """Validate an indexed, coordinate-sorted BAM/CRAM and read its header.
+
+    Raises
+    ------
+    InputFileError
+        Missing file, unreadable file or not BAM/CRAM.
+    ReferenceFileError
+        CRAM without a reference.
+    IndexFileError
+        No index, or an index older than the alignment file.
+    UnsortedError
+        The header declares a sort order other than coordinate.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise InputFileError(f"{path}: alignment file not found")
+    if not os.path.isfile(path) or not os.access(path, os.R_OK):
+        raise InputFileError(f"{path}: not a readable file")
+    with open(path, "rb") as fh:
+        magic = fh.read(4)
+    if magic == b"CRAM":
+        fmt = "CRAM"
+    elif magic[:2] == b"\x1f\x8b":
+        fmt = "BAM"
+    else:
+        raise InputFileError(f"{path}: not a BAM or CRAM file")
+    if fmt == "CRAM" and not reference:
+        raise ReferenceFileError(f"{path}: CRAM input needs the reference FASTA (-f)")
+    verbosity = pysam.set_verbosity(0)
+    try:
+        with pysam.AlignmentFile(path, "rc" if fmt == "CRAM" else "rb",
+                                 reference_filename=reference, check_sq=False) as af:
+            header = af.header.to_dict()
+            contigs, lengths = tuple(af.references), tuple(af.lengths)
+    except (OSError, ValueError) as exc:
+        raise InputFileError(f"{path}: not a readable {fmt} file ({exc})") from None
+    finally:
+        pysam.set_verbosity(verbosity)
+    so = header.get("HD", {}).get("SO")
+    if so not in (None, "coordinate"):
+        raise UnsortedError(f"{path}: sorted by {so}, not by coordinate (run samtools sort)")
+    index = _find_index(path, fmt)
+    if index is None:
+        raise IndexFileError(f"{path}: no index found (run samtools index {path})")
+    if os.path.getmtime(index) < os.path.getmtime(path):
+        raise IndexFileError(f"{path}: index {index} is older than the alignment file (re-index it)")
+    rgs = header.get("RG", [])
+    sample = next((rg["SM"] for rg in rgs if rg.get("SM")), None)
+    if sample is None:
+        sample = os.path.basename(path).split(".")[0]
+    return AlignmentInfo(path, fmt, contigs, lengths, sample, index)
+
+
+def check_reference(info: AlignmentInfo, ref: Reference, contigs: set[str]) -> None:
+    """Check that the reference covers ``contigs`` consistently with the BAM header.
+
+    Raises
+    ------
+    ReferenceFileError
+        A contig missing from the reference, or a length that disagrees with
+        the BAM header (a different build), or a slice extending past the contig.
+    """
+    lengths = info.contig_lengths
+    for name in sorted(contigs):
+        rc = ref.contig(name)
+        bam_len = lengths[name]
+        if rc.offset == 0 and rc.fasta_name == name and rc.length != bam_len:
+            raise ReferenceFileError(
+                f"{ref.path}: contig {name} has length {rc.length} but {bam_len} in "
+                f"{info.path} (different reference build?)")
+        if rc.end > bam_len:
+            raise ReferenceFileError(
+                f"{ref.path}: {rc.fasta_name} extends past the end of {name} "
+                f"({bam_len} bp in {info.path})")

@@ -1,0 +1,68 @@
+"""Output files that appear complete or not at all.
+
+Every output is written to a temporary file in the target directory and
+renamed over the target only when writing succeeded; on any exception
+(including KeyboardInterrupt, and SIGTERM which the CLI turns into one) the
+temporary file is removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from typing import IO, Any
+
+from .errors import OutputError
+
+
+def check_writable(path: str | os.PathLike[str]) -> str:
+    """Fail early (before any work) if ``path`` cannot be created.
+
+    Raises
+    ------
+    OutputError
+        The directory does not exist or is not writable, or path is a directory.
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise OutputError(f"{path}: output path is a directory")
+    if not os.path.isdir(directory):
+        raise OutputError(f"{path}: output directory {directory} does not exist")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise OutputError(f"{path}: output directory {directory} is not writable")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str], suffix: str = "") -> Iterator[str]:
+    """Yield a temporary path next to ``path``; rename it to ``path`` on success.
+
+    For writers that want a file name (pysam, bgzip).  ``suffix`` keeps an
+    extension the writer looks at (e.g. ``.vcf.gz``).
+    """
+    path = check_writable(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp" + suffix, dir=directory)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike[str], mode: str = "w", **kwargs: Any) -> Iterator[IO[Any]]:
+    """Open a temporary file next to ``path`` for writing; rename on success."""
+    with atomic_path(path) as tmp:
+        try:
+            fh = open(tmp, mode, **kwargs)
+        except OSError as exc:
+            raise OutputError(f"{os.fspath(path)}: cannot write ({exc.strerror})") from None
+        with fh:
+            yield fh
