@@ -1,0 +1,363 @@
+"""Evidence-based ranking of ALK inhibitors for a sample's resistance mutations.
+
+DECISION SUPPORT FOR A MOLECULAR TUMOUR BOARD, NOT A TREATMENT ORDER.
+
+Rule (documented in ``data/README.md``):
+
+1. Clones.  Mutations joined by a ``cis`` relation form one clone (a compound
+   genotype); ``trans`` pairs are separate clones.  A pair whose relation is
+   ``undetermined`` -- or that is not listed at all -- is evaluated both ways
+   (separate clones and one compound clone) and the worse result is kept.
+2. Per clone and drug, evidence comes from the knowledge base.  Following
+   Koopman et al. 2022 ("base decisions primarily on clinical evidence ... and
+   resort to in vitro predictions in case of insufficient clinical
+   evidence"), clinical rows are used when any exist for the genotype/drug,
+   otherwise in-vitro rows.  Calls within a tier are combined: any
+   "conflicting" row, or sensitive and resistant rows together, give
+   ``conflicting``; otherwise the worst call wins.  A clinical row saying the
+   mutation was *selected under* the drug counts as resistant.
+3. IC50 fold change (mutant / wild type, same drug, Villa 2024 Table 2):
+   < 2 -> sensitive, 2 to < 10 -> intermediate, >= 10 -> resistant.  These
+   thresholds are a deepamp CONVENTION, not taken from a paper -- Koopman 2022
+   notes that in-vitro cut-off values differ widely between studies.  A
+   censored value (">3000") is a lower bound and is only called resistant
+   when the bound itself reaches 10-fold; otherwise it is "intermediate" with
+   a warning.
+4. A compound clone uses its own data when the knowledge base has it
+   (L1196M+G1202R, E1154K+F1174L); otherwise the worst call of its parts,
+   with a warning that the compound may be more resistant than any part.
+5. A drug must cover every clone: its call is the worst over clones (order
+   sensitive < intermediate < conflicting < insufficient evidence <
+   resistant).  Drugs are ranked by that call, then by the largest known
+   fold change, approved drugs before investigational ones.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+from .knowledge import CLINICAL_DRUGS, INVESTIGATIONAL_DRUGS, KnowledgeBase, load_kb
+
+DISCLAIMER = ("Decision support for a molecular tumour board, not a treatment order. "
+              "Evidence is limited (small in-vitro panels and pooled case series); "
+              "check the cited sources before acting.")
+FC_SENSITIVE = 2.0    # convention, see module docstring
+FC_RESISTANT = 10.0   # convention, see module docstring
+INSUFFICIENT = "insufficient evidence"
+ORDER = {"sensitive": 0, "intermediate": 1, "conflicting": 2, INSUFFICIENT: 3, "resistant": 4}
+_LEVEL = {"sensitive": 0, "intermediate": 1, "resistant": 2, "selected_under_drug": 2}
+SECOND_GENERATION = ("ceritinib", "alectinib", "brigatinib")
+BYPASS_GENES = ("EGFR", "BRAF", "MAP2K1", "PIK3CA", "IDH2", "MET", "MYC", "CCND1", "FGFR3")
+RELATIONS = ("cis", "trans", "undetermined")
+_ONE = {"Ala": "A", "Arg": "R", "Asn": "N", "Asp": "D", "Cys": "C", "Gln": "Q", "Glu": "E",
+        "Gly": "G", "His": "H", "Ile": "I", "Leu": "L", "Lys": "K", "Met": "M", "Phe": "F",
+        "Pro": "P", "Ser": "S", "Thr": "T", "Trp": "W", "Tyr": "Y", "Val": "V", "Ter": "*"}
+_MUT_RE = re.compile(r"^[A-Z*]\d+(_[A-Z*]\d+)?([A-Z*]|del|dup|fs|delins[A-Z*]+|ins[A-Z*]+)$")
+
+
+def normalize_mutation(text: str) -> str:
+    """'ALK:p.Gly1202Arg' / 'p.G1202R' / 'g1202r' -> 'G1202R'; other genes keep 'GENE:' prefix."""
+    t = text.strip()
+    gene = ""
+    m = re.match(r"^([A-Za-z0-9-]+)[:\s]+(.+)$", t)
+    if m and not re.match(r"^[pP]\.", t):
+        gene, t = m.group(1).upper(), m.group(2).strip()
+    t = re.sub(r"^[pP]\.", "", t).strip("()")
+    for three, one in _ONE.items():
+        t = re.sub(three, one, t, flags=re.IGNORECASE) if len(t) > 4 else t
+    t = t.upper().replace("DELINS", "delins").replace("DEL", "del").replace("DUP", "dup") \
+        .replace("FS", "fs").replace("INS", "ins")
+    if not _MUT_RE.match(t) and not re.match(r"^EXON\d+del$", t, re.IGNORECASE):
+        raise ValueError(f"cannot parse protein change {text!r}")
+    return t if gene in ("", "ALK") else f"{gene}:{t}"
+
+
+@dataclass
+class EvidenceItem:
+    genotype: str
+    inhibitor: str
+    call: str
+    evidence_type: str
+    detail: str
+    source_id: str
+    citation: str
+
+    def as_dict(self) -> dict[str, str]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class CloneCall:
+    clone: str
+    inhibitor: str
+    call: str
+    basis: str
+    evidence: list[EvidenceItem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    max_fold_change: float | None = None
+
+
+@dataclass
+class Recommendation:
+    rank: int
+    inhibitor: str
+    investigational: bool
+    call: str
+    clone_calls: list[CloneCall]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def evidence(self) -> list[EvidenceItem]:
+        return [e for c in self.clone_calls for e in c.evidence]
+
+    def as_dict(self) -> dict[str, object]:
+        return {"rank": self.rank, "inhibitor": self.inhibitor, "investigational": self.investigational,
+                "call": self.call, "warnings": self.warnings,
+                "clones": [{"clone": c.clone, "call": c.call, "basis": c.basis,
+                            "max_fold_change": c.max_fold_change, "warnings": c.warnings,
+                            "evidence": [e.as_dict() for e in c.evidence]} for c in self.clone_calls]}
+
+
+@dataclass
+class RankingResult:
+    recommendations: list[Recommendation]
+    clones: list[tuple[str, float | None]]
+    warnings: list[str]
+    kb_version: str
+    disclaimer: str = DISCLAIMER
+
+    def as_dict(self) -> dict[str, object]:
+        return {"disclaimer": self.disclaimer, "kb_version": self.kb_version,
+                "clones": [{"genotype": g, "vaf": v} for g, v in self.clones],
+                "warnings": self.warnings,
+                "recommendations": [r.as_dict() for r in self.recommendations]}
+
+    def to_text(self) -> str:
+        lines = [f"NOTE: {self.disclaimer}", f"knowledge base version {self.kb_version}",
+                 "clones: " + ", ".join(f"{g} (VAF {v:.4f})" if v is not None else g for g, v in self.clones)]
+        lines += [f"warning: {w}" for w in self.warnings]
+        for r in self.recommendations:
+            tag = " [investigational]" if r.investigational else ""
+            lines.append(f"{r.rank}. {r.inhibitor}{tag}: {r.call}")
+            for c in r.clone_calls:
+                lines.append(f"   clone {c.clone}: {c.call} ({c.basis})")
+                for e in c.evidence:
+                    lines.append(f"     - [{e.evidence_type}] {e.detail} -- {e.citation}")
+                lines += [f"     ! {w}" for w in c.warnings]
+            lines += [f"   ! {w}" for w in r.warnings]
+        return "\n".join(lines)
+
+
+def _fc_call(fc: float, lower_bound: bool) -> tuple[str, str | None]:
+    if fc >= FC_RESISTANT:
+        return "resistant", None
+    if lower_bound:
+        return "intermediate", (f"censored IC50: fold change is at least {fc:.1f}, "
+                                "true value may be higher")
+    return ("sensitive" if fc < FC_SENSITIVE else "intermediate"), None
+
+
+def _combine(calls: list[str]) -> str:
+    if not calls:
+        return INSUFFICIENT
+    if "conflicting" in calls:
+        return "conflicting"
+    levels = {_LEVEL[c] for c in calls}
+    if 0 in levels and 2 in levels:
+        return "conflicting"
+    return {0: "sensitive", 1: "intermediate", 2: "resistant"}[max(levels)]
+
+
+class _Evaluator:
+    def __init__(self, kb: KnowledgeBase):
+        self.kb = kb
+
+    def direct(self, genotype: str, drug: str) -> CloneCall | None:
+        kb = self.kb
+        items: list[EvidenceItem] = []
+        warnings: list[str] = []
+        fc_max = None
+        if "+" not in genotype and ":" in genotype:
+            return None  # not an ALK mutation: the knowledge base has no drug data
+        fc = kb.fold_change(genotype, drug)
+        if fc is not None:
+            call, warn = _fc_call(fc.value, fc.lower_bound)
+            if warn:
+                warnings.append(warn)
+            fc_max = fc.value
+            src = kb.source(fc.ic50.source_id)
+            items.append(EvidenceItem(
+                genotype, drug, call, "in_vitro",
+                f"IC50 {fc.ic50.qualifier}{fc.ic50.value_nM:g} nM vs WT {fc.wt.value_nM:g} nM "
+                f"= {'>=' if fc.lower_bound else ''}{fc.value:.1f}-fold ({fc.ic50.location}"
+                f"{'; ' + fc.ic50.note if fc.ic50.note else ''})", src.source_id, src.cite()))
+        for drug_key in (drug, "second_generation" if drug in SECOND_GENERATION else None):
+            if drug_key is None:
+                continue
+            for e in kb.evidence_for(genotype, drug_key):
+                src = kb.source(e.source_id)
+                items.append(EvidenceItem(genotype, drug, e.call, e.evidence_type,
+                                          f"{e.record_id}: {e.statement}", src.source_id, src.cite()))
+        if not items:
+            return None
+        clinical = [i.call for i in items if i.evidence_type == "clinical"]
+        in_vitro = [i.call for i in items if i.evidence_type == "in_vitro"]
+        if clinical:
+            call, basis = _combine(clinical), "clinical evidence"
+            if in_vitro and _combine(in_vitro) != call:
+                warnings.append(f"in-vitro evidence says {_combine(in_vitro)}; clinical evidence takes precedence")
+        else:
+            call, basis = _combine(in_vitro), "in-vitro evidence (no clinical evidence)"
+        return CloneCall(genotype, drug, call, basis, items, warnings, fc_max)
+
+    def clone(self, muts: Sequence[str], drug: str) -> CloneCall:
+        genotype = "+".join(muts)
+        direct = self.direct(genotype, drug)
+        if direct is not None:
+            if len(muts) > 1:
+                direct.basis = "own data for the compound genotype; " + direct.basis
+            return direct
+        if len(muts) == 1:
+            return CloneCall(genotype, drug, INSUFFICIENT, "no evidence in the knowledge base")
+        parts = [self.clone([m], drug) for m in muts]
+        worst = max(parts, key=lambda c: ORDER[c.call])
+        fcs = [c.max_fold_change for c in parts if c.max_fold_change is not None]
+        cc = CloneCall(genotype, drug, worst.call, "worst of the single mutations (no data for the compound)",
+                       [e for p in parts for e in p.evidence],
+                       [f"no data for {genotype} in cis; used the worst single-mutation call "
+                        f"({worst.clone}: {worst.call}); a compound can be more resistant than any of its parts "
+                        "(e.g. L1196M+G1202R vs lorlatinib)"] + [w for p in parts for w in p.warnings],
+                       max(fcs) if fcs else None)
+        return cc
+
+
+def _clones(muts: list[str], edges: dict[frozenset[str], str], undetermined_as: str) -> list[tuple[str, ...]]:
+    parent = {m: m for m in muts}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in itertools.combinations(muts, 2):
+        rel = edges.get(frozenset((a, b)), "undetermined")
+        if rel == "cis" or (rel == "undetermined" and undetermined_as == "cis"):
+            parent[find(a)] = find(b)
+    groups: dict[str, list[str]] = {}
+    for m in muts:
+        groups.setdefault(find(m), []).append(m)
+    order = {m: i for i, m in enumerate(muts)}
+    key = (lambda m: (int(re.search(r"\d+", m).group()) if re.search(r"\d+", m) else 0, order[m]))
+    return [tuple(sorted(g, key=key)) for g in groups.values()]
+
+
+def rank_inhibitors(mutations: Iterable[str | tuple[str, float | None]],
+                    phases: Iterable[tuple[str, str, str]] = (),
+                    kb: KnowledgeBase | None = None,
+                    drugs: Sequence[str] | None = None) -> RankingResult:
+    """Rank inhibitors for a sample.
+
+    ``mutations``: protein changes ('G1202R', 'p.Leu1196Met', 'EGFR:E746_A750del'),
+    optionally as (change, VAF) tuples.  ``phases``: (mutA, mutB, relation) with
+    relation in cis/trans/undetermined.  Raises ValueError for unparsable input
+    or phase relations that contradict each other.
+    """
+    kb = kb or load_kb()
+    drugs = list(drugs) if drugs is not None else list(CLINICAL_DRUGS) + list(INVESTIGATIONAL_DRUGS)
+    vaf: dict[str, float | None] = {}
+    for m in mutations:
+        name, v = (m, None) if isinstance(m, str) else (m[0], m[1])
+        if v is not None and not (0.0 <= float(v) <= 1.0):
+            raise ValueError(f"VAF of {name} must be a fraction in [0, 1], got {v}")
+        key = normalize_mutation(name)
+        vaf[key] = None if v is None else float(v)
+    warnings: list[str] = []
+    alk = [m for m in vaf if ":" not in m]
+    other = [m for m in vaf if ":" in m]
+    for m in other:
+        gene = m.split(":")[0]
+        recs = kb.bypass_records(gene)
+        if gene in BYPASS_GENES or recs:
+            cites = "; ".join(sorted({kb.source(r.source_id).cite() for r in recs}))
+            warnings.append(f"{m}: {gene} alteration reported as an off-target (bypass) resistance mechanism"
+                            + (f" ({cites})" if cites else "") + "; ALK-inhibitor ranking may not apply")
+        else:
+            warnings.append(f"{m}: no knowledge-base evidence for this gene")
+    edges: dict[frozenset[str], str] = {}
+    for a, b, rel in phases:
+        rel = rel.strip().lower()
+        if rel not in RELATIONS:
+            raise ValueError(f"phase relation must be one of {', '.join(RELATIONS)}, got {rel!r}")
+        na, nb = normalize_mutation(a), normalize_mutation(b)
+        for n, raw in ((na, a), (nb, b)):
+            if n not in vaf:
+                raise ValueError(f"phase relation names {raw!r}, which is not among the sample's mutations")
+        if na == nb:
+            raise ValueError(f"phase relation pairs {a!r} with itself")
+        k = frozenset((na, nb))
+        if k in edges and edges[k] != rel:
+            raise ValueError(f"phase of {na}/{nb} given as both {edges[k]} and {rel}")
+        edges[k] = rel
+    cis_only = _clones(alk, {e: r for e, r in edges.items() if r == "cis"}, "trans")
+    for k, rel in edges.items():
+        a, b = sorted(k)
+        if rel == "trans" and any(a in cl and b in cl for cl in cis_only):
+            raise ValueError(f"{a} and {b} are declared trans but are linked by cis relations")
+    undetermined = [tuple(sorted(p)) for p in itertools.combinations(alk, 2)
+                    if edges.get(frozenset(p), "undetermined") == "undetermined"]
+    scenarios = [_clones(alk, edges, "trans")]
+    if undetermined:
+        warnings.append("phase undetermined for " + ", ".join("/".join(p) for p in undetermined)
+                        + ": evaluated both as separate clones and as a compound in cis; the worse result is kept")
+        alt = _clones(alk, edges, "cis")
+        if alt != scenarios[0]:
+            scenarios.append(alt)
+    for m, v in vaf.items():
+        if v is not None and v < 0.006:
+            warnings.append(f"{m}: VAF {v:.4f} is below the 0.6% calling threshold of Villa et al. 2024")
+    if not alk:
+        warnings.append("no ALK resistance mutation given: the knowledge base cannot rank inhibitors")
+    ev = _Evaluator(kb)
+    recs: list[Recommendation] = []
+    for drug in drugs:
+        clone_calls: list[CloneCall] = []
+        seen: set[str] = set()
+        for scen in scenarios:
+            for cl in scen:
+                g = "+".join(cl)
+                if g not in seen:
+                    seen.add(g)
+                    clone_calls.append(ev.clone(list(cl), drug))
+        if not clone_calls:
+            call = INSUFFICIENT
+        else:
+            per_scen = []
+            for scen in scenarios:
+                calls = [next(c for c in clone_calls if c.clone == "+".join(cl)).call for cl in scen]
+                per_scen.append(max(calls, key=lambda c: ORDER[c]))
+            call = max(per_scen, key=lambda c: ORDER[c])
+        r_warn = []
+        if len(scenarios[0]) > 1 and call in ("sensitive", "intermediate"):
+            r_warn.append(f"covers all {len(scenarios[0])} clones")
+        recs.append(Recommendation(0, drug, drug in INVESTIGATIONAL_DRUGS, call, clone_calls, r_warn))
+
+    def sort_key(r: Recommendation) -> tuple[int, float, int, str]:
+        fcs = [c.max_fold_change for c in r.clone_calls if c.max_fold_change is not None]
+        return (ORDER[r.call], max(fcs) if fcs else math.inf, int(r.investigational), r.inhibitor)
+
+    recs.sort(key=sort_key)
+    for i, r in enumerate(recs, 1):
+        r.rank = i
+    if alk and all(r.call == INSUFFICIENT for r in recs):
+        warnings.append("insufficient evidence for every inhibitor: the knowledge base has no data for "
+                        + ", ".join(alk))
+    clones_out = []
+    for cl in scenarios[0]:
+        vs = [vaf[m] for m in cl if vaf[m] is not None]
+        clones_out.append(("+".join(cl), min(vs) if vs else None))  # type: ignore[type-var]
+    return RankingResult(recs, clones_out, warnings, kb.version)
