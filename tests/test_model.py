@@ -1,0 +1,132 @@
+"""Tests of deepamp.model (site tests and multiple-testing helpers)."""
+import math
+
+import numpy as np
+import pytest
+
+stats = pytest.importorskip("scipy.stats")
+pytest.importorskip("deepamp._stats")
+from deepamp import model  # noqa: E402
+
+
+def make_site_arrays():
+    P = 4
+    counts = np.zeros((P, 7, 2), np.uint32)
+    ref = np.array([0, 1, 4, 2], np.int8)
+    counts[0, 0] = [600, 400]           # ref A
+    counts[0, 2] = [3, 2]               # G x5
+    counts[0, 3] = [0, 1]               # T x1
+    counts[1, 1] = [500, 500]           # ref C, no alts
+    counts[2, 0] = [100, 0]             # ref N: never tested
+    counts[2, 1] = [0, 50]
+    counts[3, 2] = [300, 300]           # ref G
+    counts[3, 0] = [20, 20]             # A x40
+    counts[3, 4] = [5, 5]               # 10 N bases (Q2 in the histogram)
+    qh = np.zeros((P, 64), np.uint32)
+    qh[:, 30] = counts[:, :4, :].sum(axis=(1, 2))
+    qh[3, 2] = 10
+    return counts, qh, ref
+
+
+def test_quality_tests_hand_made():
+    counts, qh, ref = make_site_arrays()
+    t = model.quality_tests(counts, qh, ref)
+    assert list(t.pos) == [0, 0, 3]
+    assert list(t.alt) == [2, 3, 0]
+    assert list(t.alt_count) == [5, 1, 40]
+    assert list(t.depth) == [1006, 1006, 640]
+    # LoFreq burden: 3 per testable site with >= 1 alt (sites 0 and 3)
+    assert t.m == 6
+    # all remaining bases are Q30 -> Binomial(depth, 1e-3), not divided by 3;
+    # the 10 N bases are removed from the lowest bins (Q2)
+    ref_lp = stats.binom.logsf(t.alt_count - 1, t.depth, 1e-3)
+    np.testing.assert_allclose(t.logp, ref_lp, rtol=1e-9)
+
+
+def test_quality_tests_mixed_qualities_and_errors():
+    counts, qh, ref = make_site_arrays()
+    # site 0: half of the bases at Q20 instead of Q30
+    qh[0, 30] = 503
+    qh[0, 20] = 503
+    t = model.quality_tests(counts, qh, ref)
+    from deepamp import _stats
+    exp0 = _stats.logsf_poibin(np.array([5, 1]), np.array([503, 503]), np.array([1e-3, 1e-2]))
+    np.testing.assert_allclose(t.logp[:2], exp0, rtol=1e-12)
+    assert t.logp[0] > model.quality_tests(*make_site_arrays()).logp[0]
+    qh[0, 30] += 7
+    with pytest.raises(ValueError):
+        model.quality_tests(counts, qh, ref)
+    with pytest.raises(ValueError):
+        model.quality_tests(counts[:, :5], qh, ref)
+
+
+def test_quality_tests_empty():
+    counts = np.zeros((2, 7, 2), np.uint32)
+    counts[:, 0, 0] = 10
+    qh = np.zeros((2, 64), np.uint32)
+    qh[:, 35] = 10
+    t = model.quality_tests(counts, qh, np.zeros(2, np.int8))
+    assert len(t) == 0 and t.m == 0
+
+
+def test_background_binomial_and_betabinomial():
+    counts, _, ref = make_site_arrays()
+    P = counts.shape[0]
+    rf = np.full((P, 4), 2e-3)
+    rr = np.full((P, 4), 6e-3)
+    t = model.background_tests(counts, ref, rf, rr)
+    assert t.m == 9  # 3 testable sites (depth > 0, ref ACGT) x 3
+    d_f = counts[t.pos, :4, 0].sum(axis=1)
+    d_r = counts[t.pos, :4, 1].sum(axis=1)
+    rate = (d_f * 2e-3 + d_r * 6e-3) / (d_f + d_r)
+    np.testing.assert_allclose(t.logp, stats.binom.logsf(t.alt_count - 1, t.depth, rate), rtol=1e-9)
+    rho = np.full((P, 4), 0.01)
+    tb = model.background_tests(counts, ref, rf, rr, rho)
+    s = (1 - 0.01) / 0.01
+    exp = stats.betabinom.logsf(t.alt_count - 1, t.depth, rate * s, (1 - rate) * s)
+    np.testing.assert_allclose(tb.logp, exp, rtol=1e-8)
+    assert tb.logp[2] > t.logp[2] + 50  # overdispersion -> far-tail p-value much larger
+    with pytest.raises(ValueError):
+        model.background_tests(counts, ref, rf * 1000, rr)
+
+
+def bh_reference(p, m):
+    p = np.asarray(p, float)
+    n = p.size
+    q = np.empty(n)
+    for i in range(n):
+        # q_i = min over tests with p_j >= p_i of p_j * m / rank_j
+        ranks = np.array([np.sum(p <= p[j]) for j in range(n)])
+        q[i] = min(1.0, min(p[j] * m / ranks[j] for j in range(n) if p[j] >= p[i]))
+    return q
+
+
+def test_benjamini_hochberg_vs_reference():
+    rng = np.random.default_rng(5)
+    p = np.r_[rng.uniform(0, 1, 40), 10 ** -rng.uniform(2, 12, 20)]
+    for m in (60, 500):
+        got = np.exp(model.benjamini_hochberg(np.log(p), m))
+        np.testing.assert_allclose(got, bh_reference(p, m), rtol=1e-10)
+    # no underflow in log space
+    lq = model.benjamini_hochberg(np.array([-9000.0, -1.0]), 10)
+    assert lq[0] == pytest.approx(-9000.0 + math.log(10), rel=1e-12)
+    with pytest.raises(ValueError):
+        model.benjamini_hochberg(np.log(p), 3)
+
+
+def test_bonferroni():
+    lp = np.log(np.array([1e-6, 0.2, 1.0]))
+    np.testing.assert_allclose(np.exp(model.bonferroni(lp, 100)), [1e-4, 1.0, 1.0])
+    assert model.bonferroni(np.array([-np.inf]), 5)[0] == -np.inf
+    with pytest.raises(ValueError):
+        model.bonferroni(np.array([0.1]), 1)
+
+
+def test_phred():
+    q = model.phred(np.array([0.0, math.log(0.1), math.log(1e-3), -4000 * math.log(10), -np.inf, -1e9]))
+    assert q[0] == 0.0 and not np.signbit(q[0])
+    np.testing.assert_allclose(q[1:4], [10.0, 30.0, 40000.0], rtol=1e-12)
+    assert q[4] == model.PHRED_CAP and q[5] == model.PHRED_CAP
+    assert np.all(np.isfinite(q))
+    with pytest.raises(ValueError):
+        model.phred(np.array([np.nan]))
