@@ -1,0 +1,287 @@
+"""Transcript model and HGVS annotation (deepamp.annotate.transcripts / .hgvs)."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import pytest
+
+from deepamp.annotate.hgvs import Variant, annotate, parse_variant
+from deepamp.annotate.transcripts import (CODON_TABLE, TranscriptSet, load_transcripts,
+                                          revcomp)
+from deepamp.errors import FormatError
+
+HG19_ALK, HG19_ROS1 = 222866, 321163
+
+
+@pytest.fixture(scope="module")
+def hg38():
+    return TranscriptSet.default("hg38")
+
+
+@pytest.fixture(scope="module")
+def hg19():
+    return TranscriptSet.default("hg19")
+
+
+@pytest.fixture(scope="module")
+def alk_slice():
+    """The shipped GRCh38 slice, parsed here independently of the annotator."""
+    text = resources.files("deepamp.data").joinpath("ALK_hg38_chr2_29191796-29223795.fa").read_text()
+    seq = "".join(l.strip() for l in text.splitlines() if not l.startswith(">")).upper()
+    return lambda pos: seq[pos - 29191796]
+
+
+def ann1(ts, text):
+    return annotate([parse_variant(text)], ts)[0]
+
+
+# Verified vectors from shared/data-sources/README.md (hg38 positions; hg19 = + offset).
+VERIFIED = [
+    ("chr2", 29220747, "C", "T", "ALK", 23, "c.3604G>A", "p.Gly1202Arg", "p.G1202R", HG19_ALK),
+    ("chr2", 29220765, "G", "T", "ALK", 23, "c.3586C>A", "p.Leu1196Met", "p.L1196M", HG19_ALK),
+    ("chr2", 29220829, "G", "T", "ALK", 23, "c.3522C>A", "p.Phe1174Leu", "p.F1174L", HG19_ALK),
+    ("chr2", 29220829, "G", "C", "ALK", 23, "c.3522C>G", "p.Phe1174Leu", "p.F1174L", HG19_ALK),
+    ("chr2", 29209816, "C", "G", "ALK", 25, "c.3806G>C", "p.Gly1269Ala", "p.G1269A", HG19_ALK),
+    ("chr2", 29222392, "C", "T", "ALK", 22, "c.3467G>A", "p.Cys1156Tyr", "p.C1156Y", HG19_ALK),
+    ("chr6", 117317184, "C", "T", "ROS1", 38, "c.6094G>A", "p.Gly2032Arg", "p.G2032R", HG19_ROS1),
+]
+
+
+@pytest.mark.parametrize("chrom,pos,ref,alt,gene,exon,c,p3,p1,off", VERIFIED)
+@pytest.mark.parametrize("genome", ["hg38", "hg19"])
+def test_verified_vectors(hg38, hg19, genome, chrom, pos, ref, alt, gene, exon, c, p3, p1, off):
+    ts, p = (hg38, pos) if genome == "hg38" else (hg19, pos + off)
+    a = annotate([Variant(chrom, p, ref, alt)], ts)[0]
+    acc = "NM_004304.4" if gene == "ALK" else "NM_002944.2"
+    assert (a.gene, a.exon, a.hgvsc, a.hgvsp, a.hgvsp1) == (gene, exon, f"{acc}:{c}", p3, p1)
+    assert a.consequence == "missense_variant"
+    assert a.warnings == []
+
+
+def test_hg19_known_civic_positions(hg19):
+    # CIViC GRCh37 positions quoted in the data README (F1174L, C1156Y, L1196M)
+    assert ann1(hg19, "2:29443695G>T").hgvsp1 == "p.F1174L"
+    assert ann1(hg19, "2:29445258C>T").hgvsp1 == "p.C1156Y"
+    assert ann1(hg19, "2:29443631G>T").hgvsc == "NM_004304.4:c.3586C>A"
+
+
+def test_hg38_position_is_not_valid_in_hg19(hg19):
+    a = ann1(hg19, "chr2:29220747C>T")
+    assert a.hgvsp1 != "p.G1202R"
+
+
+def test_contig_without_chr_prefix(hg38):
+    assert ann1(hg38, "2:29220747C>T").hgvsp1 == ann1(hg38, "chr2:29220747C>T").hgvsp1 == "p.G1202R"
+
+
+@pytest.mark.parametrize("text", ["chr2:29220745TCCC>T", "chr2:29220743TCTC>T"])
+def test_g1202del_both_alleles(hg38, text):
+    a = ann1(hg38, text)
+    assert a.hgvsp == "p.Gly1202del" and a.hgvsp1 == "p.G1202del"
+    assert a.consequence == "inframe_deletion"
+
+
+def test_deletions_are_shifted_3prime_in_transcript_orientation(hg38):
+    # c.3601-c.3605 is GGGGG; deleting any one G is c.3605del (3'-most), a frameshift.
+    a = ann1(hg38, "chr2:29220746CC>C")  # deletes genomic 29220747 (c.3604)
+    assert a.hgvsc == "NM_004304.4:c.3605del"
+    assert a.consequence == "frameshift_variant"
+    b = ann1(hg38, "chr2:29220747CC>C")  # deletes 29220748 (c.3603): same allele
+    assert b.hgvsc == a.hgvsc
+
+
+def test_insertions_dup_and_shift(hg38):
+    a = ann1(hg38, "chr2:29220745T>TCCC")
+    assert a.hgvsc == "NM_004304.4:c.3603_3605dup" and a.hgvsp == "p.Gly1202dup"
+    assert a.consequence == "inframe_insertion"
+    b = ann1(hg38, "chr2:29220745T>TC")
+    assert b.hgvsc == "NM_004304.4:c.3605dup" and b.consequence == "frameshift_variant"
+    assert b.hgvsp1 == "p.D1203fs"
+    c = ann1(hg38, "chr2:29220747C>CA")
+    assert c.hgvsc == "NM_004304.4:c.3603_3604insT" and c.hgvsp1 == "p.G1202fs"
+
+
+def test_synonymous_and_stop(hg38):
+    s = ann1(hg38, "chr2:29220745T>C")  # GGA -> GGG
+    assert s.hgvsc == "NM_004304.4:c.3606A>G"
+    assert s.hgvsp == "p.Gly1202=" and s.consequence == "synonymous_variant"
+    t = ann1(hg38, "chr2:29220822G>A")  # CAG -> TAG
+    assert t.hgvsc == "NM_004304.4:c.3529C>T"
+    assert t.hgvsp == "p.Gln1177Ter" and t.hgvsp1 == "p.Q1177*" and t.consequence == "stop_gained"
+
+
+def _expected_aa(alk_slice, genomic_positions, mutate_at, alt_plus):
+    """Translate the codon read directly from the FASTA (minus strand), optionally mutated."""
+    bases = []
+    for g in genomic_positions:
+        b = alt_plus if g == mutate_at else alk_slice(g)
+        bases.append(revcomp(b))
+    return CODON_TABLE["".join(bases)]
+
+
+def test_codon_split_across_exon_boundary(hg38, alk_slice):
+    # codon 1172 = c.3514, c.3515 (end of exon 22) + c.3516 (first base of exon 23)
+    tx = hg38.by_gene("ALK")
+    gpos = [tx.axis_to_genomic(c) for c in (3514, 3515, 3516)]
+    assert gpos == [29222345, 29222344, 29220835]
+    ref_aa = _expected_aa(alk_slice, gpos, None, None)
+    assert ref_aa == tx.protein[1171]
+    for g in (29222344, 29220835):
+        for alt in "ACGT":
+            if alt == alk_slice(g):
+                continue
+            a = annotate([Variant("chr2", g, alk_slice(g), alt)], hg38)[0]
+            want = _expected_aa(alk_slice, gpos, g, alt)
+            assert a.hgvsp1.startswith(f"p.{ref_aa}1172")
+            assert a.hgvsp1.endswith("=" if want == ref_aa else ("*" if want == "*" else want))
+            assert "splice_region_variant" in a.consequence  # within 3 bp of the boundary
+
+
+def test_first_and_last_codon_of_exons(hg38, alk_slice):
+    tx = hg38.by_gene("ALK")
+    # codon 1216 starts at the first base of exon 24; codon 1215 ends at the last base of exon 23
+    for codon, exon in ((1216, 24), (1215, 23)):
+        gpos = [tx.axis_to_genomic(3 * codon - 2 + k) for k in range(3)]
+        for g in gpos:
+            alt = "A" if alk_slice(g) != "A" else "G"
+            a = annotate([Variant("chr2", g, alk_slice(g), alt)], hg38)[0]
+            want = _expected_aa(alk_slice, gpos, g, alt)
+            ref_aa = tx.protein[codon - 1]
+            assert a.exon == exon
+            assert a.hgvsp1 == (f"p.{ref_aa}{codon}=" if want == ref_aa else f"p.{ref_aa}{codon}{want}")
+
+
+def test_minus_strand_complement_in_c_name(hg38):
+    a = ann1(hg38, "chr2:29209816C>G")
+    assert a.hgvsc.endswith("c.3806G>C")  # plus-strand C>G is transcript G>C
+
+
+def test_intronic_and_splice(hg38):
+    assert ann1(hg38, "chr2:29220700A>G").hgvsc == "NM_004304.4:c.3645+6T>C"
+    assert ann1(hg38, "chr2:29220700A>G").consequence == "splice_region_variant"
+    d = ann1(hg38, "chr2:29220705C>T")
+    assert d.hgvsc.endswith("c.3645+1G>A") and d.consequence == "splice_donor_variant"
+    acc = ann1(hg38, "chr2:29220836A>G")
+    assert acc.hgvsc.endswith("c.3516-1T>C") and acc.consequence == "splice_acceptor_variant"
+    deep = ann1(hg38, "chr2:29220845A>G")
+    assert deep.hgvsc.endswith("c.3516-10T>C") and deep.consequence == "intron_variant"
+    assert deep.hgvsp is None and deep.intron == 22
+
+
+def test_outside_transcripts_is_not_an_error(hg38):
+    a = ann1(hg38, "chr1:1000A>G")
+    assert a.gene is None and a.consequence == "intergenic_variant"
+    b = ann1(hg38, "chr2:29100000A>G")
+    assert b.gene is None and b.consequence == "intergenic_variant"
+
+
+def test_utr(hg38):
+    tx = hg38.by_gene("ALK")
+    loc = tx.locate(29193223)
+    assert loc.c == "*1"
+    assert tx.locate(29920660).c == "-1"
+
+
+def test_ref_mismatch_warns(hg38):
+    a = ann1(hg38, "chr2:29220747G>T")
+    assert any("does not match" in w for w in a.warnings)
+
+
+def test_cis_snvs_in_one_codon_are_combined(hg38):
+    vs = [parse_variant("chr2:29220747C>T"), parse_variant("chr2:29220746C>T"),
+          parse_variant("chr2:29220765G>T")]
+    alone = annotate(vs, hg38)
+    assert [a.hgvsp1 for a in alone] == ["p.G1202R", "p.G1202E", "p.L1196M"]
+    assert all(a.combined_hgvsp is None for a in alone)
+    cis = annotate(vs, hg38, cis_groups=[[0, 1, 2]])
+    assert cis[0].combined_hgvsp == cis[1].combined_hgvsp == "p.Gly1202Lys"
+    assert cis[0].combined_hgvsp1 == "p.G1202K"
+    assert cis[2].combined_hgvsp is None  # different codon
+
+
+def test_translations_equal_uniprot():
+    for genome in ("hg38", "hg19"):
+        ts = TranscriptSet.default(genome)
+        alk, ros = ts.by_gene("ALK"), ts.by_gene("ROS1")
+        # ALK exons 20-29: aa 1059-1620 + stop; ROS1 c.5558-c.7044: aa 1854-2347 + stop
+        assert alk.check_translation("t") == 1620 - 1059 + 2
+        assert ros.check_translation("t") == 2347 - 1854 + 2
+        assert len(alk.protein) == 1620 and len(ros.protein) == 2347
+
+
+def test_translation_mismatch_is_detected(tmp_path):
+    doc = json.loads(resources.files("deepamp.annotate.data").joinpath("transcripts.json").read_text())
+    ros = next(t for t in doc["transcripts"] if t["gene"] == "ROS1")
+    seq = resources.files("deepamp.annotate.data").joinpath(
+        "ROS1_cdna_c5558-c7044_read_consensus.fa").read_text().splitlines()
+    cdna = "".join(l for l in seq if not l.startswith(">"))
+    i = 6094 - 5558  # c.6094G>A = G2032R
+    ros["cds_sequence"] = [{"type": "cdna", "c_start": 5558, "sequence": cdna[:i] + "A" + cdna[i + 1:]}]
+    ros["protein_fasta"] = {"file": "proteins.fa", "id": "P08922", "package": "deepamp.annotate.data"}
+    p = tmp_path / "bad.json"
+    p.write_text(json.dumps({"transcripts": [ros]}))
+    with pytest.raises(FormatError, match="codon 2032"):
+        load_transcripts(p)
+
+
+TOY = {"transcripts": [{
+    "gene": "TOY", "chrom": "7", "strand": "+", "hgvs_accession": "NM_000000.1",
+    "cds_start_c1_hg38": 1004, "cds_length_nt": 15, "hg19_minus_hg38_offset": 100,
+    "exons": [{"exon": 1, "start_hg38": 1001, "end_hg38": 1010},
+              {"exon": 2, "start_hg38": 2001, "end_hg38": 2020}],
+    "protein_sequence": "MAEK",
+    "cds_sequence": [{"type": "cdna", "c_start": 1, "sequence": "ATGGCTGAAAAATAA"}]}]}
+
+
+def test_user_transcript_plus_strand(tmp_path):
+    p = tmp_path / "toy.json"
+    p.write_text(json.dumps(TOY))
+    ts = TranscriptSet.default("hg38", p)
+    assert ann1(ts, "7:1007G>T").hgvsp1 == "p.A2S"
+    assert ann1(ts, "chr7:1005T>C").hgvsp1 == "p.M1?"
+    split = ann1(ts, "7:2001A>G")  # c.8, codon 3 = c.7 (exon 1) + c.8-9 (exon 2)
+    assert split.hgvsc == "NM_000000.1:c.8A>G" and split.hgvsp1 == "p.E3G"
+    fs = ann1(ts, "7:2001AA>A")  # one A of c.8-c.12 AAAAA -> 3'-most c.12del
+    assert fs.hgvsc == "NM_000000.1:c.12del" and fs.consequence.startswith("frameshift_variant")
+    assert ann1(ts, "7:1500A>G").hgvsc == "NM_000000.1:c.7+490A>G"
+    ts19 = TranscriptSet.default("hg19", p)
+    assert ann1(ts19, "7:1107G>T").hgvsp1 == "p.A2S"
+    # ALK still annotated alongside
+    assert ann1(ts, "chr2:29220747C>T").hgvsp1 == "p.G1202R"
+
+
+@pytest.mark.parametrize("field,mutate", [
+    ("strand", lambda t: t.pop("strand")),
+    ("strand", lambda t: t.__setitem__("strand", "x")),
+    ("exons", lambda t: t.__setitem__("exons", [])),
+    ("start_hg38", lambda t: t["exons"][0].pop("start_hg38")),
+    ("cds_length_nt", lambda t: t.__setitem__("cds_length_nt", 14)),
+    ("cds_start_c1_hg38", lambda t: t.__setitem__("cds_start_c1_hg38", 1500)),
+    ("type", lambda t: t["cds_sequence"][0].__setitem__("type", "rna")),
+])
+def test_malformed_user_transcripts(tmp_path, field, mutate):
+    doc = json.loads(json.dumps(TOY))
+    mutate(doc["transcripts"][0])
+    p = tmp_path / "bad.json"
+    p.write_text(json.dumps(doc))
+    with pytest.raises(FormatError) as ei:
+        load_transcripts(p)
+    assert str(p) in str(ei.value) and field in str(ei.value)
+
+
+def test_not_json_and_unknown_genome(tmp_path):
+    p = tmp_path / "x.json"
+    p.write_text("{not json")
+    with pytest.raises(FormatError, match="not valid JSON"):
+        load_transcripts(p)
+    with pytest.raises(ValueError, match="unknown genome build"):
+        TranscriptSet.default("hg17")
+
+
+def test_variant_validation():
+    with pytest.raises(ValueError):
+        Variant("chr2", 0, "A", "G")
+    with pytest.raises(ValueError):
+        Variant("chr2", 5, "A", "<DEL>")
