@@ -97,7 +97,7 @@ def canonical_genotype(text: str) -> str:
     mutations in residue order joined by '+', e.g. 'L1196M+G1202R'.
     """
     from .ranking import normalize_mutation  # local import: ranking imports this module
-    parts = [p for p in re.split(r"[+/,\s]+", text.strip()) if p]
+    parts = [p for p in re.split(r"[+/,\s]+", text.strip()) if p and p.upper() not in ("ALK", "ALK:")]
     if not parts:
         raise ValueError("empty genotype")
     if len(parts) == 1 and parts[0].upper() == "WT":
