@@ -5,7 +5,7 @@
  *   qual_hist[p * DA_NQUAL + q]                uint32 (optional)
  * sym: A C G T N, DEL (position deleted in the read), INS (an insertion
  * follows this position); strand 0 = forward, 1 = reverse.
- * qual_hist counts the A/C/G/T/N bases that were counted, by Phred quality
+ * qual_hist counts the A/C/G/T bases that were counted, by Phred quality
  * (clipped at DA_NQUAL - 1), pooled over symbols and strands.             */
 #ifndef DA_COUNTS_H
 #define DA_COUNTS_H

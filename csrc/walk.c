@@ -377,7 +377,7 @@ static void count_symbol(walker_t *w, int64_t k, int sym, int q, int strand)
             return;
         }
         w->res->base_stats[DA_BASE_COUNTED]++;
-        if (w->ch->qual_hist) {
+        if (w->ch->qual_hist && sym != DA_SYM_N) {  /* N bases carry no error model (as in LoFreq) */
             int qb = q >= DA_NQUAL ? DA_NQUAL - 1 : q;
             w->ch->qual_hist[(size_t)k * DA_NQUAL + qb]++;
         }

@@ -47,6 +47,9 @@ def atomic_path(path: str | os.PathLike[str], suffix: str = "") -> Iterator[str]
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp" + suffix, dir=directory)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)   # mkstemp creates 0600; outputs get the usual mode
     try:
         yield tmp
         os.replace(tmp, path)

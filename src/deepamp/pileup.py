@@ -58,10 +58,11 @@ class CountResult:
     contig, pos : per position contig name and 0-based coordinate
     ref : per position upper-case reference base ("N" if no reference was given)
     counts : uint32 (P, 7, 2), symbols A C G T N DEL INS x strand (forward, reverse)
-    qual_hist : uint32 (P, 64) or None, counted bases by Phred quality (clipped at 63)
+    qual_hist : uint32 (P, 64) or None, counted A/C/G/T bases by Phred quality (clipped at 63)
     read_stats, base_stats : what was used and what was dropped, by reason
     indels : IndelEvents
     params : the arguments the counts were made with
+    header_contigs : (name, length) of every contig in the alignment header
     """
 
     regions: list[Region]
@@ -74,6 +75,7 @@ class CountResult:
     base_stats: dict[str, int]
     indels: IndelEvents
     params: dict[str, Any] = field(default_factory=dict)
+    header_contigs: tuple[tuple[str, int], ...] = ()
 
     @property
     def depth(self) -> np.ndarray:
@@ -269,7 +271,8 @@ def count(bam: str | os.PathLike[str], regions: Sequence[str | Region] | str | N
                   min_alt_bq=min_bq if min_alt_bq is None else min_alt_bq,
                   flag_exclude=flag_exclude, merge_mates=merge_mates, sample=info.sample)
     return CountResult(merged, contig, pos, ref_arr, raw["counts"], raw["qual_hist"],
-                       raw["read_stats"], raw["base_stats"], indels, params)
+                       raw["read_stats"], raw["base_stats"], indels, params,
+                       tuple(zip(info.contigs, info.lengths)))
 
 
 _CALLBACK_FLAGS = {"all": FLAG_UNMAPPED | FLAG_SECONDARY | FLAG_QCFAIL | FLAG_DUPLICATE, "nofilter": 0}

@@ -1,0 +1,7 @@
+"""``python -m deepamp``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

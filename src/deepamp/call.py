@@ -1,0 +1,153 @@
+"""Low-frequency SNV calling from counts: test, correct, build VCF records.
+
+The default null is LoFreq's quality-aware Poisson-binomial (see
+:mod:`deepamp.model`); significance is ``p * m < alpha`` with LoFreq's dynamic
+Bonferroni factor ``m`` (3 per tested column that shows any alt base), or
+Benjamini-Hochberg, or no correction.  QUAL is the Phred-scaled *uncorrected*
+p-value, as in LoFreq.  Works on counts from any source (``CountResult``),
+so the model can run on counts that did not come from a BAM.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import model
+from .pileup import CountResult
+from .strandbias import strand_bias_phred
+from .vcf import VcfRecord
+
+BASES = "ACGT"
+MTC_METHODS = ("bonferroni", "fdr", "none")
+
+
+@dataclass(frozen=True)
+class CallParams:
+    """Calling options (the counting options live in :func:`deepamp.pileup.count`).
+
+    Attributes
+    ----------
+    min_cov : sites with fewer counted bases are not tested (LoFreq ``-C``)
+    alpha : significance level after correction (LoFreq ``-a``)
+    mtc : "bonferroni" (LoFreq's default), "fdr" (Benjamini-Hochberg) or "none"
+    bonf : fixed Bonferroni factor; None = dynamic, as LoFreq ``-b dynamic``
+    """
+
+    min_cov: int = 1
+    alpha: float = 0.01
+    mtc: str = "bonferroni"
+    bonf: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.mtc not in MTC_METHODS:
+            raise ValueError(f"mtc must be one of {MTC_METHODS}, not {self.mtc!r}")
+        if not 0 < self.alpha <= 1:
+            raise ValueError(f"alpha must be in (0, 1], not {self.alpha}")
+        if self.min_cov < 0:
+            raise ValueError("min_cov must be >= 0")
+        if self.bonf is not None and self.bonf < 1:
+            raise ValueError("bonf must be >= 1")
+
+
+@dataclass
+class Variant:
+    """One tested (site, alt) with its evidence; ``row`` indexes the CountResult."""
+
+    contig: str
+    pos: int            # 0-based
+    ref: str
+    alt: str
+    row: int
+    depth: int
+    alt_count: int
+    dp4: tuple[int, int, int, int]
+    logp: float
+    logp_adj: float
+    model: str = "quality"
+    family: str = "panel"
+    filters: list[str] = field(default_factory=list)
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def af(self) -> float:
+        """Raw allele frequency alt / DP."""
+        return self.alt_count / self.depth if self.depth else 0.0
+
+    @property
+    def qual(self) -> float:
+        """Phred of the uncorrected p-value (LoFreq's QUAL), capped at model.PHRED_CAP."""
+        return float(model.phred(np.array([self.logp]))[0])
+
+    def to_record(self) -> VcfRecord:
+        """The VCF record with LoFreq's INFO fields first, then deepamp's."""
+        info: dict[str, object] = {
+            "DP": self.depth,
+            "AF": round(self.af, 6),
+            "SB": strand_bias_phred(*self.dp4),
+            "DP4": self.dp4,
+            "MODEL": self.model,
+            "FAMILY": self.family,
+            "PADJ": float(f"{math.exp(self.logp_adj):.4g}") if self.logp_adj > -700 else 0.0,
+        }
+        info.update(self.extra)
+        qual = round(self.qual, 2)
+        return VcfRecord(self.contig, self.pos + 1, self.ref, self.alt, qual, list(self.filters), info)
+
+
+def adjust(logp: np.ndarray, m: int, mtc: str) -> np.ndarray:
+    """Adjusted log p-values for ``mtc`` ("bonferroni", "fdr", "none")."""
+    if mtc == "none" or len(logp) == 0:
+        return np.asarray(logp, dtype=np.float64).copy()
+    m = max(int(m), len(logp), 1)
+    return model.bonferroni(logp, m) if mtc == "bonferroni" else model.benjamini_hochberg(logp, m)
+
+
+def run_site_tests(counts: CountResult, params: CallParams) -> model.SiteTests:
+    """Quality-model tests of every (site, alt) with depth >= ``min_cov``.
+
+    Sites below the coverage threshold get reference code 4 (untestable) so
+    they neither produce tests nor add to the multiple-testing burden.
+    """
+    if counts.qual_hist is None:
+        raise ValueError("quality-model calling needs counts made with qual_hist=True")
+    ref_code = counts.ref_code.copy()
+    ref_code[counts.depth < max(params.min_cov, 1)] = 4
+    return model.quality_tests(counts.counts, counts.qual_hist, ref_code)
+
+
+def variants_from_tests(counts: CountResult, tests: model.SiteTests, logp_adj: np.ndarray,
+                        alpha: float, *, model_name: str = "quality", family: str = "panel",
+                        keep_all: bool = False) -> list[Variant]:
+    """Variants for tests with adjusted p < alpha (all tests with ``keep_all``)."""
+    log_alpha = math.log(alpha)
+    out = []
+    for i in range(len(tests)):
+        if not keep_all and not logp_adj[i] < log_alpha:
+            continue
+        row, alt = int(tests.pos[i]), int(tests.alt[i])
+        ref = int(counts.ref_code[row])
+        c = counts.counts[row]
+        dp4 = (int(c[ref, 0]), int(c[ref, 1]), int(c[alt, 0]), int(c[alt, 1]))
+        out.append(Variant(str(counts.contig[row]), int(counts.pos[row]), BASES[ref], BASES[alt], row,
+                           int(tests.depth[i]), int(tests.alt_count[i]), dp4, float(tests.logp[i]),
+                           float(logp_adj[i]), model_name, family))
+    return out
+
+
+def call_snvs(counts: CountResult, params: CallParams | None = None) -> tuple[list[Variant], int]:
+    """Call SNVs from counts with the quality model.
+
+    Returns
+    -------
+    (variants sorted by position, number of tests m used for correction)
+    """
+    params = params or CallParams()
+    tests = run_site_tests(counts, params)
+    m = params.bonf if params.bonf is not None else tests.m
+    logp_adj = adjust(tests.logp, m, params.mtc)
+    variants = variants_from_tests(counts, tests, logp_adj, params.alpha)
+    variants.sort(key=lambda v: (v.row, v.alt))
+    return variants, int(m)

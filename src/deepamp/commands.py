@@ -1,0 +1,171 @@
+"""``deepamp call`` and ``deepamp count``: option parsing and orchestration.
+
+Flags are spelled as LoFreq spells them (``-f -l -r -q -Q -m -C -a -b -o``)
+so that ``lofreq call`` command lines keep working.  LoFreq options that
+change quality merging (``-B`` no BAQ, ``-A`` no IDAQ, ``-N`` no MQ merging)
+are accepted: deepamp never applies BAQ, IDAQ or MQ merging, so they are
+already in effect.  ``-d/--max-depth`` is accepted and ignored: deepamp has
+no depth cap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import FormatError, InputFileError, RegionError
+
+
+def _add_count_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("bam", metavar="IN.bam", help="indexed, coordinate-sorted BAM or CRAM")
+    p.add_argument("-f", "--ref", metavar="REF.fa", help="reference FASTA (indexed on demand)")
+    p.add_argument("-r", "--region", action="append", default=[], metavar="CHR:START-END",
+                   help="region, 1-based inclusive (repeatable)")
+    p.add_argument("-l", "--bed", metavar="AMPLICONS.bed", help="regions (BED, 0-based)")
+    p.add_argument("-q", "--min-bq", type=int, default=6, metavar="INT",
+                   help="skip bases with base quality below (default 6, as LoFreq and Villa 2024)")
+    p.add_argument("-Q", "--min-alt-bq", type=int, default=None, metavar="INT",
+                   help="skip non-reference bases with quality below (default: --min-bq)")
+    p.add_argument("-m", "--min-mq", type=int, default=0, metavar="INT",
+                   help="skip reads with mapping quality below (default 0)")
+    p.add_argument("--incl-supplementary", action="store_true",
+                   help="count supplementary alignments (default: dropped)")
+    p.add_argument("--keep-duplicates", action="store_true",
+                   help="count reads flagged as duplicates (amplicon reads share start sites; "
+                        "default: dropped, like LoFreq)")
+    p.add_argument("--no-merge-mates", action="store_true",
+                   help="count both mates where they overlap (LoFreq's behaviour)")
+    p.add_argument("--threads", "--pp-threads", type=int, default=1, metavar="N",
+                   help="threads (results are identical for any N)")
+    p.add_argument("--quiet", action="store_true", help="no run summary on stderr")
+
+
+def _flag_exclude(args: argparse.Namespace) -> int:
+    from .pileup import DEFAULT_FLAG_EXCLUDE, FLAG_DUPLICATE, FLAG_SUPPLEMENTARY
+
+    flags = DEFAULT_FLAG_EXCLUDE
+    if args.incl_supplementary:
+        flags &= ~FLAG_SUPPLEMENTARY
+    if args.keep_duplicates:
+        flags &= ~FLAG_DUPLICATE
+    return flags
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    for name in ("min_bq", "min_mq"):
+        if getattr(args, name) < 0:
+            raise FormatError(f"--{name.replace('_', '-')} must be >= 0")
+    if args.min_alt_bq is not None and args.min_alt_bq < 0:
+        raise FormatError("--min-alt-bq must be >= 0")
+    if args.threads < 1:
+        raise FormatError("--threads must be >= 1")
+    if not args.region and not args.bed:
+        raise RegionError("give the regions to analyse with -l AMPLICONS.bed or -r CHR:START-END")
+
+
+def _count(args: argparse.Namespace, qual_hist: bool):
+    from .pileup import count
+
+    return count(args.bam, args.region or None, bed=args.bed, reference=args.ref,
+                 min_mapq=args.min_mq, min_bq=args.min_bq, min_alt_bq=args.min_alt_bq,
+                 flag_exclude=_flag_exclude(args), merge_mates=not args.no_merge_mates,
+                 threads=args.threads, qual_hist=qual_hist)
+
+
+def summary_lines(counts) -> list[str]:
+    """Human-readable run summary: every read and base used or dropped, by reason."""
+    rs, bs = counts.read_stats, counts.base_stats
+    reads = ", ".join(f"{k}={v}" for k, v in rs.items() if k not in ("seen", "used") and v)
+    bases = ", ".join(f"{k}={v}" for k, v in bs.items() if k != "counted" and v)
+    return [f"reads: {rs['seen']} seen, {rs['used']} used" + (f"; {reads}" if reads else ""),
+            f"bases: {bs['counted']} counted" + (f"; {bases}" if bases else "")]
+
+
+def stats_header_lines(counts) -> list[str]:
+    """``##deepamp_*`` VCF header lines recording every drop reason."""
+    return ["##deepamp_reads=" + ",".join(f"{k}:{v}" for k, v in counts.read_stats.items()),
+            "##deepamp_bases=" + ",".join(f"{k}:{v}" for k, v in counts.base_stats.items())]
+
+
+# ---------------------------------------------------------------- call
+
+def configure_call_parser(p: argparse.ArgumentParser) -> None:
+    """Options of ``deepamp call`` (LoFreq spellings)."""
+    _add_count_options(p)
+    p.add_argument("-o", "--out", default="-", metavar="OUT.vcf",
+                   help="output VCF; .vcf.gz is bgzipped and tabix-indexed (default: stdout)")
+    p.add_argument("-C", "--min-cov", type=int, default=1, metavar="INT",
+                   help="test only sites with at least this many counted bases (default 1)")
+    p.add_argument("-a", "--sig", type=float, default=0.01, metavar="FLOAT",
+                   help="significance level after multiple-testing correction (default 0.01)")
+    p.add_argument("-b", "--bonf", default="dynamic", metavar="INT|dynamic",
+                   help="Bonferroni factor; 'dynamic' = 3 per column with alt bases, as LoFreq")
+    p.add_argument("--mtc", choices=("bonferroni", "fdr", "none"), default="bonferroni",
+                   help="multiple-testing correction (default bonferroni, as LoFreq)")
+    p.add_argument("-B", "--no-baq", action="store_true", help="accepted for LoFreq compatibility (no BAQ is ever applied)")
+    p.add_argument("-A", "--no-idaq", action="store_true", help="accepted for LoFreq compatibility (no IDAQ is ever applied)")
+    p.add_argument("-N", "--no-mq", action="store_true", help="accepted for LoFreq compatibility (MQ is never merged into base error)")
+    p.add_argument("-d", "--max-depth", type=int, metavar="INT",
+                   help="accepted for LoFreq compatibility; deepamp has no depth cap")
+    p.add_argument("--force-overwrite", action="store_true",
+                   help="accepted for LoFreq compatibility (outputs are always replaced atomically)")
+
+
+def run_call(args: argparse.Namespace) -> int:
+    """``deepamp call``: count, test, correct, write VCF."""
+    from .call import CallParams, call_snvs
+    from .io import check_writable
+    from .vcf import VcfHeader, write_vcf
+
+    _check_args(args)
+    if args.out != "-":
+        check_writable(args.out)
+    if args.bonf == "dynamic":
+        bonf = None
+    else:
+        try:
+            bonf = int(args.bonf)
+        except ValueError:
+            raise FormatError(f"--bonf {args.bonf!r}: expected an integer or 'dynamic'") from None
+    if not args.ref:
+        raise InputFileError("deepamp call needs the reference FASTA (-f REF.fa)")
+    params = CallParams(min_cov=args.min_cov, alpha=args.sig, mtc=args.mtc, bonf=bonf)
+    counts = _count(args, qual_hist=True)
+    variants, m = call_snvs(counts, params)
+    header = VcfHeader(counts.header_contigs, reference=args.ref, command="deepamp " + " ".join(sys.argv[1:]))
+    header.extra += [f"##deepamp_mtc={params.mtc},tests={m},alpha={params.alpha}"] + stats_header_lines(counts)
+    write_vcf(args.out, header, (v.to_record() for v in variants))
+    if not args.quiet:
+        for line in summary_lines(counts) + [f"calls: {len(variants)} of {m} tests significant"]:
+            print(f"deepamp call: {line}", file=sys.stderr)
+    return 0
+
+
+# ---------------------------------------------------------------- count
+
+def configure_count_parser(p: argparse.ArgumentParser) -> None:
+    """Options of ``deepamp count``."""
+    _add_count_options(p)
+    p.add_argument("-o", "--out", required=True, metavar="OUT.tsv|OUT.npz",
+                   help="count table: .npz = compact binary (deepamp.pileup.load_counts), else TSV")
+
+
+def run_count(args: argparse.Namespace) -> int:
+    """``deepamp count``: write the per-position x symbol x strand table."""
+    from .io import check_writable
+
+    _check_args(args)
+    check_writable(args.out)
+    counts = _count(args, qual_hist=args.out.endswith(".npz"))
+    if args.out.endswith(".npz"):
+        counts.save(args.out)
+    else:
+        counts.write_tsv(args.out)
+    if not args.quiet:
+        for line in summary_lines(counts):
+            print(f"deepamp count: {line}", file=sys.stderr)
+    return 0
+
+
+__all__ = ["configure_call_parser", "run_call", "configure_count_parser", "run_count",
+           "summary_lines", "stats_header_lines"]
