@@ -216,25 +216,36 @@ def run(args: argparse.Namespace) -> int:
             with open(temps["json"], "w", encoding="utf-8") as fh:
                 json.dump(doc, fh, indent=1)
                 fh.write("\n")
-            with pysam.VariantFile(temps["vcf"], "w", header=header) as vout:
+            # Written as text: htslib exits the process when translating records whose
+            # contig is missing from the header (common in LoFreq VCFs), so the
+            # header gets the missing ##contig lines and INFO is appended textually.
+            for rec in records:
+                if rec.chrom not in header.contigs:
+                    header.contigs.add(rec.chrom)
+            with open(temps["vcf"], "w", encoding="utf-8") as vout:
+                vout.write(str(header))
                 for ri, rec in enumerate(records):
-                    rec.translate(vout.header)
+                    fields = str(rec).rstrip("\n").split("\t")
                     got = per_rec.get(ri, {})
                     nalt = len(rec.alts or ())
-                    if got and nalt:
-                        def col(f: Any) -> tuple[str, ...]:
-                            return tuple(_enc(f(*got[i])) if i in got else "." for i in range(nalt))
-                        rec.info["GENE"] = col(lambda a, i, s: a.gene)
-                        rec.info["TRANSCRIPT"] = col(lambda a, i, s: a.transcript)
-                        rec.info["EXON"] = col(lambda a, i, s: a.exon if a.exon else
-                                               (f"intron{a.intron}" if a.intron else None))
-                        rec.info["HGVSC"] = col(lambda a, i, s: a.hgvsc)
-                        rec.info["HGVSP"] = col(lambda a, i, s: a.hgvsp)
-                        rec.info["HGVSP1"] = col(lambda a, i, s: a.hgvsp1)
-                        rec.info["CSQ"] = col(lambda a, i, s: a.consequence)
-                        rec.info["KB"] = col(lambda a, i, s: "&".join(i))
-                        rec.info["KB_SOURCES"] = col(lambda a, i, s: "&".join(s))
-                    vout.write(rec)
+                    if got and nalt and len(fields) >= 8:
+                        def col(f: Any) -> str:
+                            return ",".join(_enc(f(*got[i])) if i in got else "." for i in range(nalt))
+                        extra = [
+                            ("GENE", col(lambda a, i, s: a.gene)),
+                            ("TRANSCRIPT", col(lambda a, i, s: a.transcript)),
+                            ("EXON", col(lambda a, i, s: a.exon if a.exon else
+                                         (f"intron{a.intron}" if a.intron else None))),
+                            ("HGVSC", col(lambda a, i, s: a.hgvsc)),
+                            ("HGVSP", col(lambda a, i, s: a.hgvsp)),
+                            ("HGVSP1", col(lambda a, i, s: a.hgvsp1)),
+                            ("CSQ", col(lambda a, i, s: a.consequence)),
+                            ("KB", col(lambda a, i, s: "&".join(i))),
+                            ("KB_SOURCES", col(lambda a, i, s: "&".join(s))),
+                        ]
+                        info = [] if fields[7] in (".", "") else [fields[7]]
+                        fields[7] = ";".join(info + [f"{k}={v}" for k, v in extra])
+                    vout.write("\t".join(fields) + "\n")
             for ext, final in outs.items():
                 os.replace(temps[ext], final)
         except OSError as exc:

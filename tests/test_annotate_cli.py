@@ -1,0 +1,173 @@
+"""``deepamp annotate`` end to end (deepamp.annotate.cli.run)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pysam
+import pytest
+
+from deepamp.annotate import cli
+from deepamp.errors import DeepampError, FormatError, InputFileError, OutputError
+
+VCF = """##fileformat=VCFv4.2
+##contig=<ID=2>
+##contig=<ID=chr6>
+##INFO=<ID=AF,Number=A,Type=Float,Description="Allele frequency">
+##INFO=<ID=DP,Number=1,Type=Integer,Description="Depth">
+#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO
+2\t29220747\t.\tC\tT\t100\tPASS\tAF=0.031;DP=20000
+2\t29220765\t.\tG\tT\t100\tPASS\tAF=0.028;DP=20000
+2\t29220743\t.\tTCTC\tT\t100\tPASS\tAF=0.01;DP=20000
+2\t29220700\t.\tA\tG\t50\tPASS\tAF=0.012;DP=20000
+2\t1000\t.\tA\tG\t50\tPASS\tAF=0.01;DP=20000
+chr6\t117317184\t.\tC\tT\t100\tPASS\tAF=0.02;DP=20000
+"""
+
+
+def args(tmp_path, *extra, vcf_text=VCF):
+    vcf = tmp_path / "in.vcf"
+    vcf.write_text(vcf_text)
+    p = argparse.ArgumentParser()
+    cli.configure_parser(p)
+    return p.parse_args([str(vcf), "-o", str(tmp_path / "out"), *extra])
+
+
+def outputs(tmp_path):
+    return sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("out") or p.name.startswith(".out"))
+
+
+def test_end_to_end(tmp_path):
+    phase = tmp_path / "phase.tsv"
+    phase.write_text("L1196M\tG1202R\tcis\n")
+    assert cli.run(args(tmp_path, "--phase", str(phase))) == 0
+    assert outputs(tmp_path) == ["out.json", "out.tsv", "out.vcf"]
+
+    lines = (tmp_path / "out.tsv").read_text().splitlines()
+    assert lines[0].startswith("#") and "not a treatment order" in lines[0]
+    header = lines[1].split("\t")
+    rows = [dict(zip(header, l.split("\t"))) for l in lines[2:]]
+    assert len(rows) == 6
+    g = rows[0]
+    assert (g["gene"], g["hgvsc"], g["hgvsp"], g["hgvsp1"], g["vaf"]) == \
+        ("ALK", "NM_004304.4:c.3604G>A", "p.Gly1202Arg", "p.G1202R", "0.031")
+    assert "K19" in g["kb_records"] and "koopman2022" in g["kb_sources"]
+    assert rows[2]["hgvsp"] == "p.Gly1202del"
+    assert rows[3]["consequence"] == "splice_region_variant" and rows[3]["intron"] == "23"
+    assert rows[4]["consequence"] == "intergenic_variant" and rows[4]["gene"] == ""
+    assert rows[5]["hgvsp1"] == "p.G2032R"
+
+    doc = json.loads((tmp_path / "out.json").read_text())
+    assert doc["genome"] == "hg38" and doc["kb_version"] and "tumour board" in doc["disclaimer"]
+    rk = doc["ranking"]
+    assert "L1196M+G1202R" in [c["genotype"] for c in rk["clones"]]
+    lor = next(r for r in rk["recommendations"] if r["inhibitor"] == "lorlatinib")
+    assert lor["call"] == "resistant"
+
+    with pysam.VariantFile(str(tmp_path / "out.vcf")) as vf:
+        for key, _ in cli.INFO_FIELDS:
+            assert key in vf.header.info
+        recs = list(vf)
+    assert recs[0].info["HGVSP1"] == ("p.G1202R",)
+    assert recs[0].info["HGVSC"] == ("NM_004304.4:c.3604G>A",)
+    assert recs[0].info["CSQ"] == ("missense_variant",)
+    assert "K19" in recs[0].info["KB"][0]
+    assert recs[4].info["CSQ"] == ("intergenic_variant",)
+    assert recs[3].info["EXON"] == ("intron23",)
+
+
+def test_hg19_and_chr_prefix(tmp_path):
+    text = VCF.replace("##contig=<ID=2>", "##contig=<ID=chr2>").replace("\n2\t29220747", "\nchr2\t29443613")
+    assert cli.run(args(tmp_path, "--genome", "hg19", vcf_text=text)) == 0
+    row = (tmp_path / "out.tsv").read_text().splitlines()[2].split("\t")
+    assert "p.G1202R" in row
+
+
+def test_extra_transcripts(tmp_path):
+    extra = tmp_path / "egfr.json"
+    extra.write_text(json.dumps({"transcripts": [{
+        "gene": "TOY", "chrom": "7", "strand": "+", "hgvs_accession": "NM_000000.1",
+        "cds_start_c1_hg38": 1004, "cds_length_nt": 15,
+        "exons": [{"exon": 1, "start_hg38": 1001, "end_hg38": 1010},
+                  {"exon": 2, "start_hg38": 2001, "end_hg38": 2020}]}]}))
+    text = VCF.replace("##contig=<ID=chr6>", "##contig=<ID=chr6>\n##contig=<ID=7>") + \
+        "7\t1007\t.\tG\tT\t50\tPASS\tAF=0.02;DP=9000\n"
+    assert cli.run(args(tmp_path, "--transcripts", str(extra), vcf_text=text)) == 0
+    last = (tmp_path / "out.tsv").read_text().splitlines()[-1].split("\t")
+    assert "NM_000000.1:c.4G>T" in last and "p.?" in last  # no sequence given -> p.?
+
+
+def _no_outputs(tmp_path):
+    return not any(p.name.startswith("out") or p.name.startswith(".out") for p in tmp_path.iterdir())
+
+
+def test_unknown_genome(tmp_path):
+    with pytest.raises(DeepampError, match="unknown genome build"):
+        cli.run(args(tmp_path, "--genome", "hg18"))
+    assert _no_outputs(tmp_path)
+
+
+def test_missing_vcf(tmp_path):
+    a = args(tmp_path)
+    a.vcf = str(tmp_path / "missing.vcf")
+    with pytest.raises(InputFileError, match="missing.vcf"):
+        cli.run(a)
+
+
+def test_not_a_vcf(tmp_path):
+    with pytest.raises(FormatError, match="in.vcf"):
+        cli.run(args(tmp_path, vcf_text="this is not a VCF\n"))
+    assert _no_outputs(tmp_path)
+
+
+def test_malformed_transcript_file(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"transcripts": [{"gene": "EGFR", "chrom": "7"}]}))
+    with pytest.raises(FormatError) as ei:
+        cli.run(args(tmp_path, "--transcripts", str(bad)))
+    assert "bad.json" in str(ei.value) and "strand" in str(ei.value)
+    assert _no_outputs(tmp_path)
+
+
+def test_bad_phase_file_leaves_no_output(tmp_path):
+    phase = tmp_path / "phase.tsv"
+    phase.write_text("L1196M\tG1202R\tmaybe\n")
+    with pytest.raises(FormatError, match="phase.tsv"):
+        cli.run(args(tmp_path, "--phase", str(phase)))
+    phase.write_text("L1196M\tF1174L\tcis\n")  # F1174L not in the sample
+    with pytest.raises(FormatError, match="not among"):
+        cli.run(args(tmp_path, "--phase", str(phase)))
+    assert _no_outputs(tmp_path)
+
+
+def test_unwritable_output_dir(tmp_path):
+    a = args(tmp_path)
+    a.output = str(tmp_path / "no_such_dir" / "out")
+    with pytest.raises(OutputError, match="no_such_dir"):
+        cli.run(a)
+
+
+def test_already_annotated_input_is_rejected(tmp_path):
+    assert cli.run(args(tmp_path)) == 0
+    again = argparse.Namespace(vcf=str(tmp_path / "out.vcf"), output=str(tmp_path / "again"),
+                               genome="hg38", transcripts=None, phase=None)
+    with pytest.raises(FormatError, match="already defined"):
+        cli.run(again)
+
+
+def test_lofreq_style_vcf_without_contig_lines_and_multiallelic(tmp_path):
+    text = ("##fileformat=VCFv4.0\n##source=lofreq call\n"
+            '##INFO=<ID=AF,Number=1,Type=Float,Description="Allele Frequency">\n'
+            '##INFO=<ID=DP,Number=1,Type=Integer,Description="Raw Depth">\n'
+            "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+            "chr2\t29220747\t.\tC\tT,G\t100\tPASS\tDP=30000;AF=0.02\n"
+            "2\t29220765\t.\tG\tT\t100\tPASS\tDP=30000;AF=0.01\n")
+    assert cli.run(args(tmp_path, vcf_text=text)) == 0
+    with pysam.VariantFile(str(tmp_path / "out.vcf")) as vf:
+        recs = list(vf)
+    assert recs[0].info["HGVSP1"] == ("p.G1202R", "p.G1202R")
+    assert recs[0].info["HGVSC"] == ("NM_004304.4:c.3604G>A", "NM_004304.4:c.3604G>C")
+    assert recs[1].info["HGVSP1"] == ("p.L1196M",)
+    doc = json.loads((tmp_path / "out.json").read_text())
+    assert len(doc["variants"]) == 3
