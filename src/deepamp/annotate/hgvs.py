@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from .transcripts import CODON_TABLE, Transcript, TranscriptSet, normalize_contig, revcomp
+from .transcripts import Transcript, TranscriptSet, normalize_contig, revcomp, translate
 
 THREE = {"A": "Ala", "R": "Arg", "N": "Asn", "D": "Asp", "C": "Cys", "Q": "Gln", "E": "Glu",
          "G": "Gly", "H": "His", "I": "Ile", "L": "Leu", "K": "Lys", "M": "Met", "F": "Phe",
@@ -97,7 +97,7 @@ def _protein_change(tx: Transcript, first_codon: int, ref_nt: str, alt_nt: str) 
         return None
     if len(ref_nt) % 3 or len(alt_nt) % 3:
         return None
-    ref_aa, alt_aa = CODON_TABLE_t(ref_nt), CODON_TABLE_t(alt_nt)
+    ref_aa, alt_aa = translate(ref_nt), translate(alt_nt)
     if "X" in ref_aa or "X" in alt_aa:
         return None
     start = first_codon
@@ -155,10 +155,6 @@ def _protein_change(tx: Transcript, first_codon: int, ref_nt: str, alt_nt: str) 
     head = f"{_p3(r[0])}{pos}" if len(r) == 1 else f"{_p3(r[0])}{pos}_{_p3(r[-1])}{e}"
     head1 = f"{r[0]}{pos}" if len(r) == 1 else f"{r[0]}{pos}_{r[-1]}{e}"
     return _P(f"{head}delins{_p3(a)}", f"{head1}delins{a}", csq)
-
-
-def CODON_TABLE_t(nt: str) -> str:  # noqa: N802 - small helper kept near its use
-    return "".join(CODON_TABLE.get(nt[i:i + 3], "X") for i in range(0, len(nt) - 2, 3))
 
 
 def _c_range(tx: Transcript, g_lo: int, g_hi: int) -> tuple[str, str]:
@@ -322,7 +318,7 @@ def _frameshift_start(tx: Transcript, first_codon: int, ref_c: tuple[int, int], 
         alt_nt = ref_nt[:cut] + alt_c + ref_nt[cut:]
     else:
         alt_nt = ref_nt[:ref_c[0] - base] + alt_c + ref_nt[ref_c[1] - base + 1:]
-    r, a = CODON_TABLE_t(ref_nt), CODON_TABLE_t(alt_nt)
+    r, a = translate(ref_nt), translate(alt_nt)
     for i, (x, y) in enumerate(zip(r, a)):
         if x != y:
             return first_codon + i
