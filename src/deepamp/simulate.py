@@ -687,38 +687,41 @@ def _simulate_amplicon(amp: Amplicon, amp_index: int, ref: Reference, profile: R
         c = rng.random(N) < softclip_fraction
         clip[side, c] = rng.integers(1, 16, size=int(c.sum()))
 
-    keys: dict[tuple, int] = {}
     key_list: list[_Key] = []
     key_of = np.empty((2, N), dtype=np.int64)
-    combo = np.stack([hap_of.astype(np.int64), readnum[0], readnum[1], indel[0], indel[1],
-                      clip[0], clip[1]], axis=1)
-    uniq, inv = np.unique(combo, axis=0, return_inverse=True)
-    inv = inv.reshape(-1)
-    for ui, row in enumerate(uniq.tolist()):
-        hap, rn0, rn1, ind0, ind1, cl0, cl1 = row
-        for side, rn, ind, cl in ((0, rn0, ind0, cl0), (1, rn1, ind1, cl1)):
-            kk = (hap, side, rn, ind, cl)
-            if kk not in keys:
-                bases, refpos = haps[hap]
-                if ind >= 0:
-                    h = homos[ind // 2]
-                    where = np.nonzero(refpos == h[0])[0]
-                    if len(where):
-                        w = int(where[0])
-                        if ind % 2 == 0:
-                            bases = np.delete(bases, w)
-                            refpos = np.delete(refpos, w)
-                        else:
-                            bases = np.insert(bases, w, h[2])
-                            refpos = np.insert(refpos, w, -1)
-                m = min(L, len(bases))
-                sl = slice(0, m) if side == 0 else slice(len(bases) - m, len(bases))
-                rb, rp = bases[sl], refpos[sl]
-                cl = min(cl, m - 30) if m > 40 else 0
-                pos, end, cig = _cigar(rp, cl if side == 1 else 0, cl if side == 0 else 0)
-                keys[kk] = len(key_list)
-                key_list.append(_Key(rb, rp, pos, end, cig, side, rn))
-            key_of[side, inv == ui] = keys[kk]
+    if 2 * len(homos) + 1 >= 1 << 14:
+        raise FormatError(f"amplicon {amp.name}: too many homopolymers")
+    key_rows: list[np.ndarray] = []
+    for side in (0, 1):
+        # One integer per read describing its layout: haplotype, read number, indel error, clip.
+        code = (hap_of.astype(np.int64) << 24) | (readnum[side] << 22) | ((indel[side] + 1) << 8) \
+            | clip[side]
+        uniq, inv, cnt = np.unique(code, return_inverse=True, return_counts=True)
+        order = np.argsort(inv.reshape(-1), kind="stable")
+        bounds = np.concatenate([[0], np.cumsum(cnt)])
+        first_key = len(key_list)
+        for ui, c in enumerate(uniq.tolist()):
+            hap, rn, ind, cl = c >> 24, (c >> 22) & 3, ((c >> 8) & 0x3FFF) - 1, c & 0xFF
+            bases, refpos = haps[hap]
+            if ind >= 0:
+                h = homos[ind // 2]
+                where = np.nonzero(refpos == h[0])[0]
+                if len(where):
+                    w = int(where[0])
+                    if ind % 2 == 0:
+                        bases = np.delete(bases, w)
+                        refpos = np.delete(refpos, w)
+                    else:
+                        bases = np.insert(bases, w, h[2])
+                        refpos = np.insert(refpos, w, -1)
+            m = min(L, len(bases))
+            sl = slice(0, m) if side == 0 else slice(len(bases) - m, len(bases))
+            rb, rp = bases[sl], refpos[sl]
+            cl = min(cl, m - 30) if m > 40 else 0
+            pos, end, cig = _cigar(rp, cl if side == 1 else 0, cl if side == 0 else 0)
+            key_list.append(_Key(rb, rp, pos, end, cig, side, rn))
+            key_rows.append(order[bounds[ui]:bounds[ui + 1]])
+        key_of[side] = inv.reshape(-1) + first_key
 
     # -- sequencing errors and qualities per key -----------------------------
     site_mult = profile.site_multipliers(amp.contig, amp.start0, amp.end0)
@@ -728,7 +731,7 @@ def _simulate_amplicon(amp: Amplicon, amp_index: int, ref: Reference, profile: R
     tail = rng.random((2, N)) < q2_tail_fraction
     tail_len = rng.integers(1, 31, size=(2, N))
     for k_id, key in enumerate(key_list):
-        rows = np.nonzero(key_of[key.strand] == k_id)[0]
+        rows = key_rows[k_id]
         key.rows = rows
         n, m = len(rows), len(key.bases)
         cycles = np.arange(m) if key.strand == 0 else np.arange(m)[::-1]
