@@ -23,6 +23,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("deepamp.simulate", "simulate deep-amplicon reads into a sorted, indexed BAM"),
     "demo": ("deepamp.demo", "simulate ALK exons 22-25 at 25,000x with resistance mutations and call them"),
     "annotate": ("deepamp.annotate.cli", "ALK/ROS1 HGVS annotation, resistance evidence and inhibitor ranking"),
+    "background": ("deepamp.background", "learn the per-site error background from healthy-control BAMs"),
+    "filter": ("deepamp.filters", "filter a deepamp or LoFreq VCF (drop-in for `lofreq filter`)"),
+    "phase": ("deepamp.phase", "cis/trans phasing of nearby variants from fragments"),
 }
 
 
@@ -33,13 +36,13 @@ def _configure(name: str) -> tuple[Callable[[argparse.ArgumentParser], None], Ca
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The argument parser; only ``command``'s options are loaded (all when None)."""
+    """The argument parser; only ``command``'s module is imported and configured."""
     parser = argparse.ArgumentParser(prog="deepamp", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"deepamp {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (_, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        if command is None or command == name:
+        if command == name:
             configure, run = _configure(name)
             configure(p)
             p.set_defaults(_run=run)
@@ -54,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the deepamp CLI; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
-    parser = build_parser(command if command in COMMANDS else None)
+    parser = build_parser(command)
     args = parser.parse_args(argv)
     previous = signal.signal(signal.SIGTERM, _sigterm) if _main_thread() else None
     try:
@@ -65,6 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemoryError:
         print(f"deepamp {args.command}: error: out of memory", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # e.g. `deepamp demo | head`: not an error
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print(f"deepamp {args.command}: interrupted; no output written", file=sys.stderr)
         return 130
