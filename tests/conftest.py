@@ -1,0 +1,67 @@
+"""Shared test helpers: SAM text -> sorted, indexed BAM, and a small FASTA.
+
+Both are plain functions (importable from tests) and also exposed as fixtures
+returning those functions, so tests can use either style.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pysam
+import pytest
+
+
+def sam_header(contigs: dict[str, int], so: str = "coordinate") -> str:
+    """@HD/@SQ header lines for ``contigs`` (name -> length)."""
+    lines = [f"@HD\tVN:1.6\tSO:{so}"]
+    lines += [f"@SQ\tSN:{name}\tLN:{length}" for name, length in contigs.items()]
+    return "\n".join(lines) + "\n"
+
+
+def sam_to_bam(tmp_path: str | os.PathLike[str], sam_text: str, name: str = "reads",
+               sort: bool = True, index: bool = True) -> str:
+    """Write SAM text (header included) to ``tmp_path/name.bam``, coordinate
+    sorted and indexed (by default); returns the BAM path."""
+    tmp = Path(tmp_path)
+    tmp.mkdir(parents=True, exist_ok=True)
+    sam = tmp / f"{name}.sam"
+    if not sam_text.endswith("\n"):
+        sam_text += "\n"
+    sam.write_text(sam_text)
+    bam = tmp / f"{name}.bam"
+    if sort:
+        unsorted = tmp / f"{name}.unsorted.bam"
+        pysam.view("-b", "-o", str(unsorted), str(sam), catch_stdout=False)
+        pysam.sort("-o", str(bam), str(unsorted), catch_stdout=False)
+        unsorted.unlink()
+    else:
+        pysam.view("-b", "-o", str(bam), str(sam), catch_stdout=False)
+    if index:
+        pysam.index(str(bam), catch_stdout=False)
+    return str(bam)
+
+
+def ref_fasta(tmp_path: str | os.PathLike[str], seqs: dict[str, str], name: str = "ref",
+              width: int = 60) -> str:
+    """Write ``seqs`` (name -> sequence) as ``tmp_path/name.fa`` with a .fai; returns the path."""
+    tmp = Path(tmp_path)
+    tmp.mkdir(parents=True, exist_ok=True)
+    fa = tmp / f"{name}.fa"
+    with open(fa, "w") as fh:
+        for contig, seq in seqs.items():
+            fh.write(f">{contig}\n")
+            for i in range(0, len(seq), width):
+                fh.write(seq[i:i + width] + "\n")
+    pysam.faidx(str(fa))
+    return str(fa)
+
+
+@pytest.fixture(name="sam_to_bam")
+def sam_to_bam_fixture():
+    return sam_to_bam
+
+
+@pytest.fixture(name="ref_fasta")
+def ref_fasta_fixture():
+    return ref_fasta

@@ -1,0 +1,328 @@
+"""Slow, obviously-correct reference implementation of deepamp.pileup.count.
+
+Works read by read over pysam with plain dicts; no chunking, no hashing
+tricks.  The semantics are written down once here (see ``count_oracle``) and
+the compiled core is compared against them on random BAMs.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import pysam
+
+SYMS = "ACGTN"          # then DEL = 5, INS = 6
+DEL, INS = 5, 6
+MISSING = 255
+
+M_OPS = (0, 7, 8)       # M = X
+REF_OPS = (0, 2, 7, 8)  # M D = X
+
+
+@dataclass
+class ReadObs:
+    """Everything one read shows, in reference coordinates."""
+
+    sym: dict = field(default_factory=dict)    # pos -> (symbol, quality or MISSING; None for DEL)
+    ins: dict = field(default_factory=dict)    # anchor pos -> inserted sequence
+    dels: dict = field(default_factory=dict)   # anchor pos -> deleted length
+    clipped: int = 0                            # soft-clipped + unanchored inserted bases
+    start: int = 0
+    end: int = 0                                # hts-style end (start + 1 if no ref span)
+
+
+def read_obs(read: pysam.AlignedSegment) -> ReadObs:
+    o = ReadObs()
+    seq = read.query_sequence
+    if seq is None:  # SEQ '*': only the span matters (the read is dropped)
+        o.start = read.reference_start
+        rlen = sum(n for op, n in (read.cigartuples or []) if op in REF_OPS or op == 3)
+        o.end = o.start + rlen if rlen else o.start + 1
+        return o
+    quals = read.query_qualities  # None when QUAL is '*'
+    cig = read.cigartuples or []
+    rpos, qpos = read.reference_start, 0
+    o.start = rpos
+    ref_seen = False
+    for i, (op, n) in enumerate(cig):
+        if op in M_OPS:
+            for j in range(n):
+                b = seq[qpos + j]
+                s = SYMS.index(b) if b in "ACGT" else 4
+                q = MISSING if quals is None else quals[qpos + j]
+                o.sym[rpos + j] = (s, q)
+            rpos += n
+            qpos += n
+            ref_seen = True
+        elif op == 1:  # I
+            later_ref = False
+            for op2, _ in cig[i + 1:]:
+                if op2 in REF_OPS:
+                    later_ref = True
+                    break
+                if op2 == 3:
+                    break
+            if ref_seen and later_ref:
+                o.ins[rpos - 1] = seq[qpos:qpos + n]
+            else:
+                o.clipped += n
+            qpos += n
+        elif op == 2:  # D
+            if ref_seen:
+                o.dels[rpos - 1] = n
+            for j in range(n):
+                o.sym[rpos + j] = (DEL, None)
+            rpos += n
+            ref_seen = True
+        elif op == 3:  # N
+            rpos += n
+        elif op == 4:  # S
+            o.clipped += n
+            qpos += n
+        # H (5), P (6): nothing
+    o.end = rpos if rpos > o.start else o.start + 1
+    return o
+
+
+def drop_reason(read: pysam.AlignedSegment, flag_exclude: int, min_mapq: int) -> str | None:
+    f = read.flag
+    if f & 0x4:
+        return "unmapped"
+    fx = f & flag_exclude
+    for bit, name in ((0x100, "secondary"), (0x800, "supplementary"), (0x200, "qcfail"),
+                      (0x400, "duplicate")):
+        if fx & bit:
+            return name
+    if read.mapping_quality < min_mapq:
+        return "low_mapq"
+    if read.query_sequence is None:
+        return "no_sequence"
+    return None
+
+
+class Tally:
+    """Counts for the requested positions plus the stats dictionaries."""
+
+    def __init__(self, positions, ref, min_bq, min_alt_bq):
+        self.row = {p: i for i, p in enumerate(positions)}
+        self.counts = np.zeros((len(positions), 7, 2), dtype=np.int64)
+        self.qual_hist = np.zeros((len(positions), 64), dtype=np.int64)
+        self.ref = ref                      # (contig, pos) -> 0..3 or 4
+        self.min_bq, self.min_alt_bq = min_bq, min_alt_bq
+        self.base_stats = defaultdict(int)
+        self.indels = defaultdict(lambda: [0, 0])
+
+    def status(self, s, q):
+        if s == DEL:
+            return "pass"
+        if q == MISSING:
+            return "no_quality" if self.min_bq > 0 else "pass"
+        return "low_base_quality" if q < self.min_bq else "pass"
+
+    def add(self, key, s, q, strand):
+        i = self.row[key]
+        if s != DEL:
+            r = self.ref.get(key, 4)
+            if r < 4 and s != r and q != MISSING and q < self.min_alt_bq:
+                self.base_stats["low_alt_base_quality"] += 1
+                return
+            self.base_stats["counted"] += 1
+            if s != 4:  # qual_hist holds A/C/G/T only (csrc/counts.h: N has no error model)
+                self.qual_hist[i, min(q, 63)] += 1
+        self.counts[i, s, strand] += 1
+
+    def add_ins(self, key, seq, strand):
+        self.counts[self.row[key], INS, strand] += 1
+        self.indels[(key[0], key[1], len(seq), seq)][strand] += 1
+
+    def add_del(self, key, n, strand):
+        self.indels[(key[0], key[1], -n, "")][strand] += 1
+
+    def solo(self, contig, p, o: ReadObs, strand):
+        key = (contig, p)
+        if p in o.sym:
+            s, q = o.sym[p]
+            st = self.status(s, q)
+            if st == "pass":
+                self.add(key, s, q, strand)
+            else:
+                self.base_stats[st] += 1
+        if p in o.ins:
+            self.add_ins(key, o.ins[p], strand)
+        if p in o.dels:
+            self.add_del(key, o.dels[p], strand)
+
+    def merged(self, contig, p, ox: ReadObs, sx, oy: ReadObs, sy):
+        """Both mates have a base or deletion at p; x is READ1."""
+        key = (contig, p)
+        (s1, q1), (s2, q2) = ox.sym[p], oy.sym[p]
+        st1, st2 = self.status(s1, q1), self.status(s2, q2)
+        if st1 == "pass" and st2 == "pass":
+            if s1 == s2:
+                if s1 == DEL:
+                    self.add(key, DEL, None, sx)
+                else:
+                    qs = [q for q in (q1, q2) if q != MISSING]
+                    self.add(key, s1, max(qs) if qs else MISSING, sx)
+                    self.base_stats["overlap_merged"] += 1
+            else:
+                self.base_stats["overlap_discordant"] += (s1 != DEL) + (s2 != DEL)
+        elif st1 == "pass":
+            self.add(key, s1, q1, sx)
+            self.base_stats[st2] += 1
+        elif st2 == "pass":
+            self.add(key, s2, q2, sy)
+            self.base_stats[st1] += 1
+        else:
+            self.base_stats[st1] += 1
+            self.base_stats[st2] += 1
+        # indel events anchored at p
+        x_next, y_next = (p + 1) in ox.sym, (p + 1) in oy.sym
+        for ev_x, ev_y, add in ((ox.ins.get(p), oy.ins.get(p), lambda e, s: self.add_ins(key, e, s)),
+                                (ox.dels.get(p), oy.dels.get(p), lambda e, s: self.add_del(key, e, s))):
+            if ev_x is not None and ev_y is not None:
+                if ev_x == ev_y:
+                    add(ev_x, sx)
+                else:
+                    self.base_stats["indel_overlap_discordant"] += 1
+            elif ev_x is not None:
+                if y_next:
+                    self.base_stats["indel_overlap_discordant"] += 1
+                else:
+                    add(ev_x, sx)
+            elif ev_y is not None:
+                if x_next:
+                    self.base_stats["indel_overlap_discordant"] += 1
+                else:
+                    add(ev_y, sy)
+
+
+def _overlaps(o: ReadObs, beg: int, end: int) -> bool:
+    return o.start < end and o.end > beg
+
+
+def _is_pair(f, s, fo: ReadObs) -> bool:
+    """Would read f (earlier in the file) wait for s, and does s complete it?"""
+    ff = f.flag
+    bits_f, bits_s = ff & 0xC0, s.flag & 0xC0
+    partner = {0x40: 0x80, 0x80: 0x40}.get(bits_f, bits_f)
+    return (bool(ff & 0x1) and not ff & 0x8 and not ff & (0x800 | 0x100 | 0x4)
+            and bool(s.flag & 0x1)
+            and f.next_reference_id == f.reference_id == s.reference_id
+            and f.next_reference_start >= f.reference_start
+            and f.next_reference_start < fo.end
+            and f.next_reference_start == s.reference_start
+            and bits_s == partner and f.query_name == s.query_name)
+
+
+def count_oracle(bam: str, regions, *, reference: dict | None = None, min_mapq=0, min_bq=6,
+                 min_alt_bq=None, flag_exclude=0xF04, merge_mates=True):
+    """Reference counts.
+
+    ``regions``: list of (contig, start, end), 0-based half-open, sorted and
+    disjoint.  ``reference``: contig -> sequence (enables the alt filter).
+    Returns a dict with counts (P,7,2), qual_hist (P,64), read_stats,
+    base_stats, indels {(contig, pos, len, seq): [fwd, rev]}.
+    """
+    min_alt_bq = min_bq if min_alt_bq is None else min_alt_bq
+    positions = [(c, p) for c, b, e in regions for p in range(b, e)]
+    ref = {}
+    if reference is not None:
+        for c, b, e in regions:
+            for p in range(b, e):
+                ch = reference[c][p].upper()
+                ref[(c, p)] = "ACGT".index(ch) if ch in "ACGT" else 4
+    t = Tally(positions, ref, min_bq, min_alt_bq)
+    read_stats = defaultdict(int)
+    by_contig = defaultdict(list)
+    for c, b, e in regions:
+        by_contig[c].append((b, e))
+
+    with pysam.AlignmentFile(bam, "rb") as af:
+        for contig, ivals in by_contig.items():
+            in_region = set(p for b, e in ivals for p in range(b, e))
+            reads = []
+            for read in af.fetch(contig):
+                if read.reference_id < 0:
+                    continue
+                o = read_obs(read) if not read.is_unmapped else ReadObs(
+                    start=read.reference_start, end=read.reference_start + 1)
+                if not any(_overlaps(o, b, e) for b, e in ivals):
+                    continue
+                reads.append((read, o))
+            used = []
+            for read, o in reads:
+                read_stats["seen"] += 1
+                why = drop_reason(read, flag_exclude, min_mapq)
+                if why:
+                    read_stats[why] += 1
+                else:
+                    read_stats["used"] += 1
+                    used.append((read, o))
+            # pair up used reads (file order: f before s)
+            partner_of = {}
+            if merge_mates:
+                waiting = {}
+                for idx, (read, o) in enumerate(used):
+                    if read.flag & 0x1:
+                        key = (read.query_name, {0x40: 0x80, 0x80: 0x40}.get(read.flag & 0xC0, read.flag & 0xC0),
+                               read.reference_start)
+                        j = waiting.pop(key, None)
+                        if j is not None and _is_pair(used[j][0], read, used[j][1]):
+                            partner_of[j], partner_of[idx] = idx, j
+                            # reported when the mates' overlap span reaches into a region
+                            lo, hi = o.start, min(o.end, used[j][1].end)
+                            if any(b < hi and e > lo for b, e in ivals):
+                                read_stats["mates_merged"] += 2
+                            continue
+                    fo = o
+                    ff = read.flag
+                    if (ff & 0x1 and not ff & 0x8 and not ff & 0x904
+                            and read.next_reference_id == read.reference_id
+                            and read.reference_start <= read.next_reference_start < fo.end):
+                        waiting[(read.query_name, ff & 0xC0, read.next_reference_start)] = idx
+            for idx, (read, o) in enumerate(used):
+                if idx in partner_of and partner_of[idx] < idx:
+                    continue
+                # soft clips: once per used read
+                t.base_stats["soft_clipped"] += o.clipped
+                strand = 1 if read.is_reverse else 0
+                if idx not in partner_of:
+                    for p in sorted(set(o.sym) | set(o.ins) | set(o.dels)):
+                        if p in in_region:
+                            t.solo(contig, p, o, strand)
+                    continue
+                mate, mo = used[partner_of[idx]]
+                t.base_stats["soft_clipped"] += mo.clipped
+                if (mate.flag & 0x40) and not (read.flag & 0x40):
+                    (bx, ox), (by, oy) = (mate, mo), (read, o)
+                else:
+                    (bx, ox), (by, oy) = (read, o), (mate, mo)
+                sx, sy = (1 if bx.is_reverse else 0), (1 if by.is_reverse else 0)
+                for p in sorted(set(ox.sym) | set(oy.sym)):
+                    if p not in in_region:
+                        continue
+                    if p in ox.sym and p in oy.sym:
+                        t.merged(contig, p, ox, sx, oy, sy)
+                    elif p in ox.sym:
+                        t.solo(contig, p, ox, sx)
+                    else:
+                        t.solo(contig, p, oy, sy)
+    return dict(counts=t.counts, qual_hist=t.qual_hist, read_stats=dict(read_stats),
+                base_stats=dict(t.base_stats), indels={k: tuple(v) for k, v in t.indels.items()})
+
+
+def result_indels(res) -> dict:
+    """CountResult.indels as the oracle's dict."""
+    ind = res.indels
+    out = {}
+    for i in range(len(ind)):
+        key = (str(ind.contig[i]), int(ind.pos[i]), int(ind.length[i]), str(ind.sequence[i]))
+        assert key not in out, f"duplicate indel event {key}"
+        out[key] = (int(ind.count[i, 0]), int(ind.count[i, 1]))
+    return out
+
+
+def nonzero(d: dict) -> dict:
+    return {k: v for k, v in d.items() if v}
