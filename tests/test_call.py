@@ -1,0 +1,207 @@
+"""Calling end to end: simulated amplicons with known spike-ins -> VCF, the
+INFO fields' LoFreq meanings checked against the counts, calling from counts
+that did not come from a BAM, the count table outputs and the demo."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+from importlib import resources
+
+import numpy as np
+import pysam
+import pytest
+
+from deepamp import cli, model
+from deepamp.call import CallParams, call_snvs
+from deepamp.pileup import CountResult, IndelEvents, count, load_counts
+from deepamp.regions import Region
+from deepamp.simulate import Spike, simulate
+from deepamp.strandbias import fisher_logp, strand_bias_phred
+
+DATA = resources.files("deepamp") / "data"
+REF = str(DATA / "ALK_hg38_chr2_29191796-29223795.fa")
+BED = str(DATA / "alk_exons22-25_amplicons.bed")
+SPIKES = (Spike("chr2", 29220747, "C", "T", 0.05),     # ALK G1202R
+          Spike("chr2", 29209816, "C", "G", 0.03))     # ALK G1269A
+
+
+@pytest.fixture(scope="module")
+def tumour(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tumour")
+    bam = str(d / "tumour.bam")
+    simulate(REF, BED, bam, pairs_per_amplicon=3000, spikes=SPIKES, run_seed=11, sample_seed=5,
+             contig_length={"chr2": 242193529})
+    return bam
+
+
+def _call_vcf(tmp_path, bam, *extra):
+    out = str(tmp_path / "calls.vcf.gz")
+    assert cli.main(["call", "-f", REF, "-l", BED, "-o", out, "--quiet", *extra, bam]) == 0
+    return out
+
+
+def test_spikes_called_with_lofreq_info_meanings(tmp_path, tumour):
+    out = _call_vcf(tmp_path, tumour)
+    counts = count(tumour, bed=BED, reference=REF)
+    with pysam.VariantFile(out) as vf:
+        assert {"DP", "AF", "SB", "DP4"} <= set(vf.header.info)
+        records = list(vf)
+    called = {(r.pos, r.ref, r.alts[0]): r for r in records}
+    for s in SPIKES:
+        r = called[(s.pos, s.ref, s.alt)]
+        assert r.filter.keys() == ["PASS"]
+        row = counts.index_of("chr2", s.pos - 1)
+        c = counts.counts[row]
+        ref_i, alt_i = "ACGT".index(s.ref), "ACGT".index(s.alt)
+        # DP = counted bases (mates merged); AF = alt / DP; DP4 = ref/alt x fwd/rev
+        assert r.info["DP"] == int(counts.depth[row])
+        assert r.info["DP4"] == (c[ref_i, 0], c[ref_i, 1], c[alt_i, 0], c[alt_i, 1])
+        assert r.info["AF"][0] == pytest.approx((c[alt_i].sum()) / counts.depth[row], abs=1e-6)
+        assert r.info["SB"] == strand_bias_phred(*r.info["DP4"])
+        assert abs(r.info["AF"][0] - s.vaf) < 4 * math.sqrt(s.vaf / counts.depth[row]) + 0.005
+    # QUAL is the Phred of the uncorrected quality-model p-value of that site
+    tests = model.quality_tests(counts.counts, counts.qual_hist, counts.ref_code)
+    row = counts.index_of("chr2", SPIKES[0].pos - 1)
+    k = np.flatnonzero((tests.pos == row) & (tests.alt == "ACGT".index(SPIKES[0].alt)))[0]
+    assert called[(SPIKES[0].pos, "C", "T")].qual == pytest.approx(
+        float(model.phred(tests.logp[k:k + 1])[0]), abs=0.01)
+
+
+def test_vcf_header_and_index(tmp_path, tumour):
+    out = _call_vcf(tmp_path, tumour)
+    text = pysam.BGZFile(out).read().decode()
+    assert text.startswith("##fileformat=VCFv4.2\n")
+    assert "##contig=<ID=chr2,length=242193529>" in text
+    assert "##source=deepamp" in text and "##deepamp_reads=seen:" in text
+    with pysam.VariantFile(out) as vf:   # the .tbi index answers region queries
+        assert [r.pos for r in vf.fetch("chr2", 29220740, 29220750)] == [29220747]
+
+
+@pytest.mark.skipif(shutil.which("bcftools") is None, reason="bcftools not installed")
+def test_bcftools_reads_the_vcf(tmp_path, tumour):
+    out = _call_vcf(tmp_path, tumour)
+    res = subprocess.run(["bcftools", "view", "-H", out], capture_output=True, text=True)
+    assert res.returncode == 0
+    lines = res.stdout.strip().splitlines()
+    assert any(line.split("\t")[1] == "29220747" for line in lines)
+
+
+def test_output_deterministic_apart_from_date_and_command(tmp_path, tumour):
+    a, b = tmp_path / "a.vcf", tmp_path / "b.vcf"
+    for out, threads in ((a, "1"), (b, "2")):
+        assert cli.main(["call", "-f", REF, "-l", BED, "--threads", threads, "-o", str(out),
+                         "--quiet", tumour]) == 0
+    strip = lambda p: [x for x in p.read_text().splitlines()
+                       if not x.startswith(("##fileDate", "##commandline"))]
+    assert strip(a) == strip(b)
+
+
+def test_stdout_output(tmp_path, tumour, capsys):
+    assert cli.main(["call", "-f", REF, "-r", "chr2:29220700-29220800", "--quiet", tumour]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("##fileformat=VCFv4.2")
+    assert "\t29220747\t.\tC\tT\t" in out
+
+
+def test_fixed_bonferroni_factor_changes_significance(tmp_path, tumour):
+    strict = _call_vcf(tmp_path, tumour, "-b", "1000000000", "-a", "1e-30")
+    loose = str(tmp_path / "loose.vcf")
+    assert cli.main(["call", "-f", REF, "-l", BED, "--mtc", "none", "-o", loose, "--quiet", tumour]) == 0
+    n_strict = len(list(pysam.VariantFile(strict)))
+    n_loose = len(list(pysam.VariantFile(loose)))
+    assert n_strict < n_loose
+
+
+def _hand_counts(depth_rows):
+    """A CountResult built by hand: (ref, {base: (fwd, rev)}, phred) per row."""
+    n = len(depth_rows)
+    counts = np.zeros((n, 7, 2), np.uint32)
+    hist = np.zeros((n, 64), np.uint32)
+    refs = []
+    for i, (ref, bases, q) in enumerate(depth_rows):
+        refs.append(ref)
+        for b, (f, r) in bases.items():
+            counts[i, "ACGT".index(b)] = (f, r)
+        hist[i, q] = counts[i, :4].sum()
+    return CountResult([Region("chrT", 0, n)], np.array(["chrT"] * n), np.arange(n, dtype=np.int64),
+                       np.array(refs), counts, hist, {}, {},
+                       IndelEvents(np.array([], str), np.array([], np.int64), np.array([], np.int32),
+                                   np.array([], str), np.zeros((0, 2), np.uint32)))
+
+
+def test_call_from_counts_not_from_a_bam():
+    counts = _hand_counts([
+        ("A", {"A": (5000, 4900), "G": (60, 40)}, 30),   # 1% at Q30 (error 1e-3): real
+        ("C", {"C": (5000, 5000), "T": (6, 5)}, 30),     # 0.11%, about the error rate: not real
+        ("G", {"G": (5000, 5000)}, 30),                  # no alt: adds nothing to the burden
+    ])
+    variants, m = call_snvs(counts, CallParams())
+    assert m == 6                                        # LoFreq: 3 per column with an alt base
+    assert [(v.pos, v.ref, v.alt) for v in variants] == [(0, "A", "G")]
+    assert variants[0].dp4 == (5000, 4900, 60, 40)
+    # min coverage removes the column from testing and from the burden
+    assert call_snvs(counts, CallParams(min_cov=20000)) == ([], 0)
+
+
+def test_fisher_matches_scipy():
+    scipy_stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        t = rng.integers(0, 40, 4) if rng.random() < 0.5 else np.array(
+            [rng.integers(0, 20000), rng.integers(0, 20000), rng.integers(0, 300), rng.integers(0, 300)])
+        want = scipy_stats.fisher_exact([[t[0], t[1]], [t[2], t[3]]]).pvalue
+        got = math.exp(fisher_logp(*t))
+        assert got == pytest.approx(want, rel=1e-6, abs=1e-12)
+    assert strand_bias_phred(100, 100, 50, 0) > 30 and strand_bias_phred(100, 100, 10, 10) == 0
+
+
+def test_count_tsv_and_npz_roundtrip(tmp_path, tumour):
+    tsv, npz = tmp_path / "c.tsv", tmp_path / "c.npz"
+    assert cli.main(["count", "-f", REF, "-l", BED, "-o", str(tsv), "--quiet", tumour]) == 0
+    assert cli.main(["count", "-f", REF, "-l", BED, "-o", str(npz), "--quiet", tumour]) == 0
+    direct = count(tumour, bed=BED, reference=REF)
+    loaded = load_counts(npz)
+    assert np.array_equal(loaded.counts, direct.counts)
+    assert np.array_equal(loaded.qual_hist, direct.qual_hist)
+    assert loaded.read_stats == direct.read_stats and loaded.base_stats == direct.base_stats
+    assert len(loaded.indels) == len(direct.indels)
+    lines = tsv.read_text().splitlines()
+    header = lines[2].split("\t")
+    assert header[:5] == ["contig", "pos", "ref", "A_fwd", "A_rev"] and header[-1] == "depth"
+    row = next(line.split("\t") for line in lines[3:] if line.split("\t")[1] == "29220747")
+    i = direct.index_of("chr2", 29220746)
+    assert int(row[header.index("T_fwd")]) == direct.counts[i, 3, 0]
+    assert int(row[-1]) == direct.depth[i]
+
+
+def test_demo_calls_every_spike(capsys):
+    assert cli.main(["demo"]) == 0
+    out = capsys.readouterr().out
+    for name in ("G1202R", "L1196M", "G1269A", "C1156Y"):
+        line = next(x for x in out.splitlines() if name in x)
+        assert line.rstrip().endswith("called")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["call", "-f", REF, "-l", BED, "x.bam"], "x.bam: alignment file not found"),
+    (["call", "-f", REF, "MISSING.bam"], "-l AMPLICONS.bed or -r"),
+    (["count", "-l", BED, "-o", "/nonexistent-dir/out.tsv", "x.bam"], "does not exist"),
+])
+def test_cli_errors_are_one_line(argv, message, capsys):
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and message in err
+
+
+def test_call_requires_reference(tmp_path, tumour, capsys):
+    assert cli.main(["call", "-l", BED, "-o", str(tmp_path / "x.vcf"), tumour]) == 1
+    assert "reference FASTA" in capsys.readouterr().err
+    assert not (tmp_path / "x.vcf").exists()
+
+
+def test_usage_error_exit_code():
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["call", "--no-such-flag"])
+    assert exc.value.code == 2
