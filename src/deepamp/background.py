@@ -1,0 +1,500 @@
+"""Per-site error background learned from healthy-control BAMs (``deepamp background``).
+
+Model
+-----
+Every control is counted with the same kernel and options as ``deepamp call``
+(:func:`deepamp.pileup.count`).  For each panel position, alternative base and
+strand the background is the error rate of that substitution at that site:
+
+1. **Outlier controls.**  A control that carries a real variant at a site
+   (germline SNP, contamination) must not inflate the background.  Its alt
+   count is tested against the pooled rate of the *other* controls (binomial
+   upper tail, Bonferroni over sites x alts x controls at ``outlier_alpha``),
+   and it is excluded for that (site, alt) when the test is significant *and*
+   the effect is large (alt fraction >= ``outlier_min_af`` and
+   >= ``outlier_min_ratio`` x the others' rate).  An alt fraction >=
+   ``germline_af`` is excluded whatever the other controls show (no error
+   process reaches it; this also covers a single control).
+2. **Shrinkage prior.**  Sites are pooled by trinucleotide context
+   (reference strand) x alt base x read strand.  Within each class the site
+   rates get a beta prior by the method of moments (mean and between-site
+   variance, depth-weighted); each site's rate is the posterior mean
+   ``(k + M mu) / (n + M)``, so shallow or few controls fall back on the class
+   rate and deep ones speak for themselves.
+3. **Over-dispersion.**  The beta-binomial intra-class correlation ``rho``
+   across included controls (method of moments on the strand-combined alt
+   fraction), plus the posterior uncertainty of the rate itself
+   (``1 / (n + M + 1)``), is stored per (site, alt) and used by
+   :func:`deepamp.model.background_tests`.
+
+The per-site loops over sites x controls run in numba (``@njit(cache=True)``),
+imported only when a background is learned.
+
+Summary figure
+--------------
+Villa et al. 2024 summarised their controls as mismatches per mapped base
+(0.0024) and used a flat 0.6 % VAF threshold, i.e. 2.5 x that figure.  The
+background reports the same figure per control and pooled (non-reference
+A/C/G/T bases / all counted A/C/G/T bases) and the flat threshold the same
+ratio implies (``VILLA_THRESHOLD_RATIO`` x pooled figure).
+
+File format (version 1)
+-----------------------
+A numpy ``.npz`` (no pickles) with arrays ``contig`` (str, P), ``pos``
+(int64, P, 0-based), ``ref`` (str, P), ``rate`` (float64, P x 4 x 2: alt base
+A/C/G/T x strand fwd/rev; the reference column is 0), ``dispersion``
+(float64, P x 4), ``n_controls_used`` (int16, P x 4) and ``meta``: a JSON
+string with ``format`` = "deepamp-background", ``version`` = 1,
+``panel_sha256`` (hash of contig, position and reference base of every
+position), the counting parameters, the controls and their summary figures,
+and the excluded (control, site, alt) entries.  :func:`load` rejects other
+formats and versions, and :meth:`Background.lookup` rejects counts from a
+different panel or reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import FormatError, InputFileError, ReferenceFileError
+
+FORMAT_NAME = "deepamp-background"
+FORMAT_VERSION = 1
+BASES = "ACGT"
+#: Villa et al. 2024: 0.6 % flat VAF threshold / 0.0024 mismatches per mapped base.
+VILLA_THRESHOLD_RATIO = 0.006 / 0.0024
+
+__all__ = ["Background", "BackgroundParams", "learn", "learn_from_counts", "load", "panel_hash",
+           "mismatch_rate", "configure_parser", "run", "FORMAT_VERSION"]
+
+
+def panel_hash(contig: np.ndarray, pos: np.ndarray, ref: np.ndarray) -> str:
+    """SHA-256 of (contig, 0-based position, reference base) of every panel position."""
+    h = hashlib.sha256()
+    for c, p, r in zip(contig.tolist(), pos.tolist(), ref.tolist()):
+        h.update(f"{c}\t{p}\t{r}\n".encode())
+    return h.hexdigest()
+
+
+def mismatch_rate(counts: np.ndarray, ref_code: np.ndarray) -> tuple[int, int]:
+    """(non-reference A/C/G/T bases, all A/C/G/T bases) at sites with an A/C/G/T reference."""
+    acgt = counts[:, :4, :].sum(axis=2, dtype=np.int64)
+    ok = ref_code < 4
+    total = int(acgt[ok].sum())
+    refb = int(acgt[np.flatnonzero(ok), ref_code[ok]].sum())
+    return total - refb, total
+
+
+@dataclass(frozen=True)
+class BackgroundParams:
+    """Fitting options (principled defaults, not tuned to any data set)."""
+
+    outlier_alpha: float = 0.001
+    outlier_min_af: float = 0.01
+    outlier_min_ratio: float = 5.0
+    germline_af: float = 0.2
+    max_rho: float = 0.2
+
+
+@dataclass
+class Background:
+    """A learned background; see the module docstring for the meaning of each array."""
+
+    contig: np.ndarray
+    pos: np.ndarray
+    ref: np.ndarray
+    rate: np.ndarray            # (P, 4, 2)
+    dispersion: np.ndarray      # (P, 4)
+    n_controls_used: np.ndarray  # (P, 4)
+    meta: dict[str, Any] = field(default_factory=dict)
+    path: str = "<memory>"
+
+    @property
+    def pooled_mismatch_rate(self) -> float:
+        return float(self.meta["summary"]["pooled_mismatch_rate"])
+
+    @property
+    def flat_vaf_threshold(self) -> float:
+        return float(self.meta["summary"]["flat_vaf_threshold"])
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the versioned ``.npz`` atomically."""
+        from .io import atomic_output
+
+        with atomic_output(path, "wb") as fh:
+            np.savez_compressed(fh, contig=self.contig.astype(str), pos=self.pos.astype(np.int64),
+                                ref=self.ref.astype(str), rate=self.rate, dispersion=self.dispersion,
+                                n_controls_used=self.n_controls_used.astype(np.int16),
+                                meta=np.array(json.dumps(self.meta, sort_keys=True)))
+
+    def lookup(self, contig: np.ndarray, pos: np.ndarray, ref: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rate_fwd (P,4), rate_rev (P,4), dispersion (P,4)) for the given panel positions.
+
+        Raises
+        ------
+        ReferenceFileError
+            A position is not in the background (other panel) or its reference
+            base differs (other reference).
+        """
+        index = {(c, int(p)): i for i, (c, p) in enumerate(zip(self.contig.tolist(), self.pos.tolist()))}
+        rows = np.empty(len(pos), np.int64)
+        missing = 0
+        first_missing = None
+        for j, (c, p) in enumerate(zip(contig.tolist(), pos.tolist())):
+            i = index.get((c, int(p)), -1)
+            rows[j] = i
+            if i < 0:
+                missing += 1
+                first_missing = first_missing or f"{c}:{int(p) + 1}"
+        if missing:
+            raise ReferenceFileError(
+                f"{self.path}: background does not match the panel: {missing} of {len(pos)} positions "
+                f"(first {first_missing}) were not in its controls; learn it with the same BED")
+        bad = np.flatnonzero(self.ref[rows].astype(str) != np.asarray(ref).astype(str))
+        if bad.size:
+            j = int(bad[0])
+            raise ReferenceFileError(
+                f"{self.path}: background was learned on another reference: {contig[j]}:{int(pos[j]) + 1} "
+                f"is {self.ref[rows[j]]} there but {ref[j]} in this reference")
+        return (self.rate[rows, :, 0].copy(), self.rate[rows, :, 1].copy(), self.dispersion[rows].copy())
+
+    def summary_lines(self) -> list[str]:
+        """Human-readable summary (per control, pooled, implied threshold, exclusions)."""
+        s = self.meta["summary"]
+        out = []
+        for c in self.meta["controls"]:
+            out.append(f"control {c['name']}: {c['mismatches']} mismatches / {c['bases']} bases = "
+                       f"{c['mismatch_rate']:.5f} per mapped base")
+        out.append(f"pooled: {s['pooled_mismatch_rate']:.5f} mismatches per mapped base "
+                   f"(Villa 2024: 0.0024 -> flat 0.6% VAF); implied flat VAF threshold "
+                   f"{s['flat_vaf_threshold']:.4f}")
+        ex = self.meta["excluded"]
+        out.append(f"excluded {len(ex)} (control, site, alt) entries as real variants")
+        for e in ex[:20]:
+            out.append(f"  excluded {e['control']} at {e['contig']}:{e['pos'] + 1} {e['ref']}>{e['alt']} "
+                       f"(alt fraction {e['af']:.4f}, others {e['others_rate']:.2e}, {e['reason']})")
+        if len(ex) > 20:
+            out.append(f"  ... and {len(ex) - 20} more (see the file's metadata)")
+        return out
+
+
+def load(path: str | os.PathLike[str]) -> Background:
+    """Load a background file.
+
+    Raises
+    ------
+    InputFileError
+        Missing or not a deepamp background file.
+    FormatError
+        A background file of another format version.
+    """
+    path = os.fspath(path)
+    try:
+        z = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: background file not found") from None
+    except (OSError, ValueError) as exc:
+        raise InputFileError(f"{path}: not a deepamp background file ({exc})") from None
+    if not hasattr(z, "files"):
+        raise InputFileError(f"{path}: not a deepamp background file")
+    with z:
+        if "meta" not in z.files:
+            raise InputFileError(f"{path}: not a deepamp background file (no metadata)")
+        try:
+            meta = json.loads(str(z["meta"]))
+        except ValueError:
+            raise InputFileError(f"{path}: not a deepamp background file (bad metadata)") from None
+        if meta.get("format") != FORMAT_NAME:
+            raise InputFileError(f"{path}: not a deepamp background file")
+        if meta.get("version") != FORMAT_VERSION:
+            raise FormatError(f"{path}: background file format version {meta.get('version')}; this deepamp "
+                              f"reads version {FORMAT_VERSION}: re-run deepamp background on the controls")
+        need = ("contig", "pos", "ref", "rate", "dispersion", "n_controls_used")
+        if any(k not in z.files for k in need):
+            raise FormatError(f"{path}: background file is missing arrays")
+        bg = Background(z["contig"], z["pos"], z["ref"], z["rate"], z["dispersion"], z["n_controls_used"],
+                        meta, path)
+    P = len(bg.pos)
+    if bg.rate.shape != (P, 4, 2) or bg.dispersion.shape != (P, 4):
+        raise FormatError(f"{path}: background arrays have inconsistent shapes")
+    if panel_hash(bg.contig.astype(str), bg.pos, bg.ref.astype(str)) != meta.get("panel_sha256"):
+        raise FormatError(f"{path}: background file is corrupt (panel hash does not match its positions)")
+    return bg
+
+
+# ---------------------------------------------------------------- fitting
+
+def _kernels():
+    """Compile (or load from cache) the numba kernels; numba is imported only here."""
+    from numba import njit
+
+    @njit(cache=True)
+    def class_prior(k, n, include, cls, ncls):
+        """Per (class, strand) method-of-moments beta prior (mean, pseudo-depth M)."""
+        P = k.shape[0]
+        J = k.shape[3]
+        K = np.zeros((ncls, 2))
+        N = np.zeros((ncls, 2))
+        S = np.zeros((ncls, 2))     # sum n_site * r_site^2
+        W = np.zeros((ncls, 2))     # number of sites
+        for p in range(P):
+            for a in range(4):
+                c = cls[p, a]
+                if c < 0:
+                    continue
+                for s in range(2):
+                    ks = 0.0
+                    ns = 0.0
+                    for j in range(J):
+                        if include[p, a, j]:
+                            ks += k[p, a, s, j]
+                            ns += n[p, s, j]
+                    if ns > 0:
+                        K[c, s] += ks
+                        N[c, s] += ns
+                        S[c, s] += ks * ks / ns
+                        W[c, s] += 1.0
+        mu = np.zeros((ncls, 2))
+        M = np.zeros((ncls, 2))
+        for c in range(ncls):
+            for s in range(2):
+                if N[c, s] <= 0:
+                    continue
+                m = (K[c, s] + 0.5) / (N[c, s] + 1.0)
+                mu[c, s] = m
+                # depth-weighted between-site variance, minus the binomial part
+                var = S[c, s] / N[c, s] - (K[c, s] / N[c, s]) ** 2
+                nbar = N[c, s] / W[c, s]
+                between = var - m * (1.0 - m) / nbar
+                if between <= 0.0:
+                    M[c, s] = 1e6
+                else:
+                    M[c, s] = min(max(m * (1.0 - m) / between - 1.0, 10.0), 1e6)
+        return mu, M
+
+    @njit(cache=True)
+    def site_fit(k, n, include, cls, mu, M, max_rho):
+        """Posterior-mean rates (P,4,2) and beta-binomial rho (P,4) per site and alt."""
+        P = k.shape[0]
+        J = k.shape[3]
+        rate = np.zeros((P, 4, 2))
+        rho = np.zeros((P, 4))
+        used = np.zeros((P, 4), np.int16)
+        for p in range(P):
+            for a in range(4):
+                c = cls[p, a]
+                if c < 0:
+                    continue
+                ntot = 0.0
+                for s in range(2):
+                    ks = 0.0
+                    ns = 0.0
+                    for j in range(J):
+                        if include[p, a, j]:
+                            ks += k[p, a, s, j]
+                            ns += n[p, s, j]
+                    prior_m = M[c, s] if mu[c, s] > 0 else 1.0
+                    prior_mu = mu[c, s] if mu[c, s] > 0 else 1e-6
+                    rate[p, a, s] = (ks + prior_m * prior_mu) / (ns + prior_m)
+                    ntot += ns + prior_m
+                # method-of-moments rho over controls (strands combined)
+                nj = 0
+                sk = 0.0
+                sn = 0.0
+                sn2 = 0.0
+                for j in range(J):
+                    if include[p, a, j] and n[p, 0, j] + n[p, 1, j] > 0:
+                        nj += 1
+                        sk += k[p, a, 0, j] + k[p, a, 1, j]
+                        dn = n[p, 0, j] + n[p, 1, j]
+                        sn += dn
+                        sn2 += dn * dn
+                used[p, a] = nj
+                r_between = 0.0
+                if nj >= 2 and sk > 0:
+                    pbar = sk / sn
+                    ss = 0.0
+                    for j in range(J):
+                        dn = n[p, 0, j] + n[p, 1, j]
+                        if include[p, a, j] and dn > 0:
+                            x = (k[p, a, 0, j] + k[p, a, 1, j]) / dn - pbar
+                            ss += dn * x * x
+                    # E[ss] = pbar(1-pbar) [(J-1) + rho (sn - sn2/sn - (J-1))]
+                    denom = pbar * (1.0 - pbar)
+                    extra = sn - sn2 / sn - (nj - 1)
+                    if denom > 0 and extra > 0:
+                        r_between = (ss / denom - (nj - 1)) / extra
+                r_between = min(max(r_between, 0.0), max_rho)
+                rho[p, a] = min(r_between + 1.0 / (ntot + 1.0), max_rho)
+        return rate, rho, used
+
+    return class_prior, site_fit
+
+
+def _context_classes(ref: np.ndarray, contig: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, int]:
+    """Class index (P,4) = trinucleotide context (ref strand) x alt; -1 for the ref base / N sites."""
+    P = len(ref)
+    code = {b: i for i, b in enumerate("ACGT")}
+    r = [code.get(str(b).upper(), 4) for b in ref.tolist()]
+    cls = np.full((P, 4), -1, np.int64)
+    for i in range(P):
+        if r[i] > 3:
+            continue
+        left = r[i - 1] if i > 0 and contig[i - 1] == contig[i] and pos[i - 1] == pos[i] - 1 else 4
+        right = r[i + 1] if i + 1 < P and contig[i + 1] == contig[i] and pos[i + 1] == pos[i] + 1 else 4
+        base = ((left * 4 + r[i]) * 5 + right) * 4
+        for a in range(4):
+            if a != r[i]:
+                cls[i, a] = base + a
+    return cls, 5 * 4 * 5 * 4
+
+
+def _outliers(k: np.ndarray, n: np.ndarray, ref_code: np.ndarray, params: BackgroundParams
+              ) -> np.ndarray:
+    """Boolean (P, 4, J): control j carries a real variant for (site, alt)."""
+    from . import _stats
+
+    kc = k.sum(axis=2).astype(np.int64)          # (P,4,J)
+    nc = n.sum(axis=1).astype(np.int64)          # (P,J)
+    P, _, J = kc.shape
+    ncb = np.broadcast_to(nc[:, None, :], kc.shape)
+    af = np.divide(kc, ncb, out=np.zeros(kc.shape), where=ncb > 0)
+    out = af >= params.germline_af
+    alt_ok = np.ones((P, 4), bool)
+    alt_ok[np.arange(P), np.minimum(ref_code, 3)] = False
+    alt_ok &= (ref_code < 4)[:, None]
+    out &= alt_ok[:, :, None]
+    if J >= 2:
+        k_oth = kc.sum(axis=2, keepdims=True) - kc
+        n_oth = ncb.sum(axis=2, keepdims=True) - ncb
+        r_oth = (k_oth + 0.5) / (n_oth + 1.0)
+        cand = alt_ok[:, :, None] & (ncb > 0) & (af >= params.outlier_min_af) & \
+            (af >= params.outlier_min_ratio * r_oth)
+        idx = np.nonzero(cand)
+        if idx[0].size:
+            logp = _stats.logsf_binom(kc[idx], ncb[idx], np.minimum(r_oth[idx], 1.0))
+            m = max(1, 3 * P * J)
+            sig = logp + math.log(m) < math.log(params.outlier_alpha)
+            out[tuple(i[sig] for i in idx)] = True
+    return out
+
+
+def learn_from_counts(counts_list: list, names: list[str], params: BackgroundParams | None = None
+                      ) -> Background:
+    """Learn a background from CountResults of the controls (same panel and reference).
+
+    Raises
+    ------
+    ReferenceFileError
+        Controls were counted on different panels or references.
+    InputFileError
+        A control has no coverage on the panel.
+    """
+    params = params or BackgroundParams()
+    if not counts_list:
+        raise InputFileError("deepamp background needs at least one control BAM")
+    first = counts_list[0]
+    h0 = panel_hash(first.contig.astype(str), first.pos, first.ref.astype(str))
+    for c, name in zip(counts_list, names):
+        if len(c.pos) != len(first.pos) or panel_hash(c.contig.astype(str), c.pos, c.ref.astype(str)) != h0:
+            raise ReferenceFileError(f"{name}: control was counted on another panel or reference than "
+                                     f"{names[0]}")
+        if int(c.counts[:, :4, :].sum()) == 0:
+            raise InputFileError(f"{name}: control has no coverage on the panel (no counted bases)")
+    ref_code = first.ref_code.astype(np.int64)
+    k = np.stack([c.counts[:, :4, :].astype(np.int64) for c in counts_list], axis=-1)   # (P,4,2,J)
+    n = k.sum(axis=1)                                                                     # (P,2,J)
+    outl = _outliers(k, n, ref_code, params)
+    include = ~outl
+    cls, ncls = _context_classes(first.ref.astype(str), first.contig.astype(str), first.pos)
+    class_prior, site_fit = _kernels()
+    mu, M = class_prior(k, n, include, cls, ncls)
+    rate, rho, used = site_fit(k, n, include, cls, mu, M, params.max_rho)
+
+    controls = []
+    tot_mm = tot_b = 0
+    for j, (c, name) in enumerate(zip(counts_list, names)):
+        mm, b = mismatch_rate(c.counts, ref_code)
+        mm -= int(k[..., j].sum(axis=2)[outl[:, :, j]].sum())   # real variants are not errors
+        tot_mm += mm
+        tot_b += b
+        controls.append({"name": name, "mismatches": mm, "bases": b, "mismatch_rate": mm / b if b else 0.0,
+                         "mean_depth": float(c.depth.mean()) if len(c.pos) else 0.0})
+    pooled = tot_mm / tot_b if tot_b else 0.0
+    excluded = []
+    kc = k.sum(axis=2)
+    nc = n.sum(axis=1)
+    others = kc.sum(axis=2)
+    for p, a, j in zip(*np.nonzero(outl)):
+        n_oth = int(nc[p].sum() - nc[p, j])
+        excluded.append({"control": names[j], "contig": str(first.contig[p]), "pos": int(first.pos[p]),
+                         "ref": str(first.ref[p]), "alt": BASES[a], "af": float(kc[p, a, j] / nc[p, j]),
+                         "others_rate": float((others[p, a] - kc[p, a, j]) / n_oth) if n_oth else 0.0,
+                         "reason": "germline-level alt fraction" if kc[p, a, j] / nc[p, j] >= params.germline_af
+                         else "binomial outlier vs other controls"})
+    meta = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "panel_sha256": h0,
+            "count_params": {k_: v for k_, v in first.params.items() if isinstance(v, (int, float, str, bool))},
+            "fit_params": params.__dict__, "controls": controls, "excluded": excluded,
+            "summary": {"pooled_mismatch_rate": pooled, "flat_vaf_threshold": VILLA_THRESHOLD_RATIO * pooled,
+                        "villa2024_mismatch_rate": 0.0024, "villa2024_flat_vaf_threshold": 0.006},
+            "description": "per-site x alt x strand background error rates; see deepamp.background"}
+    return Background(first.contig.astype(str), first.pos.astype(np.int64), first.ref.astype(str),
+                      rate, rho, used, meta)
+
+
+def learn(bams: list[str], *, reference: str, bed: str | None = None, regions: list[str] | None = None,
+          params: BackgroundParams | None = None, **count_kwargs: Any) -> Background:
+    """Count every control BAM with :func:`deepamp.pileup.count` and learn the background."""
+    from .pileup import count
+
+    counts = [count(b, regions or None, bed=bed, reference=reference, qual_hist=False, **count_kwargs)
+              for b in bams]
+    return learn_from_counts(counts, [os.fspath(b) for b in bams], params)
+
+
+# ---------------------------------------------------------------- CLI
+
+def configure_parser(p: argparse.ArgumentParser) -> None:
+    """Options of ``deepamp background`` (counting options as in ``deepamp call``)."""
+    p.add_argument("controls", nargs="+", metavar="CONTROL.bam", help="healthy-control BAMs (indexed)")
+    p.add_argument("-f", "--ref", required=True, metavar="REF.fa", help="reference FASTA")
+    p.add_argument("-l", "--bed", metavar="AMPLICONS.bed", help="regions (BED)")
+    p.add_argument("-r", "--region", action="append", default=[], metavar="CHR:START-END")
+    p.add_argument("-o", "--out", required=True, metavar="BG_FILE", help="background file (.npz)")
+    p.add_argument("-q", "--min-bq", type=int, default=6, metavar="INT", help="min base quality (default 6)")
+    p.add_argument("-Q", "--min-alt-bq", type=int, default=None, metavar="INT")
+    p.add_argument("-m", "--min-mq", type=int, default=0, metavar="INT")
+    p.add_argument("--no-merge-mates", action="store_true")
+    p.add_argument("--threads", type=int, default=1, metavar="N")
+    p.add_argument("--outlier-alpha", type=float, default=BackgroundParams.outlier_alpha, metavar="FLOAT",
+                   help="Bonferroni level of the per-control outlier test (default 0.001)")
+    p.add_argument("--quiet", action="store_true")
+
+
+def run(args: argparse.Namespace) -> int:
+    """``deepamp background``: count controls, fit, write BG_FILE, print the summary."""
+    from .errors import RegionError
+    from .io import check_writable
+
+    if not args.bed and not args.region:
+        raise RegionError("give the panel with -l AMPLICONS.bed or -r CHR:START-END")
+    check_writable(args.out)
+    bg = learn(args.controls, reference=args.ref, bed=args.bed, regions=args.region,
+               params=BackgroundParams(outlier_alpha=args.outlier_alpha), min_bq=args.min_bq,
+               min_alt_bq=args.min_alt_bq, min_mapq=args.min_mq, merge_mates=not args.no_merge_mates,
+               threads=args.threads)
+    bg.save(args.out)
+    if not args.quiet:
+        for line in bg.summary_lines():
+            print(f"deepamp background: {line}", file=sys.stderr)
+    return 0
