@@ -483,6 +483,28 @@ static int count_merged(walker_t *w, const bam1_t *bx, const obs_t *ox, int sx,
     return rc;
 }
 
+/* Is this read's alignment counted in this chunk's read statistics? */
+static int owns(const walker_t *w, const bam1_t *b)
+{
+    return b->core.pos >= w->ch->own_from;
+}
+
+/* Does the read align a base or a deletion at reference position pos?
+ * (Used for junctions just past the chunk, where there are no observations.) */
+static int covers_ref(const bam1_t *b, int64_t pos)
+{
+    const uint32_t *cigar = bam_get_cigar(b);
+    int64_t rpos = b->core.pos;
+    for (uint32_t i = 0; i < b->core.n_cigar && rpos <= pos; i++) {
+        int op = bam_cigar_op(cigar[i]);
+        int64_t len = bam_cigar_oplen(cigar[i]);
+        if (!(bam_cigar_type(op) & 2)) continue;           /* consumes no reference */
+        if (pos < rpos + len) return op != BAM_CREF_SKIP;  /* M, =, X or D */
+        rpos += len;
+    }
+    return 0;
+}
+
 static int strand_of(const bam1_t *b)
 {
     return bam_is_rev(b) ? 1 : 0;
@@ -494,7 +516,7 @@ static int count_read(walker_t *w, const bam1_t *b, da_error_t *err)
     uint64_t clipped = 0;
     int rc = read_to_obs(w, b, w->obs1, &lo, &hi, &clipped, err);
     if (rc) return rc;
-    w->res->base_stats[DA_BASE_SOFT_CLIPPED] += clipped;
+    if (owns(w, b)) w->res->base_stats[DA_BASE_SOFT_CLIPPED] += clipped;
     int strand = strand_of(b);
     for (int64_t p = lo; p < hi; p++) {
         rc = count_solo(w, b, p, &w->obs1[p - w->ch->beg], strand);
@@ -506,11 +528,12 @@ static int count_read(walker_t *w, const bam1_t *b, da_error_t *err)
 static int count_pair(walker_t *w, const bam1_t *first, const bam1_t *second, da_error_t *err)
 {
     int64_t lo1, hi1, lo2, hi2;
-    uint64_t clipped = 0;
-    int rc = read_to_obs(w, first, w->obs1, &lo1, &hi1, &clipped, err);
-    if (!rc) rc = read_to_obs(w, second, w->obs2, &lo2, &hi2, &clipped, err);
+    uint64_t clipped1 = 0, clipped2 = 0;
+    int rc = read_to_obs(w, first, w->obs1, &lo1, &hi1, &clipped1, err);
+    if (!rc) rc = read_to_obs(w, second, w->obs2, &lo2, &hi2, &clipped2, err);
     if (rc) return rc;
-    w->res->base_stats[DA_BASE_SOFT_CLIPPED] += clipped;
+    if (owns(w, first)) w->res->base_stats[DA_BASE_SOFT_CLIPPED] += clipped1;
+    if (owns(w, second)) w->res->base_stats[DA_BASE_SOFT_CLIPPED] += clipped2;
     /* read 1 of the fragment decides the strand of merged observations */
     int second_is_x = (second->core.flag & BAM_FREAD1) && !(first->core.flag & BAM_FREAD1);
     const bam1_t *bx = second_is_x ? second : first, *by = second_is_x ? first : second;
@@ -524,8 +547,8 @@ static int count_pair(walker_t *w, const bam1_t *first, const bam1_t *second, da
         const obs_t *ox = (p >= lox && p < hix && ox_arr[k].sym != SYM_NONE) ? &ox_arr[k] : NULL;
         const obs_t *oy = (p >= loy && p < hiy && oy_arr[k].sym != SYM_NONE) ? &oy_arr[k] : NULL;
         if (ox && oy) {
-            int x_next = p + 1 < hix && ox_arr[k + 1].sym != SYM_NONE;
-            int y_next = p + 1 < hiy && oy_arr[k + 1].sym != SYM_NONE;
+            int x_next = p + 1 < hix ? ox_arr[k + 1].sym != SYM_NONE : covers_ref(bx, p + 1);
+            int y_next = p + 1 < hiy ? oy_arr[k + 1].sym != SYM_NONE : covers_ref(by, p + 1);
             rc = count_merged(w, bx, ox, sx, by, oy, sy, x_next, y_next, p);
         } else if (ox) {
             rc = count_solo(w, bx, p, ox, sx);
@@ -578,7 +601,7 @@ static int waits_for_mate(const walker_t *w, const bam1_t *b, int64_t end)
 static int process(walker_t *w, const bam1_t *b, da_error_t *err)
 {
     const bam1_core_t *c = &b->core;
-    int own = c->pos >= w->ch->own_from;
+    int own = owns(w, b);
     if (own) w->res->read_stats[DA_READ_SEEN]++;
     int reason = read_drop_reason(w, b);
     if (reason >= 0) {

@@ -275,9 +275,6 @@ def _big(tmp_path, records, region, **kw):
     return pileup.count(bam, region, **kw)
 
 
-@pytest.mark.xfail(strict=True, reason="walk.c:497/513 count_read/count_pair add the clipped bases "
-                   "found by read_to_obs in every 16384-bp chunk that fetches the read, so a 5S30M read "
-                   "across the chunk boundary at c:16385 gives soft_clipped == 10")
 def test_soft_clip_counted_once_across_chunks(tmp_path):
     r = rec("r", 0, 16371, "5S30M", "GGGGG" + "ACGTA" * 6)     # 0-based 16370..16399 crosses 16384
     res = _big(tmp_path, [r], "c:1-20000")
@@ -305,9 +302,6 @@ def test_one_mate_insertion_inside_a_chunk(tmp_path):
     assert len(res.indels) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="walk.c:527-528 count_pair: x_next/y_next test 'p + 1 < hix' with hix clipped "
-                   "to the chunk end, so at a chunk's last position a one-mate insertion is counted although "
-                   "the other mate reads across the junction (result depends on the fixed chunking)")
 def test_one_mate_insertion_at_chunk_end(tmp_path):
     res = _big(tmp_path, _junction_pair(), "c:1-20000")
     assert res.base_stats["indel_overlap_discordant"] == 1

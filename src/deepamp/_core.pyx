@@ -62,6 +62,8 @@ def pileup(str path, tids, begs, ends, refs, *, str reference_path=None,
         raise ValueError("tids, begs, ends and refs must have the same length")
     if threads < 1:
         raise ValueError("threads must be >= 1")
+    if n == 0:
+        raise RegionError(f"{path}: no regions to count")
     cdef int32_t[::1] tid_v = np.ascontiguousarray(tids, dtype=np.int32)
     cdef int64_t[::1] beg_v = np.ascontiguousarray(begs, dtype=np.int64)
     cdef int64_t[::1] end_v = np.ascontiguousarray(ends, dtype=np.int64)
@@ -78,7 +80,7 @@ def pileup(str path, tids, begs, ends, refs, *, str reference_path=None,
     cdef uint32_t[:, :, ::1] counts_v = counts
     cdef uint32_t[:, ::1] hist_v
     cdef bytes bpath = path.encode()
-    cdef bytes bref = reference_path.encode() if reference_path else None
+    cdef bytes bref = reference_path.encode() if reference_path else b""
     ref_keep = [r if r is None else (r.encode("ascii") if isinstance(r, str) else bytes(r)) for r in refs]
     cdef const char **ref_ptrs = <const char **>malloc(sizeof(char *) * (n + 1))
     if ref_ptrs == NULL:
@@ -92,11 +94,11 @@ def pileup(str path, tids, begs, ends, refs, *, str reference_path=None,
     err.code = 0
     err.msg[0] = 0
     job.path = bpath
-    job.ref_path = NULL if bref is None else <const char *>bref
+    job.ref_path = <const char *>bref if bref else NULL
     job.n_regions = <int>n
-    job.tid = &tid_v[0] if n else NULL
-    job.beg = &beg_v[0] if n else NULL
-    job.end = &end_v[0] if n else NULL
+    job.tid = &tid_v[0]
+    job.beg = &beg_v[0]
+    job.end = &end_v[0]
     job.ref = ref_ptrs
     job.params.min_mapq = min_mapq
     job.params.min_bq = min_bq
@@ -104,13 +106,11 @@ def pileup(str path, tids, begs, ends, refs, *, str reference_path=None,
     job.params.flag_exclude = flag_exclude
     job.params.merge_mates = merge_mates
     job.threads = threads
-    job.counts = &counts_v[0, 0, 0] if total else NULL
+    job.counts = &counts_v[0, 0, 0]
     job.qual_hist = NULL
-    if qual_hist and total:
+    if qual_hist:
         hist_v = hist
         job.qual_hist = &hist_v[0, 0]
-    if total == 0:
-        job.counts = <uint32_t *>&job  # never written: no positions
     cdef int rc
     cdef int log_level = hts_get_log_level()
     hts_set_log_level(HTS_LOG_OFF)   # errors are reported through err, not stderr

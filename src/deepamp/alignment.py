@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 import pysam
 
-from .errors import IndexFileError, InputFileError, ReferenceFileError, UnsortedError
+from .errors import (IndexFileError, InputFileError, ReferenceFileError, TruncatedFileError,
+                     UnsortedError)
 from .reference import Reference
 
 
@@ -39,6 +40,19 @@ def _find_index(path: str, fmt: str) -> str | None:
     return next((c for c in candidates if os.path.isfile(c)), None)
 
 
+# The 28-byte empty BGZF block that ends every complete BAM (SAM spec, section 4.1.2).
+_BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+
+
+def _has_bgzf_eof(path: str) -> bool:
+    with open(path, "rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        if fh.tell() < len(_BGZF_EOF):
+            return False
+        fh.seek(-len(_BGZF_EOF), os.SEEK_END)
+        return fh.read() == _BGZF_EOF
+
+
 def inspect_alignment(path: str | os.PathLike[str], reference: str | None = None) -> AlignmentInfo:
     """Validate an indexed, coordinate-sorted BAM/CRAM and read its header.
 
@@ -66,6 +80,8 @@ def inspect_alignment(path: str | os.PathLike[str], reference: str | None = None
         fmt = "BAM"
     else:
         raise InputFileError(f"{path}: not a BAM or CRAM file")
+    if fmt == "BAM" and not _has_bgzf_eof(path):
+        raise TruncatedFileError(f"{path}: truncated file (no BGZF end-of-file marker)")
     if fmt == "CRAM" and not reference:
         raise ReferenceFileError(f"{path}: CRAM input needs the reference FASTA (-f)")
     verbosity = pysam.set_verbosity(0)

@@ -196,7 +196,10 @@ def resolve_regions(info: AlignmentInfo, regions: Sequence[str | Region] | str |
     if isinstance(regions, str):
         regions = [regions]
     for r in regions or ():
-        wanted.append(r if isinstance(r, Region) else parse_region(r, lengths))
+        try:
+            wanted.append(r if isinstance(r, Region) else parse_region(r, lengths))
+        except RegionError as exc:
+            raise RegionError(f"{info.path}: {exc}") from None
     if bed is None and not regions:
         wanted = [Region(c, 0, n) for c, n in lengths.items() if n > 0]
     for r in wanted:
@@ -306,16 +309,19 @@ def count_coverage(bam: str | os.PathLike[str], contig: str | None = None, start
     bam = os.fspath(bam)
     info = inspect_alignment(bam, reference)
     if region is not None:
-        r = parse_region(region, info.contig_lengths)
+        try:
+            r = parse_region(region, info.contig_lengths)
+        except RegionError as exc:
+            raise RegionError(f"{bam}: {exc}") from None
     else:
         if contig is None:
-            raise RegionError("count_coverage: give contig (and start/stop) or region")
+            raise RegionError(f"{bam}: count_coverage needs contig (and start/stop) or region")
         if contig not in info.contig_lengths:
-            raise RegionError(f"count_coverage: contig {contig!r} is not in {bam}")
+            raise RegionError(f"{bam}: contig {contig!r} is not in the BAM header")
         s = 0 if start is None else int(start)
         e = info.contig_lengths[contig] if stop is None else int(stop)
         if s < 0 or e <= s:
-            raise RegionError(f"count_coverage: empty region {contig}:{s}-{e}")
+            raise RegionError(f"{bam}: empty region {contig}:{s}-{e}")
         r = Region(contig, s, e)
     raw = _core.pileup(bam, [info.contigs.index(r.contig)], [r.start], [r.end], [None],
                        reference_path=reference, min_mapq=0, min_bq=quality_threshold,
