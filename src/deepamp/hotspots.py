@@ -1,0 +1,181 @@
+"""Known ALK/ROS1 resistance hotspots: their own testing family in ``deepamp call``.
+
+The shipped list (``data/hotspots_grch38.tsv``) is derived, not typed in: for
+every protein change in :data:`RESISTANCE_CHANGES` the reference codon is read
+from the transcript model of :mod:`deepamp.annotate.transcripts` (ALK from the
+GRCh38 slice, ROS1 from its cDNA segment), and every single-nucleotide change
+of that codon that encodes the new amino acid is listed as a plus-strand
+genomic allele.  :func:`derive_table` rebuilds the list and the tests compare
+it with the shipped file.
+
+TSV columns: ``contig pos ref alt gene protein citation`` (1-based ``pos``;
+user files passed with ``--hotspots`` need only the first four).  Hotspot
+alleles form a separate family with its own multiple-testing burden (the
+number of hotspot alleles on the panel); INFO/FAMILY says ``hotspot``.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+from .errors import FormatError, InputFileError
+
+#: (gene, protein change) of the resistance sites named by the project issue.
+RESISTANCE_CHANGES: tuple[tuple[str, str], ...] = (
+    ("ALK", "C1156Y"), ("ALK", "I1171N"), ("ALK", "I1171T"), ("ALK", "I1171S"),
+    ("ALK", "F1174L"), ("ALK", "F1174C"), ("ALK", "F1174V"), ("ALK", "L1196M"),
+    ("ALK", "L1196P"), ("ALK", "L1198F"), ("ALK", "G1202R"), ("ALK", "D1203N"),
+    ("ALK", "E1210K"), ("ALK", "C1237Y"), ("ALK", "G1269A"),
+    ("ROS1", "S1986F"), ("ROS1", "S1986Y"), ("ROS1", "L2026M"), ("ROS1", "G2032R"),
+    ("ROS1", "D2033N"),
+)
+COLUMNS = ("contig", "pos", "ref", "alt", "gene", "protein", "citation")
+_COMP = str.maketrans("ACGT", "TGCA")
+
+__all__ = ["Hotspot", "RESISTANCE_CHANGES", "derive_table", "load_hotspots", "shipped_path",
+           "write_table", "hotspot_mask"]
+
+
+@dataclass(frozen=True)
+class Hotspot:
+    contig: str
+    pos: int          # 1-based
+    ref: str
+    alt: str
+    gene: str = ""
+    protein: str = ""
+    citation: str = ""
+
+
+def shipped_path() -> str:
+    return str(resources.files("deepamp") / "data" / "hotspots_grch38.tsv")
+
+
+def _citations() -> dict[tuple[str, str], str]:
+    """(gene, change) -> source citations from the annotate knowledge base."""
+    def _read_resource(package: str, name: str) -> str:
+        return (resources.files("deepamp.annotate") / "data" / name).read_text(encoding="utf-8")
+
+    sources = {}
+    for row in csv.reader((ln for ln in _read_resource("deepamp.annotate", "kb_sources.tsv").splitlines()
+                           if ln and not ln.startswith("#")), delimiter="\t"):
+        if row[0] != "source_id":
+            sources[row[0]] = row[1].split(".")[0] + " " + row[1].split(".")[-2].strip()
+    out: dict[tuple[str, str], set[str]] = {}
+    text = _read_resource("deepamp.annotate", "kb_evidence.tsv")
+    lines = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
+    head = lines[0].split("\t")
+    gi, ti, si = head.index("gene"), head.index("genotype"), head.index("source_id")
+    for ln in lines[1:]:
+        f = ln.split("\t")
+        if len(f) <= max(gi, ti, si):
+            continue
+        for part in f[ti].replace("/", "+").split("+"):
+            out.setdefault((f[gi], part.strip()), set()).add(f[si])
+    return {k: "; ".join(sorted(v)) for k, v in out.items()}
+
+
+def derive_table() -> list[Hotspot]:
+    """Genomic SNV alleles of :data:`RESISTANCE_CHANGES` from the transcript model.
+
+    Raises
+    ------
+    FormatError
+        The reference amino acid of a change does not match the transcript model.
+    """
+    from .annotate.transcripts import CODON_TABLE, TranscriptSet
+
+    ts = TranscriptSet.default()
+    cites = _citations()
+    out: list[Hotspot] = []
+    for gene, change in RESISTANCE_CHANGES:
+        tx = ts.by_gene(gene)
+        ref_aa, number, alt_aa = change[0], int(change[1:-1]), change[-1]
+        codon = tx.codon(number)
+        if codon is None or CODON_TABLE.get(codon) != ref_aa:
+            raise FormatError(f"{gene} {change}: codon {number} of the transcript model is {codon}, "
+                              f"not {ref_aa}")
+        cite = cites.get((gene, change), "")
+        cite = cite or "no deepamp knowledge-base record (listed in the deepamp hotspot requirements)"
+        for k in range(3):
+            for b in "ACGT":
+                if b == codon[k]:
+                    continue
+                mutant = codon[:k] + b + codon[k + 1:]
+                if CODON_TABLE.get(mutant) != alt_aa:
+                    continue
+                g = tx.axis_to_genomic(3 * (number - 1) + k + 1)
+                assert g is not None
+                ref, alt = (codon[k], b) if tx.strand == "+" else (codon[k].translate(_COMP), b.translate(_COMP))
+                out.append(Hotspot(tx.chrom, g, ref, alt, gene, change, cite))
+    return out
+
+
+def write_table(path: str, hotspots: list[Hotspot]) -> None:
+    from .io import atomic_output
+
+    with atomic_output(path, "w") as fh:
+        fh.write("# ALK/ROS1 resistance hotspot alleles, GRCh38 plus strand, derived by "
+                 "deepamp.hotspots.derive_table from the annotate transcript model\n")
+        fh.write("\t".join(COLUMNS) + "\n")
+        for h in hotspots:
+            fh.write(f"{h.contig}\t{h.pos}\t{h.ref}\t{h.alt}\t{h.gene}\t{h.protein}\t{h.citation}\n")
+
+
+def load_hotspots(path: str | os.PathLike[str] | None = None) -> list[Hotspot]:
+    """Read a hotspot TSV (the shipped one when ``path`` is None).
+
+    Raises
+    ------
+    InputFileError / FormatError
+        Missing file; missing columns, bad position or non-ACGT alleles.
+    """
+    path = shipped_path() if path is None else os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = [ln.rstrip("\n") for ln in fh if ln.strip() and not ln.startswith("#")]
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: hotspot file not found") from None
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read ({exc.strerror})") from None
+    if not lines:
+        raise FormatError(f"{path}: hotspot file has no header line")
+    head = lines[0].split("\t")
+    if head[:4] != list(COLUMNS[:4]):
+        raise FormatError(f"{path}: hotspot file must start with columns contig, pos, ref, alt")
+    out = []
+    for no, ln in enumerate(lines[1:], 2):
+        f = ln.split("\t")
+        if len(f) < 4:
+            raise FormatError(f"{path}: line {no}: expected at least 4 columns")
+        try:
+            pos = int(f[1])
+        except ValueError:
+            raise FormatError(f"{path}: line {no}: bad position {f[1]!r}") from None
+        ref, alt = f[2].upper(), f[3].upper()
+        if pos < 1 or len(ref) != 1 or len(alt) != 1 or ref not in "ACGT" or alt not in "ACGT" or ref == alt:
+            raise FormatError(f"{path}: line {no}: expected a position >= 1 and an A/C/G/T SNV")
+        extra = dict(zip(head[4:], f[4:]))
+        out.append(Hotspot(f[0], pos, ref, alt, extra.get("gene", ""), extra.get("protein", ""),
+                           extra.get("citation", "")))
+    return out
+
+
+def _norm(contig: str) -> str:
+    return contig[3:] if contig.startswith("chr") else contig
+
+
+def hotspot_mask(contig: np.ndarray, pos: np.ndarray, ref: np.ndarray, hotspots: list[Hotspot]) -> np.ndarray:
+    """Boolean (P, 4): (panel row, alt base) is a hotspot allele (``chr2`` and ``2`` match)."""
+    index = {(_norm(str(c)), int(p)): i for i, (c, p) in enumerate(zip(contig.tolist(), pos.tolist()))}
+    mask = np.zeros((len(pos), 4), bool)
+    for h in hotspots:
+        i = index.get((_norm(h.contig), h.pos - 1))
+        if i is not None and str(ref[i]).upper() == h.ref:
+            mask[i, "ACGT".index(h.alt)] = True
+    return mask
