@@ -1,0 +1,406 @@
+"""Cis/trans phasing of nearby SNVs from sequenced fragments (``deepamp phase``).
+
+For every pair of SNVs on one contig at most ``max_distance`` bases apart,
+each fragment (a read pair counts once; mates are joined by name) gets an
+allele at both sites: ref, alt, other (another base or a deletion) or none
+(not covered, base below ``min_bq``, or the mates disagree).  Fragments with
+ref or alt at BOTH sites are the *spanning* fragments; their 2x2 table
+(ref/ref, ref/alt, alt/ref, alt/alt) is tested against independence with the
+hypergeometric distribution (Fisher's exact test, margins fixed):
+
+* ``p_cis``   = P(alt/alt >= observed): co-occurrence above chance;
+* ``p_trans`` = P(alt/alt <= observed): co-occurrence below chance (for an
+  observed 0 this is P(0 | independence); under cis, where every fragment of
+  the rarer allele carries the other one, 0 is rarer still).
+
+Relation: **cis** if ``p_cis < alpha`` and alt/alt >= ``min_cis_fragments``;
+**trans** if ``p_trans < alpha`` and alt/alt is at most ``max_trans_fraction``
+of the rarer allele's spanning alt fragments (0 for fewer than
+1/max_trans_fraction of them; the allowance absorbs sequencing/PCR errors);
+otherwise **undetermined** (e.g. fragments too short to span both sites),
+always reported with the spanning count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pysam
+
+from .errors import FormatError, InputFileError, OutputError, RegionError
+from .io import atomic_output, atomic_path, check_writable
+
+RELATIONS = ("cis", "trans", "undetermined")
+DEFAULT_MAX_DISTANCE = 1000
+DEFAULT_ALPHA = 1e-3
+TSV_COLUMNS = ("chrom", "pos_a", "ref_a", "alt_a", "pos_b", "ref_b", "alt_b", "distance",
+               "relation", "spanning", "ref_ref", "ref_alt", "alt_ref", "alt_alt", "other",
+               "a_only", "b_only", "discordant", "p_cis", "p_trans", "ps")
+
+
+@dataclass(frozen=True)
+class PhaseVariant:
+    """An SNV: 1-based ``pos``."""
+
+    contig: str
+    pos: int
+    ref: str
+    alt: str
+
+    def label(self) -> str:
+        return f"{self.contig}:{self.pos}{self.ref}>{self.alt}"
+
+
+@dataclass
+class PhaseResult:
+    """Fragment counts and phase relation of one variant pair.
+
+    ``table[i][j]`` counts fragments with allele i at ``a`` and j at ``b``,
+    alleles ordered ref, alt, other, none.
+    """
+
+    a: PhaseVariant
+    b: PhaseVariant
+    table: list[list[int]]
+    relation: str
+    p_cis: float
+    p_trans: float
+    discordant: int = 0
+    ps: int | None = None
+    stats: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ref_ref(self) -> int:
+        return self.table[0][0]
+
+    @property
+    def ref_alt(self) -> int:
+        return self.table[0][1]
+
+    @property
+    def alt_ref(self) -> int:
+        return self.table[1][0]
+
+    @property
+    def alt_alt(self) -> int:
+        return self.table[1][1]
+
+    @property
+    def spanning(self) -> int:
+        """Fragments with ref or alt at both sites."""
+        return self.ref_ref + self.ref_alt + self.alt_ref + self.alt_alt
+
+    @property
+    def other(self) -> int:
+        """Fragments with another base (or a deletion) at either site."""
+        t = self.table
+        return sum(t[2]) + t[0][2] + t[1][2] + t[3][2]
+
+    @property
+    def a_only(self) -> int:
+        """Fragments with ref/alt at a and nothing usable at b."""
+        return self.table[0][3] + self.table[1][3]
+
+    @property
+    def b_only(self) -> int:
+        return self.table[3][0] + self.table[3][1]
+
+    @property
+    def distance(self) -> int:
+        return abs(self.b.pos - self.a.pos)
+
+
+def _log_comb(n: int, k: int) -> float:
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+
+
+def hypergeom_tails(n11: int, n1_: int, n_1: int, n: int) -> tuple[float, float]:
+    """(P(X >= n11), P(X <= n11)) for X ~ Hypergeometric: n fragments, n1_ alt at
+    site a, n_1 alt at site b, X = fragments alt at both (one-sided Fisher tests)."""
+    if n <= 0:
+        return 1.0, 1.0
+    lo, hi = max(0, n1_ + n_1 - n), min(n1_, n_1)
+    denom = _log_comb(n, n_1)
+    logp = {k: _log_comb(n1_, k) + _log_comb(n - n1_, n_1 - k) - denom for k in range(lo, hi + 1)}
+
+    def total(ks: range) -> float:
+        vals = [logp[k] for k in ks]
+        if not vals:
+            return 0.0
+        m = max(vals)
+        return min(1.0, math.exp(m) * sum(math.exp(v - m) for v in vals))
+
+    return total(range(max(n11, lo), hi + 1)), total(range(lo, min(n11, hi) + 1))
+
+
+def classify(table: Sequence[Sequence[int]], *, alpha: float = DEFAULT_ALPHA, min_cis_fragments: int = 3,
+             max_trans_fraction: float = 0.02) -> tuple[str, float, float]:
+    """(relation, p_cis, p_trans) of a 2x2 (or larger, ref/alt first) fragment table."""
+    rr, ra, ar, aa = table[0][0], table[0][1], table[1][0], table[1][1]
+    n = rr + ra + ar + aa
+    alt_a, alt_b = ar + aa, ra + aa
+    p_cis, p_trans = hypergeom_tails(aa, alt_a, alt_b, n)
+    if aa >= min_cis_fragments and p_cis < alpha:
+        return "cis", p_cis, p_trans
+    if p_trans < alpha and aa <= math.floor(max_trans_fraction * min(alt_a, alt_b)):
+        return "trans", p_cis, p_trans
+    return "undetermined", p_cis, p_trans
+
+
+def _pairs(variants: Sequence[PhaseVariant], max_distance: int) -> list[tuple[int, int]]:
+    order = sorted(range(len(variants)), key=lambda i: (variants[i].contig, variants[i].pos, variants[i].alt))
+    out = []
+    for x, i in enumerate(order):
+        for j in order[x + 1:]:
+            vi, vj = variants[i], variants[j]
+            if vj.contig != vi.contig or vj.pos - vi.pos > max_distance:
+                break
+            if vj.pos != vi.pos:
+                out.append((i, j))
+    return out
+
+
+def _bam_contigs(bam: str) -> dict[str, int]:
+    if not os.path.isfile(bam):
+        raise InputFileError(f"{bam}: alignment file not found")
+    try:
+        with pysam.AlignmentFile(bam, "rb", check_sq=False) as fh:
+            return {name: tid for tid, name in enumerate(fh.references)}
+    except (OSError, ValueError) as exc:
+        raise InputFileError(f"{bam}: cannot read as BAM ({exc})") from None
+
+
+def _phase_sets(variants: Sequence[PhaseVariant], results: Sequence[PhaseResult]) -> dict[PhaseVariant, int]:
+    parent = {v: v for v in variants}
+
+    def find(v: PhaseVariant) -> PhaseVariant:
+        while parent[v] != v:
+            parent[v] = parent[parent[v]]
+            v = parent[v]
+        return v
+
+    for r in results:
+        if r.relation == "cis":
+            ra, rb = find(r.a), find(r.b)
+            if ra != rb:
+                parent[max(ra, rb, key=lambda v: (v.pos, v.alt))] = min(ra, rb, key=lambda v: (v.pos, v.alt))
+    members: dict[PhaseVariant, list[PhaseVariant]] = {}
+    for v in variants:
+        members.setdefault(find(v), []).append(v)
+    return {v: root.pos for root, vs in members.items() if len(vs) > 1 for v in vs}
+
+
+def phase_pairs(bam: str, variants: Sequence[PhaseVariant | tuple[str, int, str, str]], *,
+                max_distance: int = DEFAULT_MAX_DISTANCE, min_mapq: int = 20, min_bq: int = 20,
+                flag_exclude: int = 0xF04, alpha: float = DEFAULT_ALPHA, min_cis_fragments: int = 3,
+                max_trans_fraction: float = 0.02, reference: str | None = None) -> list[PhaseResult]:
+    """Phase every pair of SNVs at most ``max_distance`` apart from the fragments in ``bam``.
+
+    ``variants``: PhaseVariant or (contig, 1-based pos, ref, alt); SNVs only.
+    Returns one PhaseResult per pair (a before b on the genome); ``ps`` is the
+    phase-set id (lowest position of the cis-linked set) or None.
+
+    Raises
+    ------
+    InputFileError, IndexFileError
+        The BAM (or its index) is missing or unreadable.
+    RegionError
+        A variant lies on a contig absent from the BAM header or outside it.
+    ValueError
+        A variant is not an SNV of A/C/G/T, or an option is out of range.
+    """
+    if max_distance < 1:
+        raise ValueError("max_distance must be >= 1")
+    if not 0.0 < alpha < 1.0:
+        raise ValueError("alpha must be in (0, 1)")
+    if not 0.0 <= max_trans_fraction < 1.0:
+        raise ValueError("max_trans_fraction must be in [0, 1)")
+    vs = [v if isinstance(v, PhaseVariant) else PhaseVariant(v[0], int(v[1]), str(v[2]).upper(), str(v[3]).upper())
+          for v in variants]
+    for v in vs:
+        if len(v.ref) != 1 or len(v.alt) != 1 or v.ref not in "ACGT" or v.alt not in "ACGT" or v.ref == v.alt:
+            raise ValueError(f"{v.label()}: only SNVs of A/C/G/T can be phased")
+    vs = list(dict.fromkeys(vs))
+    tids = _bam_contigs(bam)
+    for v in vs:
+        if v.contig not in tids:
+            raise RegionError(f"{bam}: variant {v.label()} is on contig {v.contig!r}, which is not in the BAM header")
+    pairs = _pairs(vs, max_distance)
+    from ._phase import count_pairs   # compiled module; imported late so `deepamp phase --help` needs no build
+
+    sites = [((tids[vs[i].contig], vs[i].pos - 1, vs[i].ref, vs[i].alt),
+              (tids[vs[j].contig], vs[j].pos - 1, vs[j].ref, vs[j].alt)) for i, j in pairs]
+    counts, stats = count_pairs(bam, sites, reference_path=reference, min_mapq=min_mapq,
+                                min_bq=min_bq, flag_exclude=flag_exclude)
+    results = []
+    for k, (i, j) in enumerate(pairs):
+        table = [[int(x) for x in row] for row in counts[k]]
+        rel, p_cis, p_trans = classify(table, alpha=alpha, min_cis_fragments=min_cis_fragments,
+                                       max_trans_fraction=max_trans_fraction)
+        st = dict(zip(("reads_seen", "reads_used", "fragments", "mates_joined", "discordant"),
+                      (int(x) for x in stats[k])))
+        results.append(PhaseResult(vs[i], vs[j], table, rel, p_cis, p_trans,
+                                   discordant=st["discordant"], stats=st))
+    ps = _phase_sets(vs, results)
+    for r in results:
+        if r.relation == "cis":
+            r.ps = ps.get(r.a)
+    return results
+
+
+# ---------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    parser.description = __doc__.split("\n\n")[0] + " See the module documentation for the test."
+    parser.add_argument("bam", metavar="IN.bam", help="coordinate-sorted, indexed BAM/CRAM")
+    parser.add_argument("-i", "--input", required=True, metavar="calls.vcf[.gz]", help="called variants")
+    parser.add_argument("-o", "--output", required=True, metavar="phased.vcf[.gz]",
+                        help="input records + INFO PS and PHASE (.gz: bgzipped and tabix-indexed)")
+    parser.add_argument("--tsv", metavar="pairs.tsv", default=None, help="per-pair fragment counts and relation")
+    parser.add_argument("--annotate-tsv", metavar="phase.tsv", default=None,
+                        help="pairs as mutA<TAB>mutB<TAB>relation with ALK/ROS1 protein names, "
+                             "the format of `deepamp annotate --phase` (pairs without a protein change are left out)")
+    parser.add_argument("--genome", default="hg38", help="genome build for --annotate-tsv (hg38/hg19) [hg38]")
+    parser.add_argument("--reference", "-f", default=None, help="reference FASTA (CRAM input)")
+    parser.add_argument("--max-distance", type=int, default=DEFAULT_MAX_DISTANCE,
+                        help=f"phase pairs at most this many bases apart [{DEFAULT_MAX_DISTANCE}]")
+    parser.add_argument("--min-mapq", "-q", type=int, default=20, help="minimum mapping quality [20]")
+    parser.add_argument("--min-bq", "-Q", type=int, default=20,
+                        help="bases below this quality count as not covering the site [20]")
+    parser.add_argument("--flag-exclude", type=lambda s: int(s, 0), default=0xF04,
+                        help="skip reads with any of these flags [0xF04]")
+    parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA,
+                        help=f"significance level of the cis and trans tests [{DEFAULT_ALPHA:g}]")
+    parser.add_argument("--min-cis-fragments", type=int, default=3,
+                        help="alt/alt fragments needed for cis [3]")
+    parser.add_argument("--max-trans-fraction", type=float, default=0.02,
+                        help="alt/alt fragments tolerated for trans, as a fraction of the rarer allele's "
+                             "spanning alt fragments [0.02]")
+    parser.add_argument("--all-records", action="store_true",
+                        help="phase non-PASS records too (default: PASS or '.' only)")
+
+
+def _fmt_p(p: float) -> str:
+    return f"{p:.3g}"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``deepamp phase``; returns 0, raises DeepampError on errors."""
+    for path in (args.output, args.tsv, args.annotate_tsv):
+        if path is not None:
+            check_writable(path)
+    if args.output == args.input:
+        raise OutputError(f"{args.output}: output would overwrite the input VCF")
+    if not os.path.isfile(args.input):
+        raise InputFileError(f"{args.input}: VCF not found")
+    try:
+        vin = pysam.VariantFile(args.input)
+    except (OSError, ValueError) as exc:
+        raise FormatError(f"{args.input}: cannot read as VCF ({exc})") from None
+    with vin:
+        header = vin.header.copy()
+        for key in ("PS", "PHASE"):
+            if key in header.info:
+                raise FormatError(f"{args.input}: INFO field {key} is already defined (already phased?)")
+        header.add_meta("INFO", items=[("ID", "PS"), ("Number", "1"), ("Type", "Integer"),
+                                       ("Description", "Phase set: variants linked in cis by deepamp phase share "
+                                                       "it (the position of the set's first variant)")])
+        header.add_meta("INFO", items=[("ID", "PHASE"), ("Number", "."), ("Type", "String"),
+                                       ("Description", "deepamp phase relation to each nearby variant: "
+                                                       "partner:cis|trans|undetermined:spanning=fragments")])
+        records, variants = [], []
+        try:
+            for rec in vin:
+                records.append(rec)
+                filters = list(rec.filter.keys())
+                if not args.all_records and filters and filters != ["PASS"]:
+                    continue
+                for alt in rec.alts or ():
+                    if len(rec.ref) == 1 and len(alt) == 1 and rec.ref.upper() in "ACGT" and alt.upper() in "ACGT":
+                        variants.append(PhaseVariant(rec.chrom, rec.pos, rec.ref.upper(), alt.upper()))
+        except (OSError, ValueError) as exc:
+            raise FormatError(f"{args.input}: malformed VCF record after {len(records)} records ({exc})") from None
+        results = phase_pairs(args.bam, variants, max_distance=args.max_distance, min_mapq=args.min_mapq,
+                              min_bq=args.min_bq, flag_exclude=args.flag_exclude, alpha=args.alpha,
+                              min_cis_fragments=args.min_cis_fragments,
+                              max_trans_fraction=args.max_trans_fraction, reference=args.reference)
+        ps = _phase_sets(list(dict.fromkeys(variants)), results)
+        notes: dict[tuple[str, int, str, str], list[str]] = {}
+        for r in results:
+            for me, other in ((r.a, r.b), (r.b, r.a)):
+                notes.setdefault((me.contig, me.pos, me.ref, me.alt), []).append(
+                    f"{other.label()}:{r.relation}:spanning={r.spanning}")
+
+        gz = args.output.endswith(".gz")
+        with atomic_path(args.output, suffix=".gz" if gz else "") as tmp:
+            try:
+                with pysam.VariantFile(tmp, "wz" if gz else "w", header=header) as out:
+                    for rec in records:
+                        rec.translate(header)
+                        keys = [(rec.chrom, rec.pos, rec.ref.upper(), (a or "").upper()) for a in rec.alts or ()]
+                        mine = [n for k in keys for n in notes.get(k, [])]
+                        sets = sorted({ps[PhaseVariant(*k)] for k in keys if PhaseVariant(*k) in ps})
+                        if sets:
+                            rec.info["PS"] = sets[0]
+                        if mine:
+                            rec.info["PHASE"] = mine
+                        out.write(rec)
+            except (OSError, ValueError) as exc:
+                raise OutputError(f"{args.output}: cannot write VCF ({exc})") from None
+            if gz:
+                with atomic_path(args.output + ".tbi") as tmp_tbi:
+                    try:
+                        pysam.tabix_index(tmp, preset="vcf", force=True, index=tmp_tbi)
+                    except OSError as exc:
+                        raise FormatError(f"{args.output}: cannot index the output ({exc}); "
+                                          f"is {args.input} coordinate-sorted?") from None
+    if args.tsv:
+        with atomic_output(args.tsv, encoding="utf-8", newline="") as fh:
+            fh.write("\t".join(TSV_COLUMNS) + "\n")
+            for r in results:
+                row = [r.a.contig, r.a.pos, r.a.ref, r.a.alt, r.b.pos, r.b.ref, r.b.alt, r.distance,
+                       r.relation, r.spanning, r.ref_ref, r.ref_alt, r.alt_ref, r.alt_alt, r.other,
+                       r.a_only, r.b_only, r.discordant, _fmt_p(r.p_cis), _fmt_p(r.p_trans),
+                       "" if r.ps is None else r.ps]
+                fh.write("\t".join(str(x) for x in row) + "\n")
+    if args.annotate_tsv:
+        _write_annotate_tsv(args.annotate_tsv, results, args.genome)
+    return 0
+
+
+def _write_annotate_tsv(path: str, results: Sequence[PhaseResult], genome: str) -> None:
+    """mutA<TAB>mutB<TAB>relation lines, protein names as `deepamp annotate` names them."""
+    from .annotate.hgvs import Variant, annotate
+    from .annotate.ranking import normalize_mutation
+    from .annotate.transcripts import TranscriptSet, check_genome
+
+    try:
+        build = check_genome(genome)
+    except ValueError as exc:
+        raise FormatError(f"--genome: {exc}") from None
+    txs = TranscriptSet.default(build)
+    uniq = list(dict.fromkeys(v for r in results for v in (r.a, r.b)))
+    anns = annotate([Variant(v.contig, v.pos, v.ref, v.alt) for v in uniq], txs)
+    names: dict[PhaseVariant, str] = {}
+    for v, ann in zip(uniq, anns):
+        if ann.protein_change and ann.gene:
+            try:
+                names[v] = normalize_mutation(ann.protein_change if ann.gene == "ALK"
+                                              else f"{ann.gene}:{ann.protein_change}")
+            except ValueError:
+                continue
+    seen: set[frozenset[str]] = set()
+    with atomic_output(path, encoding="utf-8", newline="") as fh:
+        fh.write("# deepamp phase: mutA\tmutB\tcis|trans|undetermined\n")
+        for r in results:
+            na, nb = names.get(r.a), names.get(r.b)
+            if na is None or nb is None or na == nb or frozenset((na, nb)) in seen:
+                continue
+            seen.add(frozenset((na, nb)))
+            fh.write(f"{na}\t{nb}\t{r.relation}\n")
