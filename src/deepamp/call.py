@@ -137,17 +137,72 @@ def variants_from_tests(counts: CountResult, tests: model.SiteTests, logp_adj: n
     return out
 
 
-def call_snvs(counts: CountResult, params: CallParams | None = None) -> tuple[list[Variant], int]:
-    """Call SNVs from counts with the quality model.
+def _background_site_tests(counts: CountResult, params: CallParams, background) -> tuple[model.SiteTests, np.ndarray]:
+    """Background-model tests and the per-test depth-weighted background rate."""
+    rf, rr, disp = background.lookup(counts.contig.astype(str), counts.pos, counts.ref.astype(str))
+    ref_code = counts.ref_code.copy()
+    ref_code[counts.depth < max(params.min_cov, 1)] = 4
+    tests = model.background_tests(counts.counts, ref_code, rf, rr, disp)
+    c = counts.counts[tests.pos, :4, :].astype(np.float64)
+    d_f, d_r = c[:, :, 0].sum(axis=1), c[:, :, 1].sum(axis=1)
+    rate = (d_f * rf[tests.pos, tests.alt] + d_r * rr[tests.pos, tests.alt]) / np.maximum(d_f + d_r, 1)
+    return tests, rate
+
+
+def call_snvs(counts: CountResult, params: CallParams | None = None, *, background=None,
+              hotspots=None) -> tuple[list[Variant], int]:
+    """Call SNVs from counts with the quality model (default) or a learned background.
+
+    Parameters
+    ----------
+    background : deepamp.background.Background, optional
+        Test every (site, alt) against its own background rate and dispersion
+        (INFO MODEL=background, BGRATE); raises ReferenceFileError if it was
+        learned on another panel or reference.
+    hotspots : list of deepamp.hotspots.Hotspot, optional
+        Hotspot alleles form their own family (INFO FAMILY=hotspot) corrected
+        for the number of hotspot alleles on the panel; the panel family's
+        burden loses those tests.
 
     Returns
     -------
-    (variants sorted by position, number of tests m used for correction)
+    (variants sorted by position, number of tests m used for the panel family)
     """
     params = params or CallParams()
-    tests = run_site_tests(counts, params)
+    if background is not None:
+        tests, bgrate = _background_site_tests(counts, params, background)
+        model_name = "background"
+    else:
+        tests, bgrate = run_site_tests(counts, params), None
+        model_name = "quality"
     m = params.bonf if params.bonf is not None else tests.m
-    logp_adj = adjust(tests.logp, m, params.mtc)
-    variants = variants_from_tests(counts, tests, logp_adj, params.alpha)
+    if not hotspots:
+        logp_adj = adjust(tests.logp, m, params.mtc)
+        variants = variants_from_tests(counts, tests, logp_adj, params.alpha, model_name=model_name)
+        fam = np.zeros(len(tests), bool)
+    else:
+        from .hotspots import hotspot_mask
+
+        mask = hotspot_mask(counts.contig, counts.pos, counts.ref, hotspots)
+        testable = (counts.ref_code < 4) & (counts.depth >= max(params.min_cov, 1))
+        mask &= testable[:, None]
+        fam = mask[tests.pos, tests.alt] if len(tests) else np.zeros(0, bool)
+        m_hot = max(int(mask.sum()), int(fam.sum()), 1)
+        m = max(int(m) - int(fam.sum()), int((~fam).sum()), 1)
+        logp_adj = np.empty(len(tests))
+        logp_adj[~fam] = adjust(tests.logp[~fam], m, params.mtc)
+        logp_adj[fam] = adjust(tests.logp[fam], m_hot, params.mtc)
+        log_alpha = math.log(params.alpha)
+        keep = logp_adj < log_alpha
+        variants = variants_from_tests(counts, tests, logp_adj, params.alpha, model_name=model_name,
+                                       keep_all=True)
+        variants = [v for v, k in zip(variants, keep) if k]
+        for v, f in zip(variants, fam[keep]):
+            if f:
+                v.family = "hotspot"
+    if bgrate is not None:
+        sig = np.flatnonzero(logp_adj < math.log(params.alpha))
+        for v, i in zip(variants, sig):
+            v.extra["BGRATE"] = float(f"{bgrate[i]:.4g}")
     variants.sort(key=lambda v: (v.row, v.alt))
     return variants, int(m)

@@ -11,6 +11,7 @@ no depth cap.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .errors import FormatError, InputFileError, RegionError
@@ -109,6 +110,15 @@ def configure_call_parser(p: argparse.ArgumentParser) -> None:
                    help="accepted for LoFreq compatibility; deepamp has no depth cap")
     p.add_argument("--force-overwrite", action="store_true",
                    help="accepted for LoFreq compatibility (outputs are always replaced atomically)")
+    p.add_argument("--background", metavar="BG_FILE",
+                   help="test each (site, alt) against its background learned by `deepamp background` "
+                        "(default: LoFreq's quality model)")
+    p.add_argument("--hotspots", metavar="shipped|FILE.tsv",
+                   help="test known resistance alleles as their own family (INFO FAMILY=hotspot): "
+                        "'shipped' = deepamp's ALK/ROS1 list, or a TSV with contig, pos, ref, alt")
+    from .filters import add_filter_options
+
+    add_filter_options(p, for_call=True)
 
 
 def run_call(args: argparse.Namespace) -> int:
@@ -130,13 +140,45 @@ def run_call(args: argparse.Namespace) -> int:
     if not args.ref:
         raise InputFileError("deepamp call needs the reference FASTA (-f REF.fa)")
     params = CallParams(min_cov=args.min_cov, alpha=args.sig, mtc=args.mtc, bonf=bonf)
+    # every input is opened and checked before the (slow) counting
+    from .filters import PopulationVcf, apply_filters, filter_headers, params_from_args
+
+    fparams = params_from_args(args, for_call=True)
+    population = PopulationVcf(fparams.population_vcf) if fparams and fparams.population_vcf else None
+    background = None
+    if args.background:
+        from .background import load
+
+        background = load(args.background)
+    hotspots = None
+    if args.hotspots:
+        from .hotspots import load_hotspots
+
+        hotspots = load_hotspots(None if args.hotspots == "shipped" else args.hotspots)
     counts = _count(args, qual_hist=True)
-    variants, m = call_snvs(counts, params)
+    variants, m = call_snvs(counts, params, background=background, hotspots=hotspots)
     header = VcfHeader(counts.header_contigs, reference=args.ref, command="deepamp " + " ".join(sys.argv[1:]))
     header.extra += [f"##deepamp_mtc={params.mtc},tests={m},alpha={params.alpha}"] + stats_header_lines(counts)
-    write_vcf(args.out, header, (v.to_record() for v in variants))
+    if background is not None:
+        header.extra.append(f"##deepamp_background={os.path.abspath(args.background)},"
+                            f"panel_sha256={background.meta['panel_sha256']}")
+    records = [v.to_record() for v in variants]
+    notes = []
+    if fparams is not None:
+        res = apply_filters(records, fparams, args.out, population)
+        for r, names, add in zip(records, res.filters, res.info):
+            r.filters = r.filters + names
+            r.info.update(add)
+        header.filters.update(res.headers)
+        for name, desc in filter_headers(fparams).items():
+            header.filters.setdefault(name, desc)
+        if fparams.max_population_af is not None and population is None:
+            notes.append("population filter not applied (no --population-vcf)")
+    write_vcf(args.out, header, records)
     if not args.quiet:
-        for line in summary_lines(counts) + [f"calls: {len(variants)} of {m} tests significant"]:
+        n_pass = sum(1 for r in records if not r.filters)
+        for line in summary_lines(counts) + [f"calls: {len(variants)} of {m} tests significant"
+                                             + (f", {n_pass} PASS filters" if fparams else "")] + notes:
             print(f"deepamp call: {line}", file=sys.stderr)
     return 0
 

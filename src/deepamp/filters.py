@@ -353,6 +353,33 @@ def _num(rec_info: dict[str, Any], key: str, where: str, kind=float):
         raise FormatError(f"{where}: INFO/{key}={v} is not numeric") from None
 
 
+def filter_headers(params: FilterParams) -> dict[str, str]:
+    """FILTER name -> description of every active filter (for ##FILTER lines)."""
+    out: dict[str, str] = {}
+    if params.min_cov is not None:
+        out[f"min_dp_{params.min_cov}"] = f"Minimum Coverage {params.min_cov}"
+    if params.max_cov is not None:
+        out[f"max_dp_{params.max_cov}"] = f"Maximum Coverage {params.max_cov}"
+    if params.min_af is not None:
+        out[f"min_af_{_fmt_thr(params.min_af)}"] = f"Minimum allele frequency {params.min_af:g}"
+    if params.max_af is not None:
+        out[f"max_af_{_fmt_thr(params.max_af)}"] = f"Maximum allele frequency {params.max_af:g}"
+    if params.min_snvqual is not None:
+        out[f"min_snvqual_{params.min_snvqual:g}"] = f"Minimum SNV Quality (Phred) {params.min_snvqual:g}"
+    if params.snvqual_alpha is not None:
+        out[f"snvqual_{params.snvqual_mtc}"] = (f"SNV Quality: {params.snvqual_mtc}-corrected p >= "
+                                               f"{params.snvqual_alpha:g}")
+    if params.sb_alpha is not None:
+        desc = ("Strand-Bias (LoFreq SB)" if params.sb_test == "lofreq" else
+                f"Amplicon-aware strand bias (alt vs ref strand ratio, odds-ratio floor {params.sb_min_or:g})")
+        out[("sb_" if params.sb_test == "lofreq" else "sba_") + params.sb_mtc] = \
+            f"{desc}: {params.sb_mtc}-corrected p < {params.sb_alpha:g}"
+    if params.max_population_af is not None and params.population_vcf:
+        out[f"popaf_{_fmt_thr(params.max_population_af)}"] = \
+            f"Population allele frequency > {params.max_population_af:g}"
+    return out
+
+
 @dataclass
 class FilterResult:
     filters: list[list[str]]
@@ -523,7 +550,7 @@ def filter_vcf(vcf_in: str, out: str, params: FilterParams, *, pass_only: bool =
     lines = [h for h in header[:-1]]
     have = set(lines)
     new = []
-    for name, desc in res.headers.items():
+    for name, desc in {**filter_headers(params), **res.headers}.items():
         new.append(f'##FILTER=<ID={name},Description="{desc}">')
     from .vcf import INFO_DEFS
     for key in ("SBA", "POPAF"):
