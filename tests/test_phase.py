@@ -236,6 +236,9 @@ def test_cli_end_to_end(simulated, tmp_path):
     from deepamp.annotate.cli import _read_phase
     phases = _read_phase(str(ann))
     assert phases and all(r in ("cis", "trans", "undetermined") for _, _, r in phases)
+    assert ("T1211A", "G1202R", "trans") in phases
+    assert main(["annotate", "-o", str(tmp_path / "ann"), "--phase", str(ann), str(out)]) == 0
+    assert "T1211A" in (tmp_path / "ann.json").read_text()
     # plain VCF output and gzip sanity
     assert main(["phase", "-i", vcf, "-o", str(tmp_path / "p.vcf"), bam]) == 0
     assert (tmp_path / "p.vcf").read_text().count("PHASE=") >= 4
