@@ -1,0 +1,197 @@
+"""deepamp filter: hand-computed examples, LoFreq VCF input, villa2024, population VCF, bad input."""
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pysam
+import pytest
+from scipy.stats import fisher_exact, nchypergeom_fisher
+
+from deepamp import filters as F
+from deepamp.cli import main
+from deepamp.errors import FormatError, IndexFileError, InputFileError
+
+LOFREQ_VCF = """##fileformat=VCFv4.0
+##source=lofreq call
+##INFO=<ID=DP,Number=1,Type=Integer,Description="Raw Depth">
+##INFO=<ID=AF,Number=1,Type=Float,Description="Allele Frequency">
+##INFO=<ID=SB,Number=1,Type=Integer,Description="Phred-scaled strand bias at this position">
+##INFO=<ID=DP4,Number=4,Type=Integer,Description="Counts for ref-forward bases, ref-reverse, alt-forward and alt-reverse bases">
+#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO
+chr2\t29220747\t.\tC\tT\t49314\tPASS\tDP=25000;AF=0.010000;SB=0;DP4=12400,12350,125,125
+chr2\t29220765\t.\tG\tT\t100000\tPASS\tDP=25000;AF=0.001000;SB=0;DP4=12400,12350,13,12
+chr2\t29220800\t.\tG\tT\t60\tPASS\tDP=8;AF=0.250000;SB=0;DP4=3,3,1,1
+chr2\t29220850\t.\tC\tA\t900\tPASS\tDP=20000;AF=0.010000;SB=2147483647;DP4=10000,9800,200,0
+chr2\t29220860\t.\tC\tA\t900\tPASS\tDP=20000;AF=0.010000;SB=0;DP4=19800,0,200,0
+chr2\t29220870\t.\tC\tA\t12\tPASS\tDP=20000;AF=0.010000;SB=0;DP4=9900,9900,100,100
+"""
+
+
+def _write(tmp_path, text, name="in.vcf"):
+    p = tmp_path / name
+    p.write_text(text)
+    return str(p)
+
+
+def _run(tmp_path, args, text=LOFREQ_VCF):
+    vin = _write(tmp_path, text)
+    out = str(tmp_path / "out.vcf")
+    rc = main(["filter", "-i", vin, "-o", out, *args])
+    if rc:
+        return rc, None
+    recs = [ln.rstrip("\n").split("\t") for ln in open(out) if not ln.startswith("#")]
+    head = [ln for ln in open(out) if ln.startswith("##")]
+    return rc, (recs, head)
+
+
+def test_sba_matches_fisher_at_odds_ratio_one_and_scipy_noncentral():
+    for t in [(10, 12, 3, 9), (100, 5, 7, 6), (0, 50, 0, 3), (2000, 2100, 40, 2)]:
+        lp = F.sba_logp(*t, min_or=1.0)
+        # doubled smaller one-sided tail at OR 1
+        one = min(fisher_exact([[t[2], t[3]], [t[0], t[1]]], alternative="greater")[1],
+                  fisher_exact([[t[2], t[3]], [t[0], t[1]]], alternative="less")[1])
+        assert math.exp(lp) == pytest.approx(min(1.0, 2 * one), rel=1e-6)
+    rf, rr, af, ar = 2000, 2100, 40, 2
+    M, n, N = rf + rr + af + ar, af + rf, af + ar
+    up = nchypergeom_fisher.sf(af - 1, M, n, N, 3.0)
+    lo = nchypergeom_fisher.cdf(af, M, n, N, 1 / 3.0)
+    assert math.exp(F.sba_logp(rf, rr, af, ar, 3.0)) == pytest.approx(min(1, 2 * min(up, lo)), rel=1e-6)
+
+
+def test_sba_amplicon_end_is_not_bias_but_lofreq_sentinel_is_not_emitted(tmp_path):
+    assert F.sba_phred(19800, 0, 200, 0) == 0.0          # one strand by design
+    assert F.sba_phred(10000, 9800, 200, 0) > 100        # alt on one strand, ref on both
+    # effect-size floor: a small strand difference at huge depth is not bias
+    assert F.sba_phred(100000, 100000, 1100, 900, 3.0) == 0.0
+    rc, (recs, _) = _run(tmp_path, [])
+    sba = {r[1]: r[7] for r in recs}
+    assert "SBA=" in sba["29220850"] and "2147483647" not in sba["29220850"].split("SBA=")[1]
+
+
+def test_mtc_hand_computed():
+    lp = np.log([0.01, 0.04, 0.03, 0.5])
+    np.testing.assert_allclose(np.exp(F.mtc_adjust(lp, "bonf")), [0.04, 0.16, 0.12, 1.0])
+    np.testing.assert_allclose(np.exp(F.mtc_adjust(lp, "holm-bonf")), [0.04, 0.09, 0.09, 0.5])
+    # BH: 0.03 * 4 / 2 = 0.06 is above 0.04 * 4 / 3, so both take 0.0533
+    np.testing.assert_allclose(np.exp(F.mtc_adjust(lp, "fdr")), [0.04, 0.16 / 3, 0.16 / 3, 0.5])
+    np.testing.assert_allclose(np.exp(F.mtc_adjust(lp, "bonf", m=10)), [0.1, 0.4, 0.3, 1.0])
+
+
+def test_default_filters_on_lofreq_vcf(tmp_path):
+    rc, (recs, head) = _run(tmp_path, [])
+    flt = {r[1]: r[6] for r in recs}
+    assert flt["29220800"] == "min_dp_10"
+    assert flt["29220850"] == "sba_fdr"
+    assert flt["29220747"] == flt["29220860"] == "PASS"
+    assert any(h.startswith("##FILTER=<ID=min_dp_10,") for h in head)
+    assert any(h.startswith("##FILTER=<ID=sba_fdr,") for h in head)
+    assert any(h.startswith("##INFO=<ID=SBA,") for h in head)
+    assert len(recs) == 6                                  # failing records are kept
+
+
+def test_af_filter_not_disabled_by_huge_qual(tmp_path):
+    # LoFreq in one pass skips its AF filter for QUAL this large; deepamp must not
+    rc, (recs, _) = _run(tmp_path, ["-a", "0.005"])
+    flt = {r[1]: r[6] for r in recs}
+    assert flt["29220765"] == "min_af_0.005"
+    assert flt["29220747"] == "PASS"
+
+
+def test_snvqual_and_lofreq_sb(tmp_path):
+    rc, (recs, _) = _run(tmp_path, ["--no-defaults", "--snvqual-alpha", "0.01", "--snvqual-mtc", "bonf"])
+    flt = {r[1]: r[6] for r in recs}
+    # QUAL 12 -> p = 0.063, x 6 records > 0.01; QUAL 60 -> 1e-6 x 6 < 0.01
+    assert flt["29220870"] == "snvqual_bonf"
+    assert flt["29220800"] == "PASS"
+    rc, (recs, _) = _run(tmp_path, ["--no-defaults", "--sb-alpha", "0.001", "--sb-test", "lofreq"])
+    flt = {r[1]: r[6] for r in recs}
+    assert flt["29220850"] == "sb_fdr" and flt["29220860"] == "PASS"
+    rc, (recs, _) = _run(tmp_path, ["--no-defaults"])
+    assert all(r[6] == "PASS" for r in recs)
+    rc, (recs, _) = _run(tmp_path, ["--pass-only"])
+    assert {r[1] for r in recs} == {"29220747", "29220765", "29220860", "29220870"}
+
+
+def test_villa2024_preset(tmp_path):
+    rc, (recs, head) = _run(tmp_path, ["--preset", "villa2024"])
+    flt = {r[1]: r[6] for r in recs}
+    assert flt["29220747"] == "PASS"
+    assert flt["29220765"] == "min_af_0.006"
+    assert flt["29220800"].split(";")[0] == "min_dp_5000"
+    assert flt["29220850"] == "sba_fdr"
+    assert "snvqual_fdr" in flt["29220870"]                # p = 0.063 -> q > 0.001
+    p = F.PRESETS["villa2024"]
+    assert (p.min_cov, p.min_af, p.snvqual_alpha, p.sb_alpha, p.max_population_af) == (5000, 0.006, 0.001, 0.001, 1e-5)
+
+
+def _population(tmp_path, contig="2", with_af=True, index=True):
+    af_head = '##INFO=<ID=AF,Number=A,Type=Float,Description="AF">\n' if with_af else ""
+    text = ("##fileformat=VCFv4.2\n" + f"##contig=<ID={contig},length=242193529>\n" + af_head +
+            "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+            f"{contig}\t29220747\t.\tC\tA,T\t.\tPASS\tAF=0.2,0.000001\n"      # multi-allelic, T rare
+            f"{contig}\t29220764\t.\tAGG\tATG,A\t.\tPASS\tAF=0.03,0.01\n"   # ATG = G>T at 29220765
+            f"{contig}\t29220860\t.\tC\tA\t.\tPASS\tAF=0.5\n")
+    plain = tmp_path / "pop.vcf"
+    plain.write_text(text)
+    gz = str(tmp_path / "pop.vcf.gz")
+    pysam.tabix_compress(str(plain), gz, force=True)
+    if index:
+        pysam.tabix_index(gz, preset="vcf", force=True)
+    return gz
+
+
+def test_population_filter_normalised_and_chr_mapping(tmp_path):
+    pop = _population(tmp_path)
+    rc, (recs, head) = _run(tmp_path, ["--no-defaults", "--population-vcf", pop])
+    by = {r[1]: r for r in recs}
+    assert by["29220747"][6] == "PASS" and "POPAF=1e-06" in by["29220747"][7]
+    assert by["29220765"][6] == "popaf_1e-05" and "POPAF=0.03" in by["29220765"][7]
+    assert by["29220860"][6] == "popaf_1e-05"
+    assert "POPAF" not in by["29220850"][7]
+    assert any(h.startswith("##FILTER=<ID=popaf_1e-05,") for h in head)
+
+
+def test_population_bad_inputs(tmp_path, capsys):
+    noidx = _population(tmp_path, index=False)
+    rc, _ = _run(tmp_path, ["--population-vcf", noidx])
+    assert rc == 1 and "pop.vcf.gz: population VCF has no tabix index" in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "out.vcf")
+    with pytest.raises(IndexFileError):
+        F.PopulationVcf(noidx)
+    sub = tmp_path / "b"
+    sub.mkdir()
+    noaf = _population(sub, with_af=False)
+    with pytest.raises(FormatError, match="no INFO/AF"):
+        F.PopulationVcf(noaf)
+    with pytest.raises(InputFileError, match="not found"):
+        F.PopulationVcf(str(tmp_path / "nope.vcf.gz"))
+
+
+def test_missing_info_fields(tmp_path, capsys):
+    text = LOFREQ_VCF.replace("DP=8;AF=0.250000;SB=0;DP4=3,3,1,1", "AF=0.250000;SB=0")
+    rc, _ = _run(tmp_path, [], text)
+    err = capsys.readouterr().err
+    assert rc == 1 and "in.vcf: line 10 (chr2:29220800): INFO/DP missing" in err
+    assert not os.path.exists(tmp_path / "out.vcf")
+    text2 = LOFREQ_VCF.replace("DP=8;AF=0.250000;SB=0;DP4=3,3,1,1", "DP=8;AF=0.25")
+    rc, _ = _run(tmp_path, [], text2)
+    assert rc == 1 and "INFO/DP4 missing" in capsys.readouterr().err
+    rc, _ = _run(tmp_path, ["--no-defaults", "-a", "0.01"], LOFREQ_VCF.replace("AF=0.250000;", ""))
+    assert rc == 1 and "INFO/AF missing" in capsys.readouterr().err
+    rc, _ = _run(tmp_path, [], "not a vcf\n")
+    assert rc == 1 and "in.vcf: line 1: expected 8 tab-separated VCF columns" in capsys.readouterr().err
+    rc, _ = _run(tmp_path, [], "##fileformat=VCFv4.2\n")
+    assert rc == 1 and "no #CHROM header" in capsys.readouterr().err
+
+
+def test_gz_in_and_out(tmp_path):
+    plain = _write(tmp_path, LOFREQ_VCF, "x.vcf")
+    gz = str(tmp_path / "x.vcf.gz")
+    pysam.tabix_compress(plain, gz, force=True)
+    out = str(tmp_path / "o.vcf.gz")
+    assert main(["filter", "-i", gz, "-o", out]) == 0
+    assert os.path.exists(out + ".tbi")
+    with pysam.VariantFile(out) as vf:
+        assert [r.filter.keys() for r in vf][2] == ["min_dp_10"]
