@@ -1,0 +1,224 @@
+"""deepamp speed suite (pytest-benchmark).  Run with benchmarks/run.sh.
+
+Groups (same data, same run):
+
+* ``inproc``   -- 4 amplicons x 25,000 pairs, in this process: deepamp count
+  (1 and 2 threads), deepamp count_coverage, pysam count_coverage, pysam
+  pileup, and two decode floors (pysam fetch iterated in Python; pysam
+  ``AlignmentFile.count``, a C loop over the same records).
+* ``process``  -- the same sample as whole processes: ``deepamp call``,
+  ``samtools mpileup -B -d 0``, ``samtools view -c``.
+* ``startup``  -- interpreter, ``import deepamp.cli``, ``deepamp --version``,
+  ``import numba``.
+* ``depth-*``  -- count / fetch floor / ``deepamp call`` over 5k..100k pairs
+  per amplicon; the call runs record the child's peak RSS.
+
+Every round also records CPU seconds (this process, or the child via wait4)
+in ``extra_info`` so a loaded machine can be told apart from a slow program.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+import datagen
+
+ROUNDS_FAST = 7
+ROUNDS_SLOW = 3
+
+
+def _cpu_wrapped(benchmark, fn):
+    """fn wrapped to append this process's CPU seconds per call to extra_info['cpu_s']."""
+    cpu: list[float] = benchmark.extra_info.setdefault("cpu_s", [])
+
+    def run():
+        c0 = time.process_time()
+        out = fn()
+        cpu.append(time.process_time() - c0)
+        return out
+    return run
+
+
+def _child(argv: list[str], env: dict[str, str] | None, sink: dict) -> None:
+    """Run argv to completion (stdout discarded); record child CPU s and peak RSS (KiB)."""
+    with open(os.devnull, "wb") as devnull:
+        p = subprocess.Popen(argv, stdout=devnull, stderr=subprocess.PIPE, env=env)
+        _, status, ru = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        err = p.stderr.read().decode(errors="replace")
+        p.stderr.close()
+    if p.returncode != 0:
+        raise RuntimeError(f"{argv[:3]}... exited {p.returncode}: {err[-2000:]}")
+    sink.setdefault("cpu_s", []).append(ru.ru_utime + ru.ru_stime)
+    sink.setdefault("maxrss_kib", []).append(ru.ru_maxrss)
+
+
+def _run_child(benchmark, argv, env=None, rounds=ROUNDS_FAST):
+    benchmark.extra_info["argv"] = " ".join(argv)
+    benchmark.pedantic(_child, args=(argv, env, benchmark.extra_info), rounds=rounds,
+                       iterations=1, warmup_rounds=1)
+
+
+# --------------------------------------------------------------------------- in-process, 4 x 25,000
+
+@pytest.mark.benchmark(group="inproc")
+@pytest.mark.parametrize("threads", [1, 2])
+def test_deepamp_count(benchmark, bam_main, bed, ref, threads):
+    from deepamp.pileup import count
+
+    res = benchmark.pedantic(_cpu_wrapped(benchmark, lambda: count(bam_main, bed=bed, reference=ref,
+                                                                   threads=threads)),
+                             rounds=ROUNDS_FAST, iterations=1, warmup_rounds=1)
+    benchmark.extra_info["reads_used"] = int(res.read_stats.get("used", 0))
+    benchmark.extra_info["bases_counted"] = int(res.depth.sum())
+
+
+@pytest.mark.benchmark(group="inproc")
+def test_deepamp_count_coverage(benchmark, bam_main, amplicons):
+    from deepamp.pileup import count_coverage
+
+    def run():
+        return sum(int(sum(a.sum() for a in count_coverage(bam_main, r.contig, r.start, r.end)))
+                   for r in amplicons)
+    benchmark.extra_info["bases"] = benchmark.pedantic(_cpu_wrapped(benchmark, run), rounds=ROUNDS_FAST,
+                                                       iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.benchmark(group="inproc")
+def test_pysam_count_coverage(benchmark, bam_main, amplicons):
+    import pysam
+
+    def run():
+        with pysam.AlignmentFile(bam_main) as fh:
+            return sum(sum(sum(a) for a in fh.count_coverage(r.contig, r.start, r.end))
+                       for r in amplicons)
+    benchmark.extra_info["bases"] = benchmark.pedantic(_cpu_wrapped(benchmark, run), rounds=ROUNDS_SLOW,
+                                                       iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.benchmark(group="inproc")
+def test_pysam_pileup(benchmark, bam_main, amplicons):
+    """Every pileup column, nofilter stepper, no depth cap; each read's base is
+    materialised (``get_query_sequences``), so the C pileup engine touches every base."""
+    import pysam
+
+    def run():
+        n = 0
+        with pysam.AlignmentFile(bam_main) as fh:
+            for r in amplicons:
+                for col in fh.pileup(r.contig, r.start, r.end, truncate=True, stepper="nofilter",
+                                     max_depth=1_000_000, min_base_quality=0, ignore_overlaps=False,
+                                     ignore_orphans=False):
+                    n += len(col.get_query_sequences())
+        return n
+    benchmark.extra_info["pileup_reads"] = benchmark.pedantic(_cpu_wrapped(benchmark, run),
+                                                              rounds=ROUNDS_SLOW, iterations=1,
+                                                              warmup_rounds=1)
+
+
+def _fetch_floor(bam, amplicons):
+    import pysam
+
+    n = 0
+    with pysam.AlignmentFile(bam) as fh:
+        for r in amplicons:
+            for _ in fh.fetch(r.contig, r.start, r.end):
+                n += 1
+    return n
+
+
+def _c_floor(bam, amplicons):
+    import pysam
+
+    with pysam.AlignmentFile(bam) as fh:
+        return sum(fh.count(r.contig, r.start, r.end, read_callback="nofilter") for r in amplicons)
+
+
+@pytest.mark.benchmark(group="inproc")
+def test_floor_pysam_fetch(benchmark, bam_main, amplicons):
+    benchmark.extra_info["records"] = benchmark.pedantic(
+        _cpu_wrapped(benchmark, lambda: _fetch_floor(bam_main, amplicons)),
+        rounds=ROUNDS_FAST, iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.benchmark(group="inproc")
+def test_floor_pysam_count_c(benchmark, bam_main, amplicons):
+    benchmark.extra_info["records"] = benchmark.pedantic(
+        _cpu_wrapped(benchmark, lambda: _c_floor(bam_main, amplicons)),
+        rounds=ROUNDS_FAST, iterations=1, warmup_rounds=1)
+
+
+# --------------------------------------------------------------------------- whole process, 4 x 25,000
+
+def _deepamp_call_argv(bam, ref, bed, out):
+    return [sys.executable, "-m", "deepamp", "call", "-f", ref, "-l", bed, "-o", out, bam]
+
+
+@pytest.mark.benchmark(group="process")
+def test_proc_deepamp_call(benchmark, bam_main, ref, bed, sub_env, tmp_path):
+    _run_child(benchmark, _deepamp_call_argv(bam_main, ref, bed, str(tmp_path / "out.vcf")), sub_env, rounds=5)
+
+
+@pytest.mark.benchmark(group="process")
+def test_proc_samtools_mpileup(benchmark, bam_main, padded_ref, bed, samtools):
+    _run_child(benchmark, [samtools, "mpileup", "-B", "-d", "0", "-f", padded_ref, "-l", bed, bam_main],
+               rounds=ROUNDS_SLOW)
+
+
+@pytest.mark.benchmark(group="process")
+def test_proc_samtools_view_c(benchmark, bam_main, samtools):
+    _run_child(benchmark, [samtools, "view", "-c", bam_main])
+
+
+# --------------------------------------------------------------------------- start-up
+
+STARTUP = {
+    "python_bare": ["-c", "pass"],
+    "import_deepamp_cli": ["-c", "import deepamp.cli"],
+    "deepamp_version": ["-m", "deepamp", "--version"],
+    "import_numba": ["-c", "import numba"],
+}
+
+
+@pytest.mark.benchmark(group="startup")
+@pytest.mark.parametrize("what", list(STARTUP))
+def test_startup(benchmark, what, sub_env):
+    _run_child(benchmark, [sys.executable, *STARTUP[what]], sub_env, rounds=10)
+
+
+# --------------------------------------------------------------------------- depth series
+
+@pytest.mark.benchmark(group="depth-count")
+@pytest.mark.parametrize("pairs", datagen.DEPTHS)
+def test_depth_count(benchmark, bam_at, bed, ref, pairs):
+    from deepamp.pileup import count
+
+    bam = bam_at(pairs)
+    benchmark.extra_info["pairs_per_amplicon"] = pairs
+    benchmark.extra_info["reads"] = 8 * pairs
+    benchmark.pedantic(_cpu_wrapped(benchmark, lambda: count(bam, bed=bed, reference=ref, threads=1)),
+                       rounds=5, iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.benchmark(group="depth-floor")
+@pytest.mark.parametrize("pairs", datagen.DEPTHS)
+def test_depth_floor(benchmark, bam_at, amplicons, pairs):
+    bam = bam_at(pairs)
+    benchmark.extra_info["pairs_per_amplicon"] = pairs
+    benchmark.extra_info["reads"] = 8 * pairs
+    benchmark.pedantic(_cpu_wrapped(benchmark, lambda: _fetch_floor(bam, amplicons)),
+                       rounds=5, iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.benchmark(group="depth-call")
+@pytest.mark.parametrize("pairs", datagen.DEPTHS)
+def test_depth_call(benchmark, bam_at, ref, bed, sub_env, tmp_path, pairs):
+    benchmark.extra_info["pairs_per_amplicon"] = pairs
+    benchmark.extra_info["reads"] = 8 * pairs
+    _run_child(benchmark, _deepamp_call_argv(bam_at(pairs), ref, bed, str(tmp_path / "out.vcf")), sub_env,
+               rounds=3)
