@@ -200,3 +200,24 @@ def test_cli_control_without_coverage(sim, tmp_path, capsys):
     assert main(["background", "-f", REF, "-r", "chr2:29200000-29200100", "-o", out, bams[1]]) == 1
     assert "no coverage" in capsys.readouterr().err
     assert not os.path.exists(out)
+
+
+def test_call_applies_filters_and_preset(sim, tmp_path, capsys):
+    _, _, tumour, _, _ = sim
+    out = str(tmp_path / "v.vcf")
+    assert main(["call", "-f", REF, "-l", BED, "--preset", "villa2024", "-o", out, tumour]) == 0
+    assert "population filter not applied" in capsys.readouterr().err
+    text = open(out).read()
+    for name in ("min_dp_5000", "min_af_0.006", "snvqual_fdr", "sba_fdr"):
+        assert f"##FILTER=<ID={name}," in text
+    body = [ln.split("\t") for ln in text.splitlines() if not ln.startswith("#")]
+    assert body and all("min_dp_5000" in f[6] for f in body)     # ~2500x here
+    assert main(["call", "-f", REF, "-l", BED, "--cov-min", "100", "--af-min", "0.015", "-o", out, tumour]) == 0
+    body = {f[1] + f[4]: f[6] for f in (ln.split("\t") for ln in open(out) if not ln.startswith("#"))}
+    assert body["29220747T"] == "PASS"                            # the 2 % spike
+    assert all(v == "min_af_0.015" for k, v in body.items() if k != "29220747T")
+    # without filter flags, call behaves as before: everything PASS, no ##FILTER lines
+    assert main(["call", "-f", REF, "-l", BED, "-o", out, tumour]) == 0
+    text = open(out).read()
+    assert "##FILTER=<ID=min" not in text
+    assert all(ln.split("\t")[6] == "PASS" for ln in text.splitlines() if not ln.startswith("#"))
