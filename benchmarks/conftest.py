@@ -101,3 +101,21 @@ def sub_env() -> dict[str, str]:
     src = SRC
     env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "") if env.get("PYTHONPATH") else src
     return env
+
+
+def _git(*args: str) -> str:
+    try:
+        out = subprocess.run(["git", *args], capture_output=True, timeout=30,
+                             cwd=os.path.dirname(HERE)).stdout
+        return out.decode("utf-8", "replace").strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def pytest_benchmark_generate_commit_info(config):
+    """Replaces pytest-benchmark's commit info, which decodes ``git diff`` as UTF-8
+    and crashes the session (losing the JSON) when the working tree holds binary changes."""
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return {"id": _git("rev-parse", "HEAD"), "branch": _git("rev-parse", "--abbrev-ref", "HEAD"),
+            "time": _git("log", "-1", "--format=%cI"), "project": "deepamp", "dirty": bool(status),
+            "dirty_files": status.splitlines()}
