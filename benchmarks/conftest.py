@@ -20,9 +20,9 @@ import datagen  # noqa: E402
 
 def _tool_version(argv: list[str]) -> str:
     try:
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=30).stdout
+        out = subprocess.run(argv, capture_output=True, timeout=30).stdout.decode("utf-8", "replace")
         return out.splitlines()[0] if out else "?"
-    except (OSError, subprocess.SubprocessError):
+    except (OSError, subprocess.SubprocessError, IndexError):
         return "missing"
 
 
