@@ -44,10 +44,19 @@ def _cpu_wrapped(benchmark, fn):
     return run
 
 
+TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
+RSS_FILE = os.path.join(datagen.DATA, "maxrss.txt")
+
+
 def _child(argv: list[str], env: dict[str, str] | None, sink: dict) -> None:
-    """Run argv to completion (stdout discarded); record child CPU s and peak RSS (KiB)."""
+    """Run argv to completion (stdout discarded); record child CPU s and peak RSS (KiB).
+
+    Peak RSS comes from /usr/bin/time (%M), not from wait4: Linux keeps the
+    high-water RSS across exec, so wait4 on a child forked from this big
+    process reports at least this process's RSS."""
+    full = [TIME, "-f", "%M", "-o", RSS_FILE, *argv] if TIME else argv
     with open(os.devnull, "wb") as devnull:
-        p = subprocess.Popen(argv, stdout=devnull, stderr=subprocess.PIPE, env=env)
+        p = subprocess.Popen(full, stdout=devnull, stderr=subprocess.PIPE, env=env)
         _, status, ru = os.wait4(p.pid, 0)
         p.returncode = os.waitstatus_to_exitcode(status)
         err = p.stderr.read().decode(errors="replace")
@@ -55,7 +64,9 @@ def _child(argv: list[str], env: dict[str, str] | None, sink: dict) -> None:
     if p.returncode != 0:
         raise RuntimeError(f"{argv[:3]}... exited {p.returncode}: {err[-2000:]}")
     sink.setdefault("cpu_s", []).append(ru.ru_utime + ru.ru_stime)
-    sink.setdefault("maxrss_kib", []).append(ru.ru_maxrss)
+    if TIME:
+        with open(RSS_FILE) as fh:
+            sink.setdefault("maxrss_kib", []).append(int(fh.read().split()[-1]))
 
 
 def _run_child(benchmark, argv, env=None, rounds=ROUNDS_FAST):
