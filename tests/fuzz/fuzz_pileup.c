@@ -1,0 +1,158 @@
+/* libFuzzer harness for the deepamp C core (the csrc C files).
+ *
+ * Input layout:
+ *   byte 0        option bits: 1 merge mates, 2 pass reference bases, 4 two threads,
+ *                 8 quality histogram, 16 min_bq 0 (else 13), 32 keep every flag
+ *   bytes 1..\n   a region string ("chr1:100-900", "chr1", "{chr1}:5", ...) parsed
+ *                 against the header with sam_parse_region, at most 127 bytes
+ *   the rest      a BAM file: if it starts with the gzip magic it is written as
+ *                 is (BGZF-level fuzzing); otherwise it is taken as the
+ *                 *uncompressed* BAM stream and BGZF-compressed here, so that
+ *                 mutations reach the header and record decoding instead of
+ *                 dying on a CRC check.
+ *
+ * The bytes go to a temporary file, are indexed with sam_index_build (files
+ * that htslib cannot index are skipped), and the region is counted with
+ * da_pileup, which opens its own readers (da_reader_open) and walks every
+ * chunk (da_walk_chunk).  Any return code is fine; memory errors, UB, leaks
+ * and crashes are what the sanitizers report. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <htslib/bgzf.h>
+#include <htslib/hts.h>
+#include <htslib/sam.h>
+
+#include "pileup.h"
+
+#define MAX_REGION_LEN 200000
+
+static char bam_path[64], bai_path[80];
+
+static int write_input(const uint8_t *data, size_t size)
+{
+    if (size >= 2 && data[0] == 0x1f && data[1] == 0x8b) {
+        FILE *f = fopen(bam_path, "wb");
+        if (!f) return -1;
+        size_t n = fwrite(data, 1, size, f);
+        fclose(f);
+        return n == size ? 0 : -1;
+    }
+    BGZF *z = bgzf_open(bam_path, "w");
+    if (!z) return -1;
+    int bad = size && bgzf_write(z, data, size) != (ssize_t)size;
+    if (bgzf_close(z) != 0) bad = 1;
+    return bad ? -1 : 0;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    snprintf(bam_path, sizeof bam_path, "/tmp/deepamp-fuzz-%ld.bam", (long)getpid());
+    snprintf(bai_path, sizeof bai_path, "%s.bai", bam_path);
+    hts_set_log_level(HTS_LOG_OFF);
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 2) return 0;
+    unsigned opts = data[0];
+    const uint8_t *nl = memchr(data + 1, '\n', size - 1 < 128 ? size - 1 : 128);
+    if (!nl) return 0;
+    char region[129];
+    size_t rlen = (size_t)(nl - (data + 1));
+    memcpy(region, data + 1, rlen);
+    region[rlen] = '\0';
+    const uint8_t *bam = nl + 1;
+    size_t bam_size = size - (size_t)(bam - data);
+
+    /* htslib allocates the header text and contig names as the header says:
+     * a 4 GB l_text is htslib's business, not ours, so such inputs are skipped. */
+    if (bam_size >= 8 && memcmp(bam, "BAM\1", 4) == 0) {
+        uint32_t l_text = (uint32_t)bam[4] | (uint32_t)bam[5] << 8 | (uint32_t)bam[6] << 16 |
+                          (uint32_t)bam[7] << 24;
+        if (l_text > (1u << 20)) return 0;
+    }
+    unlink(bai_path);
+    if (write_input(bam, bam_size) != 0) return 0;
+    if (sam_index_build(bam_path, 0) != 0) return 0;
+
+    /* Resolve the region against the header (the Python layer does the same
+     * with its own parser; here htslib's keeps the harness small). */
+    samFile *fp = sam_open(bam_path, "r");
+    if (!fp) return 0;
+    sam_hdr_t *hdr = sam_hdr_read(fp);
+    int32_t tid = -1;
+    hts_pos_t beg = 0, end = 0;
+    if (hdr && sam_parse_region(hdr, region, &tid, &beg, &end, 0) && tid >= 0) {
+        hts_pos_t len = sam_hdr_tid2len(hdr, tid);
+        if (end > len) end = len;
+    } else {
+        tid = -1;
+    }
+    if (hdr) sam_hdr_destroy(hdr);
+    sam_close(fp);
+    if (tid < 0 || beg < 0 || end <= beg || end - beg > MAX_REGION_LEN) return 0;
+
+    int64_t n = end - beg, b64 = beg, e64 = end;
+    char *ref = NULL;
+    const char *refs[1] = {NULL};
+    if (opts & 2) {
+        ref = malloc((size_t)n);
+        if (!ref) return 0;
+        for (int64_t i = 0; i < n; i++)        /* mostly ACGT, some N and IUPAC */
+            ref[i] = "ACGTACGTACGTNRYA"[(i * 7 + (i >> 3)) & 15];
+        refs[0] = ref;
+    }
+    uint32_t *counts = calloc((size_t)n * DA_NSYM * 2, sizeof *counts);
+    uint32_t *qh = (opts & 8) ? calloc((size_t)n * DA_NQUAL, sizeof *qh) : NULL;
+    if (!counts || ((opts & 8) && !qh)) {
+        free(counts);
+        free(qh);
+        free(ref);
+        return 0;
+    }
+    da_job_t job = {
+        .path = bam_path,
+        .ref_path = NULL,
+        .n_regions = 1,
+        .tid = &tid,
+        .beg = &b64,
+        .end = &e64,
+        .ref = refs,
+        .params = {
+            .min_mapq = 0,
+            .min_bq = (opts & 16) ? 0 : 13,
+            .min_alt_bq = (opts & 16) ? 0 : 20,
+            .flag_exclude = (opts & 32) ? 0 : 0xf04,
+            .merge_mates = (opts & 1) != 0,
+        },
+        .threads = (opts & 4) ? 2 : 1,
+        .counts = counts,
+        .qual_hist = qh,
+    };
+    da_result_t res;
+    da_error_t err;
+    memset(&res, 0, sizeof res);
+    memset(&err, 0, sizeof err);
+    if (da_pileup(&job, &res, &err) == DA_OK) {
+        /* touch the results so the sanitizer checks their extent */
+        uint64_t sum = 0;
+        for (int64_t i = 0; i < res.n_indels; i++)
+            sum += res.indel_count[2 * i] + (uint64_t)res.indel_len[i] +
+                   (uint64_t)(res.indel_seq_off[i + 1] - res.indel_seq_off[i]);
+        if (res.n_indels && res.indel_seq_off[res.n_indels] > 0)
+            sum += (uint8_t)res.indel_seq[res.indel_seq_off[res.n_indels] - 1];
+        (void)sum;
+        da_result_free(&res);
+    } else if (err.msg[0] == '\0' || strchr(err.msg, '\n')) {
+        abort();  /* every failure must carry a one-line message */
+    }
+    free(counts);
+    free(qh);
+    free(ref);
+    return 0;
+}
