@@ -120,6 +120,7 @@ void da_indel_sort(da_indel_table_t *t)
     /* qsort has no context argument in C99, so the arena is passed through a
      * file-scope variable: callers sort only single-threaded (after the
      * worker threads have joined). */
+    if (t->n == 0) return;  /* qsort(NULL, 0, ...) is undefined behaviour */
     sort_arena = t->seq;
     qsort(t->ev, (size_t)t->n, sizeof *t->ev, cmp_event);
     /* slots are stale after sorting: the table is read-only from here on */

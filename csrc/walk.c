@@ -7,14 +7,30 @@
 #define SYM_NONE 255
 #define QUAL_MISSING 255
 
-/* What one read shows at one reference position of the chunk. */
+/* What one read shows at one reference position of the chunk (4 bytes, so
+ * filling and merging stay in cache).  Indels are rare: a flag here, the
+ * details in the read's short side list. */
+enum { OBS_INS = 1, OBS_DEL = 2 };
+
 typedef struct {
     uint8_t sym;       /* enum da_symbol (A..N, DEL) or SYM_NONE */
     uint8_t qual;      /* base quality (QUAL_MISSING when '*') */
-    int32_t ins_len;   /* > 0: an insertion of this length follows this position */
-    int32_t ins_qpos;  /* query offset of the inserted bases */
-    int32_t del_len;   /* > 0: a deletion of this length follows this position */
+    uint8_t flags;     /* OBS_INS / OBS_DEL: an indel event is anchored here */
+    uint8_t pad;
 } obs_t;
+
+typedef struct {
+    int64_t pos;       /* anchor: reference base before the event */
+    int32_t len;       /* > 0 inserted bases, < 0 deleted bases */
+    int32_t qpos;      /* query offset of the inserted bases */
+} indel_obs_t;
+
+/* One read's observations over the chunk. */
+typedef struct {
+    obs_t *o;          /* indexed by position - chunk begin */
+    indel_obs_t *ind;
+    int n_ind, m_ind;
+} read_obs_t;
 
 /* A first mate waiting for its overlapping mate. */
 typedef struct {
@@ -35,7 +51,7 @@ typedef struct {
     da_chunk_result_t *res;
     int64_t len;            /* chunk length */
     uint8_t *ref_sym;       /* per chunk position: 0..3, or 4 (no alt filter) */
-    obs_t *obs1, *obs2;     /* scratch, chunk length each */
+    read_obs_t r1, r2;      /* scratch observations of one or two mates */
     char *ins_buf;
     int64_t ins_cap;
     /* pending first mates */
@@ -259,9 +275,35 @@ static int ref_op_follows(const uint32_t *cigar, uint32_t n, uint32_t i)
     return 0;
 }
 
-/* Fill obs over [*lo, *hi) = the read's reference span clipped to the chunk.
- * Counts soft-clipped / unanchored inserted bases into *clipped. */
-static int read_to_obs(walker_t *w, const bam1_t *b, obs_t *obs, int64_t *lo, int64_t *hi,
+static int add_indel_obs(read_obs_t *ro, int64_t pos, int32_t len, int32_t qpos)
+{
+    if (ro->n_ind == ro->m_ind) {
+        int m = ro->m_ind ? ro->m_ind * 2 : 8;
+        indel_obs_t *ind = realloc(ro->ind, sizeof *ind * (size_t)m);
+        if (!ind) return DA_ERR_NOMEM;
+        ro->ind = ind;
+        ro->m_ind = m;
+    }
+    indel_obs_t *e = &ro->ind[ro->n_ind++];
+    e->pos = pos;
+    e->len = len;
+    e->qpos = qpos;
+    return DA_OK;
+}
+
+/* The insertion (want > 0) or deletion (want < 0) anchored at pos, or NULL. */
+static const indel_obs_t *find_indel(const read_obs_t *ro, int64_t pos, int want)
+{
+    for (int i = 0; i < ro->n_ind; i++)
+        if (ro->ind[i].pos == pos && (want > 0) == (ro->ind[i].len > 0)) return &ro->ind[i];
+    return NULL;
+}
+
+/* Fill ro over [*lo, *hi) = the read's reference span clipped to the chunk.
+ * Every position of the span is written by exactly one reference-consuming
+ * op, so no initialisation pass is needed.  Counts soft-clipped and
+ * unanchored inserted bases into *clipped. */
+static int read_to_obs(walker_t *w, const bam1_t *b, read_obs_t *ro, int64_t *lo, int64_t *hi,
                        uint64_t *clipped, da_error_t *err)
 {
     const da_chunk_t *ch = w->ch;
@@ -270,18 +312,15 @@ static int read_to_obs(walker_t *w, const bam1_t *b, obs_t *obs, int64_t *lo, in
     const uint8_t *qual = bam_get_qual(b);
     uint32_t ncig = b->core.n_cigar;
     int64_t pos = b->core.pos;
-    int64_t end = bam_endpos(b);
+    int64_t end = pos + bam_cigar2rlen((int)ncig, cigar);
     int64_t a = pos > ch->beg ? pos : ch->beg;
     int64_t z = end < ch->end ? end : ch->end;
     int missing_qual = b->core.l_qseq > 0 && qual[0] == 0xff;
+    obs_t *obs = ro->o - ch->beg;  /* obs[p] for reference position p */
     if (z < a) z = a;
     *lo = a;
     *hi = z;
-    for (int64_t p = a; p < z; p++) {
-        obs_t *o = &obs[p - ch->beg];
-        o->sym = SYM_NONE;
-        o->ins_len = o->del_len = 0;
-    }
+    ro->n_ind = 0;
     int64_t rpos = pos, qpos = 0;
     int ref_seen = 0;
     for (uint32_t i = 0; i < ncig; i++) {
@@ -295,11 +334,17 @@ static int read_to_obs(walker_t *w, const bam1_t *b, obs_t *obs, int64_t *lo, in
                 return da_fail(err, DA_ERR_CORRUPT, "read %s: CIGAR longer than its sequence",
                                bam_get_qname(b));
             int64_t s = rpos > a ? rpos : a, e = rpos + len < z ? rpos + len : z;
-            for (int64_t p = s; p < e; p++) {
-                obs_t *o = &obs[p - ch->beg];
-                int64_t q = qpos + (p - rpos);
-                o->sym = nt16_to_sym[bam_seqi(seq, q)];
-                o->qual = missing_qual ? QUAL_MISSING : qual[q];
+            int64_t q = qpos + (s - rpos);
+            if (missing_qual) {
+                for (int64_t p = s; p < e; p++, q++) {
+                    obs_t o = {nt16_to_sym[bam_seqi(seq, q)], QUAL_MISSING, 0, 0};
+                    obs[p] = o;
+                }
+            } else {
+                for (int64_t p = s; p < e; p++, q++) {
+                    obs_t o = {nt16_to_sym[bam_seqi(seq, q)], qual[q], 0, 0};
+                    obs[p] = o;
+                }
             }
             rpos += len;
             qpos += len;
@@ -312,26 +357,33 @@ static int read_to_obs(walker_t *w, const bam1_t *b, obs_t *obs, int64_t *lo, in
                                bam_get_qname(b));
             if (ref_seen && ref_op_follows(cigar, ncig, i)) {
                 if (rpos - 1 >= a && rpos - 1 < z) {
-                    obs_t *o = &obs[rpos - 1 - ch->beg];
-                    o->ins_len = (int32_t)len;
-                    o->ins_qpos = (int32_t)qpos;
+                    if (add_indel_obs(ro, rpos - 1, (int32_t)len, (int32_t)qpos))
+                        return da_fail(err, DA_ERR_NOMEM, "out of memory");
+                    obs[rpos - 1].flags |= OBS_INS;
                 }
             } else {
                 *clipped += (uint64_t)len;
             }
             qpos += len;
             break;
-        case BAM_CDEL: {
-            if (ref_seen && rpos - 1 >= a && rpos - 1 < z) obs[rpos - 1 - ch->beg].del_len = (int32_t)len;
+        case BAM_CDEL:
+        case BAM_CREF_SKIP: {
+            if (op == BAM_CDEL && ref_seen && rpos - 1 >= a && rpos - 1 < z) {
+                if (add_indel_obs(ro, rpos - 1, -(int32_t)len, 0))
+                    return da_fail(err, DA_ERR_NOMEM, "out of memory");
+                obs[rpos - 1].flags |= OBS_DEL;
+            }
             int64_t s = rpos > a ? rpos : a, e = rpos + len < z ? rpos + len : z;
-            for (int64_t p = s; p < e; p++) obs[p - ch->beg].sym = DA_SYM_DEL;
+            uint8_t sym = op == BAM_CDEL ? DA_SYM_DEL : SYM_NONE;
+            for (int64_t p = s; p < e; p++) {
+                obs[p].sym = sym;
+                obs[p].qual = 0;
+                obs[p].flags = 0;
+            }
             rpos += len;
-            ref_seen = 1;
+            if (op == BAM_CDEL) ref_seen = 1;
             break;
         }
-        case BAM_CREF_SKIP:
-            rpos += len;
-            break;
         case BAM_CSOFT_CLIP:
             *clipped += (uint64_t)len;
             qpos += len;
@@ -354,22 +406,22 @@ static int read_to_obs(walker_t *w, const bam1_t *b, obs_t *obs, int64_t *lo, in
 
 enum { ST_PASS, ST_LOW_BQ, ST_NO_QUAL };
 
-static int base_status(const walker_t *w, const obs_t *o)
+static inline int base_status(const walker_t *w, const obs_t *o)
 {
     if (o->sym == DA_SYM_DEL) return ST_PASS;
     if (o->qual == QUAL_MISSING) return w->par->min_bq > 0 ? ST_NO_QUAL : ST_PASS;
     return o->qual < w->par->min_bq ? ST_LOW_BQ : ST_PASS;
 }
 
-static void drop_base(walker_t *w, int status)
+static inline void drop_base(walker_t *w, int status)
 {
     w->res->base_stats[status == ST_NO_QUAL ? DA_BASE_NO_QUAL : DA_BASE_LOW_BQ]++;
 }
 
-/* Count symbol o->sym (quality q) at chunk offset k on strand. */
-static void count_symbol(walker_t *w, int64_t k, int sym, int q, int strand)
+/* Count symbol sym (quality q) at reference position p on strand. */
+static inline void count_symbol(walker_t *w, int64_t p, int sym, int q, int strand)
 {
-    uint32_t *c = w->ch->counts + (size_t)k * DA_NSYM * 2;
+    int64_t k = p - w->ch->beg;
     if (sym != DA_SYM_DEL) {
         int ref = w->ref_sym[k];
         if (ref < 4 && sym != ref && q != QUAL_MISSING && q < w->par->min_alt_bq) {
@@ -377,109 +429,111 @@ static void count_symbol(walker_t *w, int64_t k, int sym, int q, int strand)
             return;
         }
         w->res->base_stats[DA_BASE_COUNTED]++;
-        if (w->ch->qual_hist && sym != DA_SYM_N) {  /* N bases carry no error model (as in LoFreq) */
-            int qb = q >= DA_NQUAL ? DA_NQUAL - 1 : q;
-            w->ch->qual_hist[(size_t)k * DA_NQUAL + qb]++;
-        }
+        if (w->ch->qual_hist && sym != DA_SYM_N)  /* N bases carry no error model (as in LoFreq) */
+            w->ch->qual_hist[(size_t)k * DA_NQUAL + (q >= DA_NQUAL ? DA_NQUAL - 1 : q)]++;
     }
-    c[sym * 2 + strand]++;
+    w->ch->counts[((size_t)k * DA_NSYM + sym) * 2 + strand]++;
 }
 
-static int count_insertion(walker_t *w, const bam1_t *b, int64_t p, const obs_t *o, int strand)
+static int count_insertion(walker_t *w, const bam1_t *b, const indel_obs_t *e, int strand)
 {
-    if (o->ins_len > w->ins_cap) {
-        int64_t cap = o->ins_len * 2;
+    if (e->len > w->ins_cap) {
+        int64_t cap = (int64_t)e->len * 2;
         char *buf = realloc(w->ins_buf, (size_t)cap);
         if (!buf) return DA_ERR_NOMEM;
         w->ins_buf = buf;
         w->ins_cap = cap;
     }
     const uint8_t *seq = bam_get_seq(b);
-    for (int32_t i = 0; i < o->ins_len; i++) w->ins_buf[i] = seq_nt16_str[bam_seqi(seq, o->ins_qpos + i)];
-    w->ch->counts[((size_t)(p - w->ch->beg) * DA_NSYM + DA_SYM_INS) * 2 + strand]++;
-    return da_indel_add(&w->res->indels, p, o->ins_len, w->ins_buf, strand);
+    for (int32_t i = 0; i < e->len; i++) w->ins_buf[i] = seq_nt16_str[bam_seqi(seq, e->qpos + i)];
+    w->ch->counts[((size_t)(e->pos - w->ch->beg) * DA_NSYM + DA_SYM_INS) * 2 + strand]++;
+    return da_indel_add(&w->res->indels, e->pos, e->len, w->ins_buf, strand);
+}
+
+static int count_event(walker_t *w, const bam1_t *b, const indel_obs_t *e, int strand)
+{
+    return e->len > 0 ? count_insertion(w, b, e, strand)
+                      : da_indel_add(&w->res->indels, e->pos, e->len, NULL, strand);
 }
 
 /* Count one read's observation at position p, alone. */
-static int count_solo(walker_t *w, const bam1_t *b, int64_t p, const obs_t *o, int strand)
+static int count_solo(walker_t *w, const bam1_t *b, const read_obs_t *ro, int64_t p, const obs_t *o,
+                      int strand)
 {
-    int64_t k = p - w->ch->beg;
     if (o->sym != SYM_NONE) {
         int st = base_status(w, o);
-        if (st == ST_PASS) count_symbol(w, k, o->sym, o->qual, strand);
+        if (st == ST_PASS) count_symbol(w, p, o->sym, o->qual, strand);
         else drop_base(w, st);
     }
-    if (o->ins_len > 0) {
-        int rc = count_insertion(w, b, p, o, strand);
-        if (rc) return rc;
+    if (o->flags) {
+        for (int i = 0; i < ro->n_ind; i++) {
+            if (ro->ind[i].pos != p) continue;
+            int rc = count_event(w, b, &ro->ind[i], strand);
+            if (rc) return rc;
+        }
     }
-    if (o->del_len > 0) return da_indel_add(&w->res->indels, p, -o->del_len, NULL, strand);
     return DA_OK;
 }
 
-static int same_insertion(const bam1_t *b1, const obs_t *o1, const bam1_t *b2, const obs_t *o2)
+static int same_insertion(const bam1_t *b1, const indel_obs_t *e1, const bam1_t *b2, const indel_obs_t *e2)
 {
-    if (o1->ins_len != o2->ins_len) return 0;
+    if (e1->len != e2->len) return 0;
     const uint8_t *s1 = bam_get_seq(b1), *s2 = bam_get_seq(b2);
-    for (int32_t i = 0; i < o1->ins_len; i++)
-        if (bam_seqi(s1, o1->ins_qpos + i) != bam_seqi(s2, o2->ins_qpos + i)) return 0;
+    for (int32_t i = 0; i < e1->len; i++)
+        if (bam_seqi(s1, e1->qpos + i) != bam_seqi(s2, e2->qpos + i)) return 0;
     return 1;
 }
 
-/* Both mates cover p: merge.  x is read 1 of the fragment (its strand is used). */
-static int count_merged(walker_t *w, const bam1_t *bx, const obs_t *ox, int sx,
-                        const bam1_t *by, const obs_t *oy, int sy, int x_next, int y_next, int64_t p)
+/* One kind of indel event (insertion: kind > 0, deletion: kind < 0) anchored
+ * at p in a merged pair: agree -> once (read 1's strand); one mate only ->
+ * counted if the other mate does not read across the junction, else masked. */
+static int merge_event(walker_t *w, int kind, int64_t p,
+                       const bam1_t *bx, const read_obs_t *rx, int sx, int x_next,
+                       const bam1_t *by, const read_obs_t *ry, int sy, int y_next)
 {
-    int64_t k = p - w->ch->beg;
+    const indel_obs_t *ex = find_indel(rx, p, kind), *ey = find_indel(ry, p, kind);
+    if (!ex && !ey) return DA_OK;
+    if (ex && ey) {
+        int same = kind > 0 ? same_insertion(bx, ex, by, ey) : ex->len == ey->len;
+        if (same) return count_event(w, bx, ex, sx);
+    } else if (ex && !y_next) {
+        return count_event(w, bx, ex, sx);
+    } else if (ey && !x_next) {
+        return count_event(w, by, ey, sy);
+    }
+    w->res->base_stats[DA_INDEL_OVERLAP_DISCORDANT]++;
+    return DA_OK;
+}
+
+/* Both mates cover p: merge.  x is read 1 of the fragment (its strand is used). */
+static int count_merged(walker_t *w, const bam1_t *bx, const read_obs_t *rx, const obs_t *ox, int sx,
+                        const bam1_t *by, const read_obs_t *ry, const obs_t *oy, int sy,
+                        int x_next, int y_next, int64_t p)
+{
     int stx = base_status(w, ox), sty = base_status(w, oy);
     int is_base_x = ox->sym != DA_SYM_DEL, is_base_y = oy->sym != DA_SYM_DEL;
     if (stx == ST_PASS && sty == ST_PASS) {
         if (ox->sym == oy->sym) {
             int q = ox->qual;
             if (is_base_x && oy->qual != QUAL_MISSING && (q == QUAL_MISSING || oy->qual > q)) q = oy->qual;
-            count_symbol(w, k, ox->sym, q, sx);
+            count_symbol(w, p, ox->sym, q, sx);
             if (is_base_x) w->res->base_stats[DA_BASE_OVERLAP_MERGED]++;
         } else {
             w->res->base_stats[DA_BASE_OVERLAP_DISCORDANT] += (uint64_t)(is_base_x + is_base_y);
         }
     } else if (stx == ST_PASS) {
-        count_symbol(w, k, ox->sym, ox->qual, sx);
+        count_symbol(w, p, ox->sym, ox->qual, sx);
         drop_base(w, sty);
     } else if (sty == ST_PASS) {
-        count_symbol(w, k, oy->sym, oy->qual, sy);
+        count_symbol(w, p, oy->sym, oy->qual, sy);
         drop_base(w, stx);
     } else {
         drop_base(w, stx);
         drop_base(w, sty);
     }
-    /* Indel events anchored at p: agree -> once; one mate only -> counted if
-     * the other mate does not read across the junction, masked otherwise. */
-    int rc = DA_OK;
-    if (ox->ins_len > 0 || oy->ins_len > 0) {
-        if (ox->ins_len > 0 && oy->ins_len > 0) {
-            if (same_insertion(bx, ox, by, oy)) rc = count_insertion(w, bx, p, ox, sx);
-            else w->res->base_stats[DA_INDEL_OVERLAP_DISCORDANT]++;
-        } else if (ox->ins_len > 0) {
-            if (y_next) w->res->base_stats[DA_INDEL_OVERLAP_DISCORDANT]++;
-            else rc = count_insertion(w, bx, p, ox, sx);
-        } else {
-            if (x_next) w->res->base_stats[DA_INDEL_OVERLAP_DISCORDANT]++;
-            else rc = count_insertion(w, by, p, oy, sy);
-        }
-        if (rc) return rc;
-    }
-    if (ox->del_len > 0 || oy->del_len > 0) {
-        if (ox->del_len > 0 && oy->del_len > 0) {
-            if (ox->del_len == oy->del_len) rc = da_indel_add(&w->res->indels, p, -ox->del_len, NULL, sx);
-            else w->res->base_stats[DA_INDEL_OVERLAP_DISCORDANT]++;
-        } else if (ox->del_len > 0) {
-            if (y_next) w->res->base_stats[DA_INDEL_OVERLAP_DISCORDANT]++;
-            else rc = da_indel_add(&w->res->indels, p, -ox->del_len, NULL, sx);
-        } else {
-            if (x_next) w->res->base_stats[DA_INDEL_OVERLAP_DISCORDANT]++;
-            else rc = da_indel_add(&w->res->indels, p, -oy->del_len, NULL, sy);
-        }
-    }
+    if (!((ox->flags | oy->flags) & (OBS_INS | OBS_DEL))) return DA_OK;
+    int rc = merge_event(w, 1, p, bx, rx, sx, x_next, by, ry, sy, y_next);
+    if (!rc) rc = merge_event(w, -1, p, bx, rx, sx, x_next, by, ry, sy, y_next);
     return rc;
 }
 
@@ -514,12 +568,13 @@ static int count_read(walker_t *w, const bam1_t *b, da_error_t *err)
 {
     int64_t lo, hi;
     uint64_t clipped = 0;
-    int rc = read_to_obs(w, b, w->obs1, &lo, &hi, &clipped, err);
+    int rc = read_to_obs(w, b, &w->r1, &lo, &hi, &clipped, err);
     if (rc) return rc;
     if (owns(w, b)) w->res->base_stats[DA_BASE_SOFT_CLIPPED] += clipped;
     int strand = strand_of(b);
+    const obs_t *obs = w->r1.o - w->ch->beg;
     for (int64_t p = lo; p < hi; p++) {
-        rc = count_solo(w, b, p, &w->obs1[p - w->ch->beg], strand);
+        rc = count_solo(w, b, &w->r1, p, &obs[p], strand);
         if (rc) return da_fail(err, rc, "out of memory counting indels");
     }
     return DA_OK;
@@ -529,34 +584,65 @@ static int count_pair(walker_t *w, const bam1_t *first, const bam1_t *second, da
 {
     int64_t lo1, hi1, lo2, hi2;
     uint64_t clipped1 = 0, clipped2 = 0;
-    int rc = read_to_obs(w, first, w->obs1, &lo1, &hi1, &clipped1, err);
-    if (!rc) rc = read_to_obs(w, second, w->obs2, &lo2, &hi2, &clipped2, err);
+    int rc = read_to_obs(w, first, &w->r1, &lo1, &hi1, &clipped1, err);
+    if (!rc) rc = read_to_obs(w, second, &w->r2, &lo2, &hi2, &clipped2, err);
     if (rc) return rc;
     if (owns(w, first)) w->res->base_stats[DA_BASE_SOFT_CLIPPED] += clipped1;
     if (owns(w, second)) w->res->base_stats[DA_BASE_SOFT_CLIPPED] += clipped2;
     /* read 1 of the fragment decides the strand of merged observations */
     int second_is_x = (second->core.flag & BAM_FREAD1) && !(first->core.flag & BAM_FREAD1);
     const bam1_t *bx = second_is_x ? second : first, *by = second_is_x ? first : second;
-    obs_t *ox_arr = second_is_x ? w->obs2 : w->obs1, *oy_arr = second_is_x ? w->obs1 : w->obs2;
+    const read_obs_t *rx = second_is_x ? &w->r2 : &w->r1, *ry = second_is_x ? &w->r1 : &w->r2;
+    const obs_t *ox_arr = rx->o - w->ch->beg, *oy_arr = ry->o - w->ch->beg;
     int64_t lox = second_is_x ? lo2 : lo1, hix = second_is_x ? hi2 : hi1;
     int64_t loy = second_is_x ? lo1 : lo2, hiy = second_is_x ? hi1 : hi2;
     int sx = strand_of(bx), sy = strand_of(by);
     int64_t lo = lo1 < lo2 ? lo1 : lo2, hi = hi1 > hi2 ? hi1 : hi2;
+    int64_t ob = lox > loy ? lox : loy, oe = hix < hiy ? hix : hiy;  /* overlap */
+    if (oe <= ob) ob = oe = hi;   /* no overlap: the fast loop is never entered */
+    /* Hot loop over the overlap: the same A/C/G/T base in both mates, both of
+     * good quality, no indel anchored here -> one count, with locals only. */
+    uint32_t *counts = w->ch->counts, *hist = w->ch->qual_hist;
+    const uint8_t *ref_sym = w->ref_sym;
+    const int64_t beg = w->ch->beg;
+    const int min_bq = w->par->min_bq, min_alt_bq = w->par->min_alt_bq;
+    uint64_t n_fast = 0;
     for (int64_t p = lo; p < hi; p++) {
-        int64_t k = p - w->ch->beg;
-        const obs_t *ox = (p >= lox && p < hix && ox_arr[k].sym != SYM_NONE) ? &ox_arr[k] : NULL;
-        const obs_t *oy = (p >= loy && p < hiy && oy_arr[k].sym != SYM_NONE) ? &oy_arr[k] : NULL;
+        if (p == ob && ob < oe) {
+            for (; p < oe; p++) {
+                obs_t x = ox_arr[p], y = oy_arr[p];
+                if (x.sym != y.sym || x.sym >= DA_SYM_N || (x.flags | y.flags) ||
+                    x.qual < min_bq || y.qual < min_bq || x.qual == QUAL_MISSING || y.qual == QUAL_MISSING)
+                    break;
+                int q = x.qual > y.qual ? x.qual : y.qual;
+                int64_t k = p - beg;
+                int r = ref_sym[k];
+                if (r != x.sym && r <= 3 && q < min_alt_bq) break;
+                counts[((size_t)k * DA_NSYM + x.sym) * 2 + sx]++;
+                if (hist) hist[(size_t)k * DA_NQUAL + (q >= DA_NQUAL ? DA_NQUAL - 1 : q)]++;
+                n_fast++;
+            }
+            if (p == oe) {      /* the whole rest of the overlap was fast */
+                p--;            /* (the loop increment brings p back to oe, past ob) */
+                continue;
+            }
+            ob = p + 1;         /* this position takes the general path; resume after it */
+        }
+        const obs_t *ox = (p >= lox && p < hix && ox_arr[p].sym != SYM_NONE) ? &ox_arr[p] : NULL;
+        const obs_t *oy = (p >= loy && p < hiy && oy_arr[p].sym != SYM_NONE) ? &oy_arr[p] : NULL;
         if (ox && oy) {
-            int x_next = p + 1 < hix ? ox_arr[k + 1].sym != SYM_NONE : covers_ref(bx, p + 1);
-            int y_next = p + 1 < hiy ? oy_arr[k + 1].sym != SYM_NONE : covers_ref(by, p + 1);
-            rc = count_merged(w, bx, ox, sx, by, oy, sy, x_next, y_next, p);
+            int x_next = p + 1 < hix ? ox_arr[p + 1].sym != SYM_NONE : covers_ref(bx, p + 1);
+            int y_next = p + 1 < hiy ? oy_arr[p + 1].sym != SYM_NONE : covers_ref(by, p + 1);
+            rc = count_merged(w, bx, rx, ox, sx, by, ry, oy, sy, x_next, y_next, p);
         } else if (ox) {
-            rc = count_solo(w, bx, p, ox, sx);
+            rc = count_solo(w, bx, rx, p, ox, sx);
         } else if (oy) {
-            rc = count_solo(w, by, p, oy, sy);
+            rc = count_solo(w, by, ry, p, oy, sy);
         }
         if (rc) return da_fail(err, rc, "out of memory counting indels");
     }
+    w->res->base_stats[DA_BASE_COUNTED] += n_fast;
+    w->res->base_stats[DA_BASE_OVERLAP_MERGED] += n_fast;
     return DA_OK;
 }
 
@@ -632,8 +718,10 @@ static void walker_free(walker_t *w)
     free(w->free_idx);
     free(w->slot);
     free(w->heap);
-    free(w->obs1);
-    free(w->obs2);
+    free(w->r1.o);
+    free(w->r2.o);
+    free(w->r1.ind);
+    free(w->r2.ind);
     free(w->ref_sym);
     free(w->ins_buf);
 }
@@ -650,11 +738,11 @@ int da_walk_chunk(da_reader_t *r, const da_params_t *par, const da_chunk_t *ch,
     w.ch = ch;
     w.res = res;
     w.len = ch->end - ch->beg;
-    w.obs1 = malloc(sizeof *w.obs1 * (size_t)(w.len + 1));
-    w.obs2 = malloc(sizeof *w.obs2 * (size_t)(w.len + 1));
+    w.r1.o = malloc(sizeof *w.r1.o * (size_t)(w.len + 1));
+    w.r2.o = malloc(sizeof *w.r2.o * (size_t)(w.len + 1));
     w.ref_sym = malloc((size_t)w.len + 1);
     b = bam_init1();
-    if (!w.obs1 || !w.obs2 || !w.ref_sym || !b || slot_rebuild(&w, 1024)) {
+    if (!w.r1.o || !w.r2.o || !w.ref_sym || !b || slot_rebuild(&w, 1024)) {
         rc = da_fail(err, DA_ERR_NOMEM, "out of memory");
         goto out;
     }

@@ -9,8 +9,8 @@ from libc.stdlib cimport free, malloc
 
 import numpy as np
 
-from .errors import (DeepampError, IndexFileError, InputFileError, ReferenceFileError,
-                     RegionError, TruncatedFileError, UnsortedError)
+from . import _status
+from .errors import DeepampError, RegionError
 
 NSYM = DA_NSYM
 NQUAL = DA_NQUAL
@@ -24,28 +24,24 @@ BASE_STATS = ("counted", "low_base_quality", "low_alt_base_quality", "no_quality
 assert len(READ_STATS) == DA_N_READ_STATS and len(BASE_STATS) == DA_N_BASE_STATS
 
 
-cdef dict _ERRORS = {
-    DA_ERR_NOMEM: MemoryError,
-    DA_ERR_OPEN: InputFileError,
-    DA_ERR_FORMAT: InputFileError,
-    DA_ERR_HEADER: InputFileError,
-    DA_ERR_INDEX: IndexFileError,
-    DA_ERR_CONTIG: RegionError,
-    DA_ERR_REGION: RegionError,
-    DA_ERR_TRUNCATED: TruncatedFileError,
-    DA_ERR_CORRUPT: TruncatedFileError,
-    DA_ERR_UNSORTED: UnsortedError,
-    DA_ERR_REFERENCE: ReferenceFileError,
-    DA_ERR_THREAD: DeepampError,
-    DA_ERR_ARG: ValueError,
-}
+# The code -> exception table lives in deepamp._status (shared with _phase);
+# check at import that its copy of the C enum has not drifted from da_error.h.
+for _name, _value in (("DA_ERR_NOMEM", DA_ERR_NOMEM), ("DA_ERR_OPEN", DA_ERR_OPEN),
+                      ("DA_ERR_FORMAT", DA_ERR_FORMAT), ("DA_ERR_HEADER", DA_ERR_HEADER),
+                      ("DA_ERR_INDEX", DA_ERR_INDEX), ("DA_ERR_CONTIG", DA_ERR_CONTIG),
+                      ("DA_ERR_REGION", DA_ERR_REGION), ("DA_ERR_TRUNCATED", DA_ERR_TRUNCATED),
+                      ("DA_ERR_CORRUPT", DA_ERR_CORRUPT), ("DA_ERR_UNSORTED", DA_ERR_UNSORTED),
+                      ("DA_ERR_REFERENCE", DA_ERR_REFERENCE), ("DA_ERR_THREAD", DA_ERR_THREAD),
+                      ("DA_ERR_ARG", DA_ERR_ARG)):
+    if getattr(_status, _name) != _value:
+        raise ImportError(f"deepamp._status.{_name} != {_value} (csrc/da_error.h)")
 
 
 cdef int _raise(const da_error_t *err) except -1:
     """The one place where C status codes become Python exceptions."""
     cdef bytes msg = err.msg
-    text = msg.decode("utf-8", "replace") or da_strerror(err.code).decode()
-    raise _ERRORS.get(err.code, DeepampError)(text)
+    _status.raise_for_status(err.code, msg.decode("utf-8", "replace") or da_strerror(err.code).decode())
+    raise DeepampError(f"deepamp core error {err.code}")   # not reached: code is never DA_OK here
 
 
 def pileup(str path, tids, begs, ends, refs, *, str reference_path=None,
