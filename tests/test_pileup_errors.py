@@ -120,6 +120,8 @@ def test_out_of_order_records(tmp_path):
     bam = sam_to_bam(tmp_path, sam_header(CONTIGS, so="unknown") + "\n".join(bad_recs),
                      name="bad", sort=False, index=False)
     os.replace(ok + ".bai", bam + ".bai")
+    later = os.path.getmtime(bam) + 5            # a fresh-looking index: only the order is wrong
+    os.utime(bam + ".bai", (later, later))
     _raises(UnsortedError, bam, pileup.count, bam, "chr1:1-2000")
 
 

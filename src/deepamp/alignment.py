@@ -44,6 +44,18 @@ def _find_index(path: str, fmt: str) -> str | None:
 _BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 
 
+def _is_bam(path: str) -> bool:
+    """Does the (BGZF-compressed) file start with the BAM magic?"""
+    import gzip
+    import zlib
+
+    try:
+        with gzip.open(path, "rb") as fh:
+            return fh.read(4) == b"BAM\x01"
+    except (OSError, EOFError, zlib.error):
+        return False
+
+
 def _has_bgzf_eof(path: str) -> bool:
     with open(path, "rb") as fh:
         fh.seek(0, os.SEEK_END)
@@ -51,6 +63,50 @@ def _has_bgzf_eof(path: str) -> bool:
             return False
         fh.seek(-len(_BGZF_EOF), os.SEEK_END)
         return fh.read() == _BGZF_EOF
+
+
+def _check_bai(index: str, alignment: str) -> None:
+    """Walk a .bai's structure (SAM spec section 5.2) with bounds checks.
+
+    htslib trusts the counts in an index and a corrupt one can crash the
+    process while loading it, so a BAI is validated before htslib sees it.
+    """
+    import struct
+
+    with open(index, "rb") as fh:
+        data = fh.read()
+    bad = IndexFileError(f"{alignment}: index {index} is corrupt (re-index it)")
+    if data[:4] != b"BAI\x01":
+        raise bad
+    at, size = 4, len(data)
+
+    def take(fmt: str) -> tuple:
+        nonlocal at
+        n = struct.calcsize(fmt)
+        if at + n > size:
+            raise bad
+        values = struct.unpack_from(fmt, data, at)
+        at += n
+        return values
+
+    (n_ref,) = take("<i")
+    if n_ref < 0:
+        raise bad
+    for _ in range(n_ref):
+        (n_bin,) = take("<i")
+        if n_bin < 0:
+            raise bad
+        for _ in range(n_bin):
+            _bin, n_chunk = take("<Ii")
+            if n_chunk < 0 or at + 16 * n_chunk > size:
+                raise bad
+            at += 16 * n_chunk
+        (n_intv,) = take("<i")
+        if n_intv < 0 or at + 8 * n_intv > size:
+            raise bad
+        at += 8 * n_intv
+    if size - at not in (0, 8):  # optional count of unplaced reads
+        raise bad
 
 
 def inspect_alignment(path: str | os.PathLike[str], reference: str | None = None) -> AlignmentInfo:
@@ -80,10 +136,19 @@ def inspect_alignment(path: str | os.PathLike[str], reference: str | None = None
         fmt = "BAM"
     else:
         raise InputFileError(f"{path}: not a BAM or CRAM file")
+    if fmt == "BAM" and not _is_bam(path):
+        raise InputFileError(f"{path}: not a BAM or CRAM file")
     if fmt == "BAM" and not _has_bgzf_eof(path):
         raise TruncatedFileError(f"{path}: truncated file (no BGZF end-of-file marker)")
     if fmt == "CRAM" and not reference:
         raise ReferenceFileError(f"{path}: CRAM input needs the reference FASTA (-f)")
+    index = _find_index(path, fmt)
+    if index is None:
+        raise IndexFileError(f"{path}: no index found (run samtools index {path})")
+    if os.path.getmtime(index) < os.path.getmtime(path):
+        raise IndexFileError(f"{path}: index {index} is older than the alignment file (re-index it)")
+    if index.endswith(".bai"):
+        _check_bai(index, path)
     verbosity = pysam.set_verbosity(0)
     try:
         with pysam.AlignmentFile(path, "rc" if fmt == "CRAM" else "rb",
@@ -97,11 +162,6 @@ def inspect_alignment(path: str | os.PathLike[str], reference: str | None = None
     so = header.get("HD", {}).get("SO")
     if so not in (None, "coordinate"):
         raise UnsortedError(f"{path}: sorted by {so}, not by coordinate (run samtools sort)")
-    index = _find_index(path, fmt)
-    if index is None:
-        raise IndexFileError(f"{path}: no index found (run samtools index {path})")
-    if os.path.getmtime(index) < os.path.getmtime(path):
-        raise IndexFileError(f"{path}: index {index} is older than the alignment file (re-index it)")
     rgs = header.get("RG", [])
     sample = next((rg["SM"] for rg in rgs if rg.get("SM")), None)
     if sample is None:
