@@ -37,7 +37,8 @@ def _configure(name: str) -> tuple[Callable[[argparse.ArgumentParser], None], Ca
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; only ``command``'s module is imported and configured."""
-    parser = argparse.ArgumentParser(prog="deepamp", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="deepamp", description="deepamp: fast, exact low-frequency variant calling for deep PCR amplicons")
     parser.add_argument("--version", action="version", version=f"deepamp {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (_, help_text) in COMMANDS.items():
