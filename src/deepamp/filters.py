@@ -573,34 +573,10 @@ def filter_vcf(vcf_in: str, out: str, params: FilterParams, *, pass_only: bool =
         qual = "." if r.qual is None else (f"{r.qual:.0f}" if r.qual == int(r.qual) else f"{r.qual:g}")
         out_lines.append("\t".join([r.contig, str(r.pos), r.id, r.ref, r.alt, qual,
                                     ";".join(flt) if flt else "PASS", info_s]))
-    _write_lines(out, out_lines)
+    from .vcf import write_vcf_text
+
+    write_vcf_text(out, "\n".join(out_lines) + "\n")
     return len(recs), n_pass
-
-
-def _write_lines(out: str, lines: list[str]) -> None:
-    import pysam
-
-    from .io import atomic_path
-
-    text = "\n".join(lines) + "\n"
-    if out == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    if not out.endswith(".gz"):
-        with atomic_path(out) as tmp, open(tmp, "w", encoding="ascii") as fh:
-            fh.write(text)
-        return
-    with atomic_path(out, suffix=".gz") as tmp_gz, atomic_path(out + ".tbi") as tmp_tbi:
-        plain = tmp_gz[:-3]
-        try:
-            with open(plain, "w", encoding="ascii") as fh:
-                fh.write(text)
-            pysam.tabix_compress(plain, tmp_gz, force=True)
-        finally:
-            if os.path.exists(plain):
-                os.unlink(plain)
-        pysam.tabix_index(tmp_gz, preset="vcf", force=True, index=tmp_tbi)
 
 
 def run(args: argparse.Namespace) -> int:

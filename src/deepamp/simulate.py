@@ -376,32 +376,10 @@ class RunErrorProfile:
 
 def _read_bed(path: str | os.PathLike[str]) -> list[Amplicon]:
     """Read amplicons from a BED file (0-based half-open; 4th column = name)."""
-    path = os.fspath(path)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: amplicon BED file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"{path}: cannot read amplicon BED file ({exc})") from None
-    out: list[Amplicon] = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip() or line.startswith(("#", "track", "browser")):
-            continue
-        cols = line.split("\t")
-        if len(cols) < 3:
-            raise FormatError(f"{path}:{n}: BED line needs at least 3 tab-separated columns")
-        try:
-            start, end = int(cols[1]), int(cols[2])
-        except ValueError:
-            raise FormatError(f"{path}:{n}: BED start/end are not integers") from None
-        if start < 0 or end <= start:
-            raise FormatError(f"{path}:{n}: BED interval {start}-{end} is empty or negative")
-        name = cols[3].strip() if len(cols) > 3 and cols[3].strip() else f"{cols[0]}:{start + 1}-{end}"
-        out.append(Amplicon(cols[0], start, end, name))
-    if not out:
-        raise FormatError(f"{path}: amplicon BED file has no intervals")
-    return out
+    from .regions import read_bed
+
+    return [Amplicon(r.contig, r.start, r.end, r.name or f"{r.contig}:{r.start + 1}-{r.end}")
+            for r in read_bed(path)]
 
 
 def _make_spike(where: str, contig: str, pos: str, ref: str, alt: str, vaf: str,

@@ -104,7 +104,18 @@ def write_vcf(path: str, header: VcfHeader, records: Iterable[VcfRecord]) -> Non
     OutputError
         The target cannot be written (checked before anything is written).
     """
-    text = "\n".join(header.lines() + [format_record(r) for r in records]) + "\n"
+    write_vcf_text(path, "\n".join(header.lines() + [format_record(r) for r in records]) + "\n")
+
+
+def write_vcf_text(path: str, text: str) -> None:
+    """Write complete VCF text to ``path`` ("-" = stdout), atomically;
+    ``.gz`` is bgzipped and tabix-indexed.
+
+    Raises
+    ------
+    OutputError
+        The target cannot be written (checked before anything is written).
+    """
     if path == "-":
         sys.stdout.write(text)
         sys.stdout.flush()
