@@ -45,7 +45,10 @@ def atomic_path(path: str | os.PathLike[str], suffix: str = "") -> Iterator[str]
     """
     path = check_writable(path)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp" + suffix, dir=directory)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp" + suffix, dir=directory)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write in {directory} ({exc.strerror})") from None
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
