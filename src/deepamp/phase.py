@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import pysam
 
 from .errors import FormatError, InputFileError, OutputError, RegionError
+from .vcf import open_vcf
 from .io import atomic_output, atomic_path, check_writable
 
 RELATIONS = ("cis", "trans", "undetermined")
@@ -297,12 +298,7 @@ def run(args: argparse.Namespace) -> int:
             check_writable(path)
     if args.output == args.input:
         raise OutputError(f"{args.output}: output would overwrite the input VCF")
-    if not os.path.isfile(args.input):
-        raise InputFileError(f"{args.input}: VCF not found")
-    try:
-        vin = pysam.VariantFile(args.input)
-    except (OSError, ValueError) as exc:
-        raise FormatError(f"{args.input}: cannot read as VCF ({exc})") from None
+    vin = open_vcf(args.input)
     with vin:
         header = vin.header.copy()
         for key in ("PS", "PHASE"):

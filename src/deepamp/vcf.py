@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import pysam
 
 from . import __version__
+from .errors import FormatError, InputFileError
 from .io import atomic_path, check_writable
 
 #: INFO definitions shared by `call` and `filter`; DP/AF/SB/DP4 mean what they mean in LoFreq.
@@ -32,6 +33,24 @@ INFO_DEFS: dict[str, tuple[str, str, str]] = {
     "SBA": ("1", "Float", "Amplicon-aware strand bias: Phred of the test of the alt strand ratio against the ref strand ratio"),
     "POPAF": ("1", "Float", "Population allele frequency of this allele (population VCF)"),
 }
+
+
+def open_vcf(path: str) -> pysam.VariantFile:
+    """Open an input VCF (plain or bgzipped) for reading with pysam.
+
+    Raises
+    ------
+    InputFileError
+        The file does not exist.
+    FormatError
+        pysam cannot read it as VCF.
+    """
+    if not os.path.isfile(path):
+        raise InputFileError(f"{path}: VCF not found")
+    try:
+        return pysam.VariantFile(path)
+    except (OSError, ValueError) as exc:
+        raise FormatError(f"{path}: cannot read as VCF ({exc})") from None
 
 
 @dataclass

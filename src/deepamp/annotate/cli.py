@@ -19,9 +19,9 @@ import os
 import tempfile
 from typing import Any
 
-import pysam
 
 from ..errors import DeepampError, FormatError, InputFileError, OutputError
+from ..vcf import open_vcf
 from .hgvs import Annotation, Variant, annotate
 from .knowledge import KnowledgeBase, load_kb
 from .ranking import DISCLAIMER, RELATIONS, normalize_mutation, rank_inhibitors
@@ -143,12 +143,7 @@ def run(args: argparse.Namespace) -> int:
     txs = TranscriptSet.default(genome, args.transcripts)
     kb = load_kb()
     phases = _read_phase(args.phase) if args.phase else []
-    if not os.path.isfile(args.vcf):
-        raise InputFileError(f"{args.vcf}: VCF not found")
-    try:
-        vin = pysam.VariantFile(args.vcf)
-    except (OSError, ValueError) as exc:
-        raise FormatError(f"{args.vcf}: cannot read as VCF ({exc})") from None
+    vin = open_vcf(args.vcf)
     with vin:
         header = vin.header.copy()
         for key, desc in INFO_FIELDS:
