@@ -65,3 +65,77 @@ def test_ic50_rows_match_table2_of_seed_003(kb):
             assert cell == "na", r
         else:
             assert cell.startswith(">") == r.censored and float(cell.lstrip(">")) == r.value_nM, (r, cell)
+
+
+def test_every_row_has_source_and_evidence_type(kb):
+    rows = list(kb.ic50) + list(kb.evidence)
+    assert len(rows) > 100
+    for r in rows:
+        assert r.source_id in kb.sources
+        assert r.evidence_type in EVIDENCE_TYPES
+
+
+def test_ic50_table_shape(kb):
+    assert len(kb.ic50) == 77
+    assert len(kb.ic50_genotypes()) == 11
+    assert kb.inhibitors_with_ic50() == ["crizotinib", "brigatinib", "ceritinib", "alectinib",
+                                         "lorlatinib", "zotizalkib", "repotrectinib"]
+    assert all(r.evidence_type == "in_vitro" and r.source_id == "villa2024" for r in kb.ic50)
+
+
+@pytest.mark.parametrize("genotype,drug,value,censored", [
+    ("WT", "crizotinib", 90, False),
+    ("WT", "lorlatinib", 1.8, False),
+    ("F1174L", "ceritinib", 484, False),
+    ("L1196P", "alectinib", 3000, True),
+    ("L1196P", "brigatinib", 3112, False),
+    ("L1198R", "brigatinib", 207, False),
+    ("T1211I", "lorlatinib", 0.4, False),
+    ("D1232N", "alectinib", 8, False),
+    ("C1235R", "alectinib", 50, False),
+    ("C1237Y", "ceritinib", 10000, True),
+    ("C1237Y", "lorlatinib", 1051, False),
+    ("E1154K+F1174L", "ceritinib", 324, False),
+    ("E1154K", "repotrectinib", 64, False),
+    ("L1196M+G1202R", "lorlatinib", 1964, False),
+    ("G1202R+L1196M", "alectinib", 2461, False),
+])
+def test_ic50_cells(kb, genotype, drug, value, censored):
+    row = kb.ic50_for(genotype, drug)
+    assert row is not None and row.value_nM == value and row.censored == censored
+    assert (row.qualifier == ">") == censored
+
+
+def test_na_cells_and_fold_change(kb):
+    assert kb.ic50_for("L1196M+G1202R", "zotizalkib") is None
+    fc = kb.fold_change("L1196M+G1202R", "lorlatinib")
+    assert fc.value == pytest.approx(1964 / 1.8) and not fc.lower_bound
+    cens = kb.fold_change("C1237Y", "ceritinib")
+    assert cens.lower_bound and cens.value == pytest.approx(10000 / 37)
+    assert kb.fold_change("G1202R", "lorlatinib") is None
+
+
+def test_koopman_rows(kb):
+    by_id = {e.record_id: e for e in kb.evidence}
+    k07 = by_id["K07"]
+    assert (k07.genotype, k07.inhibitor, k07.count, k07.total, k07.percent) == ("L1196M", "crizotinib", 55, 220, 25)
+    assert (by_id["K12"].count, by_id["K12"].total) == (19, 53)
+    assert {by_id["K16"].genotype, by_id["K17"].genotype} == {"L1196M", "G1202R"}
+    assert by_id["K16"].call == by_id["K17"].call == "conflicting"
+    assert by_id["K20"].genotype == "L1196M+G1202R" and by_id["K20"].call == "resistant"
+    classes = [e for e in kb.evidence if e.record_type == "benefit_class_definition"]
+    assert len(classes) == 5 and all(e.source_id == "koopman2022" for e in classes)
+    assert {e.source_id for e in kb.evidence} == set(kb.sources)
+
+
+def test_evidence_lookup_and_wildcard(kb):
+    ids = {e.record_id for e in kb.evidence_for("F1174L")}
+    assert {"V05", "V06", "V07"} <= ids  # F1174X wildcard + F1174L row
+    assert {e.record_id for e in kb.evidence_for("p.Leu1152Arg", "crizotinib")} == {"S01"}
+
+
+def test_canonical_genotype():
+    assert canonical_genotype("ALK p.G1202R / p.Leu1196Met") == "L1196M+G1202R"
+    assert canonical_genotype("wt") == "WT"
+    with pytest.raises(ValueError):
+        canonical_genotype("not a mutation")
