@@ -1,0 +1,410 @@
+"""FASTQ -> aligner -> sorted, indexed BAM (``deepamp align``).
+
+Villa et al. 2024 (Methods, "NGS and bioinformatic analysis") aligned every
+sample twice, with BWA-MEM (default settings) and with Bowtie2
+(``--very-sensitive-local``), called both and kept the variants that passed
+in both ("strong evidence", see :mod:`deepamp.concordance`).  This module runs
+one of those alignments:
+
+1. **Validate the FASTQs** in one streaming pass over R1 and R2 together
+   (missing file, not FASTQ, truncated record, sequence/quality length
+   mismatch, different read counts or read names in R1 and R2); with
+   ``trim_5p`` the same pass writes 5'-trimmed copies to the work directory.
+2. **Find or build the aligner index.**  An up-to-date index next to the
+   reference (``ref.fa.bwt`` ...; ``ref.fa.1.bt2`` or ``ref.1.bt2``) is used
+   as is.  Otherwise the index is built in a cache directory (default
+   ``$XDG_CACHE_HOME/deepamp/index``, else ``~/.cache/deepamp/index``), in a
+   sub-directory named by the SHA-256 of the FASTA contents, next to a copy of
+   the FASTA; the reference directory is never written to.  The directory is
+   built under a temporary name and renamed when complete, and stderr says
+   where it is.
+3. **Align** with ``bwa mem`` or ``bowtie2 --very-sensitive-local`` as a
+   subprocess, with a read group (``ID`` = ``SM`` = the sample name).
+4. **Sort and index** with pysam's samtools (no samtools binary needed); the
+   BAM and its ``.bai`` appear atomically, only when every step succeeded.
+
+A child that exits non-zero raises :class:`~deepamp.errors.PipelineError`
+with one line naming the tool, its exit code and the last line it wrote to
+stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pysam
+
+from .errors import DeepampError, FormatError, InputFileError, OutputError, ReferenceFileError
+from .io import atomic_path, check_writable
+
+ALIGNERS = ("bwa", "bowtie2")
+_BWA_SUFFIXES = (".amb", ".ann", ".bwt", ".pac", ".sa")
+_BT2_SUFFIXES = (".1.bt2", ".2.bt2", ".3.bt2", ".4.bt2", ".rev.1.bt2", ".rev.2.bt2")
+_SAMPLE_RE = re.compile(r"^[A-Za-z0-9_.:+-]+$")
+
+
+class PipelineError(DeepampError, RuntimeError):
+    """An external tool (aligner, indexer) is missing or exited with an error."""
+
+
+@dataclass(frozen=True)
+class FastqStats:
+    """What the validating pass saw in a pair of FASTQ files."""
+
+    pairs: int
+    bases: int
+
+
+# ------------------------------------------------------------------ FASTQ
+
+def _open_fastq(path: str):
+    if not os.path.isfile(path):
+        raise InputFileError(f"{path}: FASTQ not found")
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(2)
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read ({exc.strerror})") from None
+    if magic == b"\x1f\x8b":
+        return gzip.open(path, "rt", encoding="ascii", errors="replace", newline=None)
+    return open(path, encoding="ascii", errors="replace")
+
+
+def _records(path: str, fh):
+    """Yield (name, header, seq, plus, qual) per record; FormatError on malformed input."""
+    lineno = 0
+    try:
+        while True:
+            header = fh.readline()
+            if not header:
+                return
+            lines = [fh.readline() for _ in range(3)]
+            lineno += 4
+            if not header.startswith("@"):
+                raise FormatError(f"{path}: not FASTQ (line {lineno - 3} does not start with '@')")
+            if not lines[2]:
+                raise FormatError(f"{path}: truncated FASTQ record at line {lineno - 3}")
+            seq, plus, qual = (x.rstrip("\r\n") for x in lines)
+            if not plus.startswith("+"):
+                raise FormatError(f"{path}: not FASTQ (line {lineno - 1} does not start with '+')")
+            if len(seq) != len(qual):
+                raise FormatError(f"{path}: sequence and quality lengths differ in the record "
+                                  f"at line {lineno - 3}")
+            name = header[1:].split(None, 1)[0] if header[1:].strip() else ""
+            if name.endswith(("/1", "/2")):
+                name = name[:-2]
+            yield name, header, seq, plus, qual
+    except (OSError, EOFError, zlib.error) as exc:
+        raise FormatError(f"{path}: corrupt or truncated gzip stream ({exc})") from None
+
+
+def validate_fastq_pair(r1: str, r2: str, trim_5p: int = 0,
+                        out1: str | None = None, out2: str | None = None) -> FastqStats:
+    """Check that ``r1``/``r2`` are matching FASTQ files, optionally writing 5'-trimmed copies.
+
+    Parameters
+    ----------
+    r1, r2 : path
+        Read 1 and read 2 FASTQ files (plain or gzip).
+    trim_5p : int
+        Bases removed from the 5' end of every read (reads keep at least one base).
+    out1, out2 : path, optional
+        Where to write the trimmed copies (plain FASTQ); required when ``trim_5p > 0``.
+
+    Returns
+    -------
+    FastqStats
+
+    Raises
+    ------
+    InputFileError
+        A file is missing or unreadable.
+    FormatError
+        A file is not FASTQ, a record is malformed, or R1 and R2 differ in
+        read count or read names.
+    """
+    if trim_5p < 0:
+        raise FormatError("--trim-5p must be >= 0")
+    if trim_5p and (out1 is None or out2 is None):
+        raise ValueError("trimmed copies need out1 and out2")
+    pairs = bases = 0
+    with _open_fastq(r1) as f1, _open_fastq(r2) as f2:
+        w1 = open(out1, "w", encoding="ascii") if trim_5p else None
+        w2 = open(out2, "w", encoding="ascii") if trim_5p else None
+        try:
+            it1, it2 = _records(r1, f1), _records(r2, f2)
+            while True:
+                a, b = next(it1, None), next(it2, None)
+                if a is None or b is None:
+                    if a is not None or b is not None:
+                        longer, shorter = (r1, r2) if a is not None else (r2, r1)
+                        raise FormatError(f"{shorter}: has fewer reads than {longer} "
+                                          f"({pairs} pairs matched); R1 and R2 must list the same pairs")
+                    break
+                if a[0] != b[0]:
+                    raise FormatError(f"{r2}: read {pairs + 1} is {b[0]!r} but {r1} has {a[0]!r} "
+                                      f"(R1 and R2 out of step)")
+                pairs += 1
+                bases += len(a[2]) + len(b[2])
+                if trim_5p:
+                    for w, (_, header, seq, plus, qual) in ((w1, a), (w2, b)):
+                        cut = min(trim_5p, len(seq) - 1) if seq else 0
+                        w.write(f"{header.rstrip()}\n{seq[cut:]}\n+\n{qual[cut:]}\n")
+        finally:
+            for w in (w1, w2):
+                if w is not None:
+                    w.close()
+    if pairs == 0:
+        raise FormatError(f"{r1}: no reads")
+    return FastqStats(pairs, bases)
+
+
+# ------------------------------------------------------------------ tools
+
+def require_tool(name: str) -> str:
+    """Path of executable ``name``; PipelineError if it is not on PATH."""
+    path = shutil.which(name)
+    if path is None:
+        raise PipelineError(f"{name}: not found on PATH (install it, e.g. `apt-get install "
+                            f"{'bowtie2' if name.startswith('bowtie2') else name}`)")
+    return path
+
+
+def run_tool(cmd: Sequence[str], stdout_path: str | None = None, cwd: str | None = None) -> None:
+    """Run ``cmd``; on a non-zero exit raise PipelineError with the tool and its last stderr line.
+
+    ``stdout_path`` receives the child's stdout; stderr is captured.
+    """
+    tool = os.path.basename(cmd[0])
+    out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
+    try:
+        proc = subprocess.run(list(cmd), stdout=out, stderr=subprocess.PIPE, cwd=cwd, check=False)
+    except OSError as exc:
+        raise PipelineError(f"{tool}: cannot run ({exc.strerror})") from None
+    finally:
+        if stdout_path:
+            out.close()
+    if proc.returncode != 0:
+        lines = [x.strip() for x in proc.stderr.decode(errors="replace").splitlines() if x.strip()]
+        last = lines[-1] if lines else "no message on stderr"
+        how = f"killed by signal {-proc.returncode}" if proc.returncode < 0 else f"exit {proc.returncode}"
+        raise PipelineError(f"{tool} failed ({how}): {last}")
+
+
+def _last_line(text: str) -> str:
+    text = text.split("stderr=", 1)[-1].replace("\\n", "\n")
+    lines = [x.strip(" '\"") for x in text.splitlines() if x.strip(" '\"")]
+    return lines[-1] if lines else "no message"
+
+
+# ------------------------------------------------------------------ index
+
+def default_cache_dir() -> str:
+    """``$XDG_CACHE_HOME/deepamp/index`` or ``~/.cache/deepamp/index``."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "deepamp", "index")
+
+
+def _fresh(prefix: str, suffixes: Sequence[str], reference: str) -> bool:
+    files = [prefix + s for s in suffixes]
+    if not all(os.path.isfile(f) for f in files):
+        return False
+    return min(os.path.getmtime(f) for f in files) >= os.path.getmtime(reference)
+
+
+def _existing_index(reference: str, aligner: str) -> str | None:
+    if aligner == "bwa":
+        return reference if _fresh(reference, _BWA_SUFFIXES, reference) else None
+    stem = os.path.splitext(reference[:-3] if reference.endswith(".gz") else reference)[0]
+    return next((p for p in (reference, stem) if _fresh(p, _BT2_SUFFIXES, reference)), None)
+
+
+def _sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def aligner_index(reference: str, aligner: str, cache_dir: str | None = None,
+                  threads: int = 1, log=sys.stderr) -> str:
+    """Index prefix for ``aligner`` on ``reference``, building it in the cache when missing.
+
+    Returns
+    -------
+    str
+        The prefix to give ``bwa mem`` / ``bowtie2 -x``.
+
+    Raises
+    ------
+    ReferenceFileError
+        The reference is missing or not a FASTA.
+    PipelineError
+        The indexer is missing or failed.
+    OutputError
+        The cache directory cannot be created.
+    """
+    if not os.path.isfile(reference):
+        raise ReferenceFileError(f"{reference}: reference FASTA not found")
+    with open(reference, "rb") as fh:
+        if fh.read(1) != b">":
+            raise ReferenceFileError(f"{reference}: not a FASTA file (does not start with '>')")
+    found = _existing_index(reference, aligner)
+    if found is not None:
+        return found
+    cache_dir = cache_dir or default_cache_dir()
+    target = os.path.join(os.path.abspath(cache_dir), _sha256(reference), aligner)
+    prefix = os.path.join(target, "ref.fa")
+    if _fresh(prefix, _BWA_SUFFIXES if aligner == "bwa" else _BT2_SUFFIXES, prefix):
+        return prefix
+    indexer = require_tool("bwa" if aligner == "bwa" else "bowtie2-build")
+    try:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        work = tempfile.mkdtemp(prefix=f".{aligner}.", dir=os.path.dirname(target))
+    except OSError as exc:
+        raise OutputError(f"{cache_dir}: cannot create the index cache ({exc.strerror})") from None
+    print(f"deepamp align: building the {aligner} index of {reference} in {target}", file=log)
+    try:
+        shutil.copyfile(reference, os.path.join(work, "ref.fa"))
+        if aligner == "bwa":
+            run_tool([indexer, "index", "ref.fa"], cwd=work)
+        else:
+            run_tool([indexer, "--threads", str(threads), "-q", "ref.fa", "ref.fa"], cwd=work)
+        try:
+            os.rename(work, target)
+        except OSError:          # another process finished the same index first
+            if not os.path.isdir(target):
+                raise
+            shutil.rmtree(work, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return prefix
+
+
+# ------------------------------------------------------------------ align
+
+def _sample_name(out_bam: str, sample: str | None) -> str:
+    name = sample or re.sub(r"\.bam$", "", os.path.basename(out_bam)) or "sample"
+    if not _SAMPLE_RE.match(name):
+        raise FormatError(f"sample name {name!r}: use letters, digits and _.:+- only (or --sample)")
+    return name
+
+
+def align(reference: str, r1: str, r2: str, out_bam: str, aligner: str = "bwa", *,
+          threads: int = 1, trim_5p: int = 0, sample: str | None = None,
+          cache_dir: str | None = None, log=sys.stderr) -> FastqStats:
+    """Align paired FASTQs with ``aligner`` into a coordinate-sorted, indexed BAM.
+
+    Parameters
+    ----------
+    reference : path
+        Reference FASTA (the index is found or built, see the module docstring).
+    r1, r2 : path
+        Paired FASTQ files (plain or gzip).
+    out_bam : path
+        Output BAM; ``out_bam + ".bai"`` is written next to it.  Both appear only on success.
+    aligner : {"bwa", "bowtie2"}
+        ``bwa mem`` (default settings) or ``bowtie2 --very-sensitive-local`` (Villa et al. 2024).
+    threads : int
+        Aligner and sort threads.
+    trim_5p : int
+        Bases removed from the 5' end of every read before alignment (e.g. a UMI).
+    sample : str, optional
+        Read group ID and SM; default: the output name without ``.bam``.
+    cache_dir : path, optional
+        Where missing indexes are built (default :func:`default_cache_dir`).
+
+    Returns
+    -------
+    FastqStats
+        Read pairs and bases in the input.
+
+    Raises
+    ------
+    InputFileError, FormatError
+        Missing or malformed FASTQ, bad options.
+    ReferenceFileError
+        Missing or non-FASTA reference.
+    PipelineError
+        A tool is missing or failed (the message names it and its last stderr line).
+    OutputError
+        The output or the index cache cannot be written.
+    """
+    if aligner not in ALIGNERS:
+        raise FormatError(f"--aligner {aligner!r}: expected one of {', '.join(ALIGNERS)}")
+    if threads < 1:
+        raise FormatError("--threads must be >= 1")
+    check_writable(out_bam)
+    name = _sample_name(out_bam, sample)
+    exe = require_tool("bwa" if aligner == "bwa" else "bowtie2")
+    if not os.path.isfile(reference):
+        raise ReferenceFileError(f"{reference}: reference FASTA not found")
+    out_dir = os.path.dirname(os.path.abspath(out_bam))
+    with tempfile.TemporaryDirectory(prefix=f".{os.path.basename(out_bam)}.", dir=out_dir) as work:
+        fq1, fq2 = r1, r2
+        if trim_5p:
+            fq1, fq2 = os.path.join(work, "R1.fastq"), os.path.join(work, "R2.fastq")
+        stats = validate_fastq_pair(r1, r2, trim_5p, fq1 if trim_5p else None, fq2 if trim_5p else None)
+        prefix = aligner_index(reference, aligner, cache_dir, threads, log)
+        sam = os.path.join(work, "aligned.sam")
+        if aligner == "bwa":
+            cmd = [exe, "mem", "-t", str(threads), "-R", f"@RG\\tID:{name}\\tSM:{name}", prefix, fq1, fq2]
+            run_tool(cmd, stdout_path=sam)
+        else:
+            cmd = [exe, "--very-sensitive-local", "-p", str(threads), "--rg-id", name, "--rg", f"SM:{name}",
+                   "-x", prefix, "-1", fq1, "-2", fq2, "-S", sam]
+            run_tool(cmd)
+        with atomic_path(out_bam, suffix=".bam") as tmp_bam, atomic_path(out_bam + ".bai") as tmp_bai:
+            try:
+                pysam.sort("-@", str(threads), "-T", os.path.join(work, "sort"), "-o", tmp_bam, sam,
+                           catch_stdout=False)
+                pysam.index("-o", tmp_bai, tmp_bam, catch_stdout=False)
+            except pysam.SamtoolsError as exc:
+                raise PipelineError(f"samtools sort/index failed: {_last_line(str(exc))}") from None
+    return stats
+
+
+# ------------------------------------------------------------------ CLI
+
+def configure_parser(p: argparse.ArgumentParser) -> None:
+    """Options of ``deepamp align``."""
+    p.add_argument("-f", "--ref", required=True, metavar="REF.fa", help="reference FASTA")
+    p.add_argument("-1", dest="r1", required=True, metavar="R1.fastq.gz", help="read 1 FASTQ (plain or gzip)")
+    p.add_argument("-2", dest="r2", required=True, metavar="R2.fastq.gz", help="read 2 FASTQ (plain or gzip)")
+    p.add_argument("--aligner", choices=ALIGNERS, default="bwa",
+                   help="bwa = bwa mem (default settings); bowtie2 = bowtie2 --very-sensitive-local "
+                        "(the two alignments of Villa et al. 2024)")
+    p.add_argument("-o", "--out", required=True, metavar="OUT.bam", help="sorted BAM (+ .bai)")
+    p.add_argument("--threads", type=int, default=1, metavar="N", help="aligner and sort threads")
+    p.add_argument("--trim-5p", type=int, default=0, metavar="N",
+                   help="remove N bases from the 5' end of every read first (e.g. UMIs)")
+    p.add_argument("--sample", metavar="NAME", help="read group ID/SM (default: output name)")
+    p.add_argument("--index-cache", metavar="DIR",
+                   help="where missing aligner indexes are built (default: "
+                        "$XDG_CACHE_HOME/deepamp/index or ~/.cache/deepamp/index)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """``deepamp align``."""
+    stats = align(args.ref, args.r1, args.r2, args.out, args.aligner, threads=args.threads,
+                  trim_5p=args.trim_5p, sample=args.sample, cache_dir=args.index_cache)
+    print(f"deepamp align: {stats.pairs} read pairs aligned with {args.aligner} -> {args.out}",
+          file=sys.stderr)
+    return 0
+
+
+__all__ = ["ALIGNERS", "FastqStats", "PipelineError", "align", "aligner_index", "default_cache_dir",
+           "validate_fastq_pair", "require_tool", "run_tool", "configure_parser", "run"]
