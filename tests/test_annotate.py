@@ -7,7 +7,7 @@ from importlib import resources
 
 import pytest
 
-from deepamp.annotate.hgvs import Variant, annotate, parse_variant
+from deepamp.annotate.hgvs import THREE, Variant, annotate, parse_variant
 from deepamp.annotate.transcripts import (CODON_TABLE, TranscriptSet, load_transcripts,
                                           revcomp)
 from deepamp.errors import FormatError
@@ -98,9 +98,9 @@ def test_insertions_dup_and_shift(hg38):
     assert a.consequence == "inframe_insertion"
     b = ann1(hg38, "chr2:29220745T>TC")
     assert b.hgvsc == "NM_004304.4:c.3605dup" and b.consequence == "frameshift_variant"
-    assert b.hgvsp1 == "p.D1203fs"
+    assert b.hgvsp1 == "p.D1203Rfs*82" and b.hgvsp == "p.Asp1203ArgfsTer82"
     c = ann1(hg38, "chr2:29220747C>CA")
-    assert c.hgvsc == "NM_004304.4:c.3603_3604insT" and c.hgvsp1 == "p.G1202fs"
+    assert c.hgvsc == "NM_004304.4:c.3603_3604insT" and c.hgvsp1 == "p.G1202Wfs*83"
 
 
 def test_synonymous_and_stop(hg38):
@@ -285,3 +285,93 @@ def test_variant_validation():
         Variant("chr2", 0, "A", "G")
     with pytest.raises(ValueError):
         Variant("chr2", 5, "A", "<DEL>")
+
+
+# ---- frameshifts: long form from the transcript model, checked against UniProt --------------
+
+def _uniprot(accession):
+    text = resources.files("deepamp.annotate.data").joinpath("proteins.fa").read_text()
+    seqs, name = {}, None
+    for line in text.splitlines():
+        if line.startswith(">"):
+            name = line[1:]
+            seqs[name] = ""
+        else:
+            seqs[name] += line.strip()
+    return next(v for k, v in seqs.items() if accession in k)
+
+
+def _fs_oracle(tx, protein, c_del=None, c_ins_after=None, ins=""):
+    """Independent walk: mutate the CDS, translate codon by codon, name the frameshift."""
+    first = min(c for c in tx.cds)
+    first += -(first - 1) % 3  # first whole modelled codon
+    cds = "".join(tx.cds[c] for c in range(first, tx.cds_length + 1))
+    k = (c_del if c_del is not None else c_ins_after + 1) - first
+    mut = cds[:k] + cds[k + 1:] if c_del is not None else cds[:k] + ins + cds[k:]
+    codon0 = (first - 1) // 3 + 1
+    for n in range(len(mut) // 3):
+        ref_aa = protein[codon0 + n - 1] if codon0 + n <= len(protein) else "*"
+        new_aa = CODON_TABLE[mut[3 * n:3 * n + 3]]
+        if new_aa != ref_aa:
+            start = n
+            break
+    for m in range(start, len(mut) // 3):
+        if CODON_TABLE[mut[3 * m:3 * m + 3]] == "*":
+            return f"p.{protein[codon0 + start - 1]}{codon0 + start}{CODON_TABLE[mut[3 * start:3 * start + 3]]}fs*{m - start + 1}"
+    return f"p.{protein[codon0 + start - 1]}{codon0 + start}fs"
+
+
+@pytest.mark.parametrize("c", [3176, 3604, 3605, 3821, 4000, 4500, 4840])
+def test_frameshift_deletion_long_form_matches_uniprot_walk(hg38, c):
+    tx = hg38.by_gene("ALK")
+    protein = _uniprot("Q9UM73")
+    assert len(protein) == 1620
+    g = tx.axis_to_genomic(c)
+    # minus strand: the VCF anchor base (genomic g-1) is c.(c+1); delete c.c
+    v = Variant("chr2", g - 1, revcomp(tx.cds[c + 1]) + revcomp(tx.cds[c]), revcomp(tx.cds[c + 1]))
+    a = annotate([v], hg38)[0]
+    assert a.consequence.startswith("frameshift_variant")
+    c_del = int(a.hgvsc.split("c.")[1].rstrip("del"))  # the 3'-shifted deleted base
+    want = _fs_oracle(tx, protein, c_del=c_del)
+    assert a.hgvsp1 == want
+    ref_aa, pos = want[2], int("".join(ch for ch in want[3:8] if ch.isdigit()))
+    assert protein[pos - 1] == ref_aa
+    assert a.hgvsp.startswith(f"p.{THREE[ref_aa]}{pos}")
+    assert ("fsTer" in a.hgvsp) == ("*" in want[3:])
+
+
+def test_frameshift_named_examples(hg38):
+    a = ann1(hg38, "chr2:29220746CC>C")  # c.3605del in the GGGGG run of codons 1201-1202
+    assert (a.hgvsp, a.hgvsp1) == ("p.Gly1202GlufsTer56", "p.G1202Efs*56")
+    assert a.consequence == "frameshift_variant" and a.protein_change == "G1202Efs*56" and not a.notes
+    r = ann1(hg38, "chr2:29209800A>AT")  # c.3821_3822insA
+    assert r.hgvsp == "p.Arg1275ProfsTer10"
+
+
+def test_frameshift_running_off_the_cds_uses_short_form_with_note(hg38):
+    # c.4849_4850insT in codon 1617 (CAG): the shifted frame has no stop before the CDS ends
+    a = ann1(hg38, "chr2:29193237T>TA")
+    assert a.hgvsp == "p.Gln1617fs" and a.hgvsp1 == "p.Q1617fs"
+    assert a.consequence == "frameshift_variant"
+    assert any("no stop codon in the shifted frame" in n for n in a.notes)
+    assert a.as_dict()["notes"] == a.notes
+    # deleting a G of the last GGG codon leaves G1619 and P1620; the stop codon itself is lost
+    b = ann1(hg38, "chr2:29193231CC>C")
+    assert b.hgvsc.endswith("c.4857del") and b.hgvsp1 == "p.*1621fs" and b.notes
+
+
+def test_frameshift_creating_an_immediate_stop_is_named_as_nonsense(hg38):
+    a = ann1(hg38, "chr2:29193247T>TA")  # c.4839dup: a T before codon 1614 AGC makes it TAG
+    assert a.hgvsp == "p.Ser1614Ter" and a.consequence == "frameshift_variant"
+
+
+def test_frameshift_toy_transcript_by_hand(tmp_path):
+    p = tmp_path / "toy.json"
+    p.write_text(json.dumps(TOY))
+    ts = TranscriptSet.default("hg38", p)
+    # ATG GCT GAA AAA TAA; delete c.5 (C): ATG GTG AAA AAT AA -> M V K N + no stop in the CDS
+    a = ann1(ts, "7:1007GC>G")
+    assert a.hgvsc == "NM_000000.1:c.5del" and a.hgvsp1 == "p.A2fs" and a.notes
+    # insert T after c.3: ATG TGC TGA -> M C * : A2C then stop at the 2nd residue
+    b = ann1(ts, "7:1006G>GT")
+    assert b.hgvsp == "p.Ala2CysfsTer2" and b.hgvsp1 == "p.A2Cfs*2"

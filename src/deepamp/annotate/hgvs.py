@@ -60,6 +60,8 @@ class Annotation:
     combined_hgvsp: str | None = None  # set for SNVs combined with a cis partner in one codon
     combined_hgvsp1: str | None = None
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)    # how a name was formed (e.g. fs short form)
+    phase: str | None = None  # cis/trans/undetermined relation to a same-codon partner, when checked
 
     def as_dict(self) -> dict[str, object]:
         v = self.variant
@@ -68,7 +70,8 @@ class Annotation:
                 "intron": self.intron, "hgvsc": self.hgvsc, "hgvsp": self.hgvsp,
                 "hgvsp1": self.hgvsp1, "consequence": self.consequence,
                 "protein_change": self.protein_change, "combined_hgvsp": self.combined_hgvsp,
-                "combined_hgvsp1": self.combined_hgvsp1, "warnings": list(self.warnings)}
+                "combined_hgvsp1": self.combined_hgvsp1, "warnings": list(self.warnings),
+                "notes": list(self.notes), "phase": self.phase}
 
 
 def _trim(pos: int, ref: str, alt: str) -> tuple[int, str, str]:
@@ -269,13 +272,15 @@ def annotate_one(var: Variant, tx: Transcript) -> Annotation:
     first_codon = (min(ref_c) - 1) // 3 + 1
     if (ins_len - del_len) % 3:
         ann.consequence = "frameshift_variant"
-        fs = _frameshift_start(tx, first_codon, ref_c, alt_c, kind)
-        aa = None if fs is None else tx.aa(fs)
-        if fs is not None and aa is not None:
-            ann.hgvsp, ann.hgvsp1 = f"p.{_p3(aa)}{fs}fs", f"p.{aa}{fs}fs"
-            ann.protein_change = f"{aa}{fs}fs"
-        else:
+        fs = _frameshift(tx, first_codon, ref_c, alt_c, kind)
+        if fs is None:
             ann.hgvsp = ann.hgvsp1 = "p.?"
+            ann.notes.append(f"{tx.gene} CDS sequence not modelled at codon {first_codon}: "
+                             "frameshift protein change not computed")
+        else:
+            ann.hgvsp, ann.hgvsp1, ann.protein_change = fs.three, fs.one, fs.one[2:]
+            if fs.note:
+                ann.notes.append(fs.note)
         _splice_flag(ann, locs)
         return ann
     last_codon = (max(ref_c) - 1) // 3 + 1
@@ -303,9 +308,27 @@ def annotate_one(var: Variant, tx: Transcript) -> Annotation:
     return ann
 
 
-def _frameshift_start(tx: Transcript, first_codon: int, ref_c: tuple[int, int], alt_c: str,
-                      kind: str) -> int | None:
-    """First residue changed by a frameshift (None when the CDS is not known there)."""
+@dataclass(frozen=True)
+class _Frameshift:
+    three: str         # p.Gly1202AlafsTer12 (or p.Gly1202fs when the new stop is not modelled)
+    one: str           # p.G1202Afs*12 (or p.G1202fs)
+    note: str | None   # why the short form was used
+
+
+def _frameshift(tx: Transcript, first_codon: int, ref_c: tuple[int, int], alt_c: str,
+                kind: str) -> _Frameshift | None:
+    """HGVS p. of a frameshift, walking the shifted frame to its first stop codon.
+
+    The mutant CDS from ``first_codon`` to the end of the modelled sequence is
+    translated; the first residue that differs from the reference is named
+    (3-letter from the UniProt protein) with the new residue and ``Ter``/``*``
+    plus the position of the new stop counted from that residue (the residue
+    itself is 1), e.g. p.Gly1202AlafsTer12 / p.G1202Afs*12.  When the first
+    changed residue is itself a stop the change is named as a nonsense change
+    (p.Gly1202Ter).  When the shifted frame reaches the end of the modelled
+    CDS without a stop, the short form p.Gly1202fs is returned with a note.
+    Returns None when the CDS is not known at ``first_codon``.
+    """
     base = 3 * first_codon - 2
     end = base
     while tx.cds.get(end) is not None and end <= tx.cds_length:
@@ -319,10 +342,29 @@ def _frameshift_start(tx: Transcript, first_codon: int, ref_c: tuple[int, int], 
     else:
         alt_nt = ref_nt[:ref_c[0] - base] + alt_c + ref_nt[ref_c[1] - base + 1:]
     r, a = translate(ref_nt), translate(alt_nt)
-    for i, (x, y) in enumerate(zip(r, a)):
-        if x != y:
-            return first_codon + i
-    return None
+    i = next((k for k, (x, y) in enumerate(zip(r, a)) if x != y), None)
+    if i is None:  # identical as far as the mutant has whole codons: the change is past them
+        if len(a) >= len(r):
+            return None
+        i = len(a)
+    pos = first_codon + i
+    ref_res = tx.aa(pos)
+    if ref_res is None or "X" in a[i:]:
+        return None
+    if i < len(a) and a[i] == "*":
+        return _Frameshift(f"p.{_p3(ref_res)}{pos}Ter", f"p.{ref_res}{pos}*", None)
+    stop = a.find("*", i)
+    head3, head1 = f"p.{_p3(ref_res)}{pos}", f"p.{ref_res}{pos}"
+    if stop < 0:
+        modelled_end = base + len(ref_nt) - 1
+        whole = modelled_end >= tx.cds_length
+        where = "the end of the CDS (the 3' UTR is not modelled)" if whole else \
+            f"the end of the modelled {tx.gene} CDS sequence (c.{modelled_end})"
+        return _Frameshift(f"{head3}fs", f"{head1}fs",
+                           f"frameshift: no stop codon in the shifted frame before {where}; "
+                           "short form p.(ref)(pos)fs used")
+    n = stop - i + 1
+    return _Frameshift(f"{head3}{_p3(a[i])}fsTer{n}", f"{head1}{a[i]}fs*{n}", None)
 
 
 def _classify_by_length(del_len: int, ins_len: int) -> str:
