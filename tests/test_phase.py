@@ -13,7 +13,8 @@ import pytest
 from conftest import sam_header, sam_to_bam
 from deepamp.cli import main
 from deepamp.errors import IndexFileError, InputFileError, RegionError
-from deepamp.phase import (PhaseVariant, classify, configure_parser, hypergeom_tails, phase_pairs, run)
+from deepamp.phase import (PhaseVariant, classify, configure_parser, hypergeom_tails, longest_fragment,
+                           phase_pairs, run)
 from deepamp.reference import Reference
 from deepamp.simulate import Amplicon, Spike, simulate
 
@@ -179,8 +180,26 @@ def test_simulated_cis_trans_undetermined(simulated):
     assert _find(results, v["cis1"], v["tr1"]).relation == "trans"
     far = _find(results, v["cis1"], v["far"])         # different amplicons: no fragment spans both
     assert far.relation == "undetermined" and far.spanning == 0 and far.a_only > 2500
-    # without a large enough window the far pair is not phased at all
-    assert all(v["far"] not in (r.a, r.b) for r in phase_pairs(bam, list(v.values()), max_distance=200))
+    # beyond --max-distance a pair is still reported: undetermined, spanning 0, with a note
+    short = phase_pairs(bam, list(v.values()), max_distance=200)
+    assert len(short) == len(results) == 10
+    far200 = _find(short, v["cis1"], v["far"])
+    assert far200.relation == "undetermined" and far200.spanning == 0 and far200.a_only == 0
+    assert "not counted (max distance 200 bp)" in far200.note
+    assert _find(short, v["cis1"], v["cis2"]).relation == "cis"
+
+
+def test_default_max_distance_is_the_longest_fragment(simulated):
+    bam, v, _ = simulated
+    longest = longest_fragment(bam, list(v.values()))
+    with pysam.AlignmentFile(bam) as fh:   # independent: every read of the BAM
+        want = max(max(abs(r.template_length), r.reference_length or 0) for r in fh if not r.flag & 0xF04)
+    assert longest == want and 150 <= longest < 29222380 - 29220747
+    results = phase_pairs(bam, list(v.values()))          # default: derived from the data
+    far = _find(results, v["cis1"], v["far"])
+    assert far.relation == "undetermined" and far.spanning == 0
+    assert f"no fragment at the sites is longer than {longest} bp" in far.note
+    assert _find(results, v["tr1"], v["tr2"]).relation == "trans"   # 90 bp apart: counted
 
 
 def test_few_spanning_fragments_are_undetermined(tmp_path):

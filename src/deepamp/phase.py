@@ -1,7 +1,6 @@
 """Cis/trans phasing of nearby SNVs from sequenced fragments (``deepamp phase``).
 
-For every pair of SNVs on one contig at most ``max_distance`` bases apart,
-each fragment (a read pair counts once; mates are joined by name) gets an
+For every pair of SNVs on one contig, each fragment (a read pair counts once; mates are joined by name) gets an
 allele at both sites: ref, alt, other (another base or a deletion) or none
 (not covered, base below ``min_bq``, or the mates disagree).  Fragments with
 ref or alt at BOTH sites are the *spanning* fragments; their 2x2 table
@@ -19,6 +18,13 @@ of the rarer allele's spanning alt fragments (0 for fewer than
 1/max_trans_fraction of them; the allowance absorbs sequencing/PCR errors);
 otherwise **undetermined** (e.g. fragments too short to span both sites),
 always reported with the spanning count.
+
+Pairs farther apart than ``max_distance`` are not counted but still reported,
+as undetermined with spanning count 0 and a note.  By default
+``max_distance`` is the longest fragment seen at the variant sites (the
+largest |TLEN|, or the aligned length for a read without a mate on the same
+contig, over every read overlapping a variant): no fragment can span a pair
+farther apart than that, so nothing is lost by not counting it.
 """
 
 from __future__ import annotations
@@ -31,16 +37,15 @@ from dataclasses import dataclass, field
 
 import pysam
 
-from .errors import FormatError, InputFileError, OutputError, RegionError
+from .errors import FormatError, IndexFileError, InputFileError, OutputError, RegionError
 from .vcf import open_vcf
 from .io import atomic_output, atomic_path, check_writable
 
 RELATIONS = ("cis", "trans", "undetermined")
-DEFAULT_MAX_DISTANCE = 1000
 DEFAULT_ALPHA = 1e-3
 TSV_COLUMNS = ("chrom", "pos_a", "ref_a", "alt_a", "pos_b", "ref_b", "alt_b", "distance",
                "relation", "spanning", "ref_ref", "ref_alt", "alt_ref", "alt_alt", "other",
-               "a_only", "b_only", "discordant", "p_cis", "p_trans", "ps")
+               "a_only", "b_only", "discordant", "p_cis", "p_trans", "ps", "note")
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,7 @@ class PhaseResult:
     discordant: int = 0
     ps: int | None = None
     stats: dict[str, int] = field(default_factory=dict)
+    note: str = ""
 
     @property
     def ref_ref(self) -> int:
@@ -152,25 +158,56 @@ def classify(table: Sequence[Sequence[int]], *, alpha: float = DEFAULT_ALPHA, mi
     return "undetermined", p_cis, p_trans
 
 
-def _pairs(variants: Sequence[PhaseVariant], max_distance: int) -> list[tuple[int, int]]:
+def _pairs(variants: Sequence[PhaseVariant]) -> list[tuple[int, int]]:
+    """Every pair of distinct positions on one contig, ordered by position."""
     order = sorted(range(len(variants)), key=lambda i: (variants[i].contig, variants[i].pos, variants[i].alt))
     out = []
     for x, i in enumerate(order):
         for j in order[x + 1:]:
             vi, vj = variants[i], variants[j]
-            if vj.contig != vi.contig or vj.pos - vi.pos > max_distance:
+            if vj.contig != vi.contig:
                 break
             if vj.pos != vi.pos:
                 out.append((i, j))
     return out
 
 
-def _bam_contigs(bam: str) -> dict[str, int]:
+def longest_fragment(bam: str, variants: Sequence[PhaseVariant], *, reference: str | None = None,
+                     flag_exclude: int = 0xF04) -> int:
+    """Longest fragment overlapping any variant site, in bases (0 when no read covers one).
+
+    A fragment's length is |TLEN| when the mate is on the same contig, else the
+    read's aligned length.  Reads with a flag in ``flag_exclude`` are ignored.
+
+    Raises
+    ------
+    InputFileError, IndexFileError
+        The BAM (or its index) is missing or unreadable.
+    """
+    longest = 0
+    try:
+        with pysam.AlignmentFile(bam, reference_filename=reference) as fh:
+            for v in dict.fromkeys((v.contig, v.pos) for v in variants):
+                for read in fh.fetch(v[0], v[1] - 1, v[1]):
+                    if read.flag & flag_exclude:
+                        continue
+                    span = abs(read.template_length) if read.is_paired and \
+                        read.next_reference_id == read.reference_id else 0
+                    longest = max(longest, span, read.reference_length or 0)
+    except ValueError as exc:
+        raise IndexFileError(f"{bam}: cannot fetch the variant sites ({exc})") from None
+    except OSError as exc:
+        raise InputFileError(f"{bam}: cannot read ({exc})") from None
+    return longest
+
+
+def _bam_contigs(bam: str) -> dict[str, tuple[int, int]]:
+    """Contig name -> (tid, length) from the BAM header."""
     if not os.path.isfile(bam):
         raise InputFileError(f"{bam}: alignment file not found")
     try:
         with pysam.AlignmentFile(bam, "rb", check_sq=False) as fh:
-            return {name: tid for tid, name in enumerate(fh.references)}
+            return {name: (tid, length) for tid, (name, length) in enumerate(zip(fh.references, fh.lengths))}
     except (OSError, ValueError) as exc:
         raise InputFileError(f"{bam}: cannot read as BAM ({exc})") from None
 
@@ -196,14 +233,16 @@ def _phase_sets(variants: Sequence[PhaseVariant], results: Sequence[PhaseResult]
 
 
 def phase_pairs(bam: str, variants: Sequence[PhaseVariant | tuple[str, int, str, str]], *,
-                max_distance: int = DEFAULT_MAX_DISTANCE, min_mapq: int = 20, min_bq: int = 20,
+                max_distance: int | None = None, min_mapq: int = 20, min_bq: int = 20,
                 flag_exclude: int = 0xF04, alpha: float = DEFAULT_ALPHA, min_cis_fragments: int = 3,
                 max_trans_fraction: float = 0.02, reference: str | None = None) -> list[PhaseResult]:
-    """Phase every pair of SNVs at most ``max_distance`` apart from the fragments in ``bam``.
+    """Phase every pair of SNVs on one contig from the fragments in ``bam``.
 
     ``variants``: PhaseVariant or (contig, 1-based pos, ref, alt); SNVs only.
     Returns one PhaseResult per pair (a before b on the genome); ``ps`` is the
-    phase-set id (lowest position of the cis-linked set) or None.
+    phase-set id (lowest position of the cis-linked set) or None.  Pairs more
+    than ``max_distance`` apart (default: :func:`longest_fragment`) are not
+    counted and come back undetermined with spanning count 0 and a ``note``.
 
     Raises
     ------
@@ -214,7 +253,7 @@ def phase_pairs(bam: str, variants: Sequence[PhaseVariant | tuple[str, int, str,
     ValueError
         A variant is not an SNV of A/C/G/T, or an option is out of range.
     """
-    if max_distance < 1:
+    if max_distance is not None and max_distance < 1:
         raise ValueError("max_distance must be >= 1")
     if not 0.0 < alpha < 1.0:
         raise ValueError("alpha must be in (0, 1)")
@@ -226,26 +265,42 @@ def phase_pairs(bam: str, variants: Sequence[PhaseVariant | tuple[str, int, str,
         if len(v.ref) != 1 or len(v.alt) != 1 or v.ref not in "ACGT" or v.alt not in "ACGT" or v.ref == v.alt:
             raise ValueError(f"{v.label()}: only SNVs of A/C/G/T can be phased")
     vs = list(dict.fromkeys(vs))
-    tids = _bam_contigs(bam)
+    contigs = _bam_contigs(bam)
     for v in vs:
-        if v.contig not in tids:
+        if v.contig not in contigs:
             raise RegionError(f"{bam}: variant {v.label()} is on contig {v.contig!r}, which is not in the BAM header")
-    pairs = _pairs(vs, max_distance)
+        if v.pos > contigs[v.contig][1]:
+            raise RegionError(f"{bam}: variant {v.label()} is outside {v.contig} (length {contigs[v.contig][1]})")
+    tids = {name: tid for name, (tid, _) in contigs.items()}
+    derived = max_distance is None
+    if max_distance is None:
+        max_distance = longest_fragment(bam, vs, reference=reference, flag_exclude=flag_exclude)
+    why = (f"no fragment at the sites is longer than {max_distance} bp" if derived
+           else f"max distance {max_distance} bp")
+    all_pairs = _pairs(vs)
+    pairs = [(i, j) for i, j in all_pairs if vs[j].pos - vs[i].pos <= max_distance]
     from ._phase import count_pairs   # compiled module; imported late so `deepamp phase --help` needs no build
 
     sites = [((tids[vs[i].contig], vs[i].pos - 1, vs[i].ref, vs[i].alt),
               (tids[vs[j].contig], vs[j].pos - 1, vs[j].ref, vs[j].alt)) for i, j in pairs]
     counts, stats = count_pairs(bam, sites, reference_path=reference, min_mapq=min_mapq,
-                                min_bq=min_bq, flag_exclude=flag_exclude)
-    results = []
+                                min_bq=min_bq, flag_exclude=flag_exclude) if sites else ([], [])
+    counted = {}
     for k, (i, j) in enumerate(pairs):
         table = [[int(x) for x in row] for row in counts[k]]
         rel, p_cis, p_trans = classify(table, alpha=alpha, min_cis_fragments=min_cis_fragments,
                                        max_trans_fraction=max_trans_fraction)
         st = dict(zip(("reads_seen", "reads_used", "fragments", "mates_joined", "discordant"),
                       (int(x) for x in stats[k])))
-        results.append(PhaseResult(vs[i], vs[j], table, rel, p_cis, p_trans,
-                                   discordant=st["discordant"], stats=st))
+        counted[(i, j)] = PhaseResult(vs[i], vs[j], table, rel, p_cis, p_trans,
+                                      discordant=st["discordant"], stats=st)
+    results = []
+    for i, j in all_pairs:
+        r = counted.get((i, j))
+        if r is None:
+            r = PhaseResult(vs[i], vs[j], [[0] * 4 for _ in range(4)], "undetermined", 1.0, 1.0,
+                            note=f"{vs[j].pos - vs[i].pos} bp apart, not counted ({why})")
+        results.append(r)
     ps = _phase_sets(vs, results)
     for r in results:
         if r.relation == "cis":
@@ -269,8 +324,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                              "the format of `deepamp annotate --phase` (pairs without a protein change are left out)")
     parser.add_argument("--genome", default="hg38", help="genome build for --annotate-tsv (hg38/hg19) [hg38]")
     parser.add_argument("--reference", "-f", default=None, help="reference FASTA (CRAM input)")
-    parser.add_argument("--max-distance", type=int, default=DEFAULT_MAX_DISTANCE,
-                        help=f"phase pairs at most this many bases apart [{DEFAULT_MAX_DISTANCE}]")
+    parser.add_argument("--max-distance", type=int, default=None,
+                        help="count fragments only for pairs at most this many bases apart; farther pairs are "
+                             "reported undetermined with spanning=0 [the longest fragment seen at the variant sites]")
     parser.add_argument("--min-mapq", "-q", type=int, default=20, help="minimum mapping quality [20]")
     parser.add_argument("--min-bq", "-Q", type=int, default=20,
                         help="bases below this quality count as not covering the site [20]")
@@ -363,7 +419,7 @@ def run(args: argparse.Namespace) -> int:
                 row = [r.a.contig, r.a.pos, r.a.ref, r.a.alt, r.b.pos, r.b.ref, r.b.alt, r.distance,
                        r.relation, r.spanning, r.ref_ref, r.ref_alt, r.alt_ref, r.alt_alt, r.other,
                        r.a_only, r.b_only, r.discordant, _fmt_p(r.p_cis), _fmt_p(r.p_trans),
-                       "" if r.ps is None else r.ps]
+                       "" if r.ps is None else r.ps, r.note]
                 fh.write("\t".join(str(x) for x in row) + "\n")
     if args.annotate_tsv:
         _write_annotate_tsv(args.annotate_tsv, results, args.genome)
