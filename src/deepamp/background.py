@@ -38,7 +38,23 @@ background reports the same figure per control and pooled (non-reference
 A/C/G/T bases / all counted A/C/G/T bases) and the flat threshold the same
 ratio implies (``VILLA_THRESHOLD_RATIO`` x pooled figure).
 
-File format (version 1)
+Indel events
+------------
+Every control's indel events are left-normalised and merged as in
+:mod:`deepamp.indels`; for each distinct (anchor, event) seen in any control
+the depth is the control's fragments spanning the junction.  Controls that
+carry the event as a real variant are excluded with the same rules and
+thresholds as for substitutions (germline-level fraction, or a Bonferroni
+binomial outlier against the other controls over events x controls).  The
+rate is the posterior mean ``(k + 1/2) / (n + 1)`` over the included controls
+(Jeffreys prior) and the dispersion is the method-of-moments beta-binomial
+rho across controls plus the posterior uncertainty ``1 / (n + 2)``, capped at
+``max_rho``.  Events never seen in the controls get the same posterior with
+k = 0 over the controls' total junction depth at the anchor (stored per
+position), so a tumour event is always tested against what the controls
+could have shown.
+
+File format (version 2)
 -----------------------
 A numpy ``.npz`` (no pickles) with arrays ``contig`` (str, P), ``pos``
 (int64, P, 0-based), ``ref`` (str, P), ``rate`` (float64, P x 4 x 2: alt base
@@ -47,7 +63,12 @@ A/C/G/T x strand fwd/rev; the reference column is 0), ``dispersion``
 string with ``format`` = "deepamp-background", ``version`` = 1,
 ``panel_sha256`` (hash of contig, position and reference base of every
 position), the counting parameters, the controls and their summary figures,
-and the excluded (control, site, alt) entries.  :func:`load` rejects other
+and the excluded (control, site, alt) entries (``excluded_indels`` for
+events).  Indel arrays: ``indel_contig``, ``indel_pos`` (anchor, 0-based),
+``indel_length`` (> 0 insertion, < 0 deletion), ``indel_sequence``,
+``indel_rate``, ``indel_dispersion``, ``indel_n_controls_used`` per event and
+``junction_depth`` (int64, P: control fragments spanning p -> p+1, summed).
+Version 1 files (no indel arrays) are rejected.  :func:`load` rejects other
 formats and versions, and :meth:`Background.lookup` rejects counts from a
 different panel or reference.
 """
@@ -68,8 +89,10 @@ import numpy as np
 from .errors import FormatError, InputFileError, ReferenceFileError
 
 FORMAT_NAME = "deepamp-background"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 BASES = "ACGT"
+INDEL_ARRAYS = ("indel_contig", "indel_pos", "indel_length", "indel_sequence", "indel_rate",
+                "indel_dispersion", "indel_n_controls_used", "junction_depth")
 #: Villa et al. 2024: 0.6 % flat VAF threshold / 0.0024 mismatches per mapped base.
 VILLA_THRESHOLD_RATIO = 0.006 / 0.0024
 
@@ -117,6 +140,7 @@ class Background:
     n_controls_used: np.ndarray  # (P, 4)
     meta: dict[str, Any] = field(default_factory=dict)
     path: str = "<memory>"
+    indels: dict[str, np.ndarray] = field(default_factory=dict)   # indel_* arrays, junction_depth
 
     @property
     def pooled_mismatch_rate(self) -> float:
@@ -134,7 +158,7 @@ class Background:
             np.savez_compressed(fh, contig=self.contig.astype(str), pos=self.pos.astype(np.int64),
                                 ref=self.ref.astype(str), rate=self.rate, dispersion=self.dispersion,
                                 n_controls_used=self.n_controls_used.astype(np.int16),
-                                meta=np.array(json.dumps(self.meta, sort_keys=True)))
+                                meta=np.array(json.dumps(self.meta, sort_keys=True)), **self.indels)
 
     def lookup(self, contig: np.ndarray, pos: np.ndarray, ref: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -168,6 +192,39 @@ class Background:
                 f"is {self.ref[rows[j]]} there but {ref[j]} in this reference")
         return (self.rate[rows, :, 0].copy(), self.rate[rows, :, 1].copy(), self.dispersion[rows].copy())
 
+    def indel_lookup(self, keys: list[tuple[str, int, int, str]]) -> tuple[np.ndarray, np.ndarray]:
+        """(rate, dispersion) per (contig, anchor, length, sequence) of normalised indel events.
+
+        Events not seen in the controls get the zero-count posterior over the
+        controls' junction depth at the anchor (see the module docstring).
+
+        Raises
+        ------
+        ReferenceFileError
+            An anchor is not a position of the background's panel.
+        """
+        ind = self.indels
+        known = {k: i for i, k in enumerate(zip(ind["indel_contig"].astype(str).tolist(),
+                                                 ind["indel_pos"].tolist(), ind["indel_length"].tolist(),
+                                                 ind["indel_sequence"].astype(str).tolist()))}
+        row = {(c, int(p)): i for i, (c, p) in enumerate(zip(self.contig.astype(str).tolist(),
+                                                             self.pos.tolist()))}
+        max_rho = float(self.meta.get("fit_params", {}).get("max_rho", BackgroundParams.max_rho))
+        rate = np.empty(len(keys))
+        rho = np.empty(len(keys))
+        for j, key in enumerate(keys):
+            i = known.get((key[0], int(key[1]), int(key[2]), key[3]))
+            if i is not None:
+                rate[j], rho[j] = ind["indel_rate"][i], ind["indel_dispersion"][i]
+                continue
+            r = row.get((key[0], int(key[1])))
+            if r is None:
+                raise ReferenceFileError(f"{self.path}: background does not match the panel: indel anchor "
+                                         f"{key[0]}:{int(key[1]) + 1} was not in its controls")
+            n = float(ind["junction_depth"][r])
+            rate[j], rho[j] = 0.5 / (n + 1.0), min(1.0 / (n + 2.0), max_rho)
+        return rate, rho
+
     def summary_lines(self) -> list[str]:
         """Human-readable summary (per control, pooled, implied threshold, exclusions)."""
         s = self.meta["summary"]
@@ -185,6 +242,12 @@ class Background:
                        f"(alt fraction {e['af']:.4f}, others {e['others_rate']:.2e}, {e['reason']})")
         if len(ex) > 20:
             out.append(f"  ... and {len(ex) - 20} more (see the file's metadata)")
+        exi = self.meta.get("excluded_indels", [])
+        out.append(f"indel events: {len(self.indels.get('indel_pos', ()))} learned, {len(exi)} "
+                   f"(control, event) entries excluded as real variants")
+        for e in exi[:20]:
+            out.append(f"  excluded {e['control']} at {e['contig']}:{e['pos'] + 1} {e['ref']}>{e['alt']} "
+                       f"(fraction {e['af']:.4f}, others {e['others_rate']:.2e}, {e['reason']})")
         return out
 
 
@@ -219,13 +282,16 @@ def load(path: str | os.PathLike[str]) -> Background:
         if meta.get("version") != FORMAT_VERSION:
             raise FormatError(f"{path}: background file format version {meta.get('version')}; this deepamp "
                               f"reads version {FORMAT_VERSION}: re-run deepamp background on the controls")
-        need = ("contig", "pos", "ref", "rate", "dispersion", "n_controls_used")
+        need = ("contig", "pos", "ref", "rate", "dispersion", "n_controls_used") + INDEL_ARRAYS
         if any(k not in z.files for k in need):
             raise FormatError(f"{path}: background file is missing arrays")
         bg = Background(z["contig"], z["pos"], z["ref"], z["rate"], z["dispersion"], z["n_controls_used"],
-                        meta, path)
+                        meta, path, {k: z[k] for k in INDEL_ARRAYS})
     P = len(bg.pos)
-    if bg.rate.shape != (P, 4, 2) or bg.dispersion.shape != (P, 4):
+    E = len(bg.indels["indel_pos"])
+    if bg.rate.shape != (P, 4, 2) or bg.dispersion.shape != (P, 4) or \
+            bg.indels["junction_depth"].shape != (P,) or \
+            any(bg.indels[k].shape[:1] != (E,) for k in INDEL_ARRAYS if k != "junction_depth"):
         raise FormatError(f"{path}: background arrays have inconsistent shapes")
     if panel_hash(bg.contig.astype(str), bg.pos, bg.ref.astype(str)) != meta.get("panel_sha256"):
         raise FormatError(f"{path}: background file is corrupt (panel hash does not match its positions)")
@@ -389,6 +455,77 @@ def _outliers(k: np.ndarray, n: np.ndarray, ref_code: np.ndarray, params: Backgr
     return out
 
 
+def _learn_indels(counts_list: list, names: list[str], params: BackgroundParams
+                  ) -> tuple[dict[str, np.ndarray], list[dict[str, Any]]]:
+    """Indel arrays (see the module docstring) and the excluded (control, event) entries."""
+    from . import _stats
+    from .indels import collect_events, junction_depth
+
+    tables = [collect_events(c) for c in counts_list]
+    jd = np.stack([junction_depth(c).sum(axis=1) for c in counts_list], axis=-1)     # (P, J)
+    first = counts_list[0]
+    row = {(c, int(p)): i for i, (c, p) in enumerate(zip(first.contig.astype(str).tolist(), first.pos.tolist()))}
+    info: dict[tuple[str, int, int, str], tuple[str, str]] = {}
+    for t in tables:
+        for key, r, a in zip(t.keys(), t.ref.tolist(), t.alt.tolist()):
+            info.setdefault(key, (r, a))
+    keys = sorted(info, key=lambda k: (row[(k[0], k[1])], k[2] < 0, abs(k[2]), k[3]))
+    E, J = len(keys), len(counts_list)
+    index = {k: e for e, k in enumerate(keys)}
+    rows = np.array([row[(k[0], k[1])] for k in keys], dtype=np.int64)
+    k = np.zeros((E, J), np.int64)
+    n = jd[rows].astype(np.int64) if E else np.zeros((0, J), np.int64)
+    for j, t in enumerate(tables):
+        for key, cnt, dep in zip(t.keys(), t.count.sum(axis=1), t.depth.sum(axis=1)):
+            e = index[key]
+            k[e, j] = cnt
+            n[e, j] = max(n[e, j], dep)
+    af = np.divide(k, n, out=np.zeros(k.shape), where=n > 0)
+    outl = af >= params.germline_af
+    if J >= 2 and E:
+        k_oth = k.sum(axis=1, keepdims=True) - k
+        n_oth = n.sum(axis=1, keepdims=True) - n
+        r_oth = (k_oth + 0.5) / (n_oth + 1.0)
+        cand = (n > 0) & (af >= params.outlier_min_af) & (af >= params.outlier_min_ratio * r_oth)
+        idx = np.nonzero(cand)
+        if idx[0].size:
+            logp = _stats.logsf_binom(k[idx], n[idx], np.minimum(r_oth[idx], 1.0))
+            sig = logp + math.log(max(1, E * J)) < math.log(params.outlier_alpha)
+            outl[tuple(i[sig] for i in idx)] = True
+    inc = ~outl
+    ks, ns = (k * inc).sum(axis=1), (n * inc).sum(axis=1)
+    rate = (ks + 0.5) / (ns + 1.0)
+    # method-of-moments beta-binomial rho across the included controls (as for substitutions)
+    used = (inc & (n > 0)).sum(axis=1)
+    pbar = np.divide(ks, ns, out=np.zeros(E), where=ns > 0)
+    x = np.divide(k, n, out=np.zeros(k.shape), where=n > 0) - pbar[:, None]
+    ss = (n * x * x * (inc & (n > 0))).sum(axis=1)
+    sn2 = (n.astype(np.float64) ** 2 * inc).sum(axis=1)
+    denom = pbar * (1.0 - pbar)
+    extra = ns - np.divide(sn2, ns, out=np.zeros(E), where=ns > 0) - (used - 1)
+    ok = (used >= 2) & (ks > 0) & (denom > 0) & (extra > 0)
+    between = np.zeros(E)
+    between[ok] = (ss[ok] / denom[ok] - (used[ok] - 1)) / extra[ok]
+    rho = np.minimum(np.clip(between, 0.0, params.max_rho) + 1.0 / (ns + 2.0), params.max_rho)
+    excluded = []
+    for e, j in zip(*np.nonzero(outl)):
+        key = keys[e]
+        n_o = int(n[e].sum() - n[e, j])
+        excluded.append({"control": names[j], "contig": key[0], "pos": key[1], "ref": info[key][0],
+                         "alt": info[key][1], "af": float(af[e, j]),
+                         "others_rate": float((k[e].sum() - k[e, j]) / n_o) if n_o else 0.0,
+                         "reason": "germline-level alt fraction" if af[e, j] >= params.germline_af
+                         else "binomial outlier vs other controls"})
+    arrays = {"indel_contig": np.array([kk[0] for kk in keys], dtype=str),
+              "indel_pos": np.array([kk[1] for kk in keys], dtype=np.int64),
+              "indel_length": np.array([kk[2] for kk in keys], dtype=np.int64),
+              "indel_sequence": np.array([kk[3] for kk in keys], dtype=str),
+              "indel_rate": rate.astype(np.float64), "indel_dispersion": rho.astype(np.float64),
+              "indel_n_controls_used": used.astype(np.int16),
+              "junction_depth": jd.sum(axis=1).astype(np.int64)}
+    return arrays, excluded
+
+
 def learn_from_counts(counts_list: list, names: list[str], params: BackgroundParams | None = None
                       ) -> Background:
     """Learn a background from CountResults of the controls (same panel and reference).
@@ -420,6 +557,7 @@ def learn_from_counts(counts_list: list, names: list[str], params: BackgroundPar
     class_prior, site_fit = _kernels()
     mu, M = class_prior(k, n, include, cls, ncls)
     rate, rho, used = site_fit(k, n, include, cls, mu, M, params.max_rho)
+    indel_arrays, excluded_indels = _learn_indels(counts_list, names, params)
 
     controls = []
     tot_mm = tot_b = 0
@@ -445,11 +583,13 @@ def learn_from_counts(counts_list: list, names: list[str], params: BackgroundPar
     meta = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "panel_sha256": h0,
             "count_params": {k_: v for k_, v in first.params.items() if isinstance(v, (int, float, str, bool))},
             "fit_params": params.__dict__, "controls": controls, "excluded": excluded,
+            "excluded_indels": excluded_indels,
             "summary": {"pooled_mismatch_rate": pooled, "flat_vaf_threshold": VILLA_THRESHOLD_RATIO * pooled,
                         "villa2024_mismatch_rate": 0.0024, "villa2024_flat_vaf_threshold": 0.006},
-            "description": "per-site x alt x strand background error rates; see deepamp.background"}
+            "description": "per-site x alt x strand background error rates and per-event indel "
+                           "rates; see deepamp.background"}
     return Background(first.contig.astype(str), first.pos.astype(np.int64), first.ref.astype(str),
-                      rate, rho, used, meta)
+                      rate, rho, used, meta, indels=indel_arrays)
 
 
 def learn(bams: list[str], *, reference: str, bed: str | None = None, regions: list[str] | None = None,
