@@ -10,12 +10,17 @@ option             test                              FILTER name
 ``-V/--cov-max``   INFO/DP > V                       ``max_dp_<V>``
 ``-a/--af-min``    INFO/AF < a                       ``min_af_<a>``
 ``-A/--af-max``    INFO/AF > A                       ``max_af_<A>``
-``-Q``             QUAL < Q                          ``min_snvqual_<Q>``
-``--snvqual-*``    QUAL as p-value, corrected        ``snvqual_<mtc>``
+``-Q``             QUAL < Q                          ``min_snvqual_<Q>`` / ``min_indelqual_<Q>``
+``--snvqual-*``    QUAL as p-value, corrected        ``snvqual_<mtc>`` / ``indelqual_<mtc>``
 ``--sb-*``         strand bias p-value, corrected    ``sb_<mtc>`` (LoFreq SB) or
                                                      ``sba_<mtc>`` (amplicon-aware SBA)
 ``--max-pop-af``   population AF > max               ``popaf_<max>``
 =================  ===============================  =====================================
+
+Indel records (INFO/INDEL, or REF and ALT of different lengths) get every
+filter; as in LoFreq, their QUAL is judged in its own family (LoFreq's
+``indelqual`` filters, same thresholds here): the corrected QUAL filter
+ranks indels among indels only (``--snvqual-ntests`` applies to SNVs).
 
 Every filter is evaluated on its own: unlike ``lofreq filter`` run in one
 pass (whose AF filter is silently skipped for records with a huge QUAL),
@@ -34,7 +39,8 @@ Its Phred value is written as INFO/SBA (always finite; no sentinels).
 
 Population filter: ``--population-vcf`` (bgzip + tabix/csi index, INFO/AF);
 records of it are split into one per ALT allele and trimmed to their minimal
-representation (SNVs; indels are never matched to deepamp's SNVs), contig
+representation (an indel never matches an SNV; left-normalised indels match
+left-normalised indels), contig
 names ``chr2`` and ``2`` are mapped onto each other.  The matched AF is
 written as INFO/POPAF.
 
@@ -60,7 +66,7 @@ MTC = ("bonf", "holm-bonf", "fdr")
 SB_TESTS = ("amplicon", "lofreq")
 _LN10 = math.log(10.0)
 
-__all__ = ["FilterParams", "PRESETS", "VcfLine", "read_vcf", "sba_logp", "sba_phred", "mtc_adjust",
+__all__ = ["FilterParams", "PRESETS", "VcfLine", "read_vcf", "is_indel", "sba_logp", "sba_phred", "mtc_adjust",
            "PopulationVcf", "apply_filters", "filter_vcf", "configure_parser", "run",
            "add_filter_options", "params_from_args"]
 
@@ -388,6 +394,13 @@ class FilterResult:
     info_headers: list[str] = field(default_factory=list)
 
 
+def is_indel(record) -> bool:
+    """Whether a record is an indel (INFO/INDEL flag, or REF and ALT of different lengths)."""
+    if record.info.get("INDEL") is True:
+        return True
+    return any(len(a) != len(record.ref) for a in str(record.alt).split(",") if not a.startswith("<"))
+
+
 def apply_filters(records: list, params: FilterParams, source: str = "<records>",
                   population: PopulationVcf | None = None) -> FilterResult:
     """FILTER names per record (empty = PASS) and INFO additions (SBA, POPAF).
@@ -431,15 +444,22 @@ def apply_filters(records: list, params: FilterParams, source: str = "<records>"
             if r.qual is None:
                 raise FormatError(f"{where[i]}: QUAL missing ('.')")
             quals.append(float(r.qual))
-        if params.min_snvqual is not None:
-            for i, q in enumerate(quals):
-                if q < params.min_snvqual:
-                    flag(i, f"min_snvqual_{params.min_snvqual:g}", f"Minimum SNV Quality (Phred) {params.min_snvqual:g}")
-        if params.snvqual_alpha is not None and n:
-            adj = mtc_adjust(-np.array(quals) / 10.0 * _LN10, params.snvqual_mtc, params.snvqual_ntests)
-            name = f"snvqual_{params.snvqual_mtc}"
-            for i in np.flatnonzero(~(adj < math.log(params.snvqual_alpha))):
-                flag(int(i), name, f"SNV Quality: {params.snvqual_mtc}-corrected p >= {params.snvqual_alpha:g}")
+        indel = np.array([is_indel(r) for r in records], dtype=bool)
+        for kind, fam in (("snv", ~indel), ("indel", indel)):
+            label = "SNV" if kind == "snv" else "Indel"
+            if params.min_snvqual is not None:
+                name = f"min_{kind}qual_{params.min_snvqual:g}"
+                for i in np.flatnonzero(fam):
+                    if quals[i] < params.min_snvqual:
+                        flag(int(i), name, f"Minimum {label} Quality (Phred) {params.min_snvqual:g}")
+            if params.snvqual_alpha is not None and fam.any():
+                sel = np.flatnonzero(fam)
+                ntests = params.snvqual_ntests if kind == "snv" else None
+                adj = mtc_adjust(-np.array(quals)[sel] / 10.0 * _LN10, params.snvqual_mtc, ntests)
+                name = f"{kind}qual_{params.snvqual_mtc}"
+                for i in sel[~(adj < math.log(params.snvqual_alpha))]:
+                    flag(int(i), name, f"{label} Quality: {params.snvqual_mtc}-corrected p >= "
+                                       f"{params.snvqual_alpha:g}")
     if params.sb_alpha is not None and n:
         logp = np.empty(n)
         for i, r in enumerate(records):
