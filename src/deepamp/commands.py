@@ -113,6 +113,12 @@ def configure_call_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--background", metavar="BG_FILE",
                    help="test each (site, alt) against its background learned by `deepamp background` "
                         "(default: LoFreq's quality model)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--no-indels", action="store_true",
+                   help="call SNVs only (default: SNVs and indels; see deepamp.indels)")
+    g.add_argument("--only-indels", action="store_true", help="call indels only (as LoFreq)")
+    p.add_argument("--call-indels", action="store_true",
+                   help="accepted for LoFreq compatibility (indels are called by default)")
     p.add_argument("--hotspots", metavar="shipped|FILE.tsv",
                    help="test known resistance alleles as their own family (INFO FAMILY=hotspot): "
                         "'shipped' = deepamp's ALK/ROS1 list, or a TSV with contig, pos, ref, alt")
@@ -122,8 +128,9 @@ def configure_call_parser(p: argparse.ArgumentParser) -> None:
 
 
 def run_call(args: argparse.Namespace) -> int:
-    """``deepamp call``: count, test, correct, write VCF."""
+    """``deepamp call``: count, test, correct, write VCF (SNVs and indels)."""
     from .call import CallParams, call_snvs
+    from .indels import call_indels, merge_sorted
     from .io import check_writable
     from .vcf import VcfHeader, write_vcf
 
@@ -156,12 +163,20 @@ def run_call(args: argparse.Namespace) -> int:
 
         hotspots = load_hotspots(None if args.hotspots == "shipped" else args.hotspots)
     counts = _count(args, qual_hist=True)
-    variants, m = call_snvs(counts, params, background=background, hotspots=hotspots)
+    variants, m = ([], 0) if args.only_indels else \
+        call_snvs(counts, params, background=background, hotspots=hotspots)
+    indels, m_indel = ([], 0) if args.no_indels else \
+        call_indels(counts, params, background=background, reference=args.ref)
     header = VcfHeader(counts.header_contigs, reference=args.ref, command="deepamp " + " ".join(sys.argv[1:]))
-    header.extra += [f"##deepamp_mtc={params.mtc},tests={m},alpha={params.alpha}"] + stats_header_lines(counts)
+    header.extra += [f"##deepamp_mtc={params.mtc},tests={m},alpha={params.alpha}"]
+    if not args.no_indels:
+        header.extra.append(f"##deepamp_indel_mtc={params.mtc},tests={m_indel},alpha={params.alpha}")
+    header.extra += stats_header_lines(counts)
     if background is not None:
         header.extra.append(f"##deepamp_background={os.path.abspath(args.background)},"
                             f"panel_sha256={background.meta['panel_sha256']}")
+    n_snv = len(variants)
+    variants = merge_sorted(variants, indels)
     records = [v.to_record() for v in variants]
     notes = []
     if fparams is not None:
@@ -177,8 +192,10 @@ def run_call(args: argparse.Namespace) -> int:
     write_vcf(args.out, header, records)
     if not args.quiet:
         n_pass = sum(1 for r in records if not r.filters)
-        for line in summary_lines(counts) + [f"calls: {len(variants)} of {m} tests significant"
-                                             + (f", {n_pass} PASS filters" if fparams else "")] + notes:
+        calls = f"calls: {n_snv} of {m} SNV tests significant"
+        if not args.no_indels:
+            calls += f", {len(indels)} of {m_indel} indel tests"
+        for line in summary_lines(counts) + [calls + (f", {n_pass} PASS filters" if fparams else "")] + notes:
             print(f"deepamp call: {line}", file=sys.stderr)
     return 0
 
