@@ -191,7 +191,7 @@ def concordance(vcf_a: str, vcf_b: str, labels: Sequence[str] = ("bwa", "bowtie2
         info_defs[f"FILTER_{lab}"] = ("1", "String", f"FILTER in the {lab} VCF (names joined by |)")
     for src in (a, b):
         for key, (number, typ, desc) in src.info_defs.items():
-            info_defs.setdefault(key, ("1" if number == "A" else "2" if number == "R" else number, typ, desc))
+            info_defs.setdefault(key, (number, typ, desc))   # Number=A/R stay valid: one ALT per line
     filter_defs = {**a.filter_defs, **{k: v for k, v in b.filter_defs.items() if k not in a.filter_defs}}
     if filter_weak:
         filter_defs["weak_evidence"] = "Does not pass filters in both alignments (Villa et al. 2024)"

@@ -239,7 +239,7 @@ def _sha256(path: str) -> str:
 
 
 def aligner_index(reference: str, aligner: str, cache_dir: str | None = None,
-                  threads: int = 1, log=sys.stderr) -> str:
+                  threads: int = 1, log=None) -> str:
     """Index prefix for ``aligner`` on ``reference``, building it in the cache when missing.
 
     Returns
@@ -275,7 +275,8 @@ def aligner_index(reference: str, aligner: str, cache_dir: str | None = None,
         work = tempfile.mkdtemp(prefix=f".{aligner}.", dir=os.path.dirname(target))
     except OSError as exc:
         raise OutputError(f"{cache_dir}: cannot create the index cache ({exc.strerror})") from None
-    print(f"deepamp align: building the {aligner} index of {reference} in {target}", file=log)
+    print(f"deepamp align: building the {aligner} index of {reference} in {target}",
+          file=log or sys.stderr)
     try:
         shutil.copyfile(reference, os.path.join(work, "ref.fa"))
         if aligner == "bwa":
@@ -305,7 +306,7 @@ def _sample_name(out_bam: str, sample: str | None) -> str:
 
 def align(reference: str, r1: str, r2: str, out_bam: str, aligner: str = "bwa", *,
           threads: int = 1, trim_5p: int = 0, sample: str | None = None,
-          cache_dir: str | None = None, log=sys.stderr) -> FastqStats:
+          cache_dir: str | None = None, log=None) -> FastqStats:
     """Align paired FASTQs with ``aligner`` into a coordinate-sorted, indexed BAM.
 
     Parameters
