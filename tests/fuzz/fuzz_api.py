@@ -99,7 +99,7 @@ def TestOneInput(data: bytes) -> None:
                 raise AssertionError(f"error message not one line: {msg!r}")
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
-        rc = cli_main(["count", str(BAM), "-r", region or "chr1", "-f", str(FA), "-o", str(OUT), "--quiet",
+        rc = cli_main(["count", str(BAM), f"--region={region or 'chr1'}", "-f", str(FA), "-o", str(OUT), "--quiet",
                        "--threads", str(threads)])
     if rc not in (0, 1) or (rc == 1 and len(err.getvalue().splitlines()) != 1):
         raise AssertionError(f"cli rc={rc} stderr={err.getvalue()!r}")
