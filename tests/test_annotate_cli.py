@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import pysam
 import pytest
@@ -171,3 +172,62 @@ def test_lofreq_style_vcf_without_contig_lines_and_multiallelic(tmp_path):
     assert recs[1].info["HGVSP1"] == ("p.L1196M",)
     doc = json.loads((tmp_path / "out.json").read_text())
     assert len(doc["variants"]) == 3
+
+
+# ---- simulate -> call -> phase -> annotate: same-codon SNVs merged only when phased cis ----------
+
+ALK_SLICE = Path(__file__).resolve().parents[1] / "src" / "deepamp" / "data" / "ALK_hg38_chr2_29191796-29223795.fa"
+# ALK codon 1202 (GGG, c.3604-c.3606) lies on chr2:29220745-29220747 (minus strand).
+# c.3604G>A = chr2:29220747C>T (G1202R, AGG); c.3605G>A = chr2:29220746C>T (G1202E, GAG);
+# both on one molecule: AAG = Lys, G1202K.
+
+
+def _pipeline(tmp_path, groups, vafs=(0.08, 0.06)):
+    from deepamp.cli import main
+    from deepamp.simulate import Amplicon, Spike, simulate
+
+    spikes = [Spike("chr2", 29220747, "C", "T", vafs[0], molecule_group=groups[0]),
+              Spike("chr2", 29220746, "C", "T", vafs[1], molecule_group=groups[1])]
+    bam = tmp_path / "s.bam"
+    simulate(str(ALK_SLICE), [Amplicon("chr2", 29220676, 29220865, "ALK_ex23")], str(bam),
+             pairs_per_amplicon=2000, spikes=spikes, sample_seed=5)
+    calls, phased = tmp_path / "calls.vcf", tmp_path / "phased.vcf"
+    assert main(["call", "-f", str(ALK_SLICE), "-r", "chr2:29220676-29220865", "-o", str(calls), str(bam)]) == 0
+    assert main(["phase", "-i", str(calls), "-o", str(phased), str(bam)]) == 0
+    assert main(["annotate", "-o", str(tmp_path / "ann"), str(phased)]) == 0
+    doc = json.loads((tmp_path / "ann.json").read_text())
+    return {(v["pos"], v["alt"]): v for v in doc["variants"]}, doc
+
+
+def test_pipeline_same_codon_cis_gives_one_amino_acid_change(tmp_path):
+    got, doc = _pipeline(tmp_path, ("g1", "g1"))
+    a, b = got[(29220747, "T")], got[(29220746, "T")]
+    assert (a["hgvsp1"], b["hgvsp1"]) == ("p.G1202R", "p.G1202E")   # each alone
+    assert a["combined_hgvsp1"] == b["combined_hgvsp1"] == "p.G1202K"
+    assert a["combined_hgvsp"] == "p.Gly1202Lys" and a["phase"] == b["phase"] == "cis"
+    clones = [c["genotype"] for c in doc["ranking"]["clones"]]
+    # the ranking sees the molecule's change, not R and E apart (other calls are run artefacts)
+    assert "G1202K" in clones and "G1202R" not in clones and "G1202E" not in clones
+
+
+def test_pipeline_same_codon_trans_is_annotated_separately_and_flagged(tmp_path):
+    got, _ = _pipeline(tmp_path, ("g1", "g2"))
+    a, b = got[(29220747, "T")], got[(29220746, "T")]
+    assert a["combined_hgvsp1"] is None and b["combined_hgvsp1"] is None
+    assert a["phase"] == b["phase"] == "trans"
+    assert any("shares a codon with chr2:29220746C>T (trans)" in w for w in a["warnings"])
+    tsv = (tmp_path / "ann.tsv").read_text().splitlines()
+    header = tsv[1].split("\t")
+    row = next(r.split("\t") for r in tsv[2:] if r.split("\t")[1] == "29220747")
+    assert row[header.index("phase")] == "trans" and row[header.index("hgvsp1")] == "p.G1202R"
+    clones = sorted(c["genotype"] for c in json.loads((tmp_path / "ann.json").read_text())["ranking"]["clones"])
+    assert {"G1202E", "G1202R"} <= set(clones) and "G1202K" not in clones   # two clones
+
+
+def test_same_codon_without_phase_information_is_flagged_not_merged(tmp_path):
+    text = VCF.replace("2\t29220765\t.\tG\tT", "2\t29220746\t.\tC\tT")
+    assert cli.run(args(tmp_path, vcf_text=text)) == 0
+    got = {(v["pos"], v["alt"]): v for v in json.loads((tmp_path / "out.json").read_text())["variants"]}
+    a = got[(29220747, "T")]
+    assert a["combined_hgvsp1"] is None and a["phase"] == "not phased"
+    assert any("(not phased)" in w for w in a["warnings"])

@@ -1,6 +1,6 @@
 """``deepamp annotate``: HGVS annotation, knowledge-base evidence and inhibitor ranking.
 
-Reads a deepamp or LoFreq VCF and writes ``PREFIX.tsv``, ``PREFIX.json`` and
+Reads a deepamp or LoFreq VCF (optionally phased by ``deepamp phase``) and writes ``PREFIX.tsv``, ``PREFIX.json`` and
 ``PREFIX.vcf`` (input records plus INFO GENE, TRANSCRIPT, EXON, HGVSC, HGVSP,
 HGVSP1, CSQ, KB, KB_SOURCES).  Every output is written to a temporary file in
 the target directory and renamed only when all of them are complete.
@@ -8,6 +8,13 @@ the target directory and renamed only when all of them are complete.
 The JSON also holds the inhibitor ranking for the ALK protein changes found
 (decision support for a tumour board, not a treatment order); ``--phase``
 gives the phase relation of mutation pairs (TSV: mutA, mutB, cis|trans|undetermined).
+
+On a VCF written by ``deepamp phase`` (INFO ``PS`` shared by variants linked in
+cis, INFO ``PHASE`` = ``partner:relation:spanning=N`` per nearby variant), two
+SNVs in one codon that are phased cis get one combined amino-acid change; when
+they are trans, undetermined or not phased at all they are annotated
+separately and flagged (``phase`` column and a warning).  Without ``--phase``
+the ranking takes its phase relations from the same INFO fields.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from typing import Any
 
 from ..errors import DeepampError, FormatError, InputFileError, OutputError
 from ..vcf import open_vcf
-from .hgvs import Annotation, Variant, annotate
+from .hgvs import Annotation, Variant, annotate, combine_cis, same_codon_groups
 from .knowledge import KnowledgeBase, load_kb
 from .ranking import DISCLAIMER, RELATIONS, normalize_mutation, rank_inhibitors
 from .transcripts import TranscriptSet, check_genome
@@ -39,7 +46,8 @@ INFO_FIELDS = [
     ("KB_SOURCES", "Sources of the KB records (see deepamp/annotate/data/kb_sources.tsv)"),
 ]
 TSV_COLUMNS = ["contig", "pos", "ref", "alt", "vaf", "gene", "transcript", "exon", "intron", "hgvsc",
-               "hgvsp", "hgvsp1", "consequence", "combined_hgvsp1", "kb_records", "kb_sources", "warnings"]
+               "hgvsp", "hgvsp1", "consequence", "combined_hgvsp1", "phase", "kb_records", "kb_sources",
+               "warnings", "notes"]
 
 
 class AnnotateUsageError(DeepampError, ValueError):
@@ -121,6 +129,67 @@ def _read_phase(path: str) -> list[tuple[str, str, str]]:
     return out
 
 
+def vcf_phase_relations(records: list[Any]) -> dict[frozenset[str], str]:
+    """Pair relations written by ``deepamp phase``, keyed by the two variants' labels.
+
+    Labels are ``contig:posREF>ALT`` (``str(Variant)``).  Variants sharing an
+    INFO ``PS`` are cis; INFO ``PHASE`` entries ``partner:relation:spanning=N``
+    give every other relation.  Unparsable entries are ignored.
+    """
+    rel: dict[frozenset[str], str] = {}
+    by_ps: dict[tuple[str, int], list[str]] = {}
+    for rec in records:
+        mine = [f"{rec.chrom}:{rec.pos}{rec.ref.upper()}>{a.upper()}" for a in rec.alts or ()]
+        info = rec.info
+        entries = info.get("PHASE") if "PHASE" in info else None
+        for entry in ([entries] if isinstance(entries, str) else entries or ()):
+            parts = str(entry).rsplit(":", 2)
+            if len(parts) == 3 and parts[1] in RELATIONS:
+                for m in mine:
+                    rel[frozenset((m, parts[0]))] = parts[1]
+        ps = info.get("PS") if "PS" in info else None
+        if isinstance(ps, int):
+            by_ps.setdefault((rec.chrom, ps), []).extend(mine)
+    for members in by_ps.values():
+        for i, a in enumerate(members):
+            for b in members[i + 1:]:
+                rel[frozenset((a, b))] = "cis"
+    return rel
+
+
+def _merge_codons_by_phase(variants: list[Variant], anns: list[Annotation], txs: TranscriptSet,
+                           rel: dict[frozenset[str], str], phased: bool) -> None:
+    """Combine same-codon SNVs phased cis; flag the others (trans, undetermined, not phased)."""
+    for group in same_codon_groups(variants, anns, txs):
+        parent = {i: i for i in group}
+
+        def find(i: int) -> int:
+            while parent[i] != i:
+                i = parent[i]
+            return i
+
+        for x, i in enumerate(group):
+            for j in group[x + 1:]:
+                if rel.get(frozenset((str(variants[i]), str(variants[j])))) == "cis":
+                    parent[find(j)] = find(i)
+        sets: dict[int, list[int]] = {}
+        for i in group:
+            sets.setdefault(find(i), []).append(i)
+        combine_cis(variants, anns, txs, [s for s in sets.values() if len(s) > 1])
+        for i in group:
+            if len(sets[find(i)]) > 1:
+                anns[i].phase = "cis"
+                continue
+            others = [j for j in group if j != i]
+            why = [rel.get(frozenset((str(variants[i]), str(variants[j]))),
+                           "undetermined" if phased else "not phased") for j in others]
+            anns[i].phase = "trans" if all(w == "trans" for w in why) else why[0] if len(set(why)) == 1 \
+                else "undetermined"
+            anns[i].warnings.append(
+                "shares a codon with " + ", ".join(f"{variants[j]} ({w})" for j, w in zip(others, why))
+                + ": annotated separately; the amino-acid change of a molecule carrying both is not given")
+
+
 def _temp_in(final: str) -> str:
     d = os.path.dirname(os.path.abspath(final))
     try:
@@ -167,6 +236,9 @@ def run(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as exc:
             raise FormatError(f"{args.vcf}: malformed VCF record after {len(records)} records ({exc})") from None
         anns = annotate(variants, txs)
+        phased = "PHASE" in vin.header.info or "PS" in vin.header.info
+        rel = vcf_phase_relations(records) if phased else {}
+        _merge_codons_by_phase(variants, anns, txs, rel, phased)
 
         rows, jvars = [], []
         per_rec: dict[int, dict[int, tuple[Annotation, list[str], list[str]]]] = {}
@@ -179,18 +251,32 @@ def run(args: argparse.Namespace) -> int:
             rows.append([d["contig"], d["pos"], d["ref"], d["alt"], "" if vaf is None else f"{vaf:.6g}",
                          ann.gene or "", ann.transcript or "", ann.exon or "", ann.intron or "",
                          ann.hgvsc or "", ann.hgvsp or "", ann.hgvsp1 or "", ann.consequence,
-                         ann.combined_hgvsp1 or "", ",".join(ids), ",".join(srcs), "; ".join(ann.warnings)])
+                         ann.combined_hgvsp1 or "", ann.phase or "", ",".join(ids), ",".join(srcs),
+                         "; ".join(ann.warnings), "; ".join(ann.notes)])
 
         muts: dict[str, float | None] = {}
-        for ann, vaf in zip(anns, vafs):
-            if ann.protein_change and ann.gene:
-                name = ann.protein_change if ann.gene == "ALK" else f"{ann.gene}:{ann.protein_change}"
+        mut_of: dict[str, str] = {}  # variant label -> ranking mutation name
+        for v, ann, vaf in zip(variants, anns, vafs):
+            change = ann.protein_change
+            if ann.combined_hgvsp1 and ann.combined_hgvsp1 != "p.?":
+                change = ann.combined_hgvsp1[2:]   # one amino-acid change for cis partners in one codon
+            if change and ann.gene:
+                name = change if ann.gene == "ALK" else f"{ann.gene}:{change}"
                 try:
                     key = normalize_mutation(name)
                 except ValueError:
                     continue
+                mut_of[str(v)] = key
                 prev = muts.get(key)
                 muts[key] = vaf if prev is None else (prev if vaf is None else max(prev, vaf))
+        if not args.phase:  # relations between protein changes from the phased VCF
+            seen: set[frozenset[str]] = set()
+            for pair, relation in sorted(rel.items(), key=lambda kv: sorted(kv[0])):
+                names = frozenset(mut_of.get(lbl) for lbl in pair)
+                if None not in names and len(names) == 2 and names not in seen:
+                    seen.add(names)  # type: ignore[arg-type]
+                    a, b = sorted(names)  # type: ignore[type-var]
+                    phases.append((a, b, relation))
         try:
             ranking = rank_inhibitors(list(muts.items()), phases, kb).as_dict()
         except ValueError as exc:

@@ -468,6 +468,26 @@ def _combine_cis(group: list[int], variants: Sequence[Variant], anns: list[Annot
                 + f" in codon {codon}: combined effect {anns[i].combined_hgvsp1}")
 
 
+def same_codon_groups(variants: Sequence[Variant], anns: Sequence[Annotation],
+                      transcripts: TranscriptSet) -> list[list[int]]:
+    """Index groups (>= 2) of coding SNVs that hit the same codon of the same gene."""
+    by_codon: dict[tuple[str, int], list[int]] = {}
+    for i, (v, a) in enumerate(zip(variants, anns)):
+        if a.gene is None or len(v.ref) != 1 or len(v.alt) != 1 or v.ref == v.alt:
+            continue
+        loc = transcripts.by_gene(a.gene).locate(v.pos)
+        if loc.in_cds:
+            by_codon.setdefault((a.gene, (loc.cds_pos - 1) // 3 + 1), []).append(i)  # type: ignore[operator]
+    return [idx for idx in by_codon.values() if len(idx) > 1]
+
+
+def combine_cis(variants: Sequence[Variant], anns: list[Annotation], transcripts: TranscriptSet,
+                cis_groups: Iterable[Sequence[int]]) -> None:
+    """Give SNVs of each cis group that share a codon one combined amino-acid change (in place)."""
+    for group in cis_groups:
+        _combine_cis(list(group), variants, anns, transcripts)
+
+
 def parse_variant(text: str) -> Variant:
     """Parse 'chr2:29220747C>T' / '2-29220747-C-T' style text."""
     t = text.strip().replace("-", ":").replace(">", ":")
