@@ -138,3 +138,11 @@ def test_bad_inputs():
 def test_no_mutations():
     r = rank_inhibitors([])
     assert any("no ALK resistance mutation" in w for w in r.warnings)
+
+
+def test_frameshift_long_and_short_forms_are_mutation_names():
+    from deepamp.annotate.ranking import normalize_mutation
+    assert normalize_mutation("p.Gly1202GlufsTer56") == normalize_mutation("p.G1202Efs*56") == "G1202Efs*56"
+    assert normalize_mutation("p.G1202fs") == "G1202fs"
+    with pytest.raises(ValueError):
+        normalize_mutation("G1202Efs*")

@@ -56,7 +56,7 @@ RELATIONS = ("cis", "trans", "undetermined")
 _ONE = {"Ala": "A", "Arg": "R", "Asn": "N", "Asp": "D", "Cys": "C", "Gln": "Q", "Glu": "E",
         "Gly": "G", "His": "H", "Ile": "I", "Leu": "L", "Lys": "K", "Met": "M", "Phe": "F",
         "Pro": "P", "Ser": "S", "Thr": "T", "Trp": "W", "Tyr": "Y", "Val": "V", "Ter": "*"}
-_MUT_RE = re.compile(r"^[A-Z*]\d+(_[A-Z*]\d+)?([A-Z*]|del|dup|fs|delins[A-Z*]+|ins[A-Z*]+)$")
+_MUT_RE = re.compile(r"^[A-Z*]\d+(_[A-Z*]\d+)?([A-Z*]|del|dup|[A-Z]?fs(\*\d+)?|delins[A-Z*]+|ins[A-Z*]+)$")
 
 
 def normalize_mutation(text: str) -> str:
