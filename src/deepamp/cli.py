@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "background": ("deepamp.background", "learn the per-site error background from healthy-control BAMs"),
     "filter": ("deepamp.filters", "filter a deepamp or LoFreq VCF (drop-in for `lofreq filter`)"),
     "phase": ("deepamp.phase", "cis/trans phasing of nearby variants from fragments"),
+    "report": ("deepamp.report", "self-contained HTML report of an annotated sample (VCF + annotate JSON)"),
     "align": ("deepamp.pipeline", "align paired FASTQs with bwa mem or bowtie2 --very-sensitive-local into a sorted BAM"),
     "concordance": ("deepamp.concordance", "merge two aligners' VCFs: strong (PASS in both) / weak evidence"),
 }
