@@ -16,9 +16,10 @@ background  deepamp call --background BG (learned from the 4 controls)
 villa2024   quality-model calls that PASS --preset villa2024 (no population VCF)
 background+villa2024   background-model calls that PASS --preset villa2024
 
-Writes ``benchmarks/results/accuracy.json`` (and ``accuracy_pr.png`` when
-matplotlib is installed; otherwise the precision-recall points, obtained by
-sweeping the adjusted p-value threshold, are only in the JSON).
+Writes ``benchmarks/results/accuracy.json`` (``--out``) with the
+precision-recall points (every test ranked by adjusted p-value), and their
+plot next to it, ``accuracy_pr.svg`` (``<out>_pr.svg``, by
+``benchmarks/plot_pr.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ import time
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import plot_pr  # noqa: E402  (benchmarks/plot_pr.py)
+
 VAFS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05)
 PER_VAF = 4
 
@@ -151,25 +155,12 @@ def _run(args, work: str) -> int:
                              "plot": None},
         "seconds": round(time.perf_counter() - t0, 1),
     }
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        png = os.path.join(os.path.dirname(args.out), "accuracy_pr.png")
-        fig, ax = plt.subplots(figsize=(5, 4))
-        for m, pts in pr.items():
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], label=m)
-        ax.set_xlabel("recall")
-        ax.set_ylabel("precision")
-        ax.legend()
-        fig.savefig(png, dpi=120)
-        result["precision_recall"]["plot"] = os.path.basename(png)
-    except ImportError:
-        result["precision_recall"]["plot"] = "matplotlib not installed: points only"
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    svg = os.path.splitext(args.out)[0] + "_pr.svg"
+    result["precision_recall"]["plot"] = os.path.basename(svg)
     with open(args.out, "w") as fh:
         json.dump(result, fh, indent=1)
+    plot_pr.write_svg(result, svg)
     for m in models:
         sens = "  ".join(f"{v * 100:g}%:{found[m][v]}/{n_per_vaf[v]}" for v in VAFS)
         print(f"{m:<22} {sens}   FP per tumour {fps[m]}")
