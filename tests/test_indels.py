@@ -1,0 +1,241 @@
+"""Indel calling: spiked insertions/deletions in simulated deep amplicons are found
+with LoFreq's INFO meanings, homopolymer slippage at the simulator's default rate is
+not called, events are left-normalised, p-values match scipy, the VCF reads back in
+pysam and bcftools, and ``deepamp filter`` / ``--background`` handle indels."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+from importlib import resources
+
+import numpy as np
+import pysam
+import pytest
+from scipy import stats
+from scipy.special import logsumexp
+
+from deepamp import cli
+from deepamp import background as bgm
+from deepamp.call import CallParams
+from deepamp.errors import FormatError
+from deepamp.indels import DINDEL_PHRED, IndelParams, call_indels, collect_events, context_rate
+from deepamp.pileup import count
+from deepamp.reference import Reference
+from deepamp.simulate import Spike, simulate
+
+from conftest import ref_fasta, sam_header, sam_to_bam
+
+DATA = resources.files("deepamp") / "data"
+REF = str(DATA / "ALK_hg38_chr2_29191796-29223795.fa")
+BED = str(DATA / "alk_exons22-25_amplicons.bed")
+CONTIG = {"chr2": 242193529}
+PAIRS = 4000
+
+# (spike as given to the simulator, expected left-normalised VCF POS/REF/ALT, 0-based raw-event
+# anchors that denote the same event, event length)
+CASES = [
+    # in-frame 3-bp deletion in the exon 25 amplicon
+    (Spike("chr2", 29209800, "GGCC", "G", 0.01), (29209800, "GGCC", "G"), range(29209799, 29209800), -3),
+    # 2-bp insertion given right of its left-most position
+    (Spike("chr2", 29213990, "A", "AGA", 0.005), (29213988, "G", "GGA"), range(29213987, 29213990), 2),
+    # 1-bp deletion and insertion inside the C6 homopolymer next to G1202R, given at its right end
+    (Spike("chr2", 29220750, "CC", "C", 0.02, "hp_del"), (29220745, "TC", "T"), range(29220744, 29220751), -1),
+    (Spike("chr2", 29220751, "C", "CC", 0.03, "hp_ins"), (29220745, "T", "TC"), range(29220744, 29220751), 1),
+    # 1-bp deletion in a T3 run
+    (Spike("chr2", 29222340, "TT", "T", 0.05), (29222338, "CT", "C"), range(29222337, 29222340), -1),
+]
+
+
+@pytest.fixture(scope="module")
+def tumour(tmp_path_factory):
+    d = tmp_path_factory.mktemp("indel_tumour")
+    bam = str(d / "tumour.bam")
+    simulate(REF, BED, bam, pairs_per_amplicon=PAIRS, spikes=[c[0] for c in CASES], run_seed=11,
+             sample_seed=5, contig_length=CONTIG)
+    return bam
+
+
+@pytest.fixture(scope="module")
+def deep_control(tmp_path_factory):
+    """A healthy control at 25,000 read pairs per amplicon with the default homopolymer slippage."""
+    d = tmp_path_factory.mktemp("indel_control")
+    bam = str(d / "control.bam")
+    simulate(REF, BED, bam, pairs_per_amplicon=25000, run_seed=1, sample_seed=1000, contig_length=CONTIG)
+    return bam
+
+
+def _call(tmp_path, bam, *extra, name="calls.vcf.gz"):
+    out = str(tmp_path / name)
+    assert cli.main(["call", "-f", REF, "-l", BED, "-o", out, "--quiet", *extra, bam]) == 0
+    return out
+
+
+def _records(vcf):
+    with pysam.VariantFile(vcf) as vf:
+        return list(vf)
+
+
+def test_spiked_indels_called_with_lofreq_meanings(tmp_path, tumour):
+    with Reference(REF) as ref:
+        for spike, (pos, r, a), _, _ in CASES:
+            assert ref.fetch("chr2", spike.start0, spike.end0) == spike.ref
+            assert ref.fetch("chr2", pos - 1, pos - 1 + len(r)) == r
+    recs = _records(_call(tmp_path, tumour))
+    indels = {(x.pos, x.ref, x.alts[0]): x for x in recs if "INDEL" in x.info}
+    counts = count(tumour, bed=BED, reference=REF)
+    ind = counts.indels
+    obs = counts.counts[:, :6, :].sum(axis=1).astype(np.int64)
+    for spike, key, anchors, length in CASES:
+        rec = indels[key]
+        assert rec.filter.keys() == ["PASS"] and rec.info["FAMILY"] == "indel"
+        # alt = every raw event that denotes this indel, wherever the aligner anchored it
+        raw = np.isin(ind.pos, list(anchors)) & (ind.length == length)
+        alt_fwd, alt_rev = (int(v) for v in ind.count[raw].sum(axis=0))
+        # DP = fragments spanning the anchor -> next-base junction, per strand
+        row = counts.index_of("chr2", key[0] - 1)
+        span = np.minimum(obs[row], obs[row + 1])
+        same_kind = (ind.pos == key[0] - 1) & (np.sign(ind.length) == np.sign(length))
+        other = ind.count[same_kind & ~raw].sum(axis=0)
+        dp4 = (int(span[0] - alt_fwd - other[0]), int(span[1] - alt_rev - other[1]), alt_fwd, alt_rev)
+        assert rec.info["DP4"] == dp4
+        assert rec.info["DP"] == int(span.sum())
+        assert abs(rec.info["DP"] - PAIRS) < 0.1 * PAIRS
+        af = rec.info["AF"][0]
+        assert af == pytest.approx((alt_fwd + alt_rev) / rec.info["DP"], abs=1e-6)
+        sd = math.sqrt(spike.vaf * (1 - spike.vaf) / rec.info["DP"])
+        assert abs(af - spike.vaf) < 4 * sd + 1e-3
+        assert rec.info["HRUN"] >= 1 and rec.info["MODEL"] == "context"
+    assert indels[(29220745, "TC", "T")].info["HRUN"] == 6
+    # nothing but the spikes
+    assert set(indels) == {c[1] for c in CASES}
+    # sorted by position together with the SNVs
+    order = [(x.pos, len(x.ref) != len(x.alts[0])) for x in recs]
+    assert order == sorted(order)
+
+
+def test_homopolymer_slippage_at_default_rate_not_called(deep_control):
+    for merge in (True, False):
+        counts = count(deep_control, bed=BED, reference=REF, merge_mates=merge)
+        calls, m = call_indels(counts, CallParams())
+        assert calls == [], [(v.pos + 1, v.ref, v.alt, v.alt_count) for v in calls]
+        assert m == len(collect_events(counts))
+    # the artefacts are there to be (not) called: the C6 run shows slippage in single reads
+    table = collect_events(count(deep_control, bed=BED, reference=REF, merge_mates=False))
+    at_run = (table.pos == 29220744) & (table.repeat == 6)
+    assert int(table.count[at_run].sum()) >= 20
+
+
+def test_left_normalisation_of_repeat_indels(tmp_path):
+    seq = "GATTACAGGT" + "ACAGCAGCAGTT" + "CCCCAAGT" + "TGCATGCAAC" * 3
+    fa = ref_fasta(tmp_path, {"c1": seq})
+    read_seq_del = seq[:17] + seq[20:50]           # deletes the last CAG copy (0-based 17-19)
+    read_seq_ins = seq[:26] + "C" + seq[26:50]     # inserts a C after the last C of the C4 run
+    lines = []
+    for i in range(6):
+        lines.append(f"d{i}\t0\tc1\t1\t60\t17M3D30M\t*\t0\t0\t{read_seq_del}\t{'I' * 47}")
+        lines.append(f"i{i}\t16\tc1\t1\t60\t26M1I24M\t*\t0\t0\t{read_seq_ins}\t{'I' * 51}")
+    bam = sam_to_bam(tmp_path, sam_header({"c1": len(seq)}) + "\n".join(lines))
+    counts = count(bam, ["c1:1-50"], reference=fa)
+    assert sorted(counts.indels.pos.tolist()) == [16, 25]           # as the aligner placed them
+    t = collect_events(counts)
+    got = {(int(p) + 1, str(r), str(a)): tuple(c) for p, r, a, c in zip(t.pos, t.ref, t.alt, t.count.tolist())}
+    # reported at the left-most anchor of the repeat: A before (CAG)x3, T before C4
+    assert got == {(11, "ACAG", "A"): (6, 0), (22, "T", "TC"): (0, 6)}
+    assert t.repeat.tolist() == [3, 4] and t.hrun.tolist()[1] == 4
+    # every read spans both junctions; DP4 ref = reads without an indel of the same kind there
+    assert t.depth.tolist() == [[6, 6], [6, 6]]
+    assert t.ref_count.tolist() == [[0, 6], [6, 0]]
+
+
+def test_pvalues_match_scipy(tumour):
+    counts = count(tumour, bed=BED, reference=REF)
+    calls, _ = call_indels(counts, CallParams(alpha=1.0, mtc="none"))
+    table = collect_events(counts)
+    assert len(calls) >= len(CASES)
+    for v in calls:
+        i = next(j for j in range(len(table)) if table.pos[j] == v.pos and table.ref[j] == v.ref
+                 and table.alt[j] == v.alt)
+        rate = float(context_rate(table.repeat[i]))
+        assert rate == pytest.approx(10 ** (-(DINDEL_PHRED[min(int(table.repeat[i]), 18) - 1] - 10) / 10))
+        expect = stats.binom.logsf(v.alt_count - 1, v.depth, rate)
+        if expect > -700:
+            assert v.logp == pytest.approx(expect, rel=1e-6, abs=1e-9)
+    # plain Dindel qualities (no amplicon margin) give smaller p-values
+    plain, _ = call_indels(counts, CallParams(alpha=1.0, mtc="none"), indel_params=IndelParams(margin_db=0))
+    assert sum(v.logp for v in plain) < sum(v.logp for v in calls)
+
+
+def test_vcf_reads_back_and_is_deterministic(tmp_path, tumour):
+    a = _call(tmp_path, tumour, name="a.vcf.gz")
+    b = _call(tmp_path, tumour, "--threads", "2", name="b.vcf.gz")
+    recs = _records(a)
+    assert any("INDEL" in r.info for r in recs) and any("INDEL" not in r.info for r in recs)
+    with pysam.VariantFile(a) as vf:
+        assert {"INDEL", "HRUN", "IDRATE"} <= set(vf.header.info)
+
+    def body(path):
+        with pysam.BGZFile(path) as fh:
+            return [x for x in fh.read().decode().splitlines()
+                    if not x.startswith(("##fileDate", "##commandline"))]
+
+    assert body(a) == body(b)
+    if shutil.which("bcftools") is None:
+        pytest.skip("bcftools not installed (.ci/run installs it)")
+    out = subprocess.run(["bcftools", "view", "-H", "-i", "INFO/INDEL=1", a], capture_output=True,
+                         text=True, check=True).stdout.splitlines()
+    assert len(out) == len(CASES)
+
+
+def test_indel_switches(tmp_path, tumour):
+    no = _records(_call(tmp_path, tumour, "--no-indels", name="no.vcf"))
+    only = _records(_call(tmp_path, tumour, "--only-indels", "--call-indels", name="only.vcf"))
+    assert no and not any("INDEL" in r.info for r in no)
+    assert len(only) == len(CASES) and all("INDEL" in r.info for r in only)
+
+
+def test_filter_handles_indel_records(tmp_path, tumour):
+    vcf = _call(tmp_path, tumour)
+    out = str(tmp_path / "filtered.vcf")
+    assert cli.main(["filter", "-i", vcf, "-o", out, "-a", "0.006", "--snvqual-thresh", "120"]) == 0
+    recs = {(r.pos, r.ref, r.alts[0]): r for r in _records(out)}
+    ins = recs[(29213988, "G", "GGA")]                       # 0.5%: fails the AF filter
+    assert "min_af_0.006" in ins.filter.keys()
+    assert "min_indelqual_120" in ins.filter.keys()        # indel QUAL judged as an indel
+    assert recs[(29222338, "CT", "C")].filter.keys() == ["PASS"]
+    assert "SBA" in ins.info
+
+
+def test_background_learns_indel_events(tmp_path, tumour):
+    kw = dict(pairs_per_amplicon=2000, run_seed=11, contig_length=CONTIG)
+    c1, c2 = str(tmp_path / "c1.bam"), str(tmp_path / "c2.bam")
+    simulate(REF, BED, c1, sample_seed=21, spikes=[Spike("chr2", 29222340, "TT", "T", 0.5)], **kw)
+    simulate(REF, BED, c2, sample_seed=22, **kw)
+    bg = bgm.learn([c1, c2], reference=REF, bed=BED)
+    ex = bg.meta["excluded_indels"]
+    assert [(e["control"], e["pos"] + 1, e["ref"], e["alt"]) for e in ex] == [(c1, 29222338, "CT", "C")]
+    path = str(tmp_path / "bg.npz")
+    bg.save(path)
+    bg = bgm.load(path)
+    counts = count(tumour, bed=BED, reference=REF)
+    calls, m = call_indels(counts, CallParams(), background=bg)
+    assert {(v.pos + 1, v.ref, v.alt) for v in calls} == {c[1] for c in CASES}
+    assert all(v.model == "background" and "BGRATE" in v.extra for v in calls)
+    # the germline carrier is excluded: the rate is the zero-count posterior over c2's depth
+    v = next(v for v in calls if v.ref == "CT")
+    assert v.extra["BGRATE"] < 1e-3
+    for x in calls:                                   # beta-binomial tails against scipy
+        rate, rho = bg.indel_lookup([("chr2", x.pos, len(x.alt) - len(x.ref),
+                                      (x.alt if len(x.alt) > len(x.ref) else x.ref)[1:])])
+        s = (1 - rho[0]) / rho[0]
+        # summed pmf (scipy's betabinom.sf is 1 - cdf and loses the far tail)
+        ks = np.arange(x.alt_count, x.depth + 1)
+        expect = logsumexp(stats.betabinom.logpmf(ks, x.depth, rate[0] * s, (1 - rate[0]) * s))
+        assert x.logp == pytest.approx(expect, rel=1e-6)
+    # a version-1 file (no indel arrays) is refused with the re-run message
+    old = bgm.Background(bg.contig, bg.pos, bg.ref, bg.rate, bg.dispersion, bg.n_controls_used,
+                         dict(bg.meta, version=1))
+    old.save(str(tmp_path / "v1.npz"))
+    with pytest.raises(FormatError, match="format version 1; this deepamp reads version 2: re-run"):
+        bgm.load(str(tmp_path / "v1.npz"))
