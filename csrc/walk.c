@@ -4,6 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The inner counting loops stay out of line: inlined into the big walk
+ * function their locals spill to the stack. */
+#if defined(__GNUC__) || defined(__clang__)
+#define DA_NOINLINE __attribute__((noinline))
+#else
+#define DA_NOINLINE
+#endif
+
 #define SYM_NONE 255
 #define QUAL_MISSING 255
 
@@ -34,10 +42,18 @@ typedef struct {
 
 /* A first mate waiting for its overlapping mate. */
 typedef struct {
-    bam1_t *b;         /* copy without aux fields */
+    bam1_t *b;         /* copy without aux fields, one allocation (see copy_core) */
     int64_t mpos;      /* where the mate starts */
     uint32_t gen;      /* bumped when the slot is freed (invalidates heap entries) */
 } pend_t;
+
+/* Hash slot: the pool index plus 32 bits of the name's hash, so probes that
+ * meet another name are rejected without touching the pooled record. */
+enum { SLOT_EMPTY = -1, SLOT_DELETED = -2 };
+typedef struct {
+    uint32_t tag;
+    int32_t idx;       /* >= 0 pool index, or SLOT_EMPTY / SLOT_DELETED */
+} slot_t;
 
 typedef struct {
     int64_t mpos;
@@ -59,7 +75,7 @@ typedef struct {
     int64_t npool, mpool;
     int64_t *free_idx;
     int64_t nfree, mfree;
-    int64_t *slot;          /* hash: -1 empty, -2 deleted, >= 0 pool index */
+    slot_t *slot;           /* open addressing on qname_hash */
     int64_t nslot, nused;   /* nused counts live + deleted slots */
     heap_item_t *heap;
     int64_t nheap, mheap;
@@ -71,14 +87,15 @@ static const uint8_t nt16_to_sym[16] = {
 
 /* ------------------------------------------------------------------ pending mates */
 
-static uint64_t qname_hash(const char *qname, int bits)
+/* FNV-1a of the read name; mates share it (their read-1/read-2 bits are compared on a match). */
+static uint64_t qname_hash(const char *qname)
 {
-    uint64_t h = 1469598103934665603ULL ^ (uint64_t)bits;
+    uint64_t h = 1469598103934665603ULL;
     for (const unsigned char *p = (const unsigned char *)qname; *p; p++) {
         h ^= *p;
         h *= 1099511628211ULL;
     }
-    return h ^ (h >> 31);
+    return h ^ (h >> 29);
 }
 
 static int mate_bits(const bam1_t *b)
@@ -94,20 +111,24 @@ static int partner_bits(int bits)
     return bits;
 }
 
+static uint32_t slot_tag(uint64_t h)
+{
+    return (uint32_t)(h >> 32);
+}
+
 static int slot_rebuild(walker_t *w, int64_t nslot)
 {
-    int64_t *slot = malloc(sizeof *slot * (size_t)nslot);
+    slot_t *slot = malloc(sizeof *slot * (size_t)nslot);
     if (!slot) return DA_ERR_NOMEM;
-    for (int64_t i = 0; i < nslot; i++) slot[i] = -1;
+    for (int64_t i = 0; i < nslot; i++) slot[i].idx = SLOT_EMPTY;
     uint64_t mask = (uint64_t)nslot - 1;
     int64_t live = 0;
     for (int64_t i = 0; i < w->nslot; i++) {
-        int64_t idx = w->slot[i];
-        if (idx < 0) continue;
-        const bam1_t *b = w->pool[idx].b;
-        uint64_t h = qname_hash(bam_get_qname(b), mate_bits(b)) & mask;
-        while (slot[h] != -1) h = (h + 1) & mask;
-        slot[h] = idx;
+        if (w->slot[i].idx < 0) continue;
+        uint64_t h = qname_hash(bam_get_qname(w->pool[w->slot[i].idx].b));
+        uint64_t j = h & mask;
+        while (slot[j].idx != SLOT_EMPTY) j = (j + 1) & mask;
+        slot[j] = w->slot[i];
         live++;
     }
     free(w->slot);
@@ -154,25 +175,29 @@ static heap_item_t heap_pop(walker_t *w)
     return top;
 }
 
-/* Copy of b without its aux fields (they are not needed to count). */
+/* Copy of b without its aux fields (they are not needed to count), struct
+ * and data in one allocation: free it with free_core, never bam_destroy1. */
 static bam1_t *copy_core(const bam1_t *b)
 {
-    bam1_t *c = bam_init1();
-    if (!c) return NULL;
     size_t n = (size_t)(bam_get_aux(b) - b->data);
-    c->data = malloc(n ? n : 1);
-    if (!c->data) {
-        bam_destroy1(c);
-        return NULL;
-    }
+    bam1_t *c = malloc(sizeof *c + (n ? n : 1));
+    if (!c) return NULL;
+    memset(c, 0, sizeof *c);
+    c->core = b->core;
+    c->data = (uint8_t *)(c + 1);
     memcpy(c->data, b->data, n);
     c->l_data = (int)n;
     c->m_data = (uint32_t)(n ? n : 1);
-    c->core = b->core;
     return c;
 }
 
-static int pend_add(walker_t *w, const bam1_t *b)
+static void free_core(bam1_t *c)
+{
+    free(c);
+}
+
+/* Queue b (whose name hashes to h) until its mate arrives. */
+static int pend_add(walker_t *w, const bam1_t *b, uint64_t h)
 {
     if ((w->nused + 1) * 2 > w->nslot) {
         /* size from the live entries, so deleted slots never make it grow */
@@ -185,8 +210,10 @@ static int pend_add(walker_t *w, const bam1_t *b)
     if (w->nfree) {
         idx = w->free_idx[--w->nfree];
     } else {
+        if (w->npool == INT32_MAX) return DA_ERR_NOMEM;
         if (w->npool == w->mpool) {
             int64_t m = w->mpool ? w->mpool * 2 : 256;
+            if (m > INT32_MAX) m = INT32_MAX;
             pend_t *p = realloc(w->pool, sizeof *p * (size_t)m);
             if (!p) return DA_ERR_NOMEM;
             w->pool = p;
@@ -199,34 +226,32 @@ static int pend_add(walker_t *w, const bam1_t *b)
     p->b = copy_core(b);
     if (!p->b) return DA_ERR_NOMEM;
     p->mpos = b->core.mpos;
-    uint64_t mask = (uint64_t)w->nslot - 1;
-    uint64_t h = qname_hash(bam_get_qname(b), mate_bits(b)) & mask;
-    while (w->slot[h] >= 0) h = (h + 1) & mask;
-    if (w->slot[h] == -1) w->nused++;
-    w->slot[h] = idx;
+    uint64_t mask = (uint64_t)w->nslot - 1, j = h & mask;
+    while (w->slot[j].idx >= 0) j = (j + 1) & mask;
+    if (w->slot[j].idx == SLOT_EMPTY) w->nused++;
+    w->slot[j].tag = slot_tag(h);
+    w->slot[j].idx = (int32_t)idx;
     heap_item_t it = {p->mpos, idx, p->gen};
     return heap_push(w, it);
 }
 
-/* Find and unlink the waiting partner of b; returns its pool index or -1. */
-static int64_t pend_take(walker_t *w, const bam1_t *b)
+/* Find and unlink the waiting partner of b (name hash h); returns its pool index or -1. */
+static int64_t pend_take(walker_t *w, const bam1_t *b, uint64_t h)
 {
     if (w->npool == w->nfree) return -1;
     int bits = partner_bits(mate_bits(b));
     const char *qname = bam_get_qname(b);
-    uint64_t mask = (uint64_t)w->nslot - 1;
-    uint64_t h = qname_hash(qname, bits) & mask;
-    while (w->slot[h] != -1) {
-        int64_t idx = w->slot[h];
-        if (idx >= 0) {
-            const bam1_t *m = w->pool[idx].b;
-            if (mate_bits(m) == bits && w->pool[idx].mpos == b->core.pos &&
-                strcmp(bam_get_qname(m), qname) == 0) {
-                w->slot[h] = -2;
-                return idx;
-            }
+    uint32_t tag = slot_tag(h);
+    uint64_t mask = (uint64_t)w->nslot - 1, j = h & mask;
+    for (; w->slot[j].idx != SLOT_EMPTY; j = (j + 1) & mask) {
+        int64_t idx = w->slot[j].idx;
+        if (idx < 0 || w->slot[j].tag != tag) continue;
+        const bam1_t *m = w->pool[idx].b;
+        if (mate_bits(m) == bits && w->pool[idx].mpos == b->core.pos &&
+            strcmp(bam_get_qname(m), qname) == 0) {
+            w->slot[j].idx = SLOT_DELETED;
+            return idx;
         }
-        h = (h + 1) & mask;
     }
     return -1;
 }
@@ -240,7 +265,7 @@ static int pend_release(walker_t *w, int64_t idx)
         w->free_idx = f;
         w->mfree = m;
     }
-    bam_destroy1(w->pool[idx].b);
+    free_core(w->pool[idx].b);
     w->pool[idx].b = NULL;
     w->pool[idx].gen++;
     w->free_idx[w->nfree++] = idx;
@@ -250,15 +275,13 @@ static int pend_release(walker_t *w, int64_t idx)
 /* Remove idx from the hash (used when flushing an entry that timed out). */
 static void pend_unhash(walker_t *w, int64_t idx)
 {
-    const bam1_t *b = w->pool[idx].b;
     uint64_t mask = (uint64_t)w->nslot - 1;
-    uint64_t h = qname_hash(bam_get_qname(b), mate_bits(b)) & mask;
-    while (w->slot[h] != -1) {
-        if (w->slot[h] == idx) {
-            w->slot[h] = -2;
+    uint64_t j = qname_hash(bam_get_qname(w->pool[idx].b)) & mask;
+    for (; w->slot[j].idx != SLOT_EMPTY; j = (j + 1) & mask) {
+        if (w->slot[j].idx == idx) {
+            w->slot[j].idx = SLOT_DELETED;
             return;
         }
-        h = (h + 1) & mask;
     }
 }
 
@@ -564,6 +587,76 @@ static int strand_of(const bam1_t *b)
     return bam_is_rev(b) ? 1 : 0;
 }
 
+/* What the inline counting loops need, in registers. */
+typedef struct {
+    uint32_t *counts, *hist;
+    const uint8_t *ref_sym;
+    int min_bq, min_alt_bq;
+} fast_t;
+
+static fast_t fast_of(const walker_t *w)
+{
+    fast_t f = {w->ch->counts, w->ch->qual_hist, w->ref_sym, w->par->min_bq, w->par->min_alt_bq};
+    return f;
+}
+
+/* Is o a plain observation: an A/C/G/T base of good quality (q), no indel anchored? */
+static inline int plain(const fast_t *f, obs_t o, int q, int64_t k)
+{
+    return o.sym < DA_SYM_N && !o.flags && q != QUAL_MISSING && q >= f->min_bq &&
+           (f->ref_sym[k] == o.sym || f->ref_sym[k] > 3 || q >= f->min_alt_bq);
+}
+
+static inline void count_plain(const fast_t *f, int64_t k, int sym, int q, int strand)
+{
+    f->counts[((size_t)k * DA_NSYM + sym) * 2 + strand]++;
+    if (f->hist) f->hist[(size_t)k * DA_NQUAL + (q >= DA_NQUAL ? DA_NQUAL - 1 : q)]++;
+}
+
+/* Count the plain positions of one read from chunk offset k on (o indexed by
+ * offset); return the first offset < kend that is not plain, or kend. */
+DA_NOINLINE static int64_t solo_fast(fast_t f, const obs_t *o, int64_t k, int64_t kend, int strand)
+{
+    for (; k < kend; k++) {
+        obs_t x = o[k];
+        if (!plain(&f, x, x.qual, k)) break;
+        count_plain(&f, k, x.sym, x.qual, strand);
+    }
+    return k;
+}
+
+/* The same for both mates of a pair over their overlap: the same plain base
+ * in both counts once, with the higher quality, on read 1's strand sx. */
+DA_NOINLINE static int64_t overlap_fast(fast_t f, const obs_t *ox, const obs_t *oy, int64_t k, int64_t kend,
+                                        int sx)
+{
+    for (; k < kend; k++) {
+        obs_t x = ox[k], y = oy[k];
+        int q = x.qual > y.qual ? x.qual : y.qual;
+        if (x.sym != y.sym || y.flags || y.qual < f.min_bq || !plain(&f, x, q, k) || x.qual < f.min_bq) break;
+        count_plain(&f, k, x.sym, q, sx);
+    }
+    return k;
+}
+
+/* Count positions [s, e) of one read alone: plain ones inline, the rest by count_solo. */
+static int count_solo_run(walker_t *w, const bam1_t *b, const read_obs_t *ro, int64_t s, int64_t e, int strand)
+{
+    const fast_t f = fast_of(w);
+    const int64_t beg = w->ch->beg;
+    uint64_t n_fast = 0;
+    for (int64_t k = s - beg, kend = e - beg; k < kend; k++) {
+        int64_t stop = solo_fast(f, ro->o, k, kend, strand);
+        n_fast += (uint64_t)(stop - k);
+        if (stop == kend) break;
+        k = stop;
+        int rc = count_solo(w, b, ro, beg + k, &ro->o[k], strand);
+        if (rc) return rc;
+    }
+    w->res->base_stats[DA_BASE_COUNTED] += n_fast;
+    return DA_OK;
+}
+
 static int count_read(walker_t *w, const bam1_t *b, da_error_t *err)
 {
     int64_t lo, hi;
@@ -571,13 +664,42 @@ static int count_read(walker_t *w, const bam1_t *b, da_error_t *err)
     int rc = read_to_obs(w, b, &w->r1, &lo, &hi, &clipped, err);
     if (rc) return rc;
     if (owns(w, b)) w->res->base_stats[DA_BASE_SOFT_CLIPPED] += clipped;
-    int strand = strand_of(b);
-    const obs_t *obs = w->r1.o - w->ch->beg;
-    for (int64_t p = lo; p < hi; p++) {
-        rc = count_solo(w, b, &w->r1, p, &obs[p], strand);
-        if (rc) return da_fail(err, rc, "out of memory counting indels");
+    rc = count_solo_run(w, b, &w->r1, lo, hi, strand_of(b));
+    return rc ? da_fail(err, rc, "out of memory counting indels") : DA_OK;
+}
+
+/* Count the overlap [ob, oe) of a pair: plain agreeing positions inline,
+ * anything else by count_merged (or count_solo where one mate skips it). */
+static int count_overlap(walker_t *w, const bam1_t *bx, const read_obs_t *rx, int sx, int64_t hix,
+                         const bam1_t *by, const read_obs_t *ry, int sy, int64_t hiy,
+                         int64_t ob, int64_t oe)
+{
+    const fast_t f = fast_of(w);
+    const int64_t beg = w->ch->beg;
+    const obs_t *ox_arr = rx->o - beg, *oy_arr = ry->o - beg;
+    uint64_t n_fast = 0;
+    int rc = DA_OK;
+    for (int64_t k = ob - beg, kend = oe - beg; k < kend && !rc; k++) {
+        int64_t stop = overlap_fast(f, rx->o, ry->o, k, kend, sx);
+        n_fast += (uint64_t)(stop - k);
+        if (stop == kend) break;
+        k = stop;
+        int64_t p = beg + k;
+        const obs_t *ox = ox_arr[p].sym != SYM_NONE ? &ox_arr[p] : NULL;
+        const obs_t *oy = oy_arr[p].sym != SYM_NONE ? &oy_arr[p] : NULL;
+        if (ox && oy) {
+            int x_next = p + 1 < hix ? ox_arr[p + 1].sym != SYM_NONE : covers_ref(bx, p + 1);
+            int y_next = p + 1 < hiy ? oy_arr[p + 1].sym != SYM_NONE : covers_ref(by, p + 1);
+            rc = count_merged(w, bx, rx, ox, sx, by, ry, oy, sy, x_next, y_next, p);
+        } else if (ox) {
+            rc = count_solo(w, bx, rx, p, ox, sx);
+        } else if (oy) {
+            rc = count_solo(w, by, ry, p, oy, sy);
+        }
     }
-    return DA_OK;
+    w->res->base_stats[DA_BASE_COUNTED] += n_fast;
+    w->res->base_stats[DA_BASE_OVERLAP_MERGED] += n_fast;
+    return rc;
 }
 
 static int count_pair(walker_t *w, const bam1_t *first, const bam1_t *second, da_error_t *err)
@@ -593,57 +715,22 @@ static int count_pair(walker_t *w, const bam1_t *first, const bam1_t *second, da
     int second_is_x = (second->core.flag & BAM_FREAD1) && !(first->core.flag & BAM_FREAD1);
     const bam1_t *bx = second_is_x ? second : first, *by = second_is_x ? first : second;
     const read_obs_t *rx = second_is_x ? &w->r2 : &w->r1, *ry = second_is_x ? &w->r1 : &w->r2;
-    const obs_t *ox_arr = rx->o - w->ch->beg, *oy_arr = ry->o - w->ch->beg;
     int64_t lox = second_is_x ? lo2 : lo1, hix = second_is_x ? hi2 : hi1;
     int64_t loy = second_is_x ? lo1 : lo2, hiy = second_is_x ? hi1 : hi2;
     int sx = strand_of(bx), sy = strand_of(by);
-    int64_t lo = lo1 < lo2 ? lo1 : lo2, hi = hi1 > hi2 ? hi1 : hi2;
     int64_t ob = lox > loy ? lox : loy, oe = hix < hiy ? hix : hiy;  /* overlap */
-    if (oe <= ob) ob = oe = hi;   /* no overlap: the fast loop is never entered */
-    /* Hot loop over the overlap: the same A/C/G/T base in both mates, both of
-     * good quality, no indel anchored here -> one count, with locals only. */
-    uint32_t *counts = w->ch->counts, *hist = w->ch->qual_hist;
-    const uint8_t *ref_sym = w->ref_sym;
-    const int64_t beg = w->ch->beg;
-    const int min_bq = w->par->min_bq, min_alt_bq = w->par->min_alt_bq;
-    uint64_t n_fast = 0;
-    for (int64_t p = lo; p < hi; p++) {
-        if (p == ob && ob < oe) {
-            for (; p < oe; p++) {
-                obs_t x = ox_arr[p], y = oy_arr[p];
-                if (x.sym != y.sym || x.sym >= DA_SYM_N || (x.flags | y.flags) ||
-                    x.qual < min_bq || y.qual < min_bq || x.qual == QUAL_MISSING || y.qual == QUAL_MISSING)
-                    break;
-                int q = x.qual > y.qual ? x.qual : y.qual;
-                int64_t k = p - beg;
-                int r = ref_sym[k];
-                if (r != x.sym && r <= 3 && q < min_alt_bq) break;
-                counts[((size_t)k * DA_NSYM + x.sym) * 2 + sx]++;
-                if (hist) hist[(size_t)k * DA_NQUAL + (q >= DA_NQUAL ? DA_NQUAL - 1 : q)]++;
-                n_fast++;
-            }
-            if (p == oe) {      /* the whole rest of the overlap was fast */
-                p--;            /* (the loop increment brings p back to oe, past ob) */
-                continue;
-            }
-            ob = p + 1;         /* this position takes the general path; resume after it */
-        }
-        const obs_t *ox = (p >= lox && p < hix && ox_arr[p].sym != SYM_NONE) ? &ox_arr[p] : NULL;
-        const obs_t *oy = (p >= loy && p < hiy && oy_arr[p].sym != SYM_NONE) ? &oy_arr[p] : NULL;
-        if (ox && oy) {
-            int x_next = p + 1 < hix ? ox_arr[p + 1].sym != SYM_NONE : covers_ref(bx, p + 1);
-            int y_next = p + 1 < hiy ? oy_arr[p + 1].sym != SYM_NONE : covers_ref(by, p + 1);
-            rc = count_merged(w, bx, rx, ox, sx, by, ry, oy, sy, x_next, y_next, p);
-        } else if (ox) {
-            rc = count_solo(w, bx, rx, p, ox, sx);
-        } else if (oy) {
-            rc = count_solo(w, by, ry, p, oy, sy);
-        }
-        if (rc) return da_fail(err, rc, "out of memory counting indels");
+    if (oe <= ob) {
+        rc = count_solo_run(w, bx, rx, lox, hix, sx);
+        if (!rc) rc = count_solo_run(w, by, ry, loy, hiy, sy);
+    } else {
+        /* each mate alone before and after the overlap, then the overlap */
+        rc = count_solo_run(w, bx, rx, lox, ob, sx);
+        if (!rc) rc = count_solo_run(w, by, ry, loy, ob, sy);
+        if (!rc) rc = count_solo_run(w, bx, rx, oe, hix, sx);
+        if (!rc) rc = count_solo_run(w, by, ry, oe, hiy, sy);
+        if (!rc) rc = count_overlap(w, bx, rx, sx, hix, by, ry, sy, hiy, ob, oe);
     }
-    w->res->base_stats[DA_BASE_COUNTED] += n_fast;
-    w->res->base_stats[DA_BASE_OVERLAP_MERGED] += n_fast;
-    return DA_OK;
+    return rc ? da_fail(err, rc, "out of memory counting indels") : DA_OK;
 }
 
 /* Count alone every waiting first mate whose mate should have arrived before pos. */
@@ -696,7 +783,8 @@ static int process(walker_t *w, const bam1_t *b, da_error_t *err)
     }
     if (own) w->res->read_stats[DA_READ_USED]++;
     if (w->par->merge_mates && (c->flag & BAM_FPAIRED)) {
-        int64_t idx = pend_take(w, b);
+        uint64_t h = qname_hash(bam_get_qname(b));
+        int64_t idx = pend_take(w, b, h);
         if (idx >= 0) {
             int rc = count_pair(w, w->pool[idx].b, b, err);
             if (rc) return rc;
@@ -704,7 +792,7 @@ static int process(walker_t *w, const bam1_t *b, da_error_t *err)
             return pend_release(w, idx) ? da_fail(err, DA_ERR_NOMEM, "out of memory") : DA_OK;
         }
         if (waits_for_mate(w, b, bam_endpos(b))) {
-            return pend_add(w, b) ? da_fail(err, DA_ERR_NOMEM, "out of memory") : DA_OK;
+            return pend_add(w, b, h) ? da_fail(err, DA_ERR_NOMEM, "out of memory") : DA_OK;
         }
     }
     return count_read(w, b, err);
@@ -713,7 +801,7 @@ static int process(walker_t *w, const bam1_t *b, da_error_t *err)
 static void walker_free(walker_t *w)
 {
     for (int64_t i = 0; i < w->npool; i++)
-        if (w->pool[i].b) bam_destroy1(w->pool[i].b);
+        if (w->pool[i].b) free_core(w->pool[i].b);
     free(w->pool);
     free(w->free_idx);
     free(w->slot);
