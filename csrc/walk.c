@@ -5,11 +5,13 @@
 #include <string.h>
 
 /* The inner counting loops stay out of line: inlined into the big walk
- * function their locals spill to the stack. */
+ * function their locals spill to the stack.  DA_PREFETCH is only a hint. */
 #if defined(__GNUC__) || defined(__clang__)
 #define DA_NOINLINE __attribute__((noinline))
+#define DA_PREFETCH(p) __builtin_prefetch(p)
 #else
 #define DA_NOINLINE
+#define DA_PREFETCH(p) ((void)(p))
 #endif
 
 #define SYM_NONE 255
@@ -322,6 +324,15 @@ static const indel_obs_t *find_indel(const read_obs_t *ro, int64_t pos, int want
     return NULL;
 }
 
+/* Write a base observation (no indel flags) with one 4-byte store. */
+static inline void store_obs(obs_t *o, uint8_t sym, uint8_t qual)
+{
+    obs_t v = {sym, qual, 0, 0};
+    uint32_t word;
+    memcpy(&word, &v, sizeof word);
+    memcpy(o, &word, sizeof word);
+}
+
 /* Fill ro over [*lo, *hi) = the read's reference span clipped to the chunk.
  * Every position of the span is written by exactly one reference-consuming
  * op, so no initialisation pass is needed.  Counts soft-clipped and
@@ -359,15 +370,11 @@ static int read_to_obs(walker_t *w, const bam1_t *b, read_obs_t *ro, int64_t *lo
             int64_t s = rpos > a ? rpos : a, e = rpos + len < z ? rpos + len : z;
             int64_t q = qpos + (s - rpos);
             if (missing_qual) {
-                for (int64_t p = s; p < e; p++, q++) {
-                    obs_t o = {nt16_to_sym[bam_seqi(seq, q)], QUAL_MISSING, 0, 0};
-                    obs[p] = o;
-                }
+                for (int64_t p = s; p < e; p++, q++)
+                    store_obs(&obs[p], nt16_to_sym[bam_seqi(seq, q)], QUAL_MISSING);
             } else {
-                for (int64_t p = s; p < e; p++, q++) {
-                    obs_t o = {nt16_to_sym[bam_seqi(seq, q)], qual[q], 0, 0};
-                    obs[p] = o;
-                }
+                for (int64_t p = s; p < e; p++, q++)
+                    store_obs(&obs[p], nt16_to_sym[bam_seqi(seq, q)], qual[q]);
             }
             rpos += len;
             qpos += len;
@@ -771,7 +778,14 @@ static int waits_for_mate(const walker_t *w, const bam1_t *b, int64_t end)
            c->mtid == c->tid && c->mpos >= c->pos && c->mpos < end && c->mpos < w->ch->end;
 }
 
-static int process(walker_t *w, const bam1_t *b, da_error_t *err)
+/* Hash of b's name when b may meet its mate in the pending table, else 0. */
+static uint64_t mate_hash(const walker_t *w, const bam1_t *b)
+{
+    return w->par->merge_mates && (b->core.flag & BAM_FPAIRED) ? qname_hash(bam_get_qname(b)) : 0;
+}
+
+/* Count (or queue) b, whose mate_hash is h. */
+static int process(walker_t *w, const bam1_t *b, uint64_t h, da_error_t *err)
 {
     const bam1_core_t *c = &b->core;
     int own = owns(w, b);
@@ -783,7 +797,6 @@ static int process(walker_t *w, const bam1_t *b, da_error_t *err)
     }
     if (own) w->res->read_stats[DA_READ_USED]++;
     if (w->par->merge_mates && (c->flag & BAM_FPAIRED)) {
-        uint64_t h = qname_hash(bam_get_qname(b));
         int64_t idx = pend_take(w, b, h);
         if (idx >= 0) {
             int rc = count_pair(w, w->pool[idx].b, b, err);
@@ -819,7 +832,7 @@ int da_walk_chunk(da_reader_t *r, const da_params_t *par, const da_chunk_t *ch,
 {
     walker_t w;
     memset(&w, 0, sizeof w);
-    bam1_t *b = NULL;
+    bam1_t *b = NULL, *next = NULL;
     hts_itr_t *itr = NULL;
     int rc = DA_OK;
     w.par = par;
@@ -830,7 +843,8 @@ int da_walk_chunk(da_reader_t *r, const da_params_t *par, const da_chunk_t *ch,
     w.r2.o = malloc(sizeof *w.r2.o * (size_t)(w.len + 1));
     w.ref_sym = malloc((size_t)w.len + 1);
     b = bam_init1();
-    if (!w.r1.o || !w.r2.o || !w.ref_sym || !b || slot_rebuild(&w, 1024)) {
+    next = bam_init1();
+    if (!w.r1.o || !w.r2.o || !w.ref_sym || !b || !next || slot_rebuild(&w, 1024)) {
         rc = da_fail(err, DA_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -848,14 +862,15 @@ int da_walk_chunk(da_reader_t *r, const da_params_t *par, const da_chunk_t *ch,
         rc = err->code;
         goto out;
     }
+    /* One record of look-ahead: the next read's hash slot is prefetched while
+     * this one is counted (the pending table is larger than the caches). */
     int64_t last_pos = -1;
-    for (;;) {
-        int got = da_reader_next(r, itr, b, err);
-        if (got < 0) {
-            rc = got;
-            goto out;
-        }
-        if (got == 0) break;
+    int got = da_reader_next(r, itr, b, err);
+    uint64_t h = got > 0 ? mate_hash(&w, b) : 0;
+    while (got > 0) {
+        int got_next = da_reader_next(r, itr, next, err);
+        uint64_t h_next = got_next > 0 ? mate_hash(&w, next) : 0;
+        if (h_next) DA_PREFETCH(&w.slot[h_next & (uint64_t)(w.nslot - 1)]);
         if (b->core.tid != ch->tid || b->core.pos < last_pos) {
             rc = da_fail(err, DA_ERR_UNSORTED, "%s: read %s at %s:%" PRId64 " is out of coordinate order",
                          r->path, bam_get_qname(b), sam_hdr_tid2name(r->hdr, b->core.tid),
@@ -864,12 +879,22 @@ int da_walk_chunk(da_reader_t *r, const da_params_t *par, const da_chunk_t *ch,
         }
         last_pos = b->core.pos;
         if ((rc = flush_pending(&w, b->core.pos, err))) goto out;
-        if ((rc = process(&w, b, err))) goto out;
+        if ((rc = process(&w, b, h, err))) goto out;
+        bam1_t *t = b;
+        b = next;
+        next = t;
+        got = got_next;
+        h = h_next;
+    }
+    if (got < 0) {
+        rc = got;
+        goto out;
     }
     rc = flush_pending(&w, INT64_MAX, err);
 out:
     if (itr) hts_itr_destroy(itr);
     if (b) bam_destroy1(b);
+    if (next) bam_destroy1(next);
     walker_free(&w);
     return rc;
 }
