@@ -205,3 +205,25 @@ def test_usage_error_exit_code():
     with pytest.raises(SystemExit) as exc:
         cli.main(["call", "--no-such-flag"])
     assert exc.value.code == 2
+
+
+def test_iupac_reference_positions_are_reported_not_silently_skipped(tmp_path, capsys):
+    """A reference Y (mixed C/T in a spike-in design) is counted but cannot be
+    tested; the run says so on stderr and in the VCF header, naming the site."""
+    from conftest import sam_header, sam_to_bam
+
+    seq = "ACGTACGTAC" + "Y" + "GTACGTACGTACGTACGTAC"
+    fa = str(tmp_path / "iupac.fa")
+    with open(fa, "w") as fh:
+        fh.write(f">s\n{seq}\n")
+    pysam.faidx(fa)
+    reads = [f"r{i}\t0\ts\t1\t60\t31M\t*\t0\t0\t{seq.replace('Y', 'CT'[i % 2])}\t{'I' * 31}"
+             for i in range(20)]
+    bam = sam_to_bam(tmp_path, sam_header({"s": 31}) + "\n".join(reads))
+    out = str(tmp_path / "c.vcf")
+    assert cli.main(["call", "-f", fa, "-r", "s:1-31", "-o", out, bam]) == 0
+    err = capsys.readouterr().err
+    assert "31 positions, 30 tested for SNVs; not tested: non_acgt_ref=1" in err
+    assert "s:11(Y)" in err
+    header = [line for line in open(out) if line.startswith("##deepamp_sites=")]
+    assert header == ["##deepamp_sites=positions:31,tested:30,non_acgt_ref:1,no_coverage:0,below_min_cov:0\n"]

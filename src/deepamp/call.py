@@ -118,6 +118,27 @@ def run_site_tests(counts: CountResult, params: CallParams) -> model.SiteTests:
     return model.quality_tests(counts.counts, counts.qual_hist, ref_code)
 
 
+def site_stats(counts: CountResult, params: CallParams) -> dict[str, object]:
+    """What happened to every position of the regions: tested for SNVs or why not.
+
+    ``non_acgt_ref`` positions (reference N or an IUPAC code such as Y) are
+    counted but never tested, since no base is "the reference" there;
+    ``non_acgt_ref_positions`` lists the first 10 (1-based ``contig:pos``)
+    so the user sees them.  ``no_coverage`` / ``below_min_cov`` are A/C/G/T
+    positions with depth 0 / below ``min_cov``.
+    """
+    depth = counts.depth
+    acgt = counts.ref_code < 4
+    covered = depth >= max(params.min_cov, 1)
+    bad = np.flatnonzero(~acgt)
+    return {"positions": int(len(depth)), "tested": int((acgt & covered).sum()),
+            "non_acgt_ref": int(len(bad)),
+            "no_coverage": int((acgt & (depth == 0)).sum()),
+            "below_min_cov": int((acgt & (depth > 0) & ~covered).sum()),
+            "non_acgt_ref_positions": [f"{counts.contig[i]}:{int(counts.pos[i]) + 1}({counts.ref[i]})"
+                                       for i in bad[:10]]}
+
+
 def variants_from_tests(counts: CountResult, tests: model.SiteTests, logp_adj: np.ndarray,
                         alpha: float, *, model_name: str = "quality", family: str = "panel",
                         keep_all: bool = False) -> list[Variant]:

@@ -129,7 +129,7 @@ def configure_call_parser(p: argparse.ArgumentParser) -> None:
 
 def run_call(args: argparse.Namespace) -> int:
     """``deepamp call``: count, test, correct, write VCF (SNVs and indels)."""
-    from .call import CallParams, call_snvs
+    from .call import CallParams, call_snvs, site_stats
     from .indels import call_indels, merge_sorted
     from .io import check_writable
     from .vcf import VcfHeader, write_vcf
@@ -172,6 +172,9 @@ def run_call(args: argparse.Namespace) -> int:
     if not args.no_indels:
         header.extra.append(f"##deepamp_indel_mtc={params.mtc},tests={m_indel},alpha={params.alpha}")
     header.extra += stats_header_lines(counts)
+    sites = site_stats(counts, params)
+    header.extra.append("##deepamp_sites=" + ",".join(f"{k}:{v}" for k, v in sites.items()
+                                                      if not k.endswith("_positions")))
     if background is not None:
         header.extra.append(f"##deepamp_background={os.path.abspath(args.background)},"
                             f"panel_sha256={background.meta['panel_sha256']}")
@@ -195,7 +198,15 @@ def run_call(args: argparse.Namespace) -> int:
         calls = f"calls: {n_snv} of {m} SNV tests significant"
         if not args.no_indels:
             calls += f", {len(indels)} of {m_indel} indel tests"
-        for line in summary_lines(counts) + [calls + (f", {n_pass} PASS filters" if fparams else "")] + notes:
+        untested = ", ".join(f"{k}={sites[k]}" for k in ("non_acgt_ref", "no_coverage", "below_min_cov")
+                             if sites[k])
+        site_line = f"sites: {sites['positions']} positions, {sites['tested']} tested for SNVs" + \
+            (f"; not tested: {untested}" if untested else "")
+        if sites["non_acgt_ref"]:
+            site_line += " (reference not A/C/G/T at " + ", ".join(sites["non_acgt_ref_positions"]) + \
+                (", ..." if sites["non_acgt_ref"] > 10 else "") + ")"
+        lines = summary_lines(counts) + [site_line, calls + (f", {n_pass} PASS filters" if fparams else "")]
+        for line in lines + notes:
             print(f"deepamp call: {line}", file=sys.stderr)
     return 0
 
