@@ -193,6 +193,30 @@ def test_cli_background_then_call(sim, tmp_path, capsys):
     assert not os.path.exists(out2)
 
 
+def test_call_with_controls_equals_background_file(sim, tmp_path, capsys):
+    """`call --control` learns the same background as `deepamp background` + `--background`."""
+    d, bams, tumour, _, _ = sim
+    bgfile = str(tmp_path / "bg.npz")
+    assert main(["background", "-f", REF, "-l", BED, "-o", bgfile, "--quiet", *bams]) == 0
+    out1, out2 = str(tmp_path / "a.vcf"), str(tmp_path / "b.vcf")
+    assert main(["call", "-f", REF, "-l", BED, "--background", bgfile, "--quiet", "-o", out1, tumour]) == 0
+    ctl = [a for b in bams for a in ("--control", b)]
+    assert main(["call", "-f", REF, "-l", BED, *ctl, "-o", out2, tumour]) == 0
+    err = capsys.readouterr().err
+    assert "deepamp call: background: pooled:" in err
+
+    def body(path):
+        return [ln for ln in open(path) if not ln.startswith("#")]
+    assert body(out1) == body(out2) and body(out1)
+    assert any(ln.startswith("##deepamp_background=controls:") for ln in open(out2))
+    # one source of background only
+    with pytest.raises(SystemExit) as exc:
+        main(["call", "-f", REF, "-l", BED, "--background", bgfile, "--control", bams[0],
+              "-o", str(tmp_path / "c.vcf"), tumour])
+    assert exc.value.code == 2
+    assert not os.path.exists(tmp_path / "c.vcf")
+
+
 def test_cli_control_without_coverage(sim, tmp_path, capsys):
     _, bams, _, _, _ = sim
     out = str(tmp_path / "bg.npz")

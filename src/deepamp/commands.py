@@ -110,9 +110,14 @@ def configure_call_parser(p: argparse.ArgumentParser) -> None:
                    help="accepted for LoFreq compatibility; deepamp has no depth cap")
     p.add_argument("--force-overwrite", action="store_true",
                    help="accepted for LoFreq compatibility (outputs are always replaced atomically)")
-    p.add_argument("--background", metavar="BG_FILE",
-                   help="test each (site, alt) against its background learned by `deepamp background` "
-                        "(default: LoFreq's quality model)")
+    bg = p.add_mutually_exclusive_group()
+    bg.add_argument("--background", metavar="BG_FILE",
+                    help="test each (site, alt) against its background learned by `deepamp background` "
+                         "(default: LoFreq's quality model)")
+    bg.add_argument("--control", action="append", default=[], metavar="CONTROL.bam",
+                    help="learn the background from these control BAMs now, with this run's counting "
+                         "options (repeatable; deepSNV-style test vs control; same as `deepamp background` "
+                         "then --background)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--no-indels", action="store_true",
                    help="call SNVs only (default: SNVs and indels; see deepamp.indels)")
@@ -162,6 +167,13 @@ def run_call(args: argparse.Namespace) -> int:
         from .hotspots import load_hotspots
 
         hotspots = load_hotspots(None if args.hotspots == "shipped" else args.hotspots)
+    if args.control:
+        from .background import learn
+
+        background = learn(args.control, reference=args.ref, bed=args.bed, regions=args.region,
+                           min_bq=args.min_bq, min_alt_bq=args.min_alt_bq, min_mapq=args.min_mq,
+                           flag_exclude=_flag_exclude(args), merge_mates=not args.no_merge_mates,
+                           threads=args.threads)
     counts = _count(args, qual_hist=True)
     variants, m = ([], 0) if args.only_indels else \
         call_snvs(counts, params, background=background, hotspots=hotspots)
@@ -176,8 +188,9 @@ def run_call(args: argparse.Namespace) -> int:
     header.extra.append("##deepamp_sites=" + ",".join(f"{k}:{v}" for k, v in sites.items()
                                                       if not k.endswith("_positions")))
     if background is not None:
-        header.extra.append(f"##deepamp_background={os.path.abspath(args.background)},"
-                            f"panel_sha256={background.meta['panel_sha256']}")
+        source = os.path.abspath(args.background) if args.background else \
+            "controls:" + ";".join(os.path.abspath(c) for c in args.control)
+        header.extra.append(f"##deepamp_background={source},panel_sha256={background.meta['panel_sha256']}")
     n_snv = len(variants)
     variants = merge_sorted(variants, indels)
     records = [v.to_record() for v in variants]
@@ -206,6 +219,8 @@ def run_call(args: argparse.Namespace) -> int:
             site_line += " (reference not A/C/G/T at " + ", ".join(sites["non_acgt_ref_positions"]) + \
                 (", ..." if sites["non_acgt_ref"] > 10 else "") + ")"
         lines = summary_lines(counts) + [site_line, calls + (f", {n_pass} PASS filters" if fparams else "")]
+        if args.control:
+            lines += ["background: " + line for line in background.summary_lines()]
         for line in lines + notes:
             print(f"deepamp call: {line}", file=sys.stderr)
     return 0
