@@ -100,6 +100,7 @@ static chunk_slot_t *make_chunks(const da_job_t *job, int64_t *n_out)
             int64_t at = offset + (b - job->beg[i]);
             c->counts = job->counts + (size_t)at * DA_NSYM * 2;
             c->qual_hist = job->qual_hist ? job->qual_hist + (size_t)at * DA_NQUAL : NULL;
+            c->junction = job->junction ? job->junction + (size_t)at * 2 : NULL;
         }
         offset += job->end[i] - job->beg[i];
     }

@@ -27,6 +27,7 @@ typedef struct {
     int threads;                /* total threads (>= 1) */
     uint32_t *counts;           /* caller-owned, zeroed: sum(end-beg) * DA_NSYM * 2 */
     uint32_t *qual_hist;        /* caller-owned, zeroed: sum(end-beg) * DA_NQUAL, or NULL */
+    uint32_t *junction;         /* caller-owned, zeroed: sum(end-beg) * 2, or NULL */
 } da_job_t;
 
 typedef struct {

@@ -42,6 +42,11 @@ typedef struct {
     int n_ind, m_ind;
 } read_obs_t;
 
+/* Junctions p -> p+1 observed by a read, for s <= p < e. */
+typedef struct {
+    int64_t s, e;
+} span_t;
+
 /* A first mate waiting for its overlapping mate. */
 typedef struct {
     bam1_t *b;         /* copy without aux fields, one allocation (see copy_core) */
@@ -72,6 +77,9 @@ typedef struct {
     read_obs_t r1, r2;      /* scratch observations of one or two mates */
     char *ins_buf;
     int64_t ins_cap;
+    int32_t *jdiff;         /* 2 x (len + 1): difference array of junction spans, by strand */
+    span_t *spans;          /* scratch: the junction spans of one fragment */
+    int nspans, mspans;
     /* pending first mates */
     pend_t *pool;
     int64_t npool, mpool;
@@ -664,6 +672,90 @@ static int count_solo_run(walker_t *w, const bam1_t *b, const read_obs_t *ro, in
     return DA_OK;
 }
 
+/* ------------------------------------------------------------------ junctions */
+
+static int push_span(walker_t *w, int64_t s, int64_t e)
+{
+    if (e <= s) return DA_OK;
+    if (w->nspans == w->mspans) {
+        int m = w->mspans ? w->mspans * 2 : 8;
+        span_t *p = realloc(w->spans, sizeof *p * (size_t)m);
+        if (!p) return DA_ERR_NOMEM;
+        w->spans = p;
+        w->mspans = m;
+    }
+    w->spans[w->nspans].s = s;
+    w->spans[w->nspans].e = e;
+    w->nspans++;
+    return DA_OK;
+}
+
+/* Append b's junction spans: each run of M/=/X/D not broken by N observes
+ * the junctions inside it (insertions do not break a run). */
+static int add_read_spans(walker_t *w, const bam1_t *b)
+{
+    const uint32_t *cigar = bam_get_cigar(b);
+    int64_t rpos = b->core.pos, run = rpos;
+    for (uint32_t i = 0; i < b->core.n_cigar; i++) {
+        int op = bam_cigar_op(cigar[i]);
+        int64_t len = bam_cigar_oplen(cigar[i]);
+        if (op == BAM_CREF_SKIP) {
+            if (push_span(w, run, rpos - 1)) return DA_ERR_NOMEM;
+            run = rpos + len;
+        }
+        if (bam_cigar_type(op) & 2) rpos += len;
+    }
+    return push_span(w, run, rpos - 1);
+}
+
+/* Add delta on strand over the junctions [s, e), clipped to the chunk. */
+static void add_span(walker_t *w, int64_t s, int64_t e, int strand, int delta)
+{
+    int32_t *d = w->jdiff + (size_t)strand * (size_t)(w->len + 1);
+    if (s < w->ch->beg) s = w->ch->beg;
+    if (e > w->ch->end) e = w->ch->end;
+    if (s >= e) return;
+    d[s - w->ch->beg] += delta;
+    d[e - w->ch->beg] -= delta;
+}
+
+/* Junction spans of one read (b2 NULL, strand s1), or of a merged pair as
+ * bases are counted: junctions read 1 (b1) observes on its strand s1, those
+ * only read 2 observes on read 2's strand s2. */
+static int count_spans(walker_t *w, const bam1_t *b1, int s1, const bam1_t *b2, int s2)
+{
+    if (!w->ch->junction) return DA_OK;
+    w->nspans = 0;
+    if (add_read_spans(w, b1)) return DA_ERR_NOMEM;
+    int n1 = w->nspans;
+    if (b2 && add_read_spans(w, b2)) return DA_ERR_NOMEM;
+    const span_t *sp = w->spans;
+    for (int i = 0; i < n1; i++) add_span(w, sp[i].s, sp[i].e, s1, 1);
+    for (int j = n1; j < w->nspans; j++) {
+        add_span(w, sp[j].s, sp[j].e, s2, 1);
+        for (int i = 0; i < n1; i++) {      /* runs of one read are disjoint */
+            int64_t s = sp[i].s > sp[j].s ? sp[i].s : sp[j].s;
+            int64_t e = sp[i].e < sp[j].e ? sp[i].e : sp[j].e;
+            if (s < e) add_span(w, s, e, s2, -1);
+        }
+    }
+    return DA_OK;
+}
+
+/* Add the chunk's junction counts (prefix sums of the difference arrays). */
+static void finish_junctions(walker_t *w)
+{
+    if (!w->ch->junction) return;
+    for (int strand = 0; strand < 2; strand++) {
+        const int32_t *d = w->jdiff + (size_t)strand * (size_t)(w->len + 1);
+        int64_t run = 0;
+        for (int64_t k = 0; k < w->len; k++) {
+            run += d[k];
+            w->ch->junction[(size_t)k * 2 + strand] += (uint32_t)run;
+        }
+    }
+}
+
 static int count_read(walker_t *w, const bam1_t *b, da_error_t *err)
 {
     int64_t lo, hi;
@@ -672,6 +764,7 @@ static int count_read(walker_t *w, const bam1_t *b, da_error_t *err)
     if (rc) return rc;
     if (owns(w, b)) w->res->base_stats[DA_BASE_SOFT_CLIPPED] += clipped;
     rc = count_solo_run(w, b, &w->r1, lo, hi, strand_of(b));
+    if (!rc) rc = count_spans(w, b, strand_of(b), NULL, 0);
     return rc ? da_fail(err, rc, "out of memory counting indels") : DA_OK;
 }
 
@@ -737,6 +830,7 @@ static int count_pair(walker_t *w, const bam1_t *first, const bam1_t *second, da
         if (!rc) rc = count_solo_run(w, by, ry, oe, hiy, sy);
         if (!rc) rc = count_overlap(w, bx, rx, sx, hix, by, ry, sy, hiy, ob, oe);
     }
+    if (!rc) rc = count_spans(w, bx, sx, by, sy);
     return rc ? da_fail(err, rc, "out of memory counting indels") : DA_OK;
 }
 
@@ -825,6 +919,8 @@ static void walker_free(walker_t *w)
     free(w->r2.ind);
     free(w->ref_sym);
     free(w->ins_buf);
+    free(w->jdiff);
+    free(w->spans);
 }
 
 int da_walk_chunk(da_reader_t *r, const da_params_t *par, const da_chunk_t *ch,
@@ -842,9 +938,10 @@ int da_walk_chunk(da_reader_t *r, const da_params_t *par, const da_chunk_t *ch,
     w.r1.o = malloc(sizeof *w.r1.o * (size_t)(w.len + 1));
     w.r2.o = malloc(sizeof *w.r2.o * (size_t)(w.len + 1));
     w.ref_sym = malloc((size_t)w.len + 1);
+    w.jdiff = calloc(2 * (size_t)(w.len + 1), sizeof *w.jdiff);
     b = bam_init1();
     next = bam_init1();
-    if (!w.r1.o || !w.r2.o || !w.ref_sym || !b || !next || slot_rebuild(&w, 1024)) {
+    if (!w.r1.o || !w.r2.o || !w.ref_sym || !w.jdiff || !b || !next || slot_rebuild(&w, 1024)) {
         rc = da_fail(err, DA_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -891,6 +988,7 @@ int da_walk_chunk(da_reader_t *r, const da_params_t *par, const da_chunk_t *ch,
         goto out;
     }
     rc = flush_pending(&w, INT64_MAX, err);
+    if (!rc) finish_junctions(&w);
 out:
     if (itr) hts_itr_destroy(itr);
     if (b) bam_destroy1(b);

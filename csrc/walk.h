@@ -29,6 +29,9 @@ typedef struct {
     const char *ref;        /* upper-case reference bases of [beg, end), or NULL */
     uint32_t *counts;       /* counts of position beg (DA_NSYM * 2 per position) */
     uint32_t *qual_hist;    /* DA_NQUAL per position, or NULL */
+    uint32_t *junction;     /* 2 per position (fwd, rev): fragments whose aligned bases or
+                             * deletions cover both p and p+1 (what an indel anchored at p
+                             * is tested against), or NULL */
 } da_chunk_t;
 
 typedef struct {

@@ -108,6 +108,7 @@ class Tally:
         self.row = {p: i for i, p in enumerate(positions)}
         self.counts = np.zeros((len(positions), 7, 2), dtype=np.int64)
         self.qual_hist = np.zeros((len(positions), 64), dtype=np.int64)
+        self.junction = np.zeros((len(positions), 2), dtype=np.int64)
         self.ref = ref                      # (contig, pos) -> 0..3 or 4
         self.min_bq, self.min_alt_bq = min_bq, min_alt_bq
         self.base_stats = defaultdict(int)
@@ -138,6 +139,16 @@ class Tally:
 
     def add_del(self, key, n, strand):
         self.indels[(key[0], key[1], -n, "")][strand] += 1
+
+    def junctions(self, contig, in_region, ox: ReadObs, sx, oy: ReadObs | None = None, sy=0):
+        """A fragment's junctions p -> p+1, i.e. a read has a base or deletion
+        at both p and p+1 (then no N lies between them), on strands as bases
+        are counted: read 1's (x) on sx, those only read 2 (y) sees on sy."""
+        jx = {p for p in ox.sym if p + 1 in ox.sym}
+        jy = {p for p in oy.sym if p + 1 in oy.sym} - jx if oy is not None else set()
+        for js, strand in ((jx, sx), (jy, sy)):
+            for p in js & in_region:
+                self.junction[self.row[(contig, p)], strand] += 1
 
     def solo(self, contig, p, o: ReadObs, strand):
         key = (contig, p)
@@ -222,7 +233,7 @@ def count_oracle(bam: str, regions, *, reference: dict | None = None, min_mapq=0
 
     ``regions``: list of (contig, start, end), 0-based half-open, sorted and
     disjoint.  ``reference``: contig -> sequence (enables the alt filter).
-    Returns a dict with counts (P,7,2), qual_hist (P,64), read_stats,
+    Returns a dict with counts (P,7,2), qual_hist (P,64), junction (P,2), read_stats,
     base_stats, indels {(contig, pos, len, seq): [fwd, rev]}.
     """
     min_alt_bq = min_bq if min_alt_bq is None else min_alt_bq
@@ -289,6 +300,7 @@ def count_oracle(bam: str, regions, *, reference: dict | None = None, min_mapq=0
                 t.base_stats["soft_clipped"] += o.clipped
                 strand = 1 if read.is_reverse else 0
                 if idx not in partner_of:
+                    t.junctions(contig, in_region, o, strand)
                     for p in sorted(set(o.sym) | set(o.ins) | set(o.dels)):
                         if p in in_region:
                             t.solo(contig, p, o, strand)
@@ -300,6 +312,7 @@ def count_oracle(bam: str, regions, *, reference: dict | None = None, min_mapq=0
                 else:
                     (bx, ox), (by, oy) = (read, o), (mate, mo)
                 sx, sy = (1 if bx.is_reverse else 0), (1 if by.is_reverse else 0)
+                t.junctions(contig, in_region, ox, sx, oy, sy)
                 for p in sorted(set(ox.sym) | set(oy.sym)):
                     if p not in in_region:
                         continue
@@ -309,7 +322,7 @@ def count_oracle(bam: str, regions, *, reference: dict | None = None, min_mapq=0
                         t.solo(contig, p, ox, sx)
                     else:
                         t.solo(contig, p, oy, sy)
-    return dict(counts=t.counts, qual_hist=t.qual_hist, read_stats=dict(read_stats),
+    return dict(counts=t.counts, qual_hist=t.qual_hist, junction=t.junction, read_stats=dict(read_stats),
                 base_stats=dict(t.base_stats), indels={k: tuple(v) for k, v in t.indels.items()})
 
 

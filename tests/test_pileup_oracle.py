@@ -163,6 +163,9 @@ def assert_matches_oracle(res, exp):
     if res.qual_hist is not None:
         bad = np.argwhere(res.qual_hist.astype(np.int64) != exp["qual_hist"])
         assert len(bad) == 0, [(want_pos[i], q) for i, q in bad[:10]]
+    bad = np.argwhere(res.junction.astype(np.int64) != exp["junction"])
+    assert len(bad) == 0, [(want_pos[i], d, int(res.junction[i, d]), int(exp["junction"][i, d]))
+                           for i, d in bad[:10]]
     assert nonzero(res.read_stats) == nonzero(exp["read_stats"])
     assert nonzero(res.base_stats) == nonzero(exp["base_stats"])
     assert result_indels(res) == exp["indels"]

@@ -52,6 +52,7 @@ cdef extern from "pileup.h" nogil:
         int threads
         uint32_t *counts
         uint32_t *qual_hist
+        uint32_t *junction
 
     ctypedef struct da_result_t:
         uint64_t read_stats[DA_N_READ_STATS]

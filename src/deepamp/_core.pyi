@@ -30,4 +30,4 @@ def pileup(
     qual_hist: bool = ...,
 ) -> dict[str, Any]:
     """Raw pileup: dict with counts (P, 7, 2) uint32, qual_hist (P, 64) uint32
-    or None, read_stats, base_stats, and indel_* arrays."""
+    or None, junction (P, 2) uint32, read_stats, base_stats, and indel_* arrays."""

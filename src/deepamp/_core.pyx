@@ -73,7 +73,9 @@ def pileup(str path, tids, begs, ends, refs, *, str reference_path=None,
 
     counts = np.zeros((total, DA_NSYM, 2), dtype=np.uint32)
     hist = np.zeros((total, DA_NQUAL), dtype=np.uint32) if qual_hist else None
+    junction = np.zeros((total, 2), dtype=np.uint32)
     cdef uint32_t[:, :, ::1] counts_v = counts
+    cdef uint32_t[:, ::1] junction_v = junction
     cdef uint32_t[:, ::1] hist_v
     cdef bytes bpath = path.encode()
     cdef bytes bref = reference_path.encode() if reference_path else b""
@@ -103,6 +105,7 @@ def pileup(str path, tids, begs, ends, refs, *, str reference_path=None,
     job.params.merge_mates = merge_mates
     job.threads = threads
     job.counts = &counts_v[0, 0, 0]
+    job.junction = &junction_v[0, 0]
     job.qual_hist = NULL
     if qual_hist:
         hist_v = hist
@@ -119,12 +122,12 @@ def pileup(str path, tids, begs, ends, refs, *, str reference_path=None,
     if rc != 0:
         _raise(&err)
     try:
-        return _wrap(&res, counts, hist)
+        return _wrap(&res, counts, hist, junction)
     finally:
         da_result_free(&res)
 
 
-cdef dict _wrap(const da_result_t *res, counts, hist):
+cdef dict _wrap(const da_result_t *res, counts, hist, junction):
     """Copy the C-owned results into numpy arrays (no view on C memory)."""
     cdef int64_t m = res.n_indels, k
     tid = np.empty(m, dtype=np.int32)
@@ -147,6 +150,7 @@ cdef dict _wrap(const da_result_t *res, counts, hist):
     return {
         "counts": counts,
         "qual_hist": hist,
+        "junction": junction,
         "read_stats": {name: int(res.read_stats[j]) for j, name in enumerate(READ_STATS)},
         "base_stats": {name: int(res.base_stats[j]) for j, name in enumerate(BASE_STATS)},
         "indel_tid": tid,

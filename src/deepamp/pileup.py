@@ -63,6 +63,9 @@ class CountResult:
     indels : IndelEvents
     params : the arguments the counts were made with
     header_contigs : (name, length) of every contig in the alignment header
+    junction : uint32 (P, 2) or None, fragments whose aligned bases or deletions
+        cover both position p and p+1, by strand (what an indel anchored at p is
+        tested against); None for counts that did not come from the kernel
     """
 
     regions: list[Region]
@@ -76,6 +79,7 @@ class CountResult:
     indels: IndelEvents
     params: dict[str, Any] = field(default_factory=dict)
     header_contigs: tuple[tuple[str, int], ...] = ()
+    junction: np.ndarray | None = None
 
     @property
     def depth(self) -> np.ndarray:
@@ -139,6 +143,8 @@ class CountResult:
         )
         if self.qual_hist is not None:
             arrays["qual_hist"] = self.qual_hist
+        if self.junction is not None:
+            arrays["junction"] = self.junction
         with atomic_output(path, "wb") as fh:
             np.savez_compressed(fh, **arrays)
 
@@ -175,7 +181,8 @@ def load_counts(path: str | os.PathLike[str]) -> CountResult:
             z["qual_hist"] if "qual_hist" in z else None,
             dict(zip(map(str, z["read_stats_names"]), map(int, z["read_stats"]))),
             dict(zip(map(str, z["base_stats_names"]), map(int, z["base_stats"]))),
-            indels, {"loaded_from": path})
+            indels, {"loaded_from": path},
+            junction=z["junction"] if "junction" in z else None)
 
 
 def resolve_regions(info: AlignmentInfo, regions: Sequence[str | Region] | str | None = None,
@@ -275,7 +282,7 @@ def count(bam: str | os.PathLike[str], regions: Sequence[str | Region] | str | N
                   flag_exclude=flag_exclude, merge_mates=merge_mates, sample=info.sample)
     return CountResult(merged, contig, pos, ref_arr, raw["counts"], raw["qual_hist"],
                        raw["read_stats"], raw["base_stats"], indels, params,
-                       tuple(zip(info.contigs, info.lengths)))
+                       tuple(zip(info.contigs, info.lengths)), raw["junction"])
 
 
 _CALLBACK_FLAGS = {"all": FLAG_UNMAPPED | FLAG_SECONDARY | FLAG_QCFAIL | FLAG_DUPLICATE, "nofilter": 0}
