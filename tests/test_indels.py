@@ -118,7 +118,7 @@ def test_spiked_indels_called_with_lofreq_meanings(tmp_path, tumour):
 def test_homopolymer_slippage_at_default_rate_not_called(deep_control):
     for merge in (True, False):
         counts = count(deep_control, bed=BED, reference=REF, merge_mates=merge)
-        calls, m = call_indels(counts, CallParams())
+        calls, m, _ = call_indels(counts, CallParams())
         assert calls == [], [(v.pos + 1, v.ref, v.alt, v.alt_count) for v in calls]
         assert m == len(collect_events(counts))
     # the artefacts are there to be (not) called: the C6 run shows slippage in single reads
@@ -149,9 +149,69 @@ def test_left_normalisation_of_repeat_indels(tmp_path):
     assert t.ref_count.tolist() == [[0, 6], [6, 0]]
 
 
+# A8 run at 0-based 12-19; the region below starts at 0-based 15, inside the run
+HP_SEQ = ("GATTACAGGTCCAAAAAAAAGTCAGTCAGGTACGATCGATCGGCTAGCTAGGACTTTGCA" * 2)
+
+
+def _hp_reads(seq):
+    """Reads starting at 0-based 10 that place one A deletion / insertion at different anchors."""
+    lines = []
+    for i in range(5):
+        for name, read, cigar in (
+                ("dl", seq[10:17] + seq[18:50], "7M1D32M"),      # anchor 16
+                ("dr", seq[10:19] + seq[20:50], "9M1D30M"),      # anchor 18
+                ("il", seq[10:17] + "A" + seq[17:50], "7M1I33M"),  # anchor 16
+                ("ir", seq[10:20] + "A" + seq[20:50], "10M1I30M")):  # anchor 19
+            lines.append(f"{name}{i}\t0\tc1\t11\t60\t{cigar}\t*\t0\t0\t{read}\t{'I' * len(read)}")
+    return lines
+
+
+def test_region_starting_inside_a_homopolymer_merges_placements_and_uses_the_whole_run(tmp_path):
+    fa = ref_fasta(tmp_path, {"c1": HP_SEQ})
+    bam = sam_to_bam(tmp_path, sam_header({"c1": len(HP_SEQ)}) + "\n".join(_hp_reads(HP_SEQ)))
+    counts = count(bam, ["c1:16-40"], reference=fa)
+    assert sorted(set(counts.indels.pos.tolist())) == [16, 18, 19]      # as the aligner placed them
+    t = collect_events(counts)
+    got = {(int(p), str(r), str(a)): tuple(c) for p, r, a, c in zip(t.pos, t.ref, t.alt, t.count.tolist())}
+    # the left-most placement (anchor 11) is not counted: all placements go to the first counted anchor
+    assert got == {(15, "AA", "A"): (10, 0), (15, "A", "AA"): (10, 0)}
+    assert t.repeat.tolist() == [8, 8] and t.hrun.tolist() == [8, 8]
+    calls, _, _ = call_indels(counts, CallParams(alpha=1.0, mtc="none"))
+    assert [v.extra["IDRATE"] for v in calls] == [float(f"{float(context_rate(8)):.4g}")] * 2
+    # with the whole run counted the same events go to the left-most anchor, with the same repeat
+    t = collect_events(count(bam, ["c1:1-40"], reference=fa))
+    assert sorted(zip(t.pos.tolist(), t.ref.tolist(), t.alt.tolist(), t.repeat.tolist())) == \
+        [(11, "C", "CA", 8), (11, "CA", "C", 8)]
+    assert t.count.sum(axis=1).tolist() == [10, 10]
+
+
+def test_insertions_with_n_are_counted_not_tested(tmp_path, capsys):
+    seq = HP_SEQ
+    fa = ref_fasta(tmp_path, {"c1": seq})
+    lines = []
+    for i in range(5):
+        for name, ins in (("n", "N"), ("g", "G"), ("m", "GN")):
+            read = seq[0:30] + ins + seq[30:60]
+            lines.append(f"{name}{i}\t0\tc1\t1\t60\t30M{len(ins)}I30M\t*\t0\t0\t{read}\t{'I' * len(read)}")
+    bam = sam_to_bam(tmp_path, sam_header({"c1": len(seq)}) + "\n".join(lines))
+    counts = count(bam, ["c1:1-60"], reference=fa)
+    assert sorted(counts.indels.sequence.astype(str).tolist()) == ["G", "GN", "N"]
+    t = collect_events(counts)
+    assert t.alt.tolist() == ["AG"] and t.pos.tolist() == [27]         # G after GG: left-normalised
+    assert (t.ambiguous_events, t.ambiguous_fragments) == (2, 10)
+    calls, m, notes = call_indels(counts, CallParams(alpha=1.0, mtc="none"))
+    assert m == 1 and [v.alt for v in calls] == ["AG"]
+    assert notes == ["indels: 10 fragments with N in the inserted bases (2 events) not tested"]
+    out = str(tmp_path / "n.vcf")
+    assert cli.main(["call", "-f", fa, "-r", "c1:1-60", "-o", out, bam]) == 0
+    assert "deepamp call: indels: 10 fragments with N in the inserted bases (2 events) not tested" \
+        in capsys.readouterr().err
+    assert [r.alts[0] for r in _records(out) if "INDEL" in r.info] == ["AG"]
+
+
 def test_pvalues_match_scipy(tumour):
     counts = count(tumour, bed=BED, reference=REF)
-    calls, _ = call_indels(counts, CallParams(alpha=1.0, mtc="none"))
+    calls, _, _ = call_indels(counts, CallParams(alpha=1.0, mtc="none"))
     table = collect_events(counts)
     assert len(calls) >= len(CASES)
     for v in calls:
@@ -163,7 +223,7 @@ def test_pvalues_match_scipy(tumour):
         if expect > -700:
             assert v.logp == pytest.approx(expect, rel=1e-6, abs=1e-9)
     # plain Dindel qualities (no amplicon margin) give smaller p-values
-    plain, _ = call_indels(counts, CallParams(alpha=1.0, mtc="none"), indel_params=IndelParams(margin_db=0))
+    plain, _, _ = call_indels(counts, CallParams(alpha=1.0, mtc="none"), indel_params=IndelParams(margin_db=0))
     assert sum(v.logp for v in plain) < sum(v.logp for v in calls)
 
 
@@ -219,7 +279,7 @@ def test_background_learns_indel_events(tmp_path, tumour):
     bg.save(path)
     bg = bgm.load(path)
     counts = count(tumour, bed=BED, reference=REF)
-    calls, m = call_indels(counts, CallParams(), background=bg)
+    calls, m, _ = call_indels(counts, CallParams(), background=bg)
     assert {(v.pos + 1, v.ref, v.alt) for v in calls} == {c[1] for c in CASES}
     assert all(v.model == "background" and "BGRATE" in v.extra for v in calls)
     # the germline carrier is excluded: the rate is the zero-count posterior over c2's depth

@@ -177,7 +177,7 @@ def run_call(args: argparse.Namespace) -> int:
     counts = _count(args, qual_hist=True)
     variants, m = ([], 0) if args.only_indels else \
         call_snvs(counts, params, background=background, hotspots=hotspots)
-    indels, m_indel = ([], 0) if args.no_indels else \
+    indels, m_indel, notes = ([], 0, []) if args.no_indels else \
         call_indels(counts, params, background=background, reference=args.ref)
     header = VcfHeader(counts.header_contigs, reference=args.ref, command="deepamp " + " ".join(sys.argv[1:]))
     header.extra += [f"##deepamp_mtc={params.mtc},tests={m},alpha={params.alpha}"]
@@ -194,7 +194,6 @@ def run_call(args: argparse.Namespace) -> int:
     n_snv = len(variants)
     variants = merge_sorted(variants, indels)
     records = [v.to_record() for v in variants]
-    notes = []
     if fparams is not None:
         res = apply_filters(records, fparams, args.out, population)
         for r, names, add in zip(records, res.filters, res.info):

@@ -5,10 +5,16 @@ Events
 The C core counts every distinct indel event once per fragment at its anchor
 (the reference base before the event).  Aligners do not always place an
 indel at its left-most equivalent position, so events are first
-**left-normalised** (shifted left while the shifted event spells the same
-haplotype) and identical normalised events are merged.  Records are
-VCF-anchored: REF = anchor base + deleted bases, ALT = anchor base +
-inserted bases.
+**left-normalised** against the reference (shifted left while the shifted
+event spells the same haplotype, :mod:`deepamp.normalise`, with no region
+limit) and identical normalised events are merged.  When the left-most anchor
+is not a counted position (a repeat crossing the start of a region), the
+event is placed at the left-most *counted* anchor among its equivalent
+placements (event bases rotated to match), so every placement of it still
+merges into one record.  Records are VCF-anchored: REF = anchor base +
+deleted bases, ALT = anchor base + inserted bases.  Insertions with ``N``
+among the inserted bases are not a determinate allele: they are left out
+of the tests and their number is reported (``call`` prints it on stderr).
 
 Depth
 -----
@@ -41,16 +47,16 @@ while amplicon libraries go through tens of PCR cycles whose polymerase
 slips in the same repeats; and LoFreq's own authors found these qualities
 too optimistic in Illumina homopolymers (``lofreq call`` drops low-AF
 1-bp indels next to poly-A/T tracts for that reason).  The repeat length is
-event-aware: the number of tandem copies, in the reference right of the
-anchor, of the event's repeat unit (the shortest period of the inserted or
-deleted bases, up to 6 bases).  For homopolymer events this is the
-homopolymer length Dindel uses; for short tandem repeats it is the number of
-units (slippage rises with the number of units and falls with unit length,
-so indexing by units is the conservative choice); events that are not a
-copy-number change of a repeat get length 1.  The test is the exact binomial
-upper tail ``P(X >= k)``, X ~ Binomial(DP, rate).  Using a per-read rate per
-fragment is conservative where mates overlap (a sequencing slip would have to
-occur in both mates to be counted).
+event-aware: the number of tandem copies, in the whole reference run
+around the junction (left and right of it), of the event's repeat unit
+(the shortest period of the inserted or deleted bases, up to 6 bases).  For
+homopolymer events this is the homopolymer length Dindel uses; for short
+tandem repeats it is the number of units (slippage rises with the number of
+units and falls with unit length, so indexing by units is the conservative
+choice); events that are not a copy-number change of a repeat get length 1.
+The test is the exact binomial upper tail ``P(X >= k)``, X ~ Binomial(DP,
+rate).  Using a per-read rate per fragment is conservative where mates
+overlap (a sequencing slip would have to occur in both mates to be counted).
 
 *Background model* (``call --background``).  Per (anchor, event) rates and
 beta-binomial dispersions learned from healthy controls by
@@ -70,15 +76,19 @@ family-wise error rate over SNVs and indels together is at most 2 x alpha.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from .call import CallParams, Variant, adjust
+from .normalise import placements
 from .pileup import CountResult
 
-__all__ = ["DINDEL_PHRED", "IndelParams", "IndelTable", "IndelVariant", "collect_events",
+__all__ = ["DINDEL_PHRED", "IndelParams", "IndelTable", "IndelVariant", "IndelCalls", "collect_events",
            "context_rate", "call_indels", "HRUN_NAME"]
 
 #: Dindel homopolymer indel qualities (Phred) for repeat lengths 1..18, as written by
@@ -170,25 +180,6 @@ def _period(seq: str) -> str:
     return seq
 
 
-def _left_normalise(ref: _RefWindows, contig: str, pos: int, length: int, seq: str) -> tuple[int, str]:
-    """Left-most anchor and event bases (inserted, or deleted) of an indel."""
-    if length < 0:
-        n = -length
-        while pos > 0:
-            a, z = ref.base(contig, pos), ref.base(contig, pos + n)
-            if a == "N" or a != z:
-                break
-            pos -= 1
-        return pos, ref.fetch(contig, pos + 1, pos + 1 + n)
-    while pos > 0 and seq:
-        a = ref.base(contig, pos)
-        if a == "N" or a != seq[-1]:
-            break
-        seq = seq[-1] + seq[:-1]
-        pos -= 1
-    return pos, seq
-
-
 def _hrun(ref: _RefWindows, contig: str, pos: int) -> int:
     """LoFreq's HRUN: length of the homopolymer of the base right of the anchor, through the anchor."""
     s = ref.fetch(contig, max(0, pos - 64), pos + 66)
@@ -206,15 +197,27 @@ def _hrun(ref: _RefWindows, contig: str, pos: int) -> int:
 
 
 def _repeat_copies(ref: _RefWindows, contig: str, pos: int, seq: str) -> int:
-    """Tandem copies of the event's repeat unit in the reference right of the anchor (>= 1)."""
+    """Tandem copies of the event's repeat unit in the whole reference run around the junction (>= 1).
+
+    The unit is the shortest period of the event bases as placed at anchor
+    ``pos``; copies are counted right of the junction (from ``pos + 1``) and
+    left of it (ending at ``pos``), so an event whose anchor is not the
+    left-most one of its run still gets the rate of the whole run.
+    """
     unit = _period(seq)
-    if len(unit) > _MAX_UNIT:
+    u = len(unit)
+    if u > _MAX_UNIT or not unit:
         return 1
-    right = ref.fetch(contig, pos + 1, pos + 1 + len(unit) * (len(DINDEL_PHRED) + 1))
+    span = u * (len(DINDEL_PHRED) + 1)
+    right = ref.fetch(contig, pos + 1, pos + 1 + span)
+    left = ref.fetch(contig, pos + 1 - span, pos + 1)
     k = 0
-    while right[k * len(unit):(k + 1) * len(unit)] == unit:
+    while right[k * u:(k + 1) * u] == unit:
         k += 1
-    return max(k, 1)
+    j = 0
+    while j * u < len(left) and left[len(left) - (j + 1) * u:len(left) - j * u] == unit:
+        j += 1
+    return max(k + j, 1)
 
 
 # ---------------------------------------------------------------- event table
@@ -225,7 +228,7 @@ class IndelTable:
 
     Attributes
     ----------
-    contig, pos : anchor (0-based) of the left-normalised event
+    contig, pos : anchor (0-based) of the left-normalised event (left-most counted anchor)
     row : index of the anchor in the CountResult positions
     length : > 0 insertion, < 0 deletion
     sequence : inserted or deleted bases
@@ -234,6 +237,9 @@ class IndelTable:
     depth : int64 (n, 2) fragments spanning the junction, forward / reverse
     ref_count : int64 (n, 2) spanning fragments without an indel of the same kind here
     hrun : LoFreq's HRUN; repeat : repeat length of the context model
+    ambiguous_events, ambiguous_fragments : insertions with N in the inserted bases
+        (raw events and their fragments), left out of the table because they are
+        not a determinate allele
     """
 
     contig: np.ndarray
@@ -248,6 +254,8 @@ class IndelTable:
     ref_count: np.ndarray
     hrun: np.ndarray
     repeat: np.ndarray
+    ambiguous_events: int = 0
+    ambiguous_fragments: int = 0
 
     def __len__(self) -> int:
         return int(self.pos.shape[0])
@@ -256,6 +264,12 @@ class IndelTable:
         """(contig, anchor, length, sequence) of every event."""
         return list(zip(self.contig.tolist(), self.pos.tolist(), self.length.tolist(),
                         self.sequence.tolist()))
+
+    def subset(self, idx: np.ndarray) -> "IndelTable":
+        """The events at indices ``idx`` (the ambiguous counts are kept)."""
+        arrays = {f.name: getattr(self, f.name)[idx] for f in dataclasses.fields(self)
+                  if isinstance(getattr(self, f.name), np.ndarray)}
+        return dataclasses.replace(self, **arrays)
 
 
 def junction_depth(counts: CountResult) -> np.ndarray:
@@ -282,14 +296,21 @@ def collect_events(counts: CountResult, reference=None) -> IndelTable:
     row_of = {(c, int(p)): i for i, (c, p) in enumerate(zip(counts.contig.astype(str).tolist(),
                                                             counts.pos.tolist()))}
     merged: dict[tuple[str, int, int, str], np.ndarray] = {}
+    n_ambiguous = [0, 0]
     for c, p, n, s, k in zip(ind.contig.astype(str).tolist(), ind.pos.tolist(), ind.length.tolist(),
                              ind.sequence.astype(str).tolist(), np.asarray(ind.count, np.int64)):
-        p2, s2 = _left_normalise(ref, c, int(p), int(n), s.upper())
-        if (c, p2) not in row_of:           # normalised out of the counted positions: keep as is
-            p2, s2 = int(p), (s.upper() if n > 0 else ref.fetch(c, int(p) + 1, int(p) + 1 - int(n)))
-        if ref.base(c, p2) not in "ACGT" or (c, p2) not in row_of:
+        p, n = int(p), int(n)
+        seq = ref.fetch(c, p + 1, p + 1 - n) if n < 0 else s.upper()
+        if n > 0 and "N" in seq:            # not a determinate allele: counted, not tested
+            n_ambiguous[0] += 1
+            n_ambiguous[1] += int(k.sum())
             continue
-        key = (c, p2, int(n), s2)
+        # left-most equivalent placement whose anchor is a counted position
+        place = next(((a, q) for a, q in placements(functools.partial(ref.base, c), p, seq, n < 0)
+                      if (c, a) in row_of), None)
+        if place is None or ref.base(c, place[0]) not in "ACGT":
+            continue
+        key = (c, place[0], n, place[1])
         merged[key] = merged.get(key, np.zeros(2, np.int64)) + k
     keys = sorted(merged, key=lambda t: (row_of[(t[0], t[1])], t[2] < 0, abs(t[2]), t[3]))
     n = len(keys)
@@ -314,7 +335,8 @@ def collect_events(counts: CountResult, reference=None) -> IndelTable:
     return IndelTable(np.array([k[0] for k in keys], dtype=str), np.array([k[1] for k in keys], np.int64),
                       rows, length, np.array([k[3] for k in keys], dtype=str), np.array(refs, dtype=str),
                       np.array(alts, dtype=str), count, depth, depth - same_kind,
-                      np.array(hruns, np.int64), np.array(reps, np.int64))
+                      np.array(hruns, np.int64), np.array(reps, np.int64),
+                      ambiguous_events=n_ambiguous[0], ambiguous_fragments=n_ambiguous[1])
 
 
 # ---------------------------------------------------------------- calling
@@ -359,8 +381,16 @@ def _background_tests(table: IndelTable, background) -> tuple[np.ndarray, np.nda
     return logp, rate
 
 
+class IndelCalls(NamedTuple):
+    """Result of :func:`call_indels`."""
+
+    calls: list[IndelVariant]      # significant indels sorted by anchor
+    tests: int                     # number of indel tests m
+    notes: list[str]               # what was counted but not tested, for the run summary
+
+
 def call_indels(counts: CountResult, params: CallParams | None = None, *, background=None,
-                reference=None, indel_params: IndelParams | None = None) -> tuple[list[IndelVariant], int]:
+                reference=None, indel_params: IndelParams | None = None) -> IndelCalls:
     """Call indels from counted indel events.
 
     Parameters
@@ -375,7 +405,7 @@ def call_indels(counts: CountResult, params: CallParams | None = None, *, backgr
 
     Returns
     -------
-    (significant indels sorted by anchor, number of indel tests m)
+    IndelCalls (calls, tests, notes)
 
     Raises
     ------
@@ -389,7 +419,7 @@ def call_indels(counts: CountResult, params: CallParams | None = None, *, backgr
         background.lookup(counts.contig.astype(str), counts.pos, counts.ref.astype(str))   # panel check
     testable = table.depth.sum(axis=1) >= max(params.min_cov, 1)
     idx = np.flatnonzero(testable)
-    sub = IndelTable(*(getattr(table, f)[idx] for f in table.__dataclass_fields__))
+    sub = table.subset(idx)
     if background is not None:
         logp, rate = _background_tests(sub, background)
         model_name, rate_key = "background", "BGRATE"
@@ -409,7 +439,11 @@ def call_indels(counts: CountResult, params: CallParams | None = None, *, backgr
                          float(logp[i]), float(logp_adj[i]), model_name, "indel", hrun=int(sub.hrun[i]))
         v.extra[rate_key] = float(f"{rate[i]:.4g}")
         out.append(v)
-    return out, int(m)
+    notes = []
+    if table.ambiguous_events:
+        notes.append(f"indels: {table.ambiguous_fragments} fragments with N in the inserted bases "
+                     f"({table.ambiguous_events} events) not tested")
+    return IndelCalls(out, int(m), notes)
 
 
 def merge_sorted(snvs: list[Variant], indels: list[Variant]) -> list[Variant]:
