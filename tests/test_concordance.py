@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import gzip
 import os
+import shutil
+import subprocess
 
 import pysam
 import pytest
 
 from deepamp.cli import main
-from deepamp.concordance import concordance, normalise, write_concordance
-from deepamp.errors import FormatError, InputFileError
+from deepamp.concordance import concordance, write_concordance
+from deepamp.errors import FormatError, InputFileError, ReferenceFileError
+from deepamp.normalise import trim_alleles
 
 HEADER = """##fileformat=VCFv4.2
 ##contig=<ID=chr2,length=242193529>
@@ -127,23 +130,120 @@ def test_labels_filter_weak_and_gz(tmp_path):
     assert gzip.open(out, "rt").read().count("\n#CHROM") == 1
 
 
-def test_missing_filter_counts_as_pass_and_missing_qual(tmp_path):
+def test_missing_filter_counts_as_pass_and_is_kept_and_missing_qual(tmp_path):
     a = write(tmp_path / "a.vcf", "chr2\t100\t.\tA\tC\t.\t.\tDP=10;AF=0.1\n")
     b = write(tmp_path / "b.vcf", "chr2\t100\t.\tA\tC\t7\tPASS\tDP=11;AF=0.1\n")
     header, lines = concordance(a, b)
     assert len(lines) == 1
     cols = lines[0].split("\t")
     assert cols[5] == "." and "EVIDENCE=strong" in cols[7]
+    assert cols[6] == "."                                   # not applied: not turned into PASS
+    assert "FILTER_bwa=.;" in cols[7] and "FILTER_bowtie2=PASS" in cols[7]
+    assert "'.' (filters not applied) counts as PASS" in header.info["EVIDENCE"][2]
+    # the other way round: the PASS record is the primary's
+    cols = concordance(b, a)[1][0].split("\t")
+    assert cols[6] == "PASS" and "FILTER_bowtie2=." in cols[7]
 
 
-@pytest.mark.parametrize("pos,ref,alt,expected", [
-    (10, "A", "T", (10, "A", "T")),
-    (10, "ATG", "AG", (10, "AT", "A")),
-    (10, "CAT", "CGT", (11, "A", "G")),
-    (10, "A", "<DEL>", (10, "A", "<DEL>")),
+# LoFreq 2 writes VCFv4.0 with no ##contig lines and AF as Number=1
+LOFREQ_HEADER = """##fileformat=VCFv4.0
+##fileDate=20240101
+##source=lofreq call --call-indels -f ref.fa -o out.vcf in.bam
+##reference=ref.fa
+##INFO=<ID=DP,Number=1,Type=Integer,Description="Raw Depth">
+##INFO=<ID=AF,Number=1,Type=Float,Description="Allele Frequency">
+##INFO=<ID=SB,Number=1,Type=Integer,Description="Phred-scaled strand bias at this position">
+##INFO=<ID=DP4,Number=4,Type=Integer,Description="Counts for ref-forward bases, ref-reverse, alt-forward and alt-reverse bases">
+##INFO=<ID=INDEL,Number=0,Type=Flag,Description="Indicates that the variant is an INDEL.">
+##INFO=<ID=CONSVAR,Number=0,Type=Flag,Description="Indicates that the variant is a consensus variant (as opposed to a low frequency variant).">
+##INFO=<ID=HRUN,Number=1,Type=Integer,Description="Homopolymer length to the right of report indel position">
+##FILTER=<ID=min_dp_10,Description="Minimum Coverage 10">
+##FILTER=<ID=sb_fdr,Description="Strand-Bias Multiple Testing Correction: fdr corr. pvalue > 0.001000">
+#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO
+"""
+
+
+def test_lofreq_vcfs_without_contig_lines(tmp_path, capsys):
+    a = write(tmp_path / "a.vcf", "chr6\t50\t.\tG\tT\t90\tPASS\tDP=900;AF=0.02;SB=0;DP4=400,400,9,9\n"
+                                   "chr2\t100\t.\tA\tG\t500\tPASS\tDP=1000;AF=0.01;SB=0;DP4=490,500,5,5\n",
+              header=LOFREQ_HEADER)
+    b = write(tmp_path / "b.vcf", "chr2\t100\t.\tA\tG\t450\tPASS\tDP=990;AF=0.011;SB=0;DP4=490,490,5,6\n"
+                                   "chr3\t7\t.\tC\tA\t60\tsb_fdr\tDP=500;AF=0.01;SB=40;DP4=1,2,3,4\n",
+              header=LOFREQ_HEADER)
+    out = str(tmp_path / "c.vcf")
+    assert write_concordance(out, a, b) == {"strong": 1, "weak": 1, "none": 1}
+    text = open(out).read()
+    # contigs in order of first appearance, without a length
+    assert [x for x in text.splitlines() if x.startswith("##contig")] == \
+        ["##contig=<ID=chr6>", "##contig=<ID=chr2>", "##contig=<ID=chr3>"]
+    with pysam.VariantFile(out) as vf:
+        assert list(vf.header.contigs) == ["chr6", "chr2", "chr3"]
+        assert [(r.chrom, r.pos) for r in vf] == [("chr6", 50), ("chr2", 100), ("chr3", 7)]
+    assert "[W::" not in capsys.readouterr().err                # htslib's warnings are not passed on
+
+
+def test_info_declared_differently_or_not_at_all(tmp_path, capsys):
+    a = write(tmp_path / "a.vcf", "chr2\t100\t.\tA\tG\t500\tPASS\tDP=1000;AF=0.01;XQ=3;XF\n")
+    b = write(tmp_path / "b.vcf", "chr2\t100\t.\tA\tG\t450\tPASS\tDP=990;AF=0.011\n", header=LOFREQ_HEADER)
+    out = str(tmp_path / "c.vcf")
+    write_concordance(out, a, b)
+    err = capsys.readouterr().err
+    assert err.count("declared differently") == 1 and "INFO AF " in err
+    text = open(out).read()
+    assert '##INFO=<ID=AF,Number=A,Type=Float,Description="Allele Frequency">' in text   # the primary's
+    assert '##INFO=<ID=XQ,Number=.,Type=String' in text and '##INFO=<ID=XF,Number=.,Type=String' in text
+    with pysam.VariantFile(out) as vf:
+        rec = next(iter(vf))
+        assert rec.info["XQ"] == ("3",) and "XF" in rec.info
+        assert "XQ" in vf.header.info
+    if shutil.which("bcftools"):
+        run = subprocess.run(["bcftools", "view", "-H", out], capture_output=True, text=True)
+        assert run.returncode == 0 and "not defined in the header" not in run.stderr
+
+
+CAG = "GATTACAGGTTCTA" + "ACAGCAGCAG" + "TTGACCTAGGCATTACG"       # (CAG)3 after the A at 0-based 14
+
+
+def test_indels_left_aligned_against_the_reference(tmp_path, capsys):
+    fa = tmp_path / "ref.fa"
+    fa.write_text(">chr2\n" + CAG + "\n")
+    # the same CAG deletion: at the A before the repeat (bwa) and three bases later (bowtie2)
+    a = write(tmp_path / "a.vcf", "chr2\t15\t.\tACAG\tA\t99\tPASS\tDP=1000;AF=0.01\n", header=LOFREQ_HEADER)
+    b = write(tmp_path / "b.vcf", "chr2\t18\t.\tGCAG\tG\t95\tPASS\tDP=990;AF=0.011\n", header=LOFREQ_HEADER)
+    header, lines = concordance(a, b, reference=str(fa))
+    assert len(lines) == 1
+    cols = lines[0].split("\t")
+    assert cols[1:5] == ["15", ".", "ACAG", "A"] and "EVIDENCE=strong" in cols[7]
+    assert "DP_bowtie2=990" in cols[7]
+    # the VCFs' ##reference (relative to the VCF) is used when -f is not given
+    (tmp_path / "ref.fa").rename(tmp_path / "x.fa")
+    (tmp_path / "ref.fa").write_text(">chr2\n" + CAG + "\n")
+    assert len(concordance(a, b)[1]) == 1 and "not left-aligned" not in capsys.readouterr().err
+    # no reference at all: matched as written, one warning
+    os.unlink(tmp_path / "ref.fa")
+    assert len(concordance(a, b)[1]) == 2
+    assert capsys.readouterr().err.count("indels are matched as written") == 1
+    # through the CLI, and a reference that does not carry the REF is refused
+    out = str(tmp_path / "c.vcf")
+    assert main(["concordance", "--quiet", "-f", str(tmp_path / "x.fa"), "-o", out, a, b]) == 0
+    assert len(records(out)) == 1
+    wrong = tmp_path / "wrong.fa"
+    wrong.write_text(">chr2\n" + "T" * len(CAG) + "\n")
+    with pytest.raises(ReferenceFileError, match="wrong.fa: does not carry REF ACAG at chr2:15"):
+        concordance(a, b, reference=str(wrong))
+
+
+@pytest.mark.parametrize("pos,ref,alt,anchor,expected", [
+    (10, "A", "T", True, (10, "A", "T")),
+    (10, "ATG", "AG", True, (10, "AT", "A")),
+    (10, "CAT", "CGT", True, (11, "A", "G")),
+    (10, "A", "<DEL>", True, (10, "A", "<DEL>")),
+    (10, "ATG", "AG", False, (11, "T", "")),
+    (10, "CAT", "CGT", False, (11, "A", "G")),
+    (10, "A", "AGG", False, (11, "", "GG")),
 ])
-def test_normalise(pos, ref, alt, expected):
-    assert normalise(pos, ref, alt) == expected
+def test_trim_alleles(pos, ref, alt, anchor, expected):
+    assert trim_alleles(pos, ref, alt, anchor=anchor) == expected
 
 
 def test_missing_file_one_line_error(tmp_path, pair, capsys):

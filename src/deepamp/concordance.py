@@ -9,19 +9,29 @@ This module merges two VCFs of the same sample (from ``deepamp call`` or
 LoFreq) into one:
 
 * records are split per ALT allele and keyed by the normalised
-  ``(chrom, pos, ref, alt)`` (shared trailing, then leading, bases trimmed,
-  keeping one anchor base; no left-alignment, which would need the
-  reference);
-* the output is the union of the keys, sorted by contig (header order of the
-  primary VCF, then the other), position, REF, ALT;
-* INFO ``EVIDENCE`` = ``strong`` (PASS in both), ``weak`` (PASS in one) or
-  ``none`` (present but PASS in neither), ``EVIDENCE_SOURCES`` = the labels of
-  the VCFs where it passes, and per label ``AF_<label>``, ``DP_<label>``,
-  ``FILTER_<label>`` (only for the VCFs that have the record);
+  ``(chrom, pos, ref, alt)``: shared trailing, then leading, bases trimmed
+  (keeping one anchor base, :func:`deepamp.normalise.trim_alleles`), and
+  indels left-aligned against the reference (:mod:`deepamp.normalise`), so
+  the same indel placed differently by two aligners in a repeat is one
+  allele.  The reference is ``-f REF.fa``, else the ``##reference`` file of
+  the primary (then the other) VCF when it exists; without one, indels are
+  matched as written and a warning says so;
+* the output is the union of the keys, sorted by contig (``##contig`` order
+  of the primary VCF, then the other; a VCF without ``##contig`` lines, as
+  LoFreq writes, contributes its contigs in order of first appearance, and
+  they are written without a length), position, REF, ALT;
+* INFO ``EVIDENCE`` = ``strong`` (passing in both), ``weak`` (passing in
+  one) or ``none`` (present but passing in neither), ``EVIDENCE_SOURCES`` =
+  the labels of the VCFs where it passes, and per label ``AF_<label>``,
+  ``DP_<label>``, ``FILTER_<label>`` (only for the VCFs that have the
+  record).  A FILTER of ``.`` (filters not applied) counts as passing and is
+  kept as ``.`` in FILTER and ``FILTER_<label>``;
 * ID, QUAL, FILTER and the other INFO fields come from the primary (first)
   VCF when it has the record, else from the other one; INFO fields with
-  ``Number=A``/``R`` keep the values of this allele.  A record whose FILTER is
-  missing (``.``) counts as passing.
+  ``Number=A``/``R`` keep the values of this allele.  An INFO key declared
+  with another Number or Type in the other VCF keeps the primary's
+  declaration (a note on stderr says so); INFO keys used in records but not
+  declared get a generic ``Number=.,Type=String`` declaration.
 
 ``filter_weak=True`` also adds FILTER ``weak_evidence`` to records that do not
 pass in both, the study's decision to discard them.
@@ -30,50 +40,93 @@ pass in both, the study's decision to discard them.
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .errors import FormatError
+import pysam
+
+from .errors import FormatError, ReferenceFileError
+from .normalise import is_symbolic, left_shift, trim_alleles
 from .vcf import VcfHeader, VcfRecord, format_record, open_vcf, write_vcf_text
 
 EVIDENCE_INFO: dict[str, tuple[str, str, str]] = {
     "EVIDENCE": ("1", "String", "Two-aligner concordance (Villa et al. 2024): strong = PASS in both "
-                                "VCFs, weak = PASS in one only, none = PASS in neither"),
+                                "VCFs, weak = PASS in one only, none = PASS in neither; a FILTER of '.' "
+                                "(filters not applied) counts as PASS"),
     "EVIDENCE_SOURCES": (".", "String", "Labels of the VCFs in which this allele passes filters"),
 }
+UNDECLARED_INFO = (".", "String", "Not declared in the input VCF header")
 _LABEL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+Key = tuple[str, int, str, str]
+
+
+def _note(message: str) -> None:
+    print(f"deepamp concordance: {message}", file=sys.stderr)
 
 
 @dataclass
 class _Allele:
     """One ALT allele of one input record."""
 
-    key: tuple[str, int, str, str]
+    key: Key
     id: str
     qual: float | None
-    filters: list[str]                      # empty = PASS
+    filters: list[str] | None               # empty = PASS, None = '.' (filters not applied)
     info: dict[str, object] = field(default_factory=dict)
 
     @property
     def passes(self) -> bool:
         return not self.filters
 
+    @property
+    def filter_text(self) -> str:
+        """The FILTER column: '.', 'PASS' or the names joined by ';'."""
+        return "." if self.filters is None else ";".join(self.filters) or "PASS"
 
-def normalise(pos: int, ref: str, alt: str) -> tuple[int, str, str]:
-    """Trim shared trailing then leading bases of REF/ALT (keeping one base each).
 
-    ``pos`` is 1-based and moves right by the number of leading bases removed.
-    Symbolic alleles (``<DEL>``) and breakends are returned unchanged.
+class LeftAligner:
+    """Left-aligns trimmed VCF indels against a reference FASTA.
+
+    Raises
+    ------
+    ReferenceFileError
+        The FASTA cannot be opened, lacks a contig of a record, or does not
+        carry an indel's REF bases where the record says (another reference).
     """
-    if not alt or alt[0] in "<[]" or "[" in alt or "]" in alt or alt == "*":
-        return pos, ref, alt
-    ref, alt = ref.upper(), alt.upper()
-    while len(ref) > 1 and len(alt) > 1 and ref[-1] == alt[-1]:
-        ref, alt = ref[:-1], alt[:-1]
-    while len(ref) > 1 and len(alt) > 1 and ref[0] == alt[0]:
-        ref, alt, pos = ref[1:], alt[1:], pos + 1
-    return pos, ref, alt
+
+    def __init__(self, path: str):
+        from .reference import Reference
+
+        self.path = path
+        self._ref = Reference(path)
+
+    def close(self) -> None:
+        """Close the FASTA."""
+        self._ref.close()
+
+    def _base(self, contig: str, p: int) -> str:
+        rc = self._ref.contig(contig)
+        return self._ref.fetch(contig, p, p + 1) if rc.offset <= p < rc.end else "N"
+
+    def align(self, key: Key, source: str) -> Key:
+        """The left-most equivalent of indel ``key`` (other alleles unchanged)."""
+        chrom, pos, ref, alt = key
+        if not (len(ref) != len(alt) and min(len(ref), len(alt)) == 1 and ref[0] == alt[0]
+                and set(ref + alt) <= set("ACGT")):
+            return key
+        rc = self._ref.contig(chrom)
+        if not rc.offset <= pos - 1 <= pos - 1 + len(ref) <= rc.end or \
+                self._ref.fetch(chrom, pos - 1, pos - 1 + len(ref)) != ref:
+            raise ReferenceFileError(f"{self.path}: does not carry REF {ref} at {chrom}:{pos} of "
+                                     f"{source} (another reference? give the right one with -f)")
+        deletion = len(ref) > 1
+        anchor, seq = left_shift(lambda p: self._base(chrom, p), pos - 1, (ref if deletion else alt)[1:])
+        a = self._base(chrom, anchor)
+        return (chrom, anchor + 1, a + seq, a) if deletion else (chrom, anchor + 1, a, a + seq)
 
 
 def _allele_value(value: object, number: str | None, i: int) -> object:
@@ -94,11 +147,16 @@ class _Vcf:
     info_defs: dict[str, tuple[str, str, str]]
     filter_defs: dict[str, str]
     reference: str | None
-    alleles: dict[tuple[str, int, str, str], _Allele]
+    alleles: dict[Key, _Allele]
+    undeclared_info: list[str] = field(default_factory=list)
 
 
 def read_alleles(path: str) -> _Vcf:
-    """Read a sites VCF (plain or bgzipped) into normalised per-allele records.
+    """Read a sites VCF (plain or bgzipped) into trimmed per-allele records.
+
+    Contigs of records that the header does not declare (LoFreq writes no
+    ``##contig`` lines) are added in order of first appearance, without a
+    length; INFO keys used but not declared are listed in ``undeclared_info``.
 
     Raises
     ------
@@ -108,10 +166,18 @@ def read_alleles(path: str) -> _Vcf:
         The file is not a readable VCF, a record is malformed, or the same
         allele appears twice.
     """
+    verbosity = pysam.set_verbosity(0)      # htslib warns about every undeclared contig / INFO key
+    try:
+        return _read_alleles(path)
+    finally:
+        pysam.set_verbosity(verbosity)
+
+
+def _read_alleles(path: str) -> _Vcf:
     vf = open_vcf(path)
     with vf:
         hdr = vf.header
-        contigs = [(name, hdr.contigs[name].length) for name in hdr.contigs]
+        contigs: dict[str, int | None] = {name: hdr.contigs[name].length for name in hdr.contigs}
         info_defs = {}
         for key, meta in hdr.info.items():
             number = meta.number if isinstance(meta.number, str) else str(meta.number)
@@ -119,15 +185,25 @@ def read_alleles(path: str) -> _Vcf:
         filter_defs = {k: (v.description or "").replace('"', "'") for k, v in hdr.filters.items()
                        if k != "PASS"}
         reference = next((r.value for r in hdr.records if r.key == "reference"), None)
-        alleles: dict[tuple[str, int, str, str], _Allele] = {}
+        alleles: dict[Key, _Allele] = {}
+        undeclared: dict[str, None] = {}
         try:
             for rec in vf:
+                contigs.setdefault(rec.chrom, None)
                 if not rec.alts:
                     continue
-                filters = [f for f in rec.filter.keys() if f != "PASS"]
+                keys = list(rec.filter.keys())
+                filters = None if not keys else [f for f in keys if f != "PASS"]
                 info = dict(rec.info.items())
+                for k, v in info.items():
+                    if k not in info_defs:
+                        undeclared.setdefault(k)
+                        info[k] = True if v is None else v
                 for i, alt in enumerate(rec.alts):
-                    pos, ref, alt_n = normalise(rec.pos, rec.ref, alt)
+                    ref = rec.ref
+                    if not is_symbolic(alt):
+                        ref, alt = ref.upper(), alt.upper()
+                    pos, ref, alt_n = trim_alleles(rec.pos, ref, alt)
                     key = (rec.chrom, pos, ref, alt_n)
                     if key in alleles:
                         raise FormatError(f"{path}: allele {rec.chrom}:{pos} {ref}>{alt_n} appears twice")
@@ -139,7 +215,35 @@ def read_alleles(path: str) -> _Vcf:
             if isinstance(exc, FormatError):
                 raise
             raise FormatError(f"{path}: malformed VCF record ({exc})") from None
-    return _Vcf(path, contigs, info_defs, filter_defs, reference, alleles)
+    return _Vcf(path, list(contigs.items()), info_defs, filter_defs, reference, alleles, list(undeclared))
+
+
+def _left_align(vcf: _Vcf, aligner: LeftAligner) -> None:
+    """Re-key the indels of ``vcf`` at their left-most equivalent position (in place)."""
+    out: dict[Key, _Allele] = {}
+    for key, al in vcf.alleles.items():
+        new = aligner.align(key, vcf.path)
+        if new in out:
+            raise FormatError(f"{vcf.path}: allele {new[0]}:{new[1]} {new[2]}>{new[3]} appears twice "
+                              f"(after left-alignment)")
+        al.key = new
+        out[new] = al
+    vcf.alleles = out
+
+
+def _reference_path(explicit: str | None, vcfs: Sequence[_Vcf]) -> str | None:
+    """``explicit``, else the first ``##reference`` file of ``vcfs`` that exists (as written, or
+    relative to the VCF's directory)."""
+    if explicit:
+        return explicit
+    for v in vcfs:
+        if not v.reference:
+            continue
+        name = v.reference[len("file://"):] if v.reference.startswith("file://") else v.reference
+        for cand in (name, os.path.join(os.path.dirname(os.path.abspath(v.path)), name)):
+            if os.path.isfile(cand):
+                return cand
+    return None
 
 
 def _merge_contigs(a: _Vcf, b: _Vcf) -> list[tuple[str, int | None]]:
@@ -148,12 +252,37 @@ def _merge_contigs(a: _Vcf, b: _Vcf) -> list[tuple[str, int | None]]:
         if name in out and None not in (out[name], length) and out[name] != length:
             raise FormatError(f"{b.path}: contig {name} has length {length} but {out[name]} in "
                               f"{a.path} (different references?)")
-        out.setdefault(name, length)
+        if out.get(name) is None:
+            out[name] = length
     return list(out.items())
 
 
+def _merge_info_defs(labels: Sequence[str], a: _Vcf, b: _Vcf) -> dict[str, tuple[str, str, str]]:
+    """Output INFO declarations: ours, the primary's, the other's, then generic ones."""
+    info_defs = dict(EVIDENCE_INFO)
+    for lab in labels:
+        info_defs[f"AF_{lab}"] = ("1", "Float", f"Allele frequency in the {lab} VCF")
+        info_defs[f"DP_{lab}"] = ("1", "Integer", f"Depth in the {lab} VCF")
+        info_defs[f"FILTER_{lab}"] = ("1", "String", f"FILTER in the {lab} VCF (names joined by |, "
+                                                     f". = filters not applied)")
+    for key, meta in a.info_defs.items():
+        info_defs.setdefault(key, meta)          # Number=A/R stay valid: one ALT per line
+    differ = [key for key, meta in b.info_defs.items()
+              if key in a.info_defs and a.info_defs[key][:2] != meta[:2]]
+    for key, meta in b.info_defs.items():
+        info_defs.setdefault(key, meta)
+    if differ:
+        _note(f"INFO {', '.join(differ)} declared differently in {b.path} than in {a.path}; "
+              f"keeping the declaration of {a.path}")
+    for src in (a, b):
+        for key in src.undeclared_info:
+            info_defs.setdefault(key, UNDECLARED_INFO)
+    return info_defs
+
+
 def concordance(vcf_a: str, vcf_b: str, labels: Sequence[str] = ("bwa", "bowtie2"),
-                filter_weak: bool = False, command: str | None = None) -> tuple[VcfHeader, list[str]]:
+                filter_weak: bool = False, command: str | None = None,
+                reference: str | None = None) -> tuple[VcfHeader, list[str]]:
     """Merge two VCFs of one sample into the concordance VCF (header and data lines).
 
     Parameters
@@ -166,6 +295,10 @@ def concordance(vcf_a: str, vcf_b: str, labels: Sequence[str] = ("bwa", "bowtie2
         Add FILTER ``weak_evidence`` to alleles that do not pass in both.
     command : str, optional
         For ``##commandline``.
+    reference : path, optional
+        FASTA to left-align indels against (default: the ``##reference`` file of
+        the inputs when it exists; without one indels are matched as written and
+        a warning is printed on stderr).
 
     Returns
     -------
@@ -176,35 +309,42 @@ def concordance(vcf_a: str, vcf_b: str, labels: Sequence[str] = ("bwa", "bowtie2
     ------
     InputFileError, FormatError
         Missing or malformed input, bad labels, contigs of different lengths.
+    ReferenceFileError
+        The reference cannot be read or does not match the VCFs.
     """
     labels = list(labels)
     if len(labels) != 2 or labels[0] == labels[1] or not all(_LABEL_RE.match(x) for x in labels):
         raise FormatError(f"--labels {','.join(labels)}: give two different names of letters, "
                           f"digits and _ (e.g. bwa,bowtie2)")
+    if reference is not None and not os.path.isfile(reference):
+        raise ReferenceFileError(f"{reference}: reference FASTA not found")
     a, b = read_alleles(vcf_a), read_alleles(vcf_b)
+    ref_path = _reference_path(reference, (a, b))
+    if ref_path is not None:
+        aligner = LeftAligner(ref_path)
+        try:
+            _left_align(a, aligner)
+            _left_align(b, aligner)
+        finally:
+            aligner.close()
+    elif any(len(k[2]) != len(k[3]) for src in (a, b) for k in src.alleles):
+        _note("no reference FASTA (-f, or an existing ##reference file): indels are matched as "
+              "written, not left-aligned")
     contigs = _merge_contigs(a, b)
     order = {name: i for i, (name, _) in enumerate(contigs)}
-    info_defs = dict(EVIDENCE_INFO)
-    for lab in labels:
-        info_defs[f"AF_{lab}"] = ("1", "Float", f"Allele frequency in the {lab} VCF")
-        info_defs[f"DP_{lab}"] = ("1", "Integer", f"Depth in the {lab} VCF")
-        info_defs[f"FILTER_{lab}"] = ("1", "String", f"FILTER in the {lab} VCF (names joined by |)")
-    for src in (a, b):
-        for key, (number, typ, desc) in src.info_defs.items():
-            info_defs.setdefault(key, (number, typ, desc))   # Number=A/R stay valid: one ALT per line
+    info_defs = _merge_info_defs(labels, a, b)
     filter_defs = {**a.filter_defs, **{k: v for k, v in b.filter_defs.items() if k not in a.filter_defs}}
     if filter_weak:
         filter_defs["weak_evidence"] = "Does not pass filters in both alignments (Villa et al. 2024)"
-    header = VcfHeader([(n, length or 0) for n, length in contigs], info=info_defs,
-                       filters=filter_defs, command=command)
+    header = VcfHeader(contigs, info=info_defs, filters=filter_defs, command=command)
     header.extra.append(f"##deepamp_concordance=primary:{labels[0]}={a.path},other:{labels[1]}={b.path}")
-    if a.reference or b.reference:
+    if ref_path is not None:
+        header.extra.append(f"##reference=file://{os.path.abspath(ref_path)}")
+    elif a.reference or b.reference:
         header.extra.append(f"##reference={a.reference or b.reference}")
 
     lines: list[tuple[tuple[int, int, str, str], str]] = []
     for key in set(a.alleles) | set(b.alleles):
-        if key[0] not in order:
-            raise FormatError(f"{vcf_a if key in a.alleles else vcf_b}: contig {key[0]} is not in the header")
         found = [(lab, src.alleles.get(key)) for lab, src in zip(labels, (a, b))]
         source = found[0][1] or found[1][1]
         passing = [lab for lab, al in found if al is not None and al.passes]
@@ -214,26 +354,27 @@ def concordance(vcf_a: str, vcf_b: str, labels: Sequence[str] = ("bwa", "bowtie2
             if al is not None:
                 info[f"AF_{lab}"] = al.info.get("AF")
                 info[f"DP_{lab}"] = al.info.get("DP")
-                info[f"FILTER_{lab}"] = "|".join(al.filters) or "PASS"
+                info[f"FILTER_{lab}"] = al.filter_text.replace(";", "|")
         for k, v in source.info.items():
             info.setdefault(k, v)
-        filters = list(source.filters)
+        filters = list(source.filters or [])
         if filter_weak and len(passing) < 2:
             filters.append("weak_evidence")
         rec = VcfRecord(key[0], key[1], key[2], key[3], source.qual if source.qual is not None else 0.0,
                         filters, info, source.id)
-        line = format_record(rec)
+        cols = format_record(rec).split("\t")
         if source.qual is None:
-            cols = line.split("\t")
             cols[5] = "."
-            line = "\t".join(cols)
-        lines.append(((order[key[0]], key[1], key[2], key[3]), line))
+        if source.filters is None and not filters:
+            cols[6] = "."
+        lines.append(((order[key[0]], key[1], key[2], key[3]), "\t".join(cols)))
     lines.sort(key=lambda x: x[0])
     return header, [line for _, line in lines]
 
 
 def write_concordance(out: str, vcf_a: str, vcf_b: str, labels: Sequence[str] = ("bwa", "bowtie2"),
-                      filter_weak: bool = False, command: str | None = None) -> dict[str, int]:
+                      filter_weak: bool = False, command: str | None = None,
+                      reference: str | None = None) -> dict[str, int]:
     """Write the concordance VCF to ``out`` (``.vcf.gz`` bgzipped + tabix-indexed).
 
     Returns the number of alleles per EVIDENCE value.  Raises as :func:`concordance`,
@@ -243,7 +384,7 @@ def write_concordance(out: str, vcf_a: str, vcf_b: str, labels: Sequence[str] = 
 
     if out != "-":
         check_writable(out)
-    header, lines = concordance(vcf_a, vcf_b, labels, filter_weak, command)
+    header, lines = concordance(vcf_a, vcf_b, labels, filter_weak, command, reference)
     write_vcf_text(out, "\n".join(header.lines() + lines) + "\n")
     tally = {"strong": 0, "weak": 0, "none": 0}
     for line in lines:
@@ -257,6 +398,9 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("vcf_b", metavar="B.vcf", help="VCF called on the second alignment")
     p.add_argument("-o", "--out", default="-", metavar="OUT.vcf",
                    help="output VCF; .vcf.gz is bgzipped and tabix-indexed (default: stdout)")
+    p.add_argument("-f", "--ref", default=None, metavar="REF.fa",
+                   help="reference FASTA to left-align indels against (default: the inputs' ##reference "
+                        "file if it exists; else indels are matched as written)")
     p.add_argument("--labels", default="bwa,bowtie2", metavar="A,B",
                    help="names of the two alignments, used in INFO keys (default bwa,bowtie2)")
     p.add_argument("--filter-weak", action="store_true",
@@ -266,15 +410,13 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """``deepamp concordance``."""
-    import sys
-
     tally = write_concordance(args.out, args.vcf_a, args.vcf_b, args.labels.split(","),
-                              args.filter_weak, command="deepamp " + " ".join(sys.argv[1:]))
+                              args.filter_weak, command="deepamp " + " ".join(sys.argv[1:]),
+                              reference=args.ref)
     if not args.quiet:
-        print(f"deepamp concordance: {tally['strong']} strong, {tally['weak']} weak, "
-              f"{tally['none']} passing in neither", file=sys.stderr)
+        _note(f"{tally['strong']} strong, {tally['weak']} weak, {tally['none']} passing in neither")
     return 0
 
 
-__all__ = ["EVIDENCE_INFO", "normalise", "read_alleles", "concordance", "write_concordance",
-           "configure_parser", "run"]
+__all__ = ["EVIDENCE_INFO", "UNDECLARED_INFO", "LeftAligner", "read_alleles", "concordance",
+           "write_concordance", "configure_parser", "run"]

@@ -61,6 +61,7 @@ from typing import Any
 import numpy as np
 
 from .errors import FormatError, IndexFileError, InputFileError
+from .normalise import trim_alleles
 
 MTC = ("bonf", "holm-bonf", "fdr")
 SB_TESTS = ("amplicon", "lofreq")
@@ -267,15 +268,6 @@ def _fmt_thr(v: float) -> str:
 
 # ---------------------------------------------------------------- population VCF
 
-def _trim(pos: int, ref: str, alt: str) -> tuple[int, str, str]:
-    """Minimal representation: drop the common suffix, then the common prefix."""
-    while len(ref) > 1 and len(alt) > 1 and ref[-1] == alt[-1]:
-        ref, alt = ref[:-1], alt[:-1]
-    while len(ref) > 1 and len(alt) > 1 and ref[0] == alt[0]:
-        ref, alt, pos = ref[1:], alt[1:], pos + 1
-    return pos, ref, alt
-
-
 class PopulationVcf:
     """Allele frequencies from a bgzipped, indexed VCF with INFO/AF.
 
@@ -317,7 +309,7 @@ class PopulationVcf:
 
     def lookup(self, contig: str, pos: int, ref: str, alt: str) -> float | None:
         """AF of the allele (1-based ``pos``) after normalisation, None if not listed."""
-        pos, ref, alt = _trim(pos, ref.upper(), alt.upper())
+        pos, ref, alt = trim_alleles(pos, ref.upper(), alt.upper())
         name = self.map_contig(contig)
         if name is None:
             return None
@@ -332,7 +324,7 @@ class PopulationVcf:
                 if afs is None:
                     continue
                 for a, af in zip(f[4].split(","), afs):
-                    p2, r2, a2 = _trim(int(f[1]), f[3].upper(), a.upper())
+                    p2, r2, a2 = trim_alleles(int(f[1]), f[3].upper(), a.upper())
                     if p2 == pos:
                         try:
                             v = float(af)

@@ -73,7 +73,7 @@ class VcfRecord:
 class VcfHeader:
     """What goes into the ``##`` lines."""
 
-    contigs: Sequence[tuple[str, int]]
+    contigs: Sequence[tuple[str, int | None]]     # length None: written without one
     reference: str | None = None
     info: dict[str, tuple[str, str, str]] = field(default_factory=lambda: dict(INFO_DEFS))
     filters: dict[str, str] = field(default_factory=dict)
@@ -89,7 +89,8 @@ class VcfHeader:
                f'##commandline="{cmd}"']
         if self.reference:
             out.append(f"##reference=file://{os.path.abspath(self.reference)}")
-        out += [f"##contig=<ID={name},length={length}>" for name, length in self.contigs]
+        out += [f"##contig=<ID={name},length={length}>" if length else f"##contig=<ID={name}>"
+                for name, length in self.contigs]
         for key, (number, typ, desc) in self.info.items():
             out.append(f'##INFO=<ID={key},Number={number},Type={typ},Description="{desc}">')
         out.append('##FILTER=<ID=PASS,Description="All filters passed">')

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from ..normalise import trim_alleles
 from .transcripts import Transcript, TranscriptSet, normalize_contig, revcomp, translate
 
 THREE = {"A": "Ala", "R": "Arg", "N": "Asn", "D": "Asp", "C": "Cys", "Q": "Gln", "E": "Glu",
@@ -72,15 +73,6 @@ class Annotation:
                 "protein_change": self.protein_change, "combined_hgvsp": self.combined_hgvsp,
                 "combined_hgvsp1": self.combined_hgvsp1, "warnings": list(self.warnings),
                 "notes": list(self.notes), "phase": self.phase}
-
-
-def _trim(pos: int, ref: str, alt: str) -> tuple[int, str, str]:
-    """Remove shared suffix then prefix; returns (first changed pos, ref, alt)."""
-    while len(ref) > 1 and len(alt) > 1 and ref[-1] == alt[-1]:
-        ref, alt = ref[:-1], alt[:-1]
-    while ref and alt and ref[0] == alt[0]:
-        ref, alt, pos = ref[1:], alt[1:], pos + 1
-    return pos, ref, alt
 
 
 def _p3(aa: str) -> str:
@@ -189,7 +181,7 @@ def _csq_noncoding(tx: Transcript, locs: list) -> str:
 def annotate_one(var: Variant, tx: Transcript) -> Annotation:
     """Annotate one variant against one transcript."""
     ann = Annotation(var, gene=tx.gene, transcript=tx.accession)
-    pos, ref, alt = _trim(var.pos, var.ref, var.alt)
+    pos, ref, alt = trim_alleles(var.pos, var.ref, var.alt, anchor=False)
     minus = tx.strand == "-"
     tstrand = (lambda s: revcomp(s)) if minus else (lambda s: s)
     if ref and alt and len(ref) == len(alt) == 1:
