@@ -154,6 +154,14 @@ def test_fastq_pairs_counted_and_trimmed(tmp_path):
     assert Path(out2).read_text() == "@p1/2\nTGGGG\n+\nDEFGH\n@p2/2\nT\n+\nI\n"
 
 
+def test_fastq_trailing_blank_lines_accepted(tmp_path):
+    r1, r2 = tmp_path / "t_R1.fq", tmp_path / "t_R2.fq.gz"
+    r1.write_text("@p1/1\nACGT\n+\nIIII\n@p2/1\nAC\n+\nII\n\n")
+    r2.write_bytes(gzip.compress(b"@p1/2\nTTGG\n+\nIIII\n@p2/2\nGG\n+\nII\n\n\r\n \n"))
+    stats = validate_fastq_pair(str(r1), str(r2))
+    assert stats.pairs == 2 and stats.bases == 12
+
+
 @pytest.mark.parametrize("r1_text,r2_text,message", [
     (">p1\nACGT\n", None, "not FASTQ"),
     ("@p1\nACGT\n+\nIII\n", None, "sequence and quality lengths differ"),
@@ -161,6 +169,7 @@ def test_fastq_pairs_counted_and_trimmed(tmp_path):
     ("@p1\nACGT\n+\nIIII\n@p2\nACGT\n+\nIIII\n", "@p1\nACGT\n+\nIIII\n", "has fewer reads than"),
     ("@p1\nACGT\n+\nIIII\n", "@q1\nACGT\n+\nIIII\n", "out of step"),
     ("", "", "no reads"),
+    ("@p1\nACGT\n+\nIIII\n\n@p2\nACGT\n+\nIIII\n", None, r"not FASTQ \(blank line 5 before line 6\)"),
 ])
 def test_fastq_errors_are_one_line_and_name_the_file(tmp_path, r1_text, r2_text, message):
     r1 = tmp_path / "x_R1.fastq"

@@ -82,12 +82,21 @@ def _open_fastq(path: str):
 
 
 def _records(path: str, fh):
-    """Yield (name, header, seq, plus, qual) per record; FormatError on malformed input."""
+    """Yield (name, header, seq, plus, qual) per record; FormatError on malformed input.
+
+    Blank lines after the last record are accepted (bwa and bowtie2 accept them);
+    a blank line followed by more records is not.
+    """
     lineno = 0
     try:
         while True:
             header = fh.readline()
             if not header:
+                return
+            if not header.strip():
+                for n, line in enumerate(fh, start=lineno + 2):
+                    if line.strip():
+                        raise FormatError(f"{path}: not FASTQ (blank line {lineno + 1} before line {n})")
                 return
             lines = [fh.readline() for _ in range(3)]
             lineno += 4
