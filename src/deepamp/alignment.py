@@ -155,7 +155,7 @@ def inspect_alignment(path: str | os.PathLike[str], reference: str | None = None
                                  reference_filename=reference, check_sq=False) as af:
             header = af.header.to_dict()
             contigs, lengths = tuple(af.references), tuple(af.lengths)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, AssertionError) as exc:  # pysam asserts on bad header lines
         raise InputFileError(f"{path}: not a readable {fmt} file ({exc})") from None
     finally:
         pysam.set_verbosity(verbosity)

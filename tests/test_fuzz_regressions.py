@@ -1,0 +1,46 @@
+"""Regression tests for inputs found by the fuzzers (tests/fuzz/run.sh).
+
+Each input is the minimised form of a fuzzer artifact, rebuilt from its
+bytes here so the test does not depend on build/fuzz.
+"""
+from __future__ import annotations
+
+import struct
+
+import pysam
+import pytest
+
+from deepamp import errors, pileup
+from deepamp.cli import main as cli_main
+from make_malformed import bgzf
+
+
+def _bam_with_header_text(path, text: bytes, contigs: dict[str, int]) -> str:
+    raw = b"BAM\x01" + struct.pack("<i", len(text)) + text + struct.pack("<i", len(contigs))
+    for name, length in contigs.items():
+        raw += struct.pack("<i", len(name) + 1) + name.encode() + b"\0" + struct.pack("<i", length)
+    path.write_bytes(bgzf(raw))
+    pysam.index(str(path))
+    return str(path)
+
+
+# libFuzzer artifact leak-b6c8c3a2ee7a: '@HD' mutated to '@,D'.  htslib reads
+# the header; pysam's AlignmentHeader.to_dict() then raised AssertionError,
+# which escaped deepamp.pileup.count and the CLI as a traceback.
+INVALID_TYPE = b"@,D\tVN:1.6\tSO:coordinate\n@SQ\tSN:chr1\tLN:600\n"
+
+
+def test_header_line_with_invalid_record_type_is_an_input_error(tmp_path):
+    bam = _bam_with_header_text(tmp_path / "bad.bam", INVALID_TYPE, {"chr1": 600})
+    with pytest.raises(errors.InputFileError, match=r"bad\.bam: not a readable BAM file"):
+        pileup.count(bam, "chr1:100-400")
+
+
+def test_header_line_with_invalid_record_type_cli_one_line(tmp_path, capsys):
+    bam = _bam_with_header_text(tmp_path / "bad.bam", INVALID_TYPE, {"chr1": 600})
+    out = tmp_path / "out.tsv"
+    rc = cli_main(["count", bam, "-r", "chr1:100-400", "-o", str(out), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1
+    assert len(err) == 1 and err[0].startswith("deepamp count: error: ") and "bad.bam" in err[0]
+    assert not out.exists()
