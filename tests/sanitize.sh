@@ -1,61 +1,107 @@
 #!/usr/bin/env bash
-# Build deepamp with AddressSanitizer + UBSan (CMake option DEEPAMP_SANITIZE=ON)
-# into a separate venv and run the test suite against that build.
+# Build deepamp's extensions with AddressSanitizer + UBSan (CMake option
+# DEEPAMP_SANITIZE=ON) in build/sanitize and run the test suite against them.
 #
 # Usage: tests/sanitize.sh [pytest args...]      (default: the whole suite)
 #
-# What works (documented from running it, gcc 12 / CPython 3.11 / pysam wheel):
-#  * The venv is created with --system-site-packages so numpy/pysam/pytest come
-#    from the base interpreter; deepamp itself is pip-installed (non-editable)
-#    into the venv with scikit-build-core, build dir build/sanitize.
-#  * The extension modules are linked with -fsanitize=address,undefined, but the
-#    python executable is not, so the ASan runtime must be loaded first:
-#    LD_PRELOAD=$(gcc -print-file-name=libasan.so).  libubsan is linked in as a
-#    normal dependency and needs no preload.
+#  * CMake configures and builds into build/sanitize (RelWithDebInfo); nothing
+#    is installed and nothing is written into src/deepamp.
+#  * The tests import a private snapshot, build/sanitize/pkg/deepamp: a copy of
+#    src/deepamp with the sanitized _*.so in place of the normal ones, first on
+#    PYTHONPATH (as benchmarks/run.sh does).  Tests that start subprocesses pass
+#    the imported package's parent on, so they use the snapshot too; the script
+#    checks that the snapshot is what gets imported.
+#  * The extensions are linked with -fsanitize=address,undefined but python is
+#    not, so the ASan runtime is preloaded: LD_PRELOAD=$(gcc -print-file-name=libasan.so).
+#    libubsan is a normal dependency.
 #  * detect_leaks=0: CPython (and pysam's htslib) keep interned objects and
-#    caches alive until exit, so LeakSanitizer reports thousands of "leaks" that
-#    are not ours.  Real heap errors (overflow, use-after-free, double free) are
-#    still fatal.
-#  * halt_on_error / abort_on_error for UBSan too, so a UB report fails the test
-#    (print_stacktrace gives file:line).
-#  * The tests are run from a copy-free cwd (the repository) with the source tree
-#    NOT on PYTHONPATH, so the sanitized installed deepamp is the one imported;
-#    the script checks that.
+#    caches until exit, so LeakSanitizer reports thousands of "leaks" that are
+#    not ours (the libFuzzer harness, tests/fuzz, checks deepamp's C core for
+#    leaks).  Heap errors (overflow, use-after-free, double free) and UB are fatal.
+#  * pytest captures fd 2, so reports go to files in build/sanitize-logs and are
+#    printed at the end; any report makes the script fail.
+#  * The outcome (commit, csrc state, compiler, pytest summary, reports) is
+#    written to benchmarks/results/sanitize.md (SANITIZE_REPORT= to change or
+#    empty to skip).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 py="${PYTHON:-python3}"
-venv="$here/build/sanitize-venv"
+bdir="$here/build/sanitize"
+snap="$bdir/pkg"
 cd "$here"
-if [ ! -x "$venv/bin/python" ]; then
-    "$py" -m venv --system-site-packages "$venv"
-fi
-"$venv/bin/python" -m pip install -q --no-build-isolation --no-deps \
-    -C cmake.define.DEEPAMP_SANITIZE=ON -C build-dir=build/sanitize -C cmake.build-type=RelWithDebInfo .
+
+gen=()
+if [ ! -e "$bdir/CMakeCache.txt" ] && command -v ninja >/dev/null; then gen=(-G Ninja); fi
+cmake -S "$here" -B "$bdir" "${gen[@]}" -DDEEPAMP_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DPython_EXECUTABLE="$(command -v "$py")" > "$bdir.configure.log" 2>&1 \
+    || { cat "$bdir.configure.log" >&2; exit 1; }
+cmake --build "$bdir" -j 2 > "$bdir.build.log" 2>&1 || { tail -50 "$bdir.build.log" >&2; exit 1; }
+
+rm -rf "$snap"; mkdir -p "$snap"
+cp -r src/deepamp "$snap/deepamp"
+find "$snap" -name __pycache__ -prune -exec rm -rf {} +
+rm -f "$snap"/deepamp/_*.so
+cp "$bdir"/_*.so "$snap/deepamp/"
+
 asan="$(${CC:-gcc} -print-file-name=libasan.so)"
 if [ ! -e "$asan" ]; then
     echo "sanitize.sh: libasan.so not found (gcc -print-file-name); install libasan" >&2
     exit 1
 fi
-# pytest captures fd 2, so a report printed just before the abort is lost:
-# reports go to files under build/sanitize-logs instead, and are shown at the end.
 logdir="$here/build/sanitize-logs"
 rm -rf "$logdir"; mkdir -p "$logdir"
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1:allocator_may_return_null=1:log_path=$logdir/asan"
 export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:log_path=$logdir/ubsan"
-unset PYTHONPATH
-# The imported deepamp must be the sanitized one, not src/.
-LD_PRELOAD="$asan" "$venv/bin/python" - <<'PY'
-import deepamp._core as c, os
-assert "sanitize-venv" in c.__file__, c.__file__
-print("sanitize.sh: using", c.__file__)
+export PYTHONPATH="$snap"
+# The imported extensions must be the sanitized ones in the snapshot.
+LD_PRELOAD="$asan" "$py" - "$snap" <<'PY'
+import os, sys
+import deepamp._core as c, deepamp._stats as s, deepamp._phase as p
+for m in (c, s, p):
+    assert os.path.dirname(m.__file__) == os.path.join(sys.argv[1], "deepamp"), m.__file__
+    assert b"__asan_init" in open(m.__file__, "rb").read(), f"{m.__file__} is not sanitized"
+print("sanitize.sh: using", os.path.dirname(c.__file__))
 PY
+# What was compiled: csrc may carry uncommitted work in a shared checkout.
+dirty="$(git status --short -- csrc | tr '\n' ' ')"
+csrc_state="HEAD $(git rev-parse --short HEAD), csrc/*.c+*.h sha256 $(cat csrc/*.c csrc/*.h | sha256sum | cut -c1-16), ${dirty:-clean}"
 cd "$here/tests"
-rc=0
-LD_PRELOAD="$asan" "$venv/bin/python" -m pytest -p no:cacheprovider -q "${@:-.}" || rc=$?
-for f in "$logdir"/*; do
+started=$(date -u '+%Y-%m-%d %H:%M UTC')
+set +e
+LD_PRELOAD="$asan" "$py" -m pytest -p no:cacheprovider -q "${@:-.}" 2>&1 | tee "$logdir/pytest.log"
+rc=${PIPESTATUS[0]}
+set -e
+reports=()
+for f in "$logdir"/asan* "$logdir"/ubsan*; do
     [ -e "$f" ] || continue
     echo "==== sanitizer report $f" >&2
     cat "$f" >&2
+    reports+=("$f")
     rc=${rc/#0/1}
 done
+report="${SANITIZE_REPORT-$here/benchmarks/results/sanitize.md}"
+if [ -n "$report" ]; then
+    {
+        echo "# deepamp under AddressSanitizer + UBSan"
+        echo
+        echo "Written by \`tests/sanitize.sh ${*:-}\` (started $started): extensions built with"
+        echo "\`-DDEEPAMP_SANITIZE=ON\` ($("${CC:-gcc}" --version | head -1), RelWithDebInfo, C core at -O1),"
+        echo "libasan preloaded into $("$py" --version); \`detect_leaks=0\`, halt on any ASan/UBSan report."
+        echo
+        echo "* Compiled: $csrc_state"
+        echo "* pytest: \`$(grep -E '(passed|failed|error)' "$logdir/pytest.log" | tail -1 | sed 's/=//g;s/^ *//;s/ *$//')\` (exit $rc)"
+        if [ "${#reports[@]}" = 0 ]; then
+            echo "* Sanitizer reports: none."
+        else
+            echo "* Sanitizer reports (${#reports[@]}):"
+            for f in "${reports[@]}"; do
+                echo
+                echo '```'
+                grep -E "ERROR|runtime error|SUMMARY|^    #[0-9] " "$f" | head -20
+                echo '```'
+            done
+        fi
+    } > "$report.tmp" && mv "$report.tmp" "$report"
+    echo "sanitize.sh: wrote $report" >&2
+fi
 exit "$rc"
