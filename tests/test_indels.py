@@ -93,9 +93,10 @@ def test_spiked_indels_called_with_lofreq_meanings(tmp_path, tumour):
         # alt = every raw event that denotes this indel, wherever the aligner anchored it
         raw = np.isin(ind.pos, list(anchors)) & (ind.length == length)
         alt_fwd, alt_rev = (int(v) for v in ind.count[raw].sum(axis=0))
-        # DP = fragments spanning the anchor -> next-base junction, per strand
+        # DP = fragments spanning the anchor -> next-base junction, per strand (the
+        # kernel's junction counts, checked against the oracle in test_pileup_oracle)
         row = counts.index_of("chr2", key[0] - 1)
-        span = np.minimum(obs[row], obs[row + 1])
+        span = counts.junction[row].astype(np.int64)
         same_kind = (ind.pos == key[0] - 1) & (np.sign(ind.length) == np.sign(length))
         other = ind.count[same_kind & ~raw].sum(axis=0)
         dp4 = (int(span[0] - alt_fwd - other[0]), int(span[1] - alt_rev - other[1]), alt_fwd, alt_rev)

@@ -21,13 +21,13 @@ Depth
 An indel anchored at p is a statement about the junction p -> p+1, so its
 depth is the number of fragments that span that junction, which is what
 LoFreq reports as DP for indels (pileup coverage at p minus the reads that
-end at p).  The counts give, per strand, the fragments observed at p and at
-p+1 (A/C/G/T/N or a deletion covering the position); a fragment spanning
-the junction is observed at both, a fragment ending at p or starting at p+1
-at only one, so the spanning depth per strand is ``min(obs[p], obs[p+1])``
-(``obs[p]`` alone at the last counted position of a region).  Because the
-kernel counts events whatever the quality of the anchor base, this is raised
-to the number of indel events at the junction where needed, so AF <= 1.
+end at p).  The kernel counts exactly that (``CountResult.junction``): per
+fragment, the junctions one of its reads covers with an aligned base or a
+deletion on both sides (an ``N`` skip breaks the run), on the strand bases
+are counted on (read 1's where both mates cover it), whatever the base
+qualities.  The depth is raised to the number of indel events at the
+junction where needed, so AF <= 1 (a read that starts inside a repeat can
+carry an event whose left-most placement lies before its first base).
 DP4 follows LoFreq: ref = spanning fragments without an insertion (for an
 insertion) or without a deletion (for a deletion) at this anchor, alt = the
 event's fragments, by strand.
@@ -273,7 +273,14 @@ class IndelTable:
 
 
 def junction_depth(counts: CountResult) -> np.ndarray:
-    """int64 (P, 2): fragments per strand observed at p and at p+1 (see module docstring)."""
+    """int64 (P, 2): fragments per strand spanning p -> p+1 (see the module docstring).
+
+    Exact from the kernel's ``CountResult.junction``; counts made elsewhere
+    without it get ``min(observed at p, observed at p+1)``, which over-counts
+    where fragments end at p and others start at p+1 on the same strand.
+    """
+    if counts.junction is not None:
+        return counts.junction.astype(np.int64)
     obs = counts.counts[:, :6, :].sum(axis=1, dtype=np.int64)
     nxt = obs.copy()
     if len(obs) > 1:
