@@ -35,28 +35,21 @@ event's fragments, by strand.
 Null models
 -----------
 *Context model* (default).  Indel errors are dominated by polymerase
-slippage, which grows with the length of the repeat the event belongs to.
-The per-fragment error rate for an event is taken from Dindel's Illumina
-homopolymer indel-error model (Albers et al. 2011, Genome Res 21:961, PMID
-20980555), i.e. the Phred values 44, 44, 44, 43, 42, 36, 34, 31, 28, 27, 26,
-25, 24, 23, 23, 22, 22, 21 for repeat lengths 1..18 that ``lofreq indelqual
---dindel`` writes (lengths > 18 use the last value), **minus a margin of
-10 dB** (x10 rate).  The margin is a judgement, and has two reasons:
-Dindel's table was estimated on whole-genome sequencing and has no PCR term,
-while amplicon libraries go through tens of PCR cycles whose polymerase
-slips in the same repeats; and LoFreq's own authors found these qualities
-too optimistic in Illumina homopolymers (``lofreq call`` drops low-AF
-1-bp indels next to poly-A/T tracts for that reason).  The repeat length is
-event-aware: the number of tandem copies, in the whole reference run
-around the junction (left and right of it), of the event's repeat unit
-(the shortest period of the inserted or deleted bases, up to 6 bases).  For
-homopolymer events this is the homopolymer length Dindel uses; for short
-tandem repeats it is the number of units (slippage rises with the number of
-units and falls with unit length, so indexing by units is the conservative
-choice); events that are not a copy-number change of a repeat get length 1.
-The test is the exact binomial upper tail ``P(X >= k)``, X ~ Binomial(DP,
-rate).  Using a per-read rate per fragment is conservative where mates
-overlap (a sequencing slip would have to occur in both mates to be counted).
+slippage, which grows with the length of the repeat the event belongs to:
+Dindel's homopolymer error table gives the shape, and its level is
+calibrated on the sample itself (deletions and insertions separately, with a
+beta-binomial over-dispersion, real-variant sites left out of the fit); see
+:mod:`deepamp.indel_errors`.  The repeat length is event-aware: the number of
+tandem copies of the event's repeat unit (the shortest period of the inserted
+or deleted bases, up to 6 bases) around the junction.  For homopolymer events
+this is the homopolymer length Dindel uses; for short tandem repeats it is
+the number of units (slippage rises with the number of units and falls with
+unit length, so indexing by units is the conservative choice); events that
+are not a copy-number change of a repeat get length 1.  The test is the exact
+upper tail ``P(X >= k)`` of that beta-binomial (binomial when the sample shows
+no over-dispersion).  Using a per-read rate per fragment is conservative where
+mates overlap (a sequencing slip would have to occur in both mates to be
+counted).
 
 *Background model* (``call --background``).  Per (anchor, event) rates and
 beta-binomial dispersions learned from healthy controls by
@@ -85,15 +78,13 @@ from typing import NamedTuple
 import numpy as np
 
 from .call import CallParams, Variant, adjust
+from .indel_errors import DINDEL_PHRED, CalibrationParams, KindFit, calibrate, describe
 from .normalise import placements
 from .pileup import CountResult
 
-__all__ = ["DINDEL_PHRED", "IndelParams", "IndelTable", "IndelVariant", "IndelCalls", "collect_events",
-           "context_rate", "call_indels", "HRUN_NAME"]
+__all__ = ["IndelParams", "IndelTable", "IndelVariant", "IndelCalls", "collect_events",
+           "call_indels", "HRUN_NAME"]
 
-#: Dindel homopolymer indel qualities (Phred) for repeat lengths 1..18, as written by
-#: ``lofreq indelqual --dindel`` (Albers et al. 2011).
-DINDEL_PHRED = (44, 44, 44, 43, 42, 36, 34, 31, 28, 27, 26, 25, 24, 23, 23, 22, 22, 21)
 HRUN_NAME = "HRUN"
 _MAX_UNIT = 6
 _PAD = 512
@@ -101,25 +92,9 @@ _PAD = 512
 
 @dataclass(frozen=True)
 class IndelParams:
-    """Options of the context model.
+    """Options of the context model (see :class:`deepamp.indel_errors.CalibrationParams`)."""
 
-    Attributes
-    ----------
-    margin_db : Phred decibels subtracted from Dindel's qualities (10 = ten times the rate)
-    """
-
-    margin_db: float = 10.0
-
-    def __post_init__(self) -> None:
-        if not (math.isfinite(self.margin_db) and 0 <= self.margin_db <= 40):
-            raise ValueError("margin_db must be in [0, 40]")
-
-
-def context_rate(repeat_length: np.ndarray | int, margin_db: float = IndelParams.margin_db) -> np.ndarray:
-    """Per-fragment slippage error rate of the context model for repeat lengths (>= 1)."""
-    h = np.clip(np.asarray(repeat_length, dtype=np.int64), 1, len(DINDEL_PHRED))
-    q = np.asarray(DINDEL_PHRED, dtype=np.float64)[h - 1] - margin_db
-    return np.minimum(10.0 ** (-q / 10.0), 1.0)
+    calibration: CalibrationParams = CalibrationParams()
 
 
 # ---------------------------------------------------------------- reference access
@@ -365,13 +340,23 @@ class IndelVariant(Variant):
         return rec
 
 
-def _context_tests(table: IndelTable, params: IndelParams) -> tuple[np.ndarray, np.ndarray]:
+def _context_tests(table: IndelTable, fits: dict[str, KindFit]) -> tuple[np.ndarray, np.ndarray]:
+    """Each event against its kind's calibrated slippage rate for its repeat length."""
     from . import _stats
 
     k = table.count.sum(axis=1)
     d = table.depth.sum(axis=1)
-    rate = context_rate(table.repeat, params.margin_db)
-    return _stats.logsf_binom(k, d, rate), rate
+    rate = np.zeros(len(k))
+    logp = np.zeros(len(k))
+    for kind, sel in (("deletion", table.length < 0), ("insertion", table.length > 0)):
+        fit = fits[kind]
+        rate[sel] = fit.rate(table.repeat[sel])
+        if fit.rho > 0:
+            s = (1.0 - fit.rho) / fit.rho
+            logp[sel] = _stats.logsf_betabinom(k[sel], d[sel], rate[sel] * s, (1.0 - rate[sel]) * s)
+        else:
+            logp[sel] = _stats.logsf_binom(k[sel], d[sel], rate[sel])
+    return logp, rate
 
 
 def _background_tests(table: IndelTable, background) -> tuple[np.ndarray, np.ndarray]:
@@ -431,7 +416,8 @@ def call_indels(counts: CountResult, params: CallParams | None = None, *, backgr
         logp, rate = _background_tests(sub, background)
         model_name, rate_key = "background", "BGRATE"
     else:
-        logp, rate = _context_tests(sub, indel_params)
+        fits = calibrate(table, counts, indel_params.calibration)
+        logp, rate = _context_tests(sub, fits)
         model_name, rate_key = "context", "IDRATE"
     m = params.bonf if params.bonf is not None else len(sub)
     logp = np.minimum(np.asarray(logp, np.float64), 0.0)
@@ -447,6 +433,8 @@ def call_indels(counts: CountResult, params: CallParams | None = None, *, backgr
         v.extra[rate_key] = float(f"{rate[i]:.4g}")
         out.append(v)
     notes = []
+    if background is None:
+        notes.append("indel context model: " + describe(fits).replace(",", ", "))
     if table.ambiguous_events:
         notes.append(f"indels: {table.ambiguous_fragments} fragments with N in the inserted bases "
                      f"({table.ambiguous_events} events) not tested")
