@@ -103,6 +103,11 @@ def main(argv: list[str]) -> int:
                                 check=False).stdout.strip()
     except OSError:
         commit = "?"
+    state_file = os.path.join(a.build, "csrc.state")
+    state = open(state_file).read().split("\n") if os.path.exists(state_file) else []
+    state = [x.strip() for x in state if x.strip()]
+    csrc = (f"csrc as compiled: HEAD {state[0]}, sha256 of csrc/*.c+*.h {state[-1]}"
+            + (f", uncommitted: {'; '.join(state[1:-1])}" if len(state) > 2 else ", clean")) if state else "csrc: ?"
     try:
         import atheris  # noqa: F401
         from importlib.metadata import version
@@ -113,7 +118,7 @@ def main(argv: list[str]) -> int:
          f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, commit {commit}; "
          f"{platform.machine()}, {os.cpu_count()} CPUs, load average at end "
          f"{', '.join('%.1f' % x for x in os.getloadavg())}; {_tool_version(['clang', '--version'])}; "
-         f"atheris {at_ver}; Python {platform.python_version()}.", "",
+         f"atheris {at_ver}; Python {platform.python_version()}.", "", csrc + ".", "",
          "Written by `tests/fuzz/run.sh` (one process per harness, `-seed=1`; the corpus in build/fuzz "
          "carries over between runs, so coverage at start is that of the saved corpus).", "",
          "* **libFuzzer** (`tests/fuzz/fuzz_pileup.c`): clang `-fsanitize=fuzzer,address,undefined` over the "

@@ -36,6 +36,10 @@ py_ver="$("$py" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[
     -L"$py_lib" -l"python$py_ver" -Wl,-rpath,"$py_lib" -lpthread -lm \
     -o "$out/fuzz_pileup"
 
+# What was compiled: csrc may carry uncommitted work in a shared checkout.
+{ git -C "$here" rev-parse --short HEAD; git -C "$here" status --short -- csrc;
+  cat "$here"/csrc/*.c "$here"/csrc/*.h | sha256sum | cut -c1-16; } > "$out/csrc.state" 2>/dev/null || true
+
 "$py" "$here/tests/fuzz/make_seeds.py" "$out/seeds"
 ls "$out/artifacts" > "$out/artifacts.before"
 # detect_leaks stays on: the harness frees everything it allocates.
