@@ -2,7 +2,8 @@
 """atheris harness for deepamp's Python entry points.
 
 Each input is split (atheris.FuzzedDataProvider) into a region string, a BED
-text, a FASTA text and an uncompressed BAM stream.  The BAM is BGZF-compressed
+text, a FASTA text and an uncompressed BAM stream (raw, appended to a valid
+seed BAM, or the seed's reads under a header whose SAM text is fuzzed).  The BAM is BGZF-compressed
 and indexed with pysam (inputs pysam cannot index are skipped), then
 ``deepamp.pileup.count`` (regions and BED, with and without the FASTA),
 ``count_coverage`` and ``deepamp.cli.main(["count", ...])`` run on them.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import struct
 import sys
 import tempfile
 from pathlib import Path
@@ -38,10 +40,19 @@ REF = reference_seq(400, seed=9)
 HEADER = bam_header({"chr1": 400})
 
 
+def _seed_records() -> bytes:
+    return b"".join(bam_record(f"r{i}", 16 if i % 3 else 0, 0, 5 + 15 * i, 60, "30M", REF[5 + 15 * i:35 + 15 * i])
+                    for i in range(20))
+
+
 def _seed_bam() -> bytes:
-    recs = [bam_record(f"r{i}", 16 if i % 3 else 0, 0, 5 + 15 * i, 60, "30M", REF[5 + 15 * i:35 + 15 * i])
-            for i in range(20)]
-    return HEADER + b"".join(recs)
+    return HEADER + _seed_records()
+
+
+def _header_with_text(text: bytes) -> bytes:
+    """A BAM header whose SAM text is ``text`` and whose binary contig list is chr1 (400 bp)."""
+    return (b"BAM\x01" + struct.pack("<i", len(text)) + text + struct.pack("<i", 1)
+            + struct.pack("<i", 5) + b"chr1\0" + struct.pack("<i", 400))
 
 
 def _prepare(raw: bytes) -> bool:
@@ -65,9 +76,13 @@ def TestOneInput(data: bytes) -> None:
     bed = fdp.ConsumeUnicodeNoSurrogates(fdp.ConsumeIntInRange(0, 120))
     fasta_mode = fdp.ConsumeIntInRange(0, 3)
     threads = fdp.ConsumeIntInRange(1, 3)
-    use_seed = fdp.ConsumeBool()
+    mode = fdp.ConsumeIntInRange(0, 2)   # 0 raw BAM, 1 seed BAM + raw, 2 fuzzed header text + seed reads
+    text = b"@HD\tVN:1.6\tSO:coordinate\n" + fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 120)) if mode == 2 else b""
     raw = fdp.ConsumeBytes(fdp.remaining_bytes())
-    raw = _seed_bam() + raw if use_seed else raw
+    if mode == 1:
+        raw = _seed_bam() + raw
+    elif mode == 2:
+        raw = _header_with_text(text) + _seed_records() + raw
     if not _prepare(raw):
         return
     BED.write_text(bed, errors="surrogatepass")
