@@ -30,6 +30,9 @@ bdir="$here/build/sanitize"
 snap="$bdir/pkg"
 cd "$here"
 
+# What was compiled: csrc may carry uncommitted work in a shared checkout.
+dirty="$(git status --short -- csrc | tr '\n' ' ')"
+csrc_state="HEAD $(git rev-parse --short HEAD), csrc/*.c+*.h sha256 $(cat csrc/*.c csrc/*.h | sha256sum | cut -c1-16), ${dirty:-clean}"
 gen=()
 if [ ! -e "$bdir/CMakeCache.txt" ] && command -v ninja >/dev/null; then gen=(-G Ninja); fi
 cmake -S "$here" -B "$bdir" "${gen[@]}" -DDEEPAMP_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -62,9 +65,6 @@ for m in (c, s, p):
     assert b"__asan_init" in open(m.__file__, "rb").read(), f"{m.__file__} is not sanitized"
 print("sanitize.sh: using", os.path.dirname(c.__file__))
 PY
-# What was compiled: csrc may carry uncommitted work in a shared checkout.
-dirty="$(git status --short -- csrc | tr '\n' ' ')"
-csrc_state="HEAD $(git rev-parse --short HEAD), csrc/*.c+*.h sha256 $(cat csrc/*.c csrc/*.h | sha256sum | cut -c1-16), ${dirty:-clean}"
 cd "$here/tests"
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
 set +e
@@ -84,7 +84,7 @@ if [ -n "$report" ]; then
     {
         echo "# deepamp under AddressSanitizer + UBSan"
         echo
-        echo "Written by \`tests/sanitize.sh ${*:-}\` (started $started): extensions built with"
+        echo "Written by \`tests/sanitize.sh${*:+ $*}\` (started $started): extensions built with"
         echo "\`-DDEEPAMP_SANITIZE=ON\` ($("${CC:-gcc}" --version | head -1), RelWithDebInfo, C core at -O1),"
         echo "libasan preloaded into $("$py" --version); \`detect_leaks=0\`, halt on any ASan/UBSan report."
         echo

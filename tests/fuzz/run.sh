@@ -29,16 +29,16 @@ hts_lib="$("$py" -c 'import sysconfig; print("libchtslib" + sysconfig.get_config
 py_lib="$("$py" -c 'import sysconfig as s; print(s.get_config_var("LIBDIR"))')"
 py_ver="$("$py" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
 
+# What was compiled: csrc may carry uncommitted work in a shared checkout.
+{ git -C "$here" rev-parse --short HEAD; git -C "$here" status --short -- csrc;
+  cat "$here"/csrc/*.c "$here"/csrc/*.h | sha256sum | cut -c1-16; } > "$out/csrc.state" 2>/dev/null || true
+
 "$cc" -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
     -fno-sanitize-recover=undefined -I"$here/csrc" -I"$hts_inc" \
     "$here/tests/fuzz/fuzz_pileup.c" "$here"/csrc/*.c \
     -L"$pysam_dir" "-l:$hts_lib" -Wl,-rpath,"$pysam_dir" \
     -L"$py_lib" -l"python$py_ver" -Wl,-rpath,"$py_lib" -lpthread -lm \
     -o "$out/fuzz_pileup"
-
-# What was compiled: csrc may carry uncommitted work in a shared checkout.
-{ git -C "$here" rev-parse --short HEAD; git -C "$here" status --short -- csrc;
-  cat "$here"/csrc/*.c "$here"/csrc/*.h | sha256sum | cut -c1-16; } > "$out/csrc.state" 2>/dev/null || true
 
 "$py" "$here/tests/fuzz/make_seeds.py" "$out/seeds"
 ls "$out/artifacts" > "$out/artifacts.before"
