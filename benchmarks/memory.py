@@ -383,11 +383,11 @@ def analysis(res: dict) -> list[str]:
         f"whole P x 64 histogram (`qh.astype(np.int64)` in `deepamp.model.quality_tests`, "
         f"{whole['positions'] * NQUAL * 8 / 2**20:.0f} MiB for 1 Mb, although only sites with an alt base are "
         f"tested) is the biggest single item: `call` needs about 1 KiB per position of region, ~1 GiB per Mb.",
-        f"* So the per-read state is bounded by the deepest single amplicon (merging) or absent "
-        f"(`--no-merge-mates`); it does not multiply with region length. It does grow linearly with "
-        f"the depth of one amplicon while mates are merged, so the 'independent of depth' target "
-        f"passes only without merging; bounding it with merging needs a change in csrc/walk.c (e.g. "
-        f"keeping only the overlapping part of each pending mate's bases and qualities, or spilling).",
+        "* So the per-read state is bounded by the deepest single amplicon (merging) or absent "
+        "(`--no-merge-mates`); it does not multiply with region length. It does grow linearly with "
+        "the depth of one amplicon while mates are merged, so the 'independent of depth' target "
+        "passes only without merging; bounding it with merging needs a change in csrc/walk.c (e.g. "
+        "keeping only the overlapping part of each pending mate's bases and qualities, or spilling).",
     ]
 
 
