@@ -51,12 +51,11 @@ def test_header_line_with_invalid_record_type_cli_one_line(tmp_path, capsys):
 # to_dict() then reads a line "ooooo\r" and says "header line without '@':
 # 'ooooo\r'", and the raw carriage return goes into deepamp's message: the
 # "one-line" error is two lines for str.splitlines(), and a terminal returns
-# to column 0 mid-message.
-@pytest.mark.xfail(strict=True, reason="control characters from the input file are copied into the error "
-                   "message (alignment.inspect_alignment embeds pysam's text; cli.main prints it as is)")
+# to column 0 mid-message.  cli.one_line escapes it.
 def test_header_line_with_carriage_return_error_is_one_line(tmp_path, capsys):
     bam = _bam_with_header_text(tmp_path / "cr.bam", b"@HD\tVN:1.6\tSO:coordinate\n\0\0ooooo\r", {"chr1": 600})
     rc = cli_main(["count", bam, "-r", "chr1:100-400", "-o", str(tmp_path / "out.tsv"), "--quiet"])
     err = capsys.readouterr().err
     assert rc == 1 and "cr.bam" in err
     assert len(err.strip().splitlines()) == 1, repr(err)
+    assert "\\r" in err

@@ -53,6 +53,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(text: str) -> str:
+    """``text`` with newlines and other unprintable characters (which may come
+    from the input file) escaped, so an error message is always one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -67,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args._run(args) or 0)
     except DeepampError as exc:
-        print(f"deepamp {args.command}: error: {exc}", file=sys.stderr)
+        print(f"deepamp {args.command}: error: {one_line(str(exc))}", file=sys.stderr)
         return 1
     except MemoryError:
         print(f"deepamp {args.command}: error: out of memory", file=sys.stderr)

@@ -167,8 +167,7 @@ def quality_tests(counts, qual_hist, ref_code) -> SiteTests:
         raise ValueError("qual_hist must have shape (P, Q) with Q >= 1")
     if qh.dtype.kind not in "iu":
         raise ValueError("qual_hist must have an integer dtype")
-    qh = qh.astype(np.int64)
-    if qh.size and qh.min() < 0:
+    if qh.dtype.kind == "i" and qh.size and qh.min() < 0:
         raise ValueError("qual_hist must be non-negative")
 
     testable, depth, acgt = _alt_table(counts, ref_code)
@@ -182,7 +181,7 @@ def quality_tests(counts, qual_hist, ref_code) -> SiteTests:
                          np.zeros(0, np.float64), m)
 
     # histogram rows of the sites that need a test, with N bases removed
-    rows = qh[sites_with_alt].copy()
+    rows = qh[sites_with_alt].astype(np.int64)   # only these rows: no copy of the whole histogram
     total = rows.sum(axis=1)
     nN = counts[sites_with_alt, 4, :].sum(axis=1)
     d = depth[sites_with_alt]
