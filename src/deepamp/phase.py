@@ -37,9 +37,10 @@ from dataclasses import dataclass, field
 
 import pysam
 
+from .clones import cis_groups
 from .errors import FormatError, IndexFileError, InputFileError, OutputError, RegionError
-from .vcf import open_vcf
 from .io import atomic_output, atomic_path, check_writable
+from .vcf import open_vcf
 
 RELATIONS = ("cis", "trans", "undetermined")
 DEFAULT_ALPHA = 1e-3
@@ -213,23 +214,9 @@ def _bam_contigs(bam: str) -> dict[str, tuple[int, int]]:
 
 
 def _phase_sets(variants: Sequence[PhaseVariant], results: Sequence[PhaseResult]) -> dict[PhaseVariant, int]:
-    parent = {v: v for v in variants}
-
-    def find(v: PhaseVariant) -> PhaseVariant:
-        while parent[v] != v:
-            parent[v] = parent[parent[v]]
-            v = parent[v]
-        return v
-
-    for r in results:
-        if r.relation == "cis":
-            ra, rb = find(r.a), find(r.b)
-            if ra != rb:
-                parent[max(ra, rb, key=lambda v: (v.pos, v.alt))] = min(ra, rb, key=lambda v: (v.pos, v.alt))
-    members: dict[PhaseVariant, list[PhaseVariant]] = {}
-    for v in variants:
-        members.setdefault(find(v), []).append(v)
-    return {v: root.pos for root, vs in members.items() if len(vs) > 1 for v in vs}
+    """PS of every variant in a cis group of two or more: the position of its first member."""
+    groups = cis_groups(variants, [(r.a, r.b) for r in results if r.relation == "cis"])
+    return {v: min(g, key=lambda u: (u.pos, u.alt)).pos for g in groups if len(g) > 1 for v in g}
 
 
 def phase_pairs(bam: str, variants: Sequence[PhaseVariant | tuple[str, int, str, str]], *,

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 from .knowledge import CLINICAL_DRUGS, INVESTIGATIONAL_DRUGS, KnowledgeBase, load_kb
+from ..clones import cis_groups
 
 DISCLAIMER = ("Decision support for a molecular tumour board, not a treatment order. "
               "Evidence is limited (small in-vitro panels and pooled case series); "
@@ -236,24 +237,12 @@ class _Evaluator:
 
 
 def _clones(muts: list[str], edges: dict[frozenset[str], str], undetermined_as: str) -> list[tuple[str, ...]]:
-    parent = {m: m for m in muts}
-
-    def find(x: str) -> str:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in itertools.combinations(muts, 2):
-        rel = edges.get(frozenset((a, b)), "undetermined")
-        if rel == "cis" or (rel == "undetermined" and undetermined_as == "cis"):
-            parent[find(a)] = find(b)
-    groups: dict[str, list[str]] = {}
-    for m in muts:
-        groups.setdefault(find(m), []).append(m)
+    linked = [(a, b) for a, b in itertools.combinations(muts, 2)
+              if (rel := edges.get(frozenset((a, b)), "undetermined")) == "cis"
+              or (rel == "undetermined" and undetermined_as == "cis")]
     order = {m: i for i, m in enumerate(muts)}
     key = (lambda m: (int(re.search(r"\d+", m).group()) if re.search(r"\d+", m) else 0, order[m]))
-    return [tuple(sorted(g, key=key)) for g in groups.values()]
+    return [tuple(sorted(g, key=key)) for g in cis_groups(muts, linked)]
 
 
 def rank_inhibitors(mutations: Iterable[str | tuple[str, float | None]],
