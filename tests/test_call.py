@@ -227,3 +227,13 @@ def test_iupac_reference_positions_are_reported_not_silently_skipped(tmp_path, c
     assert "s:11(Y)" in err
     header = [line for line in open(out) if line.startswith("##deepamp_sites=")]
     assert header == ["##deepamp_sites=positions:31,tested:30,non_acgt_ref:1,no_coverage:0,below_min_cov:0\n"]
+
+
+def test_count_file_that_is_a_plain_numpy_array_is_refused(tmp_path):
+    from deepamp.errors import InputFileError
+
+    path = tmp_path / "not_counts.npz"
+    with open(path, "wb") as fh:
+        np.save(fh, np.arange(3))
+    with pytest.raises(InputFileError, match="not a deepamp count file"):
+        load_counts(str(path))

@@ -261,16 +261,10 @@ def load(path: str | os.PathLike[str]) -> Background:
     FormatError
         A background file of another format version.
     """
+    from .io import open_npz
+
     path = os.fspath(path)
-    try:
-        z = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: background file not found") from None
-    except (OSError, ValueError) as exc:
-        raise InputFileError(f"{path}: not a deepamp background file ({exc})") from None
-    if not hasattr(z, "files"):
-        raise InputFileError(f"{path}: not a deepamp background file")
-    with z:
+    with open_npz(path, "background file") as z:
         if "meta" not in z.files:
             raise InputFileError(f"{path}: not a deepamp background file (no metadata)")
         try:

@@ -72,3 +72,24 @@ def atomic_output(path: str | os.PathLike[str], mode: str = "w", **kwargs: Any) 
             raise OutputError(f"{os.fspath(path)}: cannot write ({exc.strerror})") from None
         with fh:
             yield fh
+
+
+def open_npz(path: str, what: str):
+    """``numpy.load`` of a deepamp ``.npz`` file (no pickles) as a context manager.
+
+    Raises InputFileError naming ``what`` ("count file", "background file")
+    when the file is missing, unreadable or not an .npz archive.
+    """
+    import numpy as np
+
+    from .errors import InputFileError
+
+    try:
+        z = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: {what} not found") from None
+    except (OSError, ValueError) as exc:
+        raise InputFileError(f"{path}: not a deepamp {what} ({exc})") from None
+    if not hasattr(z, "files"):
+        raise InputFileError(f"{path}: not a deepamp {what}")
+    return z

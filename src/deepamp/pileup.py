@@ -159,14 +159,10 @@ def load_counts(path: str | os.PathLike[str]) -> CountResult:
     FormatError
         A count file of another format version.
     """
+    from .io import open_npz
+
     path = os.fspath(path)
-    try:
-        z = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: count file not found") from None
-    except (OSError, ValueError) as exc:
-        raise InputFileError(f"{path}: not a deepamp count file ({exc})") from None
-    with z:
+    with open_npz(path, "count file") as z:
         if "format_version" not in z:
             raise InputFileError(f"{path}: not a deepamp count file")
         version = int(z["format_version"])
