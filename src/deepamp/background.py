@@ -299,10 +299,9 @@ def _kernels():
     from numba import njit
 
     @njit(cache=True)
-    def class_prior(k, n, include, cls, ncls):
+    def class_prior(ks_all, ns_all, cls, ncls):
         """Per (class, strand) method-of-moments beta prior (mean, pseudo-depth M)."""
-        P = k.shape[0]
-        J = k.shape[3]
+        P = ks_all.shape[0]
         K = np.zeros((ncls, 2))
         N = np.zeros((ncls, 2))
         S = np.zeros((ncls, 2))     # sum n_site * r_site^2
@@ -313,12 +312,8 @@ def _kernels():
                 if c < 0:
                     continue
                 for s in range(2):
-                    ks = 0.0
-                    ns = 0.0
-                    for j in range(J):
-                        if include[p, a, j]:
-                            ks += k[p, a, s, j]
-                            ns += n[p, s, j]
+                    ks = ks_all[p, a, s]
+                    ns = ns_all[p, a, s]
                     if ns > 0:
                         K[c, s] += ks
                         N[c, s] += ns
@@ -343,7 +338,7 @@ def _kernels():
         return mu, M
 
     @njit(cache=True)
-    def site_fit(k, n, include, cls, mu, M, max_rho):
+    def site_fit(k, n, include, ks_all, ns_all, cls, mu, M, max_rho):
         """Posterior-mean rates (P,4,2) and beta-binomial rho (P,4) per site and alt."""
         P = k.shape[0]
         J = k.shape[3]
@@ -357,12 +352,8 @@ def _kernels():
                     continue
                 ntot = 0.0
                 for s in range(2):
-                    ks = 0.0
-                    ns = 0.0
-                    for j in range(J):
-                        if include[p, a, j]:
-                            ks += k[p, a, s, j]
-                            ns += n[p, s, j]
+                    ks = ks_all[p, a, s]
+                    ns = ns_all[p, a, s]
                     prior_m = M[c, s] if mu[c, s] > 0 else 1.0
                     prior_mu = mu[c, s] if mu[c, s] > 0 else 1e-6
                     rate[p, a, s] = (ks + prior_m * prior_mu) / (ns + prior_m)
@@ -549,8 +540,12 @@ def learn_from_counts(counts_list: list, names: list[str], params: BackgroundPar
     include = ~outl
     cls, ncls = _context_classes(first.ref.astype(str), first.contig.astype(str), first.pos)
     class_prior, site_fit = _kernels()
-    mu, M = class_prior(k, n, include, cls, ncls)
-    rate, rho, used = site_fit(k, n, include, cls, mu, M, params.max_rho)
+    # alt and depth counts per site x alt x strand, pooled over the included controls
+    inc = include[:, :, None, :]
+    ks_all = (k * inc).sum(axis=3).astype(np.float64)                        # (P,4,2)
+    ns_all = (n[:, None, :, :] * inc).sum(axis=3).astype(np.float64)         # (P,4,2)
+    mu, M = class_prior(ks_all, ns_all, cls, ncls)
+    rate, rho, used = site_fit(k, n, include, ks_all, ns_all, cls, mu, M, params.max_rho)
     indel_arrays, excluded_indels = _learn_indels(counts_list, names, params)
 
     controls = []
