@@ -20,6 +20,7 @@ const char *da_strerror(int code)
     case DA_ERR_REFERENCE: return "reference problem";
     case DA_ERR_THREAD: return "cannot start worker thread";
     case DA_ERR_ARG: return "invalid argument";
+    case DA_ERR_TEMP: return "temporary file error";
     default: return "unknown error";
     }
 }

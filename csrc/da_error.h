@@ -20,7 +20,8 @@ enum da_status {
     DA_ERR_UNSORTED = -11,  /* records out of coordinate order */
     DA_ERR_REFERENCE = -12, /* CRAM reference missing/unusable */
     DA_ERR_THREAD = -13,    /* thread creation failed */
-    DA_ERR_ARG = -14        /* invalid argument from the caller */
+    DA_ERR_ARG = -14,       /* invalid argument from the caller */
+    DA_ERR_TEMP = -15       /* temporary file cannot be created, written or read */
 };
 
 #define DA_ERRMSG_LEN 320

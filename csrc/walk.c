@@ -1,5 +1,7 @@
 #include "walk.h"
 
+#include "mates.h"
+
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,27 +49,6 @@ typedef struct {
     int64_t s, e;
 } span_t;
 
-/* A first mate waiting for its overlapping mate. */
-typedef struct {
-    bam1_t *b;         /* copy without aux fields, one allocation (see copy_core) */
-    int64_t mpos;      /* where the mate starts */
-    uint32_t gen;      /* bumped when the slot is freed (invalidates heap entries) */
-} pend_t;
-
-/* Hash slot: the pool index plus 32 bits of the name's hash, so probes that
- * meet another name are rejected without touching the pooled record. */
-enum { SLOT_EMPTY = -1, SLOT_DELETED = -2 };
-typedef struct {
-    uint32_t tag;
-    int32_t idx;       /* >= 0 pool index, or SLOT_EMPTY / SLOT_DELETED */
-} slot_t;
-
-typedef struct {
-    int64_t mpos;
-    int64_t idx;
-    uint32_t gen;
-} heap_item_t;
-
 typedef struct {
     const da_params_t *par;
     const da_chunk_t *ch;
@@ -80,220 +61,11 @@ typedef struct {
     int32_t *jdiff;         /* 2 x (len + 1): difference array of junction spans, by strand */
     span_t *spans;          /* scratch: the junction spans of one fragment */
     int nspans, mspans;
-    /* pending first mates */
-    pend_t *pool;
-    int64_t npool, mpool;
-    int64_t *free_idx;
-    int64_t nfree, mfree;
-    slot_t *slot;           /* open addressing on qname_hash */
-    int64_t nslot, nused;   /* nused counts live + deleted slots */
-    heap_item_t *heap;
-    int64_t nheap, mheap;
 } walker_t;
 
 static const uint8_t nt16_to_sym[16] = {
     DA_SYM_N, DA_SYM_A, DA_SYM_C, DA_SYM_N, DA_SYM_G, DA_SYM_N, DA_SYM_N, DA_SYM_N,
     DA_SYM_T, DA_SYM_N, DA_SYM_N, DA_SYM_N, DA_SYM_N, DA_SYM_N, DA_SYM_N, DA_SYM_N};
-
-/* ------------------------------------------------------------------ pending mates */
-
-/* FNV-1a of the read name; mates share it (their read-1/read-2 bits are compared on a match). */
-static uint64_t qname_hash(const char *qname)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (const unsigned char *p = (const unsigned char *)qname; *p; p++) {
-        h ^= *p;
-        h *= 1099511628211ULL;
-    }
-    return h ^ (h >> 29);
-}
-
-static int mate_bits(const bam1_t *b)
-{
-    return b->core.flag & (BAM_FREAD1 | BAM_FREAD2);
-}
-
-/* The mate bits a read's partner carries. */
-static int partner_bits(int bits)
-{
-    if (bits == BAM_FREAD1) return BAM_FREAD2;
-    if (bits == BAM_FREAD2) return BAM_FREAD1;
-    return bits;
-}
-
-static uint32_t slot_tag(uint64_t h)
-{
-    return (uint32_t)(h >> 32);
-}
-
-static int slot_rebuild(walker_t *w, int64_t nslot)
-{
-    slot_t *slot = malloc(sizeof *slot * (size_t)nslot);
-    if (!slot) return DA_ERR_NOMEM;
-    for (int64_t i = 0; i < nslot; i++) slot[i].idx = SLOT_EMPTY;
-    uint64_t mask = (uint64_t)nslot - 1;
-    int64_t live = 0;
-    for (int64_t i = 0; i < w->nslot; i++) {
-        if (w->slot[i].idx < 0) continue;
-        uint64_t h = qname_hash(bam_get_qname(w->pool[w->slot[i].idx].b));
-        uint64_t j = h & mask;
-        while (slot[j].idx != SLOT_EMPTY) j = (j + 1) & mask;
-        slot[j] = w->slot[i];
-        live++;
-    }
-    free(w->slot);
-    w->slot = slot;
-    w->nslot = nslot;
-    w->nused = live;
-    return DA_OK;
-}
-
-static int heap_push(walker_t *w, heap_item_t it)
-{
-    if (w->nheap == w->mheap) {
-        int64_t m = w->mheap ? w->mheap * 2 : 256;
-        heap_item_t *h = realloc(w->heap, sizeof *h * (size_t)m);
-        if (!h) return DA_ERR_NOMEM;
-        w->heap = h;
-        w->mheap = m;
-    }
-    int64_t i = w->nheap++;
-    while (i > 0) {
-        int64_t parent = (i - 1) / 2;
-        if (w->heap[parent].mpos <= it.mpos) break;
-        w->heap[i] = w->heap[parent];
-        i = parent;
-    }
-    w->heap[i] = it;
-    return DA_OK;
-}
-
-static heap_item_t heap_pop(walker_t *w)
-{
-    heap_item_t top = w->heap[0];
-    heap_item_t last = w->heap[--w->nheap];
-    int64_t i = 0;
-    for (;;) {
-        int64_t c = 2 * i + 1;
-        if (c >= w->nheap) break;
-        if (c + 1 < w->nheap && w->heap[c + 1].mpos < w->heap[c].mpos) c++;
-        if (last.mpos <= w->heap[c].mpos) break;
-        w->heap[i] = w->heap[c];
-        i = c;
-    }
-    if (w->nheap > 0) w->heap[i] = last;
-    return top;
-}
-
-/* Copy of b without its aux fields (they are not needed to count), struct
- * and data in one allocation: free it with free_core, never bam_destroy1. */
-static bam1_t *copy_core(const bam1_t *b)
-{
-    size_t n = (size_t)(bam_get_aux(b) - b->data);
-    bam1_t *c = malloc(sizeof *c + (n ? n : 1));
-    if (!c) return NULL;
-    memset(c, 0, sizeof *c);
-    c->core = b->core;
-    c->data = (uint8_t *)(c + 1);
-    memcpy(c->data, b->data, n);
-    c->l_data = (int)n;
-    c->m_data = (uint32_t)(n ? n : 1);
-    return c;
-}
-
-static void free_core(bam1_t *c)
-{
-    free(c);
-}
-
-/* Queue b (whose name hashes to h) until its mate arrives. */
-static int pend_add(walker_t *w, const bam1_t *b, uint64_t h)
-{
-    if ((w->nused + 1) * 2 > w->nslot) {
-        /* size from the live entries, so deleted slots never make it grow */
-        int64_t live = w->npool - w->nfree + 1, nslot = 1024;
-        while (nslot < 4 * live) nslot *= 2;
-        int rc = slot_rebuild(w, nslot);
-        if (rc) return rc;
-    }
-    int64_t idx;
-    if (w->nfree) {
-        idx = w->free_idx[--w->nfree];
-    } else {
-        if (w->npool == INT32_MAX) return DA_ERR_NOMEM;
-        if (w->npool == w->mpool) {
-            int64_t m = w->mpool ? w->mpool * 2 : 256;
-            if (m > INT32_MAX) m = INT32_MAX;
-            pend_t *p = realloc(w->pool, sizeof *p * (size_t)m);
-            if (!p) return DA_ERR_NOMEM;
-            w->pool = p;
-            w->mpool = m;
-        }
-        idx = w->npool++;
-        w->pool[idx].gen = 0;
-    }
-    pend_t *p = &w->pool[idx];
-    p->b = copy_core(b);
-    if (!p->b) return DA_ERR_NOMEM;
-    p->mpos = b->core.mpos;
-    uint64_t mask = (uint64_t)w->nslot - 1, j = h & mask;
-    while (w->slot[j].idx >= 0) j = (j + 1) & mask;
-    if (w->slot[j].idx == SLOT_EMPTY) w->nused++;
-    w->slot[j].tag = slot_tag(h);
-    w->slot[j].idx = (int32_t)idx;
-    heap_item_t it = {p->mpos, idx, p->gen};
-    return heap_push(w, it);
-}
-
-/* Find and unlink the waiting partner of b (name hash h); returns its pool index or -1. */
-static int64_t pend_take(walker_t *w, const bam1_t *b, uint64_t h)
-{
-    if (w->npool == w->nfree) return -1;
-    int bits = partner_bits(mate_bits(b));
-    const char *qname = bam_get_qname(b);
-    uint32_t tag = slot_tag(h);
-    uint64_t mask = (uint64_t)w->nslot - 1, j = h & mask;
-    for (; w->slot[j].idx != SLOT_EMPTY; j = (j + 1) & mask) {
-        int64_t idx = w->slot[j].idx;
-        if (idx < 0 || w->slot[j].tag != tag) continue;
-        const bam1_t *m = w->pool[idx].b;
-        if (mate_bits(m) == bits && w->pool[idx].mpos == b->core.pos &&
-            strcmp(bam_get_qname(m), qname) == 0) {
-            w->slot[j].idx = SLOT_DELETED;
-            return idx;
-        }
-    }
-    return -1;
-}
-
-static int pend_release(walker_t *w, int64_t idx)
-{
-    if (w->nfree == w->mfree) {
-        int64_t m = w->mfree ? w->mfree * 2 : 256;
-        int64_t *f = realloc(w->free_idx, sizeof *f * (size_t)m);
-        if (!f) return DA_ERR_NOMEM;
-        w->free_idx = f;
-        w->mfree = m;
-    }
-    free_core(w->pool[idx].b);
-    w->pool[idx].b = NULL;
-    w->pool[idx].gen++;
-    w->free_idx[w->nfree++] = idx;
-    return DA_OK;
-}
-
-/* Remove idx from the hash (used when flushing an entry that timed out). */
-static void pend_unhash(walker_t *w, int64_t idx)
-{
-    uint64_t mask = (uint64_t)w->nslot - 1;
-    uint64_t j = qname_hash(bam_get_qname(w->pool[idx].b)) & mask;
-    for (; w->slot[j].idx != SLOT_EMPTY; j = (j + 1) & mask) {
-        if (w->slot[j].idx == idx) {
-            w->slot[j].idx = SLOT_DELETED;
-            return;
-        }
-    }
-}
 
 /* ------------------------------------------------------------------ CIGAR walk */
 
@@ -835,16 +607,15 @@ static int count_pair(walker_t *w, const bam1_t *first, const bam1_t *second, da
 }
 
 /* Count alone every waiting first mate whose mate should have arrived before pos. */
-static int flush_pending(walker_t *w, int64_t before, da_error_t *err)
+static int flush_pending(walker_t *w, da_mates_t *m, int64_t before, da_error_t *err)
 {
-    while (w->nheap > 0 && w->heap[0].mpos < before) {
-        heap_item_t it = heap_pop(w);
-        pend_t *p = &w->pool[it.idx];
-        if (p->gen != it.gen || !p->b) continue;  /* already merged */
-        pend_unhash(w, it.idx);
-        int rc = count_read(w, p->b, err);
+    int64_t idx;
+    while ((idx = da_mates_expired(m, before)) >= 0) {
+        const bam1_t *first = da_mates_record(m, idx);
+        if (!first) return da_fail(err, DA_ERR_NOMEM, "out of memory");
+        int rc = count_read(w, first, err);
         if (rc) return rc;
-        if (pend_release(w, it.idx)) return da_fail(err, DA_ERR_NOMEM, "out of memory");
+        if (da_mates_release(m, idx)) return da_fail(err, DA_ERR_NOMEM, "out of memory");
     }
     return DA_OK;
 }
@@ -875,13 +646,33 @@ static int waits_for_mate(const walker_t *w, const bam1_t *b, int64_t end)
 /* Hash of b's name when b may meet its mate in the pending table, else 0. */
 static uint64_t mate_hash(const walker_t *w, const bam1_t *b)
 {
-    return w->par->merge_mates && (b->core.flag & BAM_FPAIRED) ? qname_hash(bam_get_qname(b)) : 0;
+    return w->par->merge_mates && (b->core.flag & BAM_FPAIRED) ? da_name_hash(bam_get_qname(b)) : 0;
+}
+
+/* Count a used read b (mate_hash h): merged with its waiting mate, queued
+ * for a mate still to come, sent to its partition's spill file, or alone. */
+static int pair_or_count(walker_t *w, da_mates_t *m, const bam1_t *b, uint64_t h, da_error_t *err)
+{
+    if (h) {
+        FILE *spill = da_mates_spill_of(m, h);
+        if (spill) return da_mates_write(m, spill, b, err);
+        int64_t idx = da_mates_take(m, b, h);
+        if (idx >= 0) {
+            const bam1_t *first = da_mates_record(m, idx);
+            if (!first) return da_fail(err, DA_ERR_NOMEM, "out of memory");
+            int rc = count_pair(w, first, b, err);
+            if (rc) return rc;
+            if (owns(w, b)) w->res->read_stats[DA_READ_MATES_MERGED] += 2;
+            return da_mates_release(m, idx) ? da_fail(err, DA_ERR_NOMEM, "out of memory") : DA_OK;
+        }
+        if (waits_for_mate(w, b, bam_endpos(b))) return da_mates_add(m, b, h, err);
+    }
+    return count_read(w, b, err);
 }
 
 /* Count (or queue) b, whose mate_hash is h. */
-static int process(walker_t *w, const bam1_t *b, uint64_t h, da_error_t *err)
+static int process(walker_t *w, da_mates_t *m, const bam1_t *b, uint64_t h, da_error_t *err)
 {
-    const bam1_core_t *c = &b->core;
     int own = owns(w, b);
     if (own) w->res->read_stats[DA_READ_SEEN]++;
     int reason = read_drop_reason(w, b);
@@ -890,29 +681,44 @@ static int process(walker_t *w, const bam1_t *b, uint64_t h, da_error_t *err)
         return DA_OK;
     }
     if (own) w->res->read_stats[DA_READ_USED]++;
-    if (w->par->merge_mates && (c->flag & BAM_FPAIRED)) {
-        int64_t idx = pend_take(w, b, h);
-        if (idx >= 0) {
-            int rc = count_pair(w, w->pool[idx].b, b, err);
-            if (rc) return rc;
-            if (own) w->res->read_stats[DA_READ_MATES_MERGED] += 2;
-            return pend_release(w, idx) ? da_fail(err, DA_ERR_NOMEM, "out of memory") : DA_OK;
+    return pair_or_count(w, m, b, h, err);
+}
+
+/* After the walk: pair the reads of every partition that went to disk, by
+ * replaying its file (in coordinate order) through a table one level down. */
+static int replay_spills(walker_t *w, da_mates_t *m, da_error_t *err)
+{
+    da_mates_release_memory(m);  /* empty by now: the replay gets the budget */
+    for (int p = 0; p < DA_MATE_PARTS; p++) {
+        FILE *fp = m->spill[p];
+        if (!fp) continue;
+        da_mates_t sub;
+        da_mate_buf_t buf;
+        memset(&buf, 0, sizeof buf);
+        int rc = da_mates_init(&sub, m->budget, m->level + 1, m->tmpdir);
+        if (rc) rc = da_fail(err, rc, "out of memory");
+        if (!rc && (fflush(fp) != 0 || fseek(fp, 0, SEEK_SET) != 0))
+            rc = da_fail(err, DA_ERR_TEMP, "cannot rewind a temporary file of waiting mates in %s",
+                         m->tmpdir);
+        int got = 0;
+        while (!rc && (got = da_mates_read(m, fp, &buf, err)) > 0) {
+            rc = flush_pending(w, &sub, buf.b.core.pos, err);
+            if (!rc) rc = pair_or_count(w, &sub, &buf.b, da_name_hash(bam_get_qname(&buf.b)), err);
         }
-        if (waits_for_mate(w, b, bam_endpos(b))) {
-            return pend_add(w, b, h) ? da_fail(err, DA_ERR_NOMEM, "out of memory") : DA_OK;
-        }
+        if (!rc && got < 0) rc = got;
+        if (!rc) rc = flush_pending(w, &sub, INT64_MAX, err);
+        if (!rc) rc = replay_spills(w, &sub, err);
+        da_mates_free(&sub);
+        da_mate_buf_free(&buf);
+        fclose(fp);
+        m->spill[p] = NULL;
+        if (rc) return rc;
     }
-    return count_read(w, b, err);
+    return DA_OK;
 }
 
 static void walker_free(walker_t *w)
 {
-    for (int64_t i = 0; i < w->npool; i++)
-        if (w->pool[i].b) free_core(w->pool[i].b);
-    free(w->pool);
-    free(w->free_idx);
-    free(w->slot);
-    free(w->heap);
     free(w->r1.o);
     free(w->r2.o);
     free(w->r1.ind);
@@ -927,6 +733,7 @@ int da_walk_chunk(da_reader_t *r, const da_params_t *par, const da_chunk_t *ch,
                   da_chunk_result_t *res, da_error_t *err)
 {
     walker_t w;
+    da_mates_t mates;
     memset(&w, 0, sizeof w);
     bam1_t *b = NULL, *next = NULL;
     hts_itr_t *itr = NULL;
@@ -941,7 +748,8 @@ int da_walk_chunk(da_reader_t *r, const da_params_t *par, const da_chunk_t *ch,
     w.jdiff = calloc(2 * (size_t)(w.len + 1), sizeof *w.jdiff);
     b = bam_init1();
     next = bam_init1();
-    if (!w.r1.o || !w.r2.o || !w.ref_sym || !w.jdiff || !b || !next || slot_rebuild(&w, 1024)) {
+    int mates_rc = da_mates_init(&mates, par->mate_memory, 0, par->tmpdir);
+    if (!w.r1.o || !w.r2.o || !w.ref_sym || !w.jdiff || !b || !next || mates_rc) {
         rc = da_fail(err, DA_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -967,7 +775,7 @@ int da_walk_chunk(da_reader_t *r, const da_params_t *par, const da_chunk_t *ch,
     while (got > 0) {
         int got_next = da_reader_next(r, itr, next, err);
         uint64_t h_next = got_next > 0 ? mate_hash(&w, next) : 0;
-        if (h_next) DA_PREFETCH(&w.slot[h_next & (uint64_t)(w.nslot - 1)]);
+        if (h_next) DA_PREFETCH(da_mates_slot_of(&mates, h_next));
         if (b->core.tid != ch->tid || b->core.pos < last_pos) {
             rc = da_fail(err, DA_ERR_UNSORTED, "%s: read %s at %s:%" PRId64 " is out of coordinate order",
                          r->path, bam_get_qname(b), sam_hdr_tid2name(r->hdr, b->core.tid),
@@ -975,8 +783,8 @@ int da_walk_chunk(da_reader_t *r, const da_params_t *par, const da_chunk_t *ch,
             goto out;
         }
         last_pos = b->core.pos;
-        if ((rc = flush_pending(&w, b->core.pos, err))) goto out;
-        if ((rc = process(&w, b, h, err))) goto out;
+        if ((rc = flush_pending(&w, &mates, b->core.pos, err))) goto out;
+        if ((rc = process(&w, &mates, b, h, err))) goto out;
         bam1_t *t = b;
         b = next;
         next = t;
@@ -987,12 +795,14 @@ int da_walk_chunk(da_reader_t *r, const da_params_t *par, const da_chunk_t *ch,
         rc = got;
         goto out;
     }
-    rc = flush_pending(&w, INT64_MAX, err);
+    rc = flush_pending(&w, &mates, INT64_MAX, err);
+    if (!rc) rc = replay_spills(&w, &mates, err);
     if (!rc) finish_junctions(&w);
 out:
     if (itr) hts_itr_destroy(itr);
     if (b) bam_destroy1(b);
     if (next) bam_destroy1(next);
+    da_mates_free(&mates);
     walker_free(&w);
     return rc;
 }

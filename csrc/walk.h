@@ -3,11 +3,13 @@
  * Every record overlapping the chunk is decoded once; its CIGAR is walked
  * into per-position observations (symbol, quality, indel anchored here),
  * overlapping mates are merged so the fragment counts once, and the result
- * is added straight into the chunk's slice of the count tensor.  Nothing
- * depends on depth except the set of first mates waiting for their mate. */
+ * is added straight into the chunk's slice of the count tensor.  Only the
+ * first mates waiting for their mate grow with depth, and they are held
+ * within a memory budget (mates.h). */
 #ifndef DA_WALK_H
 #define DA_WALK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "counts.h"
@@ -20,6 +22,9 @@ typedef struct {
     int min_alt_bq;         /* non-reference bases below are dropped (needs ref) */
     uint32_t flag_exclude;  /* reads with any of these flag bits are dropped */
     int merge_mates;        /* 1: overlapping mates count once per fragment */
+    size_t mate_memory;     /* bytes of waiting mates held in memory per walker before
+                             * whole name partitions move to temporary files; 0: no limit */
+    const char *tmpdir;     /* where those files go (NULL: /tmp) */
 } da_params_t;
 
 typedef struct {

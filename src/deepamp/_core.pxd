@@ -21,6 +21,7 @@ cdef extern from "da_error.h" nogil:
         DA_ERR_REFERENCE
         DA_ERR_THREAD
         DA_ERR_ARG
+        DA_ERR_TEMP
 
 cdef extern from "counts.h" nogil:
     enum:
@@ -36,6 +37,8 @@ cdef extern from "walk.h" nogil:
         int min_alt_bq
         uint32_t flag_exclude
         int merge_mates
+        size_t mate_memory
+        const char *tmpdir
 
 cdef extern from "pileup.h" nogil:
     enum:

@@ -28,6 +28,8 @@ def pileup(
     merge_mates: bool = ...,
     threads: int = ...,
     qual_hist: bool = ...,
+    mate_memory: int = ...,
+    tmpdir: str | None = ...,
 ) -> dict[str, Any]:
     """Raw pileup: dict with counts (P, 7, 2) uint32, qual_hist (P, 64) uint32
     or None, junction (P, 2) uint32, read_stats, base_stats, and indel_* arrays."""

@@ -32,7 +32,7 @@ for _name, _value in (("DA_ERR_NOMEM", DA_ERR_NOMEM), ("DA_ERR_OPEN", DA_ERR_OPE
                       ("DA_ERR_REGION", DA_ERR_REGION), ("DA_ERR_TRUNCATED", DA_ERR_TRUNCATED),
                       ("DA_ERR_CORRUPT", DA_ERR_CORRUPT), ("DA_ERR_UNSORTED", DA_ERR_UNSORTED),
                       ("DA_ERR_REFERENCE", DA_ERR_REFERENCE), ("DA_ERR_THREAD", DA_ERR_THREAD),
-                      ("DA_ERR_ARG", DA_ERR_ARG)):
+                      ("DA_ERR_ARG", DA_ERR_ARG), ("DA_ERR_TEMP", DA_ERR_TEMP)):
     if getattr(_status, _name) != _value:
         raise ImportError(f"deepamp._status.{_name} != {_value} (csrc/da_error.h)")
 
@@ -47,7 +47,7 @@ cdef int _raise(const da_error_t *err) except -1:
 def pileup(str path, tids, begs, ends, refs, *, str reference_path=None,
            int min_mapq=0, int min_bq=0, int min_alt_bq=0,
            unsigned int flag_exclude=0xF04, bint merge_mates=True,
-           int threads=1, bint qual_hist=True):
+           int threads=1, bint qual_hist=True, Py_ssize_t mate_memory=0, str tmpdir=None):
     """Count bases per position x symbol x strand over sorted, disjoint regions.
 
     See :func:`deepamp.pileup.count` for the meaning of every argument; this
@@ -58,6 +58,8 @@ def pileup(str path, tids, begs, ends, refs, *, str reference_path=None,
         raise ValueError("tids, begs, ends and refs must have the same length")
     if threads < 1:
         raise ValueError("threads must be >= 1")
+    if mate_memory < 0:
+        raise ValueError("mate_memory must be >= 0")
     if n == 0:
         raise RegionError(f"{path}: no regions to count")
     cdef int32_t[::1] tid_v = np.ascontiguousarray(tids, dtype=np.int32)
@@ -79,6 +81,7 @@ def pileup(str path, tids, begs, ends, refs, *, str reference_path=None,
     cdef uint32_t[:, ::1] hist_v
     cdef bytes bpath = path.encode()
     cdef bytes bref = reference_path.encode() if reference_path else b""
+    cdef bytes btmp = tmpdir.encode() if tmpdir else b""
     ref_keep = [r if r is None else (r.encode("ascii") if isinstance(r, str) else bytes(r)) for r in refs]
     cdef const char **ref_ptrs = <const char **>malloc(sizeof(char *) * (n + 1))
     if ref_ptrs == NULL:
@@ -103,6 +106,8 @@ def pileup(str path, tids, begs, ends, refs, *, str reference_path=None,
     job.params.min_alt_bq = min_alt_bq
     job.params.flag_exclude = flag_exclude
     job.params.merge_mates = merge_mates
+    job.params.mate_memory = <size_t>mate_memory
+    job.params.tmpdir = <const char *>btmp if btmp else NULL
     job.threads = threads
     job.counts = &counts_v[0, 0, 0]
     job.junction = &junction_v[0, 0]

@@ -6,7 +6,7 @@ One pure-Python table so every Cython binding maps codes the same way:
 
 from __future__ import annotations
 
-from .errors import (DeepampError, IndexFileError, InputFileError, ReferenceFileError,
+from .errors import (DeepampError, IndexFileError, InputFileError, OutputError, ReferenceFileError,
                      RegionError, TruncatedFileError, UnsortedError)
 
 # Values of enum da_status in csrc/da_error.h.
@@ -24,6 +24,7 @@ DA_ERR_UNSORTED = -11
 DA_ERR_REFERENCE = -12
 DA_ERR_THREAD = -13
 DA_ERR_ARG = -14
+DA_ERR_TEMP = -15
 
 ERRORS: dict[int, type[BaseException]] = {
     DA_ERR_NOMEM: MemoryError,
@@ -39,6 +40,7 @@ ERRORS: dict[int, type[BaseException]] = {
     DA_ERR_REFERENCE: ReferenceFileError,
     DA_ERR_THREAD: DeepampError,
     DA_ERR_ARG: ValueError,
+    DA_ERR_TEMP: OutputError,
 }
 
 

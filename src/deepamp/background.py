@@ -86,6 +86,7 @@ from typing import Any
 
 import numpy as np
 
+from .commands import add_mate_memory_option, mate_memory_bytes
 from .errors import FormatError, InputFileError, ReferenceFileError
 
 FORMAT_NAME = "deepamp-background"
@@ -605,6 +606,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("-m", "--min-mq", type=int, default=0, metavar="INT")
     p.add_argument("--no-merge-mates", action="store_true")
     p.add_argument("--threads", type=int, default=1, metavar="N")
+    add_mate_memory_option(p)
     p.add_argument("--outlier-alpha", type=float, default=BackgroundParams.outlier_alpha, metavar="FLOAT",
                    help="Bonferroni level of the per-control outlier test (default 0.001)")
     p.add_argument("--quiet", action="store_true")
@@ -621,7 +623,7 @@ def run(args: argparse.Namespace) -> int:
     bg = learn(args.controls, reference=args.ref, bed=args.bed, regions=args.region,
                params=BackgroundParams(outlier_alpha=args.outlier_alpha), min_bq=args.min_bq,
                min_alt_bq=args.min_alt_bq, min_mapq=args.min_mq, merge_mates=not args.no_merge_mates,
-               threads=args.threads)
+               threads=args.threads, mate_memory=mate_memory_bytes(args))
     bg.save(args.out)
     if not args.quiet:
         for line in bg.summary_lines():

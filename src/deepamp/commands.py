@@ -38,7 +38,25 @@ def _add_count_options(p: argparse.ArgumentParser) -> None:
                    help="count both mates where they overlap (LoFreq's behaviour)")
     p.add_argument("--threads", "--pp-threads", type=int, default=1, metavar="N",
                    help="threads (results are identical for any N)")
+    add_mate_memory_option(p)
     p.add_argument("--quiet", action="store_true", help="no run summary on stderr")
+
+
+def add_mate_memory_option(p: argparse.ArgumentParser) -> None:
+    """``--mate-memory MIB``: the per-thread budget of first mates waiting for their mate."""
+    from .pileup import DEFAULT_MATE_MEMORY
+
+    p.add_argument("--mate-memory", type=float, default=DEFAULT_MATE_MEMORY / 2**20, metavar="MIB",
+                   help="MiB of first mates each thread holds while they wait for their overlapping "
+                        "mate; beyond it they wait in a temporary file, so memory does not grow with "
+                        f"depth (default {DEFAULT_MATE_MEMORY // 2**20}; 0: no limit; results are identical)")
+
+
+def mate_memory_bytes(args: argparse.Namespace) -> int:
+    """The ``--mate-memory`` option in bytes (FormatError if negative)."""
+    if not args.mate_memory >= 0:
+        raise FormatError("--mate-memory must be >= 0")
+    return int(args.mate_memory * 2**20)
 
 
 def _flag_exclude(args: argparse.Namespace) -> int:
@@ -70,7 +88,7 @@ def _count(args: argparse.Namespace, qual_hist: bool):
     return count(args.bam, args.region or None, bed=args.bed, reference=args.ref,
                  min_mapq=args.min_mq, min_bq=args.min_bq, min_alt_bq=args.min_alt_bq,
                  flag_exclude=_flag_exclude(args), merge_mates=not args.no_merge_mates,
-                 threads=args.threads, qual_hist=qual_hist)
+                 threads=args.threads, qual_hist=qual_hist, mate_memory=mate_memory_bytes(args))
 
 
 def summary_lines(counts) -> list[str]:
@@ -173,7 +191,7 @@ def run_call(args: argparse.Namespace) -> int:
         background = learn(args.control, reference=args.ref, bed=args.bed, regions=args.region,
                            min_bq=args.min_bq, min_alt_bq=args.min_alt_bq, min_mapq=args.min_mq,
                            flag_exclude=_flag_exclude(args), merge_mates=not args.no_merge_mates,
-                           threads=args.threads)
+                           threads=args.threads, mate_memory=mate_memory_bytes(args))
     counts = _count(args, qual_hist=True)
     variants, m = ([], 0) if args.only_indels else \
         call_snvs(counts, params, background=background, hotspots=hotspots)

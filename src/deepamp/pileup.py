@@ -8,6 +8,7 @@ threads); ``count_coverage`` is a drop-in for pysam's
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -26,6 +27,8 @@ NQUAL = _core.NQUAL
 # SAM flag bits
 FLAG_UNMAPPED, FLAG_SECONDARY, FLAG_QCFAIL, FLAG_DUPLICATE, FLAG_SUPPLEMENTARY = 0x4, 0x100, 0x200, 0x400, 0x800
 DEFAULT_FLAG_EXCLUDE = FLAG_UNMAPPED | FLAG_SECONDARY | FLAG_QCFAIL | FLAG_DUPLICATE | FLAG_SUPPLEMENTARY
+#: Bytes of waiting first mates held in memory per thread (see ``count(mate_memory=...)``).
+DEFAULT_MATE_MEMORY = 8 << 20
 
 COUNT_FORMAT_VERSION = 1
 
@@ -219,7 +222,8 @@ def count(bam: str | os.PathLike[str], regions: Sequence[str | Region] | str | N
           bed: str | os.PathLike[str] | None = None, reference: str | os.PathLike[str] | None = None,
           min_mapq: int = 0, min_bq: int = 6, min_alt_bq: int | None = None,
           flag_exclude: int = DEFAULT_FLAG_EXCLUDE, merge_mates: bool = True,
-          threads: int = 1, qual_hist: bool = True) -> CountResult:
+          threads: int = 1, qual_hist: bool = True,
+          mate_memory: int = DEFAULT_MATE_MEMORY) -> CountResult:
     """Count every base of every read over the regions, with no depth cap.
 
     Parameters
@@ -238,6 +242,11 @@ def count(bam: str | os.PathLike[str], regions: Sequence[str | Region] | str | N
     threads : worker threads (regions are split into fixed chunks, so results
         are identical for any value)
     qual_hist : also return per-position base-quality histograms
+    mate_memory : bytes of first mates each thread holds while they wait for
+        their overlapping mate; beyond it, whole groups of read names wait in
+        an unlinked temporary file (in :func:`tempfile.gettempdir`) instead,
+        so memory does not grow with depth.  Counts are identical for any
+        value; 0 means no limit.
 
     Returns
     -------
@@ -265,7 +274,8 @@ def count(bam: str | os.PathLike[str], regions: Sequence[str | Region] | str | N
         bam, [tid_of[r.contig] for r in merged], [r.start for r in merged], [r.end for r in merged],
         refs, reference_path=ref_path, min_mapq=min_mapq, min_bq=min_bq,
         min_alt_bq=min_bq if min_alt_bq is None else min_alt_bq, flag_exclude=flag_exclude,
-        merge_mates=merge_mates, threads=threads, qual_hist=qual_hist)
+        merge_mates=merge_mates, threads=threads, qual_hist=qual_hist,
+        mate_memory=mate_memory, tmpdir=tempfile.gettempdir())
     contig = np.concatenate([np.full(len(r), r.contig, dtype=object) for r in merged]).astype(str)
     pos = np.concatenate([np.arange(r.start, r.end, dtype=np.int64) for r in merged])
     ref_arr = np.array(list("".join(s if s is not None else "N" * len(r) for s, r in zip(refs, merged))))

@@ -1,0 +1,126 @@
+/* deepamp C core: first mates waiting for their overlapping mate.
+ *
+ * In coordinate order all first mates of an amplicon come before any second
+ * mate, so merging mates in one pass has to hold them.  This table holds them
+ * in memory up to a byte budget.  Beyond it, whole partitions of read names
+ * (by hash) move to an unlinked temporary file, and every later record of a
+ * moved partition goes there too (a hybrid hash join).  The caller replays
+ * each file afterwards through a fresh table one level down.  Each file is
+ * itself in coordinate order, so the replay pairs exactly the mates the
+ * in-memory pass would have paired; counts are sums, so the order in which
+ * fragments are counted never changes a result.  Memory stays within the
+ * budget at any depth; the disk holds the rest. */
+#ifndef DA_MATES_H
+#define DA_MATES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <htslib/sam.h>
+
+#include "da_error.h"
+
+#define DA_MATE_PARTS 16      /* partitions per level */
+#define DA_MATE_LEVELS 3      /* levels 0..2; the last never spills */
+
+/* A waiting read, in one allocation: its core, then its name and CIGAR as
+ * in BAM, then either its BAM sequence and qualities or, for most reads, one
+ * byte per base (symbol A/C/G/T/N + 5 x quality, quality <= 50): a third
+ * smaller than the BAM form.  No aux fields: counting never reads them. */
+typedef struct {
+    bam1_core_t core;
+    uint32_t n;        /* bytes of data */
+    uint32_t packed;   /* 1: one byte per base */
+    uint8_t data[];
+} da_wait_t;
+
+typedef struct {
+    da_wait_t *w;
+    int64_t mpos;      /* where the mate starts */
+    uint64_t hash;     /* of the name (rehashing without touching the record) */
+    uint32_t gen;      /* bumped when the entry is freed (invalidates heap items) */
+} da_pend_t;
+
+typedef struct {
+    uint32_t tag;      /* 32 bits of the name's hash: most mismatches never touch the record */
+    int32_t idx;       /* >= 0 pool index, or empty / deleted */
+} da_slot_t;
+
+typedef struct {
+    int64_t mpos;
+    int64_t idx;
+    uint32_t gen;
+} da_heap_item_t;
+
+typedef struct {
+    size_t budget;           /* bytes of waiting mates kept in memory; 0: no limit */
+    int level;               /* which hash bits choose the partition */
+    const char *tmpdir;      /* where spill files are created */
+    size_t bytes;            /* bytes held now (records and their table entries) */
+    size_t part_bytes[DA_MATE_PARTS];
+    FILE *spill[DA_MATE_PARTS];  /* non-NULL: the partition lives in this file */
+    uint64_t spilled;        /* records written to spill files */
+    da_pend_t *pool;
+    int64_t npool, mpool;
+    int64_t *free_idx;
+    int64_t nfree, mfree;
+    da_slot_t *slot;         /* open addressing on the name hash */
+    int64_t nslot, nused;    /* nused counts live + deleted slots */
+    da_heap_item_t *heap;    /* min-heap on mpos: who should have met a mate by now */
+    int64_t nheap, mheap;
+    bam1_t view;             /* BAM form of the entry last returned by da_mates_record */
+    uint8_t *view_buf;
+    size_t view_cap;
+    da_wait_t *scratch;      /* packing buffer for records written straight to disk */
+    size_t scratch_cap;
+} da_mates_t;
+
+/* A reusable record for reading spill files back. */
+typedef struct {
+    bam1_t b;
+    uint8_t *bam_buf;
+    size_t bam_cap;
+    da_wait_t *raw;
+    size_t raw_cap;
+} da_mate_buf_t;
+
+/* Hash of a read name; mates share it. */
+uint64_t da_name_hash(const char *qname);
+
+int da_mates_init(da_mates_t *m, size_t budget, int level, const char *tmpdir);
+/* Free everything, closing (and so deleting) the spill files. */
+void da_mates_free(da_mates_t *m);
+/* Free the in-memory table once it is empty; the spill files stay. */
+void da_mates_release_memory(da_mates_t *m);
+
+/* The spill file of the partition of hash h, or NULL while it is in memory. */
+static inline FILE *da_mates_spill_of(const da_mates_t *m, uint64_t h)
+{
+    return m->spill[(h >> (60 - 4 * m->level)) & (DA_MATE_PARTS - 1)];
+}
+
+static inline const void *da_mates_slot_of(const da_mates_t *m, uint64_t h)
+{
+    return &m->slot[h & (uint64_t)(m->nslot - 1)];
+}
+
+/* Queue b (name hash h) until its mate arrives; may move partitions to disk. */
+int da_mates_add(da_mates_t *m, const bam1_t *b, uint64_t h, da_error_t *err);
+/* Append b to a spill file. */
+int da_mates_write(da_mates_t *m, FILE *fp, const bam1_t *b, da_error_t *err);
+/* Find and unlink the waiting partner of b; its pool index, or -1. */
+int64_t da_mates_take(da_mates_t *m, const bam1_t *b, uint64_t h);
+/* Unlink the next waiting mate whose partner should have started before pos; its pool index, or -1. */
+int64_t da_mates_expired(da_mates_t *m, int64_t before);
+/* The BAM form of a taken or expired entry, valid until the next call or
+ * da_mates_release; NULL when out of memory. */
+const bam1_t *da_mates_record(da_mates_t *m, int64_t idx);
+/* Free a taken or expired entry. */
+int da_mates_release(da_mates_t *m, int64_t idx);
+
+/* Read the next record of a spill file into buf: 1, 0 at the end, or an error code. */
+int da_mates_read(da_mates_t *m, FILE *fp, da_mate_buf_t *buf, da_error_t *err);
+void da_mate_buf_free(da_mate_buf_t *buf);
+
+#endif
