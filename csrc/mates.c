@@ -13,7 +13,7 @@ enum { SLOT_EMPTY = -1, SLOT_DELETED = -2 };
 #define ENTRY_OVERHEAD 96
 
 /* stdio buffer of each spill file: few system calls, little memory. */
-#define SPILL_BUFFER (64 * 1024)
+#define SPILL_BUFFER (16 * 1024)
 
 /* FNV-1a of the name, then a 64-bit finaliser so that every bit range (slot
  * index, tag, partition of each level) is well mixed. */
@@ -385,6 +385,9 @@ int da_mates_read(da_mates_t *m, FILE *fp, da_mate_buf_t *buf, da_error_t *err)
         return da_fail(err, DA_ERR_TEMP, "cannot read a temporary file of waiting mates in %s: %s",
                        m->tmpdir, strerror(errno));
     }
+    size_t L = head.core.l_qseq < 0 ? 0 : (size_t)head.core.l_qseq;
+    if (head.core.l_qseq < 0 || head.n != head_len(&head.core) + (head.packed ? L : (L + 1) / 2 + L))
+        return da_fail(err, DA_ERR_TEMP, "temporary file of waiting mates in %s is damaged", m->tmpdir);
     size_t size = sizeof head + head.n;
     if (size > buf->raw_cap) {
         da_wait_t *w = realloc(buf->raw, size);

@@ -2,7 +2,8 @@
  *
  * Input layout:
  *   byte 0        option bits: 1 merge mates, 2 pass reference bases, 4 two threads,
- *                 8 quality histogram, 16 min_bq 0 (else 13), 32 keep every flag
+ *                 8 quality histogram, 16 min_bq 0 (else 13), 32 keep every flag,
+ *                 64 mate budget of 1 byte (every waiting mate goes through a spill file)
  *   bytes 1..\n   a region string ("chr1:100-900", "chr1", "{chr1}:5", ...) parsed
  *                 against the header with sam_parse_region, at most 127 bytes
  *   the rest      a BAM file: if it starts with the gzip magic it is written as
@@ -166,6 +167,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             .min_alt_bq = (opts & 16) ? 0 : 20,
             .flag_exclude = (opts & 32) ? 0 : 0xf04,
             .merge_mates = (opts & 1) != 0,
+            .mate_memory = (opts & 64) ? 1 : 0,  /* 1 byte: every waiting mate goes through a spill file */
+            .tmpdir = NULL,
         },
         .threads = (opts & 4) ? 2 : 1,
         .counts = counts,
