@@ -233,6 +233,9 @@ def run_all(snap: str) -> dict:
                                 *flag, "-o", out + ".vcf", bam], env, kind="depth", tool="call",
                                 depth=pairs, merge=merge, threads=1, **fixed_bytes(panel_len)))
         if pairs == max(DEPTHS):
+            rows.append(measure(f"call {pairs}x merge, no mate budget", py + [
+                "call", "-f", datagen.REF, "-l", datagen.BED, "--mate-memory", "0", "-o", out + ".vcf", bam],
+                env, kind="nolimit", tool="call", depth=pairs, merge=True, threads=1, **fixed_bytes(panel_len)))
             for merge in (True, False):
                 flag = [] if merge else ["--no-merge-mates"]
                 rows.append(measure(f"call {pairs}x {'merge' if merge else 'no-merge'} 2 threads",
@@ -348,7 +351,9 @@ def analysis(res: dict) -> list[str]:
          for r in res["rows"] if r["kind"] in ("depth", "threads")}
     grow_m = c[(hi, True, "call", 1)] - c[(lo, True, "call", 1)]
     grow_n = c[(hi, False, "call", 1)] - c[(lo, False, "call", 1)]
-    per_pair = (c[(hi, True, "call", 1)] - c[(hi, False, "call", 1)]) * 2**20 / hi
+    nolimit = _row(res, f"call {hi}x merge, no mate budget")
+    budgeted = _row(res, f"call {hi}x merge")
+    per_pair = (nolimit["median_maxrss_mib"] - c[(hi, False, "call", 1)]) * 2**20 / hi
     thr_m = c[(hi, True, "call", 2)] - c[(hi, True, "call", 1)]
     thr_n = c[(hi, False, "call", 2)] - c[(hi, False, "call", 1)]
     g = {r["name"]: r for r in res["rows"] if r["kind"] == "guard"}
@@ -360,17 +365,19 @@ def analysis(res: dict) -> list[str]:
     grow = sorted(((r - (prof[i - 1][0] if i else 0.0), w) for i, (r, w) in enumerate(prof) if i), reverse=True)
     top_steps = ", ".join(f"`{w}` +{d:.0f} MiB" for d, w in grow[:4]) or "(no profile)"
     return [
-        f"* **Mate merging holds one mate per pair in flight.** An amplicon's pairs all start at the "
-        f"same two positions, so in coordinate order every first mate of an amplicon is read before "
-        f"any second mate, and each waits (a copy of its core record without aux fields) until its mate "
-        f"arrives. From {lo:,}x to {hi:,}x `call` grows by {grow_m:.1f} MiB with merging and by "
-        f"{grow_n:.1f} MiB with `--no-merge-mates`; at {hi:,}x merging costs "
-        f"{per_pair:.0f} bytes per pair of the deepest amplicon (the record copy + `bam1_t` + pool/hash/heap "
-        f"entries + malloc overhead). The count tensor of the 4-amplicon panel is "
-        f"{_row(res, f'call {hi}x merge')['counts_bytes'] / 2**20:.2f} MiB: the growth is all pending mates.",
+        f"* **Mate merging holds first mates until their mates arrive, within a budget.** An amplicon's "
+        f"pairs all start at the same two positions, so in coordinate order every first mate of an amplicon "
+        f"is read before any second mate and has to wait for it. Each thread keeps at most `--mate-memory` "
+        f"(default 8 MiB) of waiting mates (packed one byte per base once half of it is used); beyond it, "
+        f"whole groups of read names (by hash) wait in an unlinked temporary file and are paired afterwards "
+        f"by replaying it (csrc/mates.c). From {lo:,}x to {hi:,}x `call` grows by {grow_m:.1f} MiB with "
+        f"merging and by {grow_n:.1f} MiB with `--no-merge-mates`. Without the budget (`--mate-memory 0`) "
+        f"it peaks at {nolimit['median_maxrss_mib']:.1f} MiB at {hi:,}x ({per_pair:.0f} bytes per pair of "
+        f"the deepest amplicon); the budget costs {budgeted['median_wall_s'] - nolimit['median_wall_s']:+.2f} s "
+        f"of wall time there ({budgeted['median_wall_s']:.2f} vs {nolimit['median_wall_s']:.2f} s: most "
+        f"reads go through the temporary file once).",
         f"* **Threads**: a second thread adds {thr_m:.1f} MiB with merging and {thr_n:.1f} MiB without at "
-        f"{hi:,}x (its own reader and BGZF buffers, and with merging its own chunk's pending mates: two "
-        f"amplicons in flight instead of one).",
+        f"{hi:,}x (its own reader and BGZF buffers, and with merging its own mate budget).",
         f"* **Region length** (per-position memory, the same at any depth): `call` over the whole 1 Mb peaks "
         f"at {whole['median_maxrss_mib']:.1f} MiB with the 5 deep tiles and {dense['median_maxrss_mib']:.1f} MiB "
         f"with the 250 shallow tiles, against {tiles['median_maxrss_mib']:.1f} MiB for the deep reads over the "
@@ -383,11 +390,8 @@ def analysis(res: dict) -> list[str]:
         f"whole P x 64 histogram (`qh.astype(np.int64)` in `deepamp.model.quality_tests`, "
         f"{whole['positions'] * NQUAL * 8 / 2**20:.0f} MiB for 1 Mb, although only sites with an alt base are "
         f"tested) is the biggest single item: `call` needs about 1 KiB per position of region, ~1 GiB per Mb.",
-        "* So the per-read state is bounded by the deepest single amplicon (merging) or absent "
-        "(`--no-merge-mates`); it does not multiply with region length. It does grow linearly with "
-        "the depth of one amplicon while mates are merged, so the 'independent of depth' target "
-        "passes only without merging; bounding it with merging needs a change in csrc/walk.c (e.g. "
-        "keeping only the overlapping part of each pending mate's bases and qualities, or spilling).",
+        "* So the per-read state is bounded by the mate budget per thread (merging) or absent "
+        "(`--no-merge-mates`); it grows neither with depth nor with region length.",
     ]
 
 
