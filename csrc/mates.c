@@ -37,9 +37,10 @@ static int part_of(const da_mates_t *m, uint64_t h)
     return (int)((h >> (60 - 4 * m->level)) & (DA_MATE_PARTS - 1));
 }
 
-static int mate_bits(const bam1_t *b)
+/* Read-1 / read-2 bits of a flag field. */
+static int mate_bits(uint16_t flag)
 {
-    return b->core.flag & (BAM_FREAD1 | BAM_FREAD2);
+    return flag & (BAM_FREAD1 | BAM_FREAD2);
 }
 
 /* The mate bits a read's partner carries. */
@@ -318,7 +319,7 @@ int da_mates_release(da_mates_t *m, int64_t idx)
 int64_t da_mates_take(da_mates_t *m, const bam1_t *b, uint64_t h)
 {
     if (m->npool == m->nfree) return -1;
-    int bits = partner_bits(mate_bits(b));
+    int bits = partner_bits(mate_bits(b->core.flag));
     const char *qname = bam_get_qname(b);
     uint32_t tag = slot_tag(h);
     uint64_t mask = (uint64_t)m->nslot - 1, j = h & mask;
@@ -326,7 +327,7 @@ int64_t da_mates_take(da_mates_t *m, const bam1_t *b, uint64_t h)
         int64_t idx = m->slot[j].idx;
         if (idx < 0 || m->slot[j].tag != tag) continue;
         const da_wait_t *c = m->pool[idx].w;
-        if ((c->core.flag & (BAM_FREAD1 | BAM_FREAD2)) == bits && m->pool[idx].mpos == b->core.pos &&
+        if (mate_bits(c->core.flag) == bits && m->pool[idx].mpos == b->core.pos &&
             strcmp(wait_qname(c), qname) == 0) {
             m->slot[j].idx = SLOT_DELETED;
             return idx;
