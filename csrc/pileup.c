@@ -26,6 +26,7 @@ typedef struct {
     queue_t *q;
     da_reader_t reader;         /* opened by the worker unless preset */
     int reader_open;
+    da_stream_t stream;         /* the worker's records, carried from chunk to chunk */
     da_error_t err;             /* reader-open failure */
 } worker_t;
 
@@ -37,30 +38,40 @@ static int64_t take_chunk(queue_t *q)
     return i;
 }
 
+static void abort_queue(queue_t *q)
+{
+    pthread_mutex_lock(&q->lock);
+    q->abort = 1;
+    pthread_mutex_unlock(&q->lock);
+}
+
 static void *worker_main(void *arg)
 {
     worker_t *wk = arg;
     queue_t *q = wk->q;
     if (!wk->reader_open) {
         if (da_reader_open(&wk->reader, q->job->path, q->job->ref_path, q->extra_threads, &wk->err)) {
-            pthread_mutex_lock(&q->lock);
-            q->abort = 1;
-            pthread_mutex_unlock(&q->lock);
+            abort_queue(q);
             return NULL;
         }
         wk->reader_open = 1;
     }
+    /* Records kept for the next chunk share the per-thread budget of held reads. */
+    size_t budget = q->job->params.mate_memory;
+    if (da_stream_init(&wk->stream, &wk->reader, budget > 1 ? budget / 2 : budget)) {
+        da_stream_free(&wk->stream);
+        da_fail(&wk->err, DA_ERR_NOMEM, "out of memory");
+        abort_queue(q);
+        return NULL;
+    }
     int64_t i;
     while ((i = take_chunk(q)) >= 0) {
         chunk_slot_t *s = &q->slots[i];
-        int rc = da_walk_chunk(&wk->reader, &q->job->params, &s->chunk, &s->res, &s->err);
+        int rc = da_walk_chunk(&wk->stream, &q->job->params, &s->chunk, &s->res, &s->err);
         s->done = 1;
-        if (rc) {
-            pthread_mutex_lock(&q->lock);
-            q->abort = 1;
-            pthread_mutex_unlock(&q->lock);
-        }
+        if (rc) abort_queue(q);
     }
+    da_stream_free(&wk->stream);
     return NULL;
 }
 
@@ -96,6 +107,9 @@ static chunk_slot_t *make_chunks(const da_job_t *job, int64_t *n_out)
             c->beg = b;
             c->end = b + DA_CHUNK_LEN < job->end[i] ? b + DA_CHUNK_LEN : job->end[i];
             c->own_from = b == job->beg[i] ? prev_end : b;
+            c->keep_from = c->end < job->end[i] ? c->end
+                           : (i + 1 < job->n_regions && job->tid[i + 1] == job->tid[i]) ? job->beg[i + 1]
+                           : INT64_MAX;
             c->ref = (job->ref && job->ref[i]) ? job->ref[i] + (b - job->beg[i]) : NULL;
             int64_t at = offset + (b - job->beg[i]);
             c->counts = job->counts + (size_t)at * DA_NSYM * 2;
@@ -202,9 +216,7 @@ int da_pileup(const da_job_t *job, da_result_t *res, da_error_t *err)
     workers[0].reader_open = 1;
     for (int i = 1; i < nworkers; i++) {
         if (pthread_create(&tids[i], NULL, worker_main, &workers[i]) != 0) {
-            pthread_mutex_lock(&q.lock);
-            q.abort = 1;
-            pthread_mutex_unlock(&q.lock);
+            abort_queue(&q);
             rc = da_fail(err, DA_ERR_THREAD, "cannot start worker thread");
             break;
         }

@@ -1,8 +1,11 @@
 #include "region.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <inttypes.h>
 #include <string.h>
+
+#include <htslib/bgzf.h>
 
 int da_reader_open(da_reader_t *r, const char *path, const char *ref_path,
                    int extra_threads, da_error_t *err)
@@ -76,12 +79,52 @@ hts_itr_t *da_reader_query(da_reader_t *r, int tid, int64_t beg, int64_t end, da
     return itr;
 }
 
-int da_reader_next(da_reader_t *r, hts_itr_t *itr, bam1_t *b, da_error_t *err)
+/* 1, 0 or an error code for an htslib read result. */
+static int read_status(const da_reader_t *r, int ret, da_error_t *err)
 {
-    int ret = sam_itr_next(r->fp, itr, b);
     if (ret >= 0) return 1;
     if (ret == -1) return 0;
     if (ret == -2)
         return da_fail(err, DA_ERR_TRUNCATED, "%s: truncated or corrupt compressed block", r->path);
     return da_fail(err, DA_ERR_CORRUPT, "%s: malformed alignment record (htslib code %d)", r->path, ret);
+}
+
+int da_reader_next(da_reader_t *r, hts_itr_t *itr, bam1_t *b, da_error_t *err)
+{
+    return read_status(r, sam_itr_next(r->fp, itr, b), err);
+}
+
+int da_reader_is_bam(const da_reader_t *r)
+{
+    return hts_get_format(r->fp)->format == bam;
+}
+
+int da_reader_first_offset(da_reader_t *r, int tid, int64_t beg, int64_t end, uint64_t *off,
+                           da_error_t *err)
+{
+    hts_itr_t *itr = da_reader_query(r, tid, beg, end, err);
+    if (!itr) return err->code;
+    /* htslib sorts and merges the chunk list, so the first starts lowest. */
+    int any = itr->n_off > 0 && !itr->finished;
+    if (any) *off = itr->off[0].u;
+    hts_itr_destroy(itr);
+    return any;
+}
+
+int da_reader_seek(da_reader_t *r, uint64_t off, da_error_t *err)
+{
+    if (bgzf_seek(r->fp->fp.bgzf, (int64_t)off, SEEK_SET) < 0)
+        return da_fail(err, DA_ERR_TRUNCATED, "%s: cannot seek to a block the index points to "
+                       "(truncated file or stale index)", r->path);
+    return DA_OK;
+}
+
+uint64_t da_reader_tell(const da_reader_t *r)
+{
+    return (uint64_t)bgzf_tell(r->fp->fp.bgzf);
+}
+
+int da_reader_read(da_reader_t *r, bam1_t *b, da_error_t *err)
+{
+    return read_status(r, sam_read1(r->fp, r->hdr, b), err);
 }

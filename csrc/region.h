@@ -29,4 +29,16 @@ hts_itr_t *da_reader_query(da_reader_t *r, int tid, int64_t beg, int64_t end, da
 /* Next record: 1 when b holds a record, 0 at the end, < 0 error code. */
 int da_reader_next(da_reader_t *r, hts_itr_t *itr, bam1_t *b, da_error_t *err);
 
+/* Sequential access to a BAM (not CRAM). */
+int da_reader_is_bam(const da_reader_t *r);
+/* Where the index places the first record overlapping [beg, end) of tid:
+ * 1 with *off set, 0 when the index has no record there, < 0 error code. */
+int da_reader_first_offset(da_reader_t *r, int tid, int64_t beg, int64_t end, uint64_t *off,
+                           da_error_t *err);
+int da_reader_seek(da_reader_t *r, uint64_t off, da_error_t *err);
+/* Virtual offset of the next record. */
+uint64_t da_reader_tell(const da_reader_t *r);
+/* The record at the current offset: 1, 0 at the end of the file, < 0 error code. */
+int da_reader_read(da_reader_t *r, bam1_t *b, da_error_t *err);
+
 #endif

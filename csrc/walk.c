@@ -729,14 +729,13 @@ static void walker_free(walker_t *w)
     free(w->spans);
 }
 
-int da_walk_chunk(da_reader_t *r, const da_params_t *par, const da_chunk_t *ch,
+int da_walk_chunk(da_stream_t *s, const da_params_t *par, const da_chunk_t *ch,
                   da_chunk_result_t *res, da_error_t *err)
 {
     walker_t w;
     da_mates_t mates;
     memset(&w, 0, sizeof w);
     bam1_t *b = NULL, *next = NULL;
-    hts_itr_t *itr = NULL;
     int rc = DA_OK;
     w.par = par;
     w.ch = ch;
@@ -762,27 +761,15 @@ int da_walk_chunk(da_reader_t *r, const da_params_t *par, const da_chunk_t *ch,
         default: w.ref_sym[k] = DA_SYM_N;
         }
     }
-    itr = da_reader_query(r, ch->tid, ch->beg, ch->end, err);
-    if (!itr) {
-        rc = err->code;
-        goto out;
-    }
+    if ((rc = da_stream_window(s, ch->tid, ch->beg, ch->end, ch->keep_from, err))) goto out;
     /* One record of look-ahead: the next read's hash slot is prefetched while
      * this one is counted (the pending table is larger than the caches). */
-    int64_t last_pos = -1;
-    int got = da_reader_next(r, itr, b, err);
+    int got = da_stream_next(s, b, err);
     uint64_t h = got > 0 ? mate_hash(&w, b) : 0;
     while (got > 0) {
-        int got_next = da_reader_next(r, itr, next, err);
+        int got_next = da_stream_next(s, next, err);
         uint64_t h_next = got_next > 0 ? mate_hash(&w, next) : 0;
         if (h_next) DA_PREFETCH(da_mates_slot_of(&mates, h_next));
-        if (b->core.tid != ch->tid || b->core.pos < last_pos) {
-            rc = da_fail(err, DA_ERR_UNSORTED, "%s: read %s at %s:%" PRId64 " is out of coordinate order",
-                         r->path, bam_get_qname(b), sam_hdr_tid2name(r->hdr, b->core.tid),
-                         (int64_t)b->core.pos + 1);
-            goto out;
-        }
-        last_pos = b->core.pos;
         if ((rc = flush_pending(&w, &mates, b->core.pos, err))) goto out;
         if ((rc = process(&w, &mates, b, h, err))) goto out;
         bam1_t *t = b;
@@ -799,7 +786,6 @@ int da_walk_chunk(da_reader_t *r, const da_params_t *par, const da_chunk_t *ch,
     if (!rc) rc = replay_spills(&w, &mates, err);
     if (!rc) finish_junctions(&w);
 out:
-    if (itr) hts_itr_destroy(itr);
     if (b) bam_destroy1(b);
     if (next) bam_destroy1(next);
     da_mates_free(&mates);

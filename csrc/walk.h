@@ -14,7 +14,7 @@
 
 #include "counts.h"
 #include "da_error.h"
-#include "region.h"
+#include "stream.h"
 
 typedef struct {
     int min_mapq;           /* reads with MAPQ below are dropped */
@@ -23,7 +23,8 @@ typedef struct {
     uint32_t flag_exclude;  /* reads with any of these flag bits are dropped */
     int merge_mates;        /* 1: overlapping mates count once per fragment */
     size_t mate_memory;     /* bytes of waiting mates held in memory per walker before
-                             * whole name partitions move to temporary files; 0: no limit */
+                             * whole name partitions move to temporary files; records kept
+                             * for the next chunk get half as much again; 0: no limit */
     const char *tmpdir;     /* where those files go (NULL: /tmp) */
 } da_params_t;
 
@@ -31,6 +32,8 @@ typedef struct {
     int tid;
     int64_t beg, end;       /* chunk window, 0-based half-open */
     int64_t own_from;       /* reads starting at or after this are this chunk's (read stats) */
+    int64_t keep_from;      /* records reaching past this (the next chunk's start on the
+                             * contig, else INT64_MAX) are kept by the stream for it */
     const char *ref;        /* upper-case reference bases of [beg, end), or NULL */
     uint32_t *counts;       /* counts of position beg (DA_NSYM * 2 per position) */
     uint32_t *qual_hist;    /* DA_NQUAL per position, or NULL */
@@ -45,9 +48,9 @@ typedef struct {
     da_indel_table_t indels;
 } da_chunk_result_t;
 
-/* Walk one chunk with an open reader.  res must be zeroed with its indel
+/* Walk one chunk, reading its records from s.  res must be zeroed with its indel
  * table initialised.  Returns DA_OK or an error code (err filled). */
-int da_walk_chunk(da_reader_t *r, const da_params_t *par, const da_chunk_t *ch,
+int da_walk_chunk(da_stream_t *s, const da_params_t *par, const da_chunk_t *ch,
                   da_chunk_result_t *res, da_error_t *err);
 
 #endif

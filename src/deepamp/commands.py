@@ -48,7 +48,8 @@ def add_mate_memory_option(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--mate-memory", type=float, default=DEFAULT_MATE_MEMORY / 2**20, metavar="MIB",
                    help="MiB of first mates each thread holds while they wait for their overlapping "
-                        "mate; beyond it they wait in a temporary file, so memory does not grow with "
+                        "mate (and half as much of reads reaching into the next region); beyond it they "
+                        "wait in a temporary file, so memory does not grow with "
                         f"depth (default {DEFAULT_MATE_MEMORY // 2**20}; 0: no limit; results are identical)")
 
 

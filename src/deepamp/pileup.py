@@ -245,8 +245,10 @@ def count(bam: str | os.PathLike[str], regions: Sequence[str | Region] | str | N
     mate_memory : bytes of first mates each thread holds while they wait for
         their overlapping mate; beyond it, whole groups of read names wait in
         an unlinked temporary file (in :func:`tempfile.gettempdir`) instead,
-        so memory does not grow with depth.  Counts are identical for any
-        value; 0 means no limit.
+        so memory does not grow with depth.  Reads that reach from one
+        region (or 16 kb chunk) into the next are kept for it within half
+        this budget again; beyond that the next region is read afresh from
+        the index.  Counts are identical for any value; 0 means no limit.
 
     Returns
     -------
