@@ -12,11 +12,17 @@ typedef struct {
     int done;
 } chunk_slot_t;
 
+/* The chunks a worker has still to take, in position order: [next, end). */
+typedef struct {
+    int64_t next, end;
+} run_t;
+
 typedef struct {
     const da_job_t *job;
     chunk_slot_t *slots;
     int64_t nslots;
-    int64_t next;               /* next chunk to take (under lock) */
+    run_t *runs;                /* one per worker (under lock) */
+    int nruns;
     int abort;                  /* set when any chunk failed (under lock) */
     pthread_mutex_t lock;
     int extra_threads;          /* decompression threads per reader */
@@ -24,18 +30,90 @@ typedef struct {
 
 typedef struct {
     queue_t *q;
+    int id;                     /* index of its run */
     da_reader_t reader;         /* opened by the worker unless preset */
     int reader_open;
     da_stream_t stream;         /* the worker's records, carried from chunk to chunk */
     da_error_t err;             /* reader-open failure */
 } worker_t;
 
-static int64_t take_chunk(queue_t *q)
+/* Next chunk for worker w: the next of its own run, so that its stream reads
+ * on through neighbouring chunks; when the run is done, the second half of
+ * the longest run left becomes its own (work stealing). */
+static int64_t take_chunk(queue_t *q, int w)
 {
     pthread_mutex_lock(&q->lock);
-    int64_t i = q->abort || q->next >= q->nslots ? -1 : q->next++;
+    int64_t i = -1;
+    run_t *own = &q->runs[w];
+    if (!q->abort && own->next >= own->end) {
+        run_t *victim = NULL;
+        for (int v = 0; v < q->nruns; v++)
+            if (q->runs[v].end - q->runs[v].next > (victim ? victim->end - victim->next : 0))
+                victim = &q->runs[v];
+        if (victim) {
+            int64_t left = victim->end - victim->next, k = left > 1 ? left / 2 : 1;
+            own->next = victim->end - k;
+            own->end = victim->end;
+            victim->end -= k;
+        }
+    }
+    if (!q->abort && own->next < own->end) i = own->next++;
     pthread_mutex_unlock(&q->lock);
     return i;
+}
+
+/* Cut the chunks into one run per worker of about equal work, estimated by
+ * the compressed bytes the index places each chunk's records in.  A BAI
+ * only resolves 16 kb bins, so chunks that the index gives the same blocks
+ * (amplicons in one bin) share those bytes equally, and blocks already
+ * counted for the chunks before are not counted again.  Without a usable
+ * estimate (CRAM, an index query failing: the walk reports that) chunks
+ * weigh one. */
+static int split_runs(queue_t *q, da_reader_t *r)
+{
+    int64_t n = q->nslots;
+    double *cost = malloc(sizeof *cost * (size_t)(n ? n : 1)), total = 0;
+    uint64_t *span = malloc(sizeof *span * 2 * (size_t)(n ? n : 1));  /* first, last; 0, 0: unknown */
+    if (!cost || !span) {
+        free(cost);
+        free(span);
+        return DA_ERR_NOMEM;
+    }
+    int use_index = q->nruns > 1 && da_reader_is_bam(r);
+    for (int64_t i = 0; i < n; i++) {
+        const da_chunk_t *c = &q->slots[i].chunk;
+        da_error_t ignored;
+        span[2 * i] = span[2 * i + 1] = 0;
+        if (use_index && da_reader_offsets(r, c->tid, c->beg, c->end, &span[2 * i], &span[2 * i + 1],
+                                           &ignored) <= 0)
+            span[2 * i] = span[2 * i + 1] = 0;
+    }
+    uint64_t counted = 0;  /* blocks before this are counted already (same contig) */
+    for (int64_t i = 0, g; i < n; i = g) {
+        uint64_t first = span[2 * i], last = span[2 * i + 1];
+        int tid = q->slots[i].chunk.tid;
+        if (i == 0 || tid != q->slots[i - 1].chunk.tid) counted = 0;
+        /* the group: this chunk and the next ones the index cannot tell apart */
+        for (g = i + 1; g < n && last && q->slots[g].chunk.tid == tid && span[2 * g] == first &&
+                        span[2 * g + 1] == last; g++) {}
+        uint64_t from = first > counted ? first : counted;
+        double bytes = last > from ? (double)((last >> 16) - (from >> 16)) : 0;
+        if (last > counted) counted = last;
+        for (int64_t k = i; k < g; k++) total += cost[k] = 1 + bytes / (double)(g - i);
+    }
+    free(span);
+    int64_t at = 0;
+    double done = 0;
+    for (int k = 0; k < q->nruns; k++) {
+        q->runs[k].next = at;
+        double target = total * (k + 1) / q->nruns;
+        int64_t keep = q->nruns - 1 - k;  /* at least one chunk for each later run */
+        while (at < n - keep && (k == q->nruns - 1 || at == q->runs[k].next || done + cost[at] / 2 <= target))
+            done += cost[at++];
+        q->runs[k].end = at;
+    }
+    free(cost);
+    return DA_OK;
 }
 
 static void abort_queue(queue_t *q)
@@ -56,7 +134,8 @@ static void *worker_main(void *arg)
         }
         wk->reader_open = 1;
     }
-    /* Records kept for the next chunk share the per-thread budget of held reads. */
+    /* Records kept for the next chunk get half the per-thread budget of
+     * waiting mates, on top of it. */
     size_t budget = q->job->params.mate_memory;
     if (da_stream_init(&wk->stream, &wk->reader, budget > 1 ? budget / 2 : budget)) {
         da_stream_free(&wk->stream);
@@ -65,7 +144,7 @@ static void *worker_main(void *arg)
         return NULL;
     }
     int64_t i;
-    while ((i = take_chunk(q)) >= 0) {
+    while ((i = take_chunk(q, wk->id)) >= 0) {
         chunk_slot_t *s = &q->slots[i];
         int rc = da_walk_chunk(&wk->stream, &q->job->params, &s->chunk, &s->res, &s->err);
         s->done = 1;
@@ -204,16 +283,25 @@ int da_pileup(const da_job_t *job, da_result_t *res, da_error_t *err)
     q.extra_threads = (job->threads - nworkers) / nworkers;
     workers = calloc((size_t)nworkers, sizeof *workers);
     tids = calloc((size_t)nworkers, sizeof *tids);
-    if (!workers || !tids) {
+    q.runs = calloc((size_t)nworkers, sizeof *q.runs);
+    q.nruns = nworkers;
+    if (!workers || !tids || !q.runs) {
         rc = da_fail(err, DA_ERR_NOMEM, "out of memory");
         goto out;
     }
     /* The first reader is opened here so that open errors are reported
      * before any thread starts, identically for every thread count. */
-    for (int i = 0; i < nworkers; i++) workers[i].q = &q;
+    for (int i = 0; i < nworkers; i++) {
+        workers[i].q = &q;
+        workers[i].id = i;
+    }
     if ((rc = da_reader_open(&workers[0].reader, job->path, job->ref_path, q.extra_threads, err)))
         goto out;
     workers[0].reader_open = 1;
+    if (split_runs(&q, &workers[0].reader)) {
+        rc = da_fail(err, DA_ERR_NOMEM, "out of memory");
+        goto out;
+    }
     for (int i = 1; i < nworkers; i++) {
         if (pthread_create(&tids[i], NULL, worker_main, &workers[i]) != 0) {
             abort_queue(&q);
@@ -250,6 +338,7 @@ out:
     free(q.slots);
     free(workers);
     free(tids);
+    free(q.runs);
     pthread_mutex_destroy(&q.lock);
     return rc;
 }

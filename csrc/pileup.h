@@ -1,10 +1,13 @@
 /* deepamp C core: count a set of regions of one BAM/CRAM with N threads.
  *
  * Regions are split into fixed-length chunks (independent of the thread
- * count); each worker thread opens its own reader and walks chunks taken
- * from a shared queue, writing into disjoint slices of the caller's count
- * arrays.  Per-chunk statistics and indel events are merged in chunk order,
- * so the result is identical for any number of threads. */
+ * count).  Each worker thread opens its own reader and walks a run of
+ * neighbouring chunks, reading on from one to the next (stream.h); the runs
+ * are cut to about equal work by the index, and a worker whose run is done
+ * takes over the second half of the longest run left.  Workers write into
+ * disjoint slices of the caller's count arrays.  Per-chunk statistics and
+ * indel events are merged in chunk order, so the result is identical for
+ * any number of threads. */
 #ifndef DA_PILEUP_H
 #define DA_PILEUP_H
 

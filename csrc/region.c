@@ -99,14 +99,19 @@ int da_reader_is_bam(const da_reader_t *r)
     return hts_get_format(r->fp)->format == bam;
 }
 
-int da_reader_first_offset(da_reader_t *r, int tid, int64_t beg, int64_t end, uint64_t *off,
-                           da_error_t *err)
+int da_reader_offsets(da_reader_t *r, int tid, int64_t beg, int64_t end, uint64_t *first,
+                      uint64_t *last, da_error_t *err)
 {
     hts_itr_t *itr = da_reader_query(r, tid, beg, end, err);
     if (!itr) return err->code;
-    /* htslib sorts and merges the chunk list, so the first starts lowest. */
+    /* htslib sorts the chunk list by start and merges overlaps. */
     int any = itr->n_off > 0 && !itr->finished;
-    if (any) *off = itr->off[0].u;
+    if (any) {
+        *first = itr->off[0].u;
+        *last = 0;
+        for (int i = 0; i < itr->n_off; i++)
+            if (itr->off[i].v > *last) *last = itr->off[i].v;
+    }
     hts_itr_destroy(itr);
     return any;
 }

@@ -31,10 +31,11 @@ int da_reader_next(da_reader_t *r, hts_itr_t *itr, bam1_t *b, da_error_t *err);
 
 /* Sequential access to a BAM (not CRAM). */
 int da_reader_is_bam(const da_reader_t *r);
-/* Where the index places the first record overlapping [beg, end) of tid:
- * 1 with *off set, 0 when the index has no record there, < 0 error code. */
-int da_reader_first_offset(da_reader_t *r, int tid, int64_t beg, int64_t end, uint64_t *off,
-                           da_error_t *err);
+/* Where the index places the records overlapping [beg, end) of tid: they
+ * all lie in [*first, *last) (virtual offsets).  1 with both set, 0 when the
+ * index has no record there, < 0 error code. */
+int da_reader_offsets(da_reader_t *r, int tid, int64_t beg, int64_t end, uint64_t *first,
+                      uint64_t *last, da_error_t *err);
 int da_reader_seek(da_reader_t *r, uint64_t off, da_error_t *err);
 /* Virtual offset of the next record. */
 uint64_t da_reader_tell(const da_reader_t *r);

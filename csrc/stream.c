@@ -108,8 +108,8 @@ int da_stream_window(da_stream_t *s, int tid, int64_t beg, int64_t end, int64_t 
         s->tid = tid;
         return DA_OK;
     }
-    uint64_t first = 0;
-    int any = da_reader_first_offset(s->r, tid, beg, end, &first, err);
+    uint64_t first = 0, last = 0;
+    int any = da_reader_offsets(s->r, tid, beg, end, &first, &last, err);
     if (any < 0) return lose_place(s, any);
     if (!any) {
         /* No record overlaps the window, so none kept can reach it or
