@@ -3,7 +3,8 @@
  * Input layout:
  *   byte 0        option bits: 1 merge mates, 2 pass reference bases, 4 two threads,
  *                 8 quality histogram, 16 min_bq 0 (else 13), 32 keep every flag,
- *                 64 mate budget of 1 byte (every waiting mate goes through a spill file)
+ *                 64 mate budget of 1 byte (every waiting mate goes through a spill file),
+ *                 128 the region cut into three (the record stream reads on between them)
  *   bytes 1..\n   a region string ("chr1:100-900", "chr1", "{chr1}:5", ...) parsed
  *                 against the header with sam_parse_region, at most 127 bytes
  *   the rest      a BAM file: if it starts with the gzip magic it is written as
@@ -135,15 +136,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sam_close(fp);
     if (tid < 0 || beg < 0 || end <= beg || end - beg > MAX_REGION_LEN) return 0;
 
-    int64_t n = end - beg, b64 = beg, e64 = end;
+    /* Option 128 cuts the region into three with one-base gaps, so that the
+     * record stream reads on from one region to the next (csrc/stream.c). */
+    int nreg = (opts & 128) && end - beg >= 8 ? 3 : 1;
+    int32_t tids[3] = {tid, tid, tid};
+    int64_t begs[3], ends[3], n = 0;
+    for (int k = 0; k < nreg; k++) {
+        begs[k] = beg + (end - beg) * k / nreg + (k > 0);
+        ends[k] = beg + (end - beg) * (k + 1) / nreg;
+        n += ends[k] - begs[k];
+    }
     char *ref = NULL;
-    const char *refs[1] = {NULL};
+    const char *refs[3] = {NULL, NULL, NULL};
     if (opts & 2) {
         ref = malloc((size_t)n);
         if (!ref) return 0;
         for (int64_t i = 0; i < n; i++)        /* mostly ACGT, some N and IUPAC */
             ref[i] = "ACGTACGTACGTNRYA"[(i * 7 + (i >> 3)) & 15];
-        refs[0] = ref;
+        for (int k = 0, at = 0; k < nreg; at += (int)(ends[k] - begs[k]), k++) refs[k] = ref + at;
     }
     uint32_t *counts = calloc((size_t)n * DA_NSYM * 2, sizeof *counts);
     uint32_t *qh = (opts & 8) ? calloc((size_t)n * DA_NQUAL, sizeof *qh) : NULL;
@@ -156,10 +166,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     da_job_t job = {
         .path = bam_path,
         .ref_path = NULL,
-        .n_regions = 1,
-        .tid = &tid,
-        .beg = &b64,
-        .end = &e64,
+        .n_regions = nreg,
+        .tid = tids,
+        .beg = begs,
+        .end = ends,
         .ref = refs,
         .params = {
             .min_mapq = 0,
@@ -167,7 +177,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             .min_alt_bq = (opts & 16) ? 0 : 20,
             .flag_exclude = (opts & 32) ? 0 : 0xf04,
             .merge_mates = (opts & 1) != 0,
-            .mate_memory = (opts & 64) ? 1 : 0,  /* 1 byte: every waiting mate goes through a spill file */
+            .mate_memory = (opts & 64) ? 1 : 0,  /* 1 byte: every waiting mate goes through a spill
+                                                  * file and no record is kept between regions */
             .tmpdir = NULL,
         },
         .threads = (opts & 4) ? 2 : 1,

@@ -58,7 +58,7 @@ def main(outdir: str) -> int:
     n = 0
     for name, recs in sets.items():
         raw = hdr + b"".join(recs)
-        for opts in (0x01 | 0x02 | 0x08, 0x04 | 0x10 | 0x20):
+        for opts in (0x01 | 0x02 | 0x08, 0x04 | 0x10 | 0x20, 0x80 | 0x01 | 0x02, 0x80 | 0x40 | 0x05):
             (out / f"{name}_{opts:02x}").write_bytes(bytes([opts]) + regions[name].encode() + b"\n" + raw)
             n += 1
         (out / f"{name}_bgzf").write_bytes(bytes([0x0b]) + regions[name].encode() + b"\n" + bgzf(raw))
