@@ -8,9 +8,8 @@
 
 enum { SLOT_EMPTY = -1, SLOT_DELETED = -2 };
 
-/* Bytes an entry costs besides its record: pool, two hash slots, heap item,
- * free-list entry and the allocator's header, rounded up. */
-#define ENTRY_OVERHEAD 96
+/* The allocator's header on each record (glibc: 8 bytes, 16-byte aligned). */
+#define MALLOC_OVERHEAD 16
 
 /* stdio buffer of each spill file: few system calls, little memory. */
 #define SPILL_BUFFER (16 * 1024)
@@ -160,9 +159,17 @@ static const char *wait_qname(const da_wait_t *w)
     return (const char *)w->data;
 }
 
+/* Bytes of one waiting record (m->bytes and the partitions count these). */
 static size_t entry_bytes(const da_wait_t *w)
 {
-    return sizeof *w + w->n + ENTRY_OVERHEAD;
+    return sizeof *w + w->n + MALLOC_OVERHEAD;
+}
+
+/* Bytes held: the records and the tables at their allocated sizes. */
+static size_t held_bytes(const da_mates_t *m)
+{
+    return m->bytes + sizeof *m->pool * (size_t)m->mpool + sizeof *m->free_idx * (size_t)m->mfree +
+           sizeof *m->slot * (size_t)m->nslot + sizeof *m->heap * (size_t)m->mheap;
 }
 
 /* ------------------------------------------------------------------ table */
@@ -486,7 +493,7 @@ out:
 /* While over budget, move the largest partition still in memory to disk. */
 static int enforce_budget(da_mates_t *m, da_error_t *err)
 {
-    while (m->budget && m->bytes > m->budget && m->level < DA_MATE_LEVELS - 1) {
+    while (m->budget && held_bytes(m) > m->budget && m->level < DA_MATE_LEVELS - 1) {
         int best = -1;
         for (int p = 0; p < DA_MATE_PARTS; p++)
             if (!m->spill[p] && m->part_bytes[p] && (best < 0 || m->part_bytes[p] > m->part_bytes[best]))

@@ -57,7 +57,8 @@ typedef struct {
     size_t budget;           /* bytes of waiting mates kept in memory; 0: no limit */
     int level;               /* which hash bits choose the partition */
     const char *tmpdir;      /* where spill files are created */
-    size_t bytes;            /* bytes held now (records and their table entries) */
+    size_t bytes;            /* bytes of the records held now (the tables are counted
+                              * at their allocated sizes on top) */
     size_t part_bytes[DA_MATE_PARTS];
     FILE *spill[DA_MATE_PARTS];  /* non-NULL: the partition lives in this file */
     uint64_t spilled;        /* records written to spill files */
