@@ -1,8 +1,8 @@
 #include "region.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <htslib/bgzf.h>
