@@ -58,100 +58,108 @@ static uint32_t slot_tag(uint64_t h)
 /* ------------------------------------------------------------------ waiting records */
 
 #define PACK_MAX_QUAL 50
-static const int8_t nt16_pack[16] = {-1, 0, 1, -1, 2, -1, -1, -1, 3, -1, -1, -1, -1, -1, -1, 4};
-static const uint8_t pack_nt16[5] = {1, 2, 4, 8, 15};
+/* Base codes as counting sees them: every code but A, C, G and T counts as N. */
+static const uint8_t nt16_pack[16] = {4, 0, 1, 4, 2, 4, 4, 4, 3, 4, 4, 4, 4, 4, 4, 4};
 
 /* Bytes of name and CIGAR. */
-static size_t head_len(const bam1_core_t *c)
+static size_t head_len(uint16_t l_qname, uint32_t n_cigar)
 {
-    return (size_t)c->l_qname + 4 * (size_t)c->n_cigar;
+    return (size_t)l_qname + 4 * (size_t)n_cigar;
 }
 
-/* Can b's bases and qualities go one byte per base?  (Branch-free loops:
- * this runs on every waiting read.) */
-static int packable(const bam1_t *b)
+static int has_insertion(const bam1_t *b)
+{
+    const uint32_t *cigar = bam_get_cigar(b);
+    for (uint32_t i = 0; i < b->core.n_cigar; i++)
+        if (bam_cigar_op(cigar[i]) == BAM_CINS) return 1;
+    return 0;
+}
+
+/* Write b's bases one byte each to out; 0 if some base cannot be packed
+ * (out then holds garbage).  One pass, no branch per base: this runs on
+ * every waiting read. */
+static int pack_bases(uint8_t *out, const bam1_t *b)
 {
     const uint8_t *seq = bam_get_seq(b), *qual = bam_get_qual(b);
     size_t L = (size_t)b->core.l_qseq;
-    uint8_t qmax = 0;
-    for (size_t i = 0; i < L; i++) qmax = qual[i] > qmax ? qual[i] : qmax;
-    int bad = 0;  /* nt16_pack is -1 (all bits) for anything but A, C, G, T, N */
-    for (size_t j = 0; j < L / 2; j++) bad |= nt16_pack[seq[j] >> 4] | nt16_pack[seq[j] & 15];
-    if (L & 1) bad |= nt16_pack[seq[L / 2] >> 4];
-    return qmax <= PACK_MAX_QUAL && bad >= 0;
-}
-
-/* Size of b's waiting record in packed form if pack and possible, else in
- * BAM form; *packed says which. */
-static size_t wait_size(const bam1_t *b, int pack, int *packed)
-{
-    size_t L = (size_t)b->core.l_qseq;
-    *packed = pack && packable(b);
-    return sizeof(da_wait_t) + head_len(&b->core) + (*packed ? L : (L + 1) / 2 + L);
-}
-
-static void fill_wait(da_wait_t *w, size_t size, const bam1_t *b, int packed)
-{
-    size_t head = head_len(&b->core), L = (size_t)b->core.l_qseq;
-    w->core = b->core;
-    w->n = (uint32_t)(size - sizeof *w);
-    w->packed = (uint32_t)packed;
-    memcpy(w->data, b->data, head);
-    if (!packed) {
-        memcpy(w->data + head, bam_get_seq(b), (L + 1) / 2 + L);  /* seq and qual are adjacent */
-        return;
-    }
-    const uint8_t *seq = bam_get_seq(b), *qual = bam_get_qual(b);
-    uint8_t *out = w->data + head;
-    for (size_t i = 0; i < L; i++) out[i] = (uint8_t)(5 * qual[i]);
+    int bad = 0;  /* 50 - q < 0 above 50 */
     for (size_t j = 0; j < L / 2; j++) {
-        out[2 * j] += (uint8_t)nt16_pack[seq[j] >> 4];
-        out[2 * j + 1] += (uint8_t)nt16_pack[seq[j] & 15];
+        int q0 = qual[2 * j], q1 = qual[2 * j + 1];
+        int s0 = nt16_pack[seq[j] >> 4], s1 = nt16_pack[seq[j] & 15];
+        bad |= (PACK_MAX_QUAL - q0) | (PACK_MAX_QUAL - q1);
+        out[2 * j] = (uint8_t)(5 * q0 + s0);
+        out[2 * j + 1] = (uint8_t)(5 * q1 + s1);
     }
-    if (L & 1) out[L - 1] += (uint8_t)nt16_pack[seq[L / 2] >> 4];
+    if (L & 1) {
+        int q = qual[L - 1], sym = nt16_pack[seq[L / 2] >> 4];
+        bad |= PACK_MAX_QUAL - q;
+        out[L - 1] = (uint8_t)(5 * q + sym);
+    }
+    return bad >= 0;
 }
 
-/* Packed byte -> BAM nucleotide code and quality. */
-static uint8_t unpack_nt16[256], unpack_qual[256];
-static pthread_once_t unpack_once = PTHREAD_ONCE_INIT;
-
-static void unpack_init(void)
+static int grow_wait(da_wait_t **wp, size_t *cap, size_t need)
 {
-    for (int v = 0; v < 256; v++) {
-        unpack_nt16[v] = pack_nt16[v % 5];
-        unpack_qual[v] = (uint8_t)(v / 5);
-    }
+    if (need <= *cap) return DA_OK;
+    da_wait_t *w = realloc(*wp, need);
+    if (!w) return DA_ERR_NOMEM;
+    *wp = w;
+    *cap = need;
+    return DA_OK;
 }
 
-/* The BAM form of w in out (pointing into w, or unpacked into *buf). */
-static int to_bam(const da_wait_t *w, bam1_t *out, uint8_t **buf, size_t *cap)
+/* b's waiting record in *wp, grown to fit (from NULL: allocated at its exact
+ * size).  packed: b's bases as da_mates_record gives them, or NULL. */
+static int build_wait(da_wait_t **wp, size_t *cap, const bam1_t *b, const uint8_t *packed)
 {
-    out->core = w->core;
-    if (!w->packed) {
-        out->data = (uint8_t *)w->data;  /* read only: counting never writes a record */
-        out->l_data = (int)w->n;
-        out->m_data = w->n;
+    const bam1_core_t *c = &b->core;
+    size_t head = head_len(c->l_qname, c->n_cigar), L = (size_t)c->l_qseq;
+    int pack = packed || !has_insertion(b);
+    if (grow_wait(wp, cap, sizeof **wp + head + (pack ? L : (L + 1) / 2 + L))) return DA_ERR_NOMEM;
+    da_wait_t *w = *wp;
+    w->pos = c->pos;
+    w->mpos = c->mpos;
+    w->tid = c->tid;
+    w->l_qseq = c->l_qseq;
+    w->n_cigar = c->n_cigar;
+    w->flag = c->flag;
+    w->l_qname = c->l_qname;
+    w->l_extranul = c->l_extranul;
+    w->qual = c->qual;
+    w->pad = 0;
+    memcpy(w->data, b->data, head);
+    w->packed = 1;
+    w->n = (uint32_t)(head + L);
+    if (packed) {
+        memcpy(w->data + head, packed, L);
         return DA_OK;
     }
-    size_t head = head_len(&w->core), L = (size_t)w->core.l_qseq, need = head + (L + 1) / 2 + L;
-    if (need > *cap) {
-        uint8_t *d = realloc(*buf, need);
-        if (!d) return DA_ERR_NOMEM;
-        *buf = d;
-        *cap = need;
-    }
-    pthread_once(&unpack_once, unpack_init);
-    uint8_t *seq = *buf + head, *qual = seq + (L + 1) / 2;
-    const uint8_t *in = w->data + head;
-    memcpy(*buf, w->data, head);
-    for (size_t j = 0; j < L / 2; j++)
-        seq[j] = (uint8_t)(unpack_nt16[in[2 * j]] << 4 | unpack_nt16[in[2 * j + 1]]);
-    if (L & 1) seq[L / 2] = (uint8_t)(unpack_nt16[in[L - 1]] << 4);
-    for (size_t i = 0; i < L; i++) qual[i] = unpack_qual[in[i]];
-    out->data = *buf;
-    out->l_data = (int)need;
-    out->m_data = (uint32_t)*cap;
+    if (pack && pack_bases(w->data + head, b)) return DA_OK;
+    w->packed = 0;
+    w->n = (uint32_t)(head + (L + 1) / 2 + L);
+    if (grow_wait(wp, cap, sizeof **wp + w->n)) return DA_ERR_NOMEM;
+    w = *wp;
+    memcpy(w->data + head, bam_get_seq(b), (L + 1) / 2 + L);  /* seq and qual are adjacent */
     return DA_OK;
+}
+
+/* w as a record (pointing into w); its packed bases or NULL. */
+static const uint8_t *wait_view(const da_wait_t *w, bam1_t *out)
+{
+    memset(&out->core, 0, sizeof out->core);
+    out->core.pos = w->pos;
+    out->core.mpos = w->mpos;
+    out->core.tid = out->core.mtid = w->tid;  /* a waiting read's mate is on its contig */
+    out->core.l_qseq = w->l_qseq;
+    out->core.n_cigar = w->n_cigar;
+    out->core.flag = w->flag;
+    out->core.l_qname = w->l_qname;
+    out->core.l_extranul = w->l_extranul;
+    out->core.qual = w->qual;
+    out->data = (uint8_t *)w->data;  /* read only: counting never writes a record */
+    out->l_data = (int)w->n;
+    out->m_data = w->n;
+    return w->packed ? w->data + head_len(w->l_qname, w->n_cigar) : NULL;
 }
 
 static const char *wait_qname(const da_wait_t *w)
@@ -195,6 +203,16 @@ static int slot_rebuild(da_mates_t *m, int64_t nslot)
     return DA_OK;
 }
 
+/* Hash slots for live entries: at most a third full after a rebuild, and
+ * rebuilt when live plus deleted slots pass half, so a rebuild (linear in
+ * the slots) are at least a sixth of the slots in adds apart. */
+static int64_t slots_for(int64_t live)
+{
+    int64_t nslot = 1024;
+    while (nslot < 3 * live) nslot *= 2;
+    return nslot;
+}
+
 int da_mates_init(da_mates_t *m, size_t budget, int level, const char *tmpdir)
 {
     memset(m, 0, sizeof *m);
@@ -223,11 +241,9 @@ void da_mates_release_memory(da_mates_t *m)
 void da_mates_free(da_mates_t *m)
 {
     da_mates_release_memory(m);
-    free(m->view_buf);
     free(m->scratch);
-    m->view_buf = NULL;
     m->scratch = NULL;
-    m->view_cap = m->scratch_cap = 0;
+    m->scratch_cap = 0;
     for (int p = 0; p < DA_MATE_PARTS; p++) {
         if (m->spill[p]) fclose(m->spill[p]);
         m->spill[p] = NULL;
@@ -307,7 +323,7 @@ int da_mates_release(da_mates_t *m, int64_t idx)
 {
     if (m->nfree == m->mfree) {
         int64_t n = m->mfree ? m->mfree * 2 : 256;
-        int64_t *f = realloc(m->free_idx, sizeof *f * (size_t)n);
+        int32_t *f = realloc(m->free_idx, sizeof *f * (size_t)n);
         if (!f) return DA_ERR_NOMEM;
         m->free_idx = f;
         m->mfree = n;
@@ -319,7 +335,7 @@ int da_mates_release(da_mates_t *m, int64_t idx)
     free(w);
     m->pool[idx].w = NULL;
     m->pool[idx].gen++;
-    m->free_idx[m->nfree++] = idx;
+    m->free_idx[m->nfree++] = (int32_t)idx;
     return DA_OK;
 }
 
@@ -334,7 +350,7 @@ int64_t da_mates_take(da_mates_t *m, const bam1_t *b, uint64_t h)
         int64_t idx = m->slot[j].idx;
         if (idx < 0 || m->slot[j].tag != tag) continue;
         const da_wait_t *c = m->pool[idx].w;
-        if (mate_bits(c->core.flag) == bits && m->pool[idx].mpos == b->core.pos &&
+        if (mate_bits(c->flag) == bits && c->mpos == b->core.pos &&
             strcmp(wait_qname(c), qname) == 0) {
             m->slot[j].idx = SLOT_DELETED;
             return idx;
@@ -343,9 +359,10 @@ int64_t da_mates_take(da_mates_t *m, const bam1_t *b, uint64_t h)
     return -1;
 }
 
-const bam1_t *da_mates_record(da_mates_t *m, int64_t idx)
+const bam1_t *da_mates_record(da_mates_t *m, int64_t idx, const uint8_t **packed)
 {
-    return to_bam(m->pool[idx].w, &m->view, &m->view_buf, &m->view_cap) ? NULL : &m->view;
+    *packed = wait_view(m->pool[idx].w, &m->view);
+    return &m->view;
 }
 
 int64_t da_mates_expired(da_mates_t *m, int64_t before)
@@ -371,17 +388,9 @@ static int write_wait(da_mates_t *m, FILE *fp, const da_wait_t *w, da_error_t *e
     return DA_OK;
 }
 
-int da_mates_write(da_mates_t *m, FILE *fp, const bam1_t *b, da_error_t *err)
+int da_mates_write(da_mates_t *m, FILE *fp, const bam1_t *b, const uint8_t *packed, da_error_t *err)
 {
-    int packed;
-    size_t size = wait_size(b, 1, &packed);
-    if (size > m->scratch_cap) {
-        da_wait_t *w = realloc(m->scratch, size);
-        if (!w) return da_fail(err, DA_ERR_NOMEM, "out of memory");
-        m->scratch = w;
-        m->scratch_cap = size;
-    }
-    fill_wait(m->scratch, size, b, packed);
+    if (build_wait(&m->scratch, &m->scratch_cap, b, packed)) return da_fail(err, DA_ERR_NOMEM, "out of memory");
     return write_wait(m, fp, m->scratch, err);
 }
 
@@ -393,8 +402,9 @@ int da_mates_read(da_mates_t *m, FILE *fp, da_mate_buf_t *buf, da_error_t *err)
         return da_fail(err, DA_ERR_TEMP, "cannot read a temporary file of waiting mates in %s: %s",
                        m->tmpdir, strerror(errno));
     }
-    size_t L = head.core.l_qseq < 0 ? 0 : (size_t)head.core.l_qseq;
-    if (head.core.l_qseq < 0 || head.n != head_len(&head.core) + (head.packed ? L : (L + 1) / 2 + L))
+    size_t L = head.l_qseq < 0 ? 0 : (size_t)head.l_qseq;
+    if (head.l_qseq < 0 || head.packed > 1 ||
+        head.n != head_len(head.l_qname, head.n_cigar) + (head.packed ? L : (L + 1) / 2 + L))
         return da_fail(err, DA_ERR_TEMP, "temporary file of waiting mates in %s is damaged", m->tmpdir);
     size_t size = sizeof head + head.n;
     if (size > buf->raw_cap) {
@@ -406,14 +416,12 @@ int da_mates_read(da_mates_t *m, FILE *fp, da_mate_buf_t *buf, da_error_t *err)
     *buf->raw = head;
     if (head.n && fread(buf->raw->data, head.n, 1, fp) != 1)
         return da_fail(err, DA_ERR_TEMP, "temporary file of waiting mates in %s ends early", m->tmpdir);
-    if (to_bam(buf->raw, &buf->b, &buf->bam_buf, &buf->bam_cap))
-        return da_fail(err, DA_ERR_NOMEM, "out of memory");
+    buf->packed = wait_view(buf->raw, &buf->b);
     return 1;
 }
 
 void da_mate_buf_free(da_mate_buf_t *buf)
 {
-    free(buf->bam_buf);
     free(buf->raw);
     memset(buf, 0, sizeof *buf);
 }
@@ -446,7 +454,7 @@ static FILE *open_spill(const da_mates_t *m, da_error_t *err)
 static int by_position(const void *a, const void *b)
 {
     const da_wait_t *x = *(da_wait_t *const *)a, *y = *(da_wait_t *const *)b;
-    if (x->core.pos != y->core.pos) return x->core.pos < y->core.pos ? -1 : 1;
+    if (x->pos != y->pos) return x->pos < y->pos ? -1 : 1;
     return x < y ? -1 : x > y;
 }
 
@@ -480,9 +488,7 @@ static int spill_partition(da_mates_t *m, int p, da_error_t *err)
     if (!rc) {
         heap_compact(m);
         /* the freed entries left deleted slots that every probe would step over */
-        int64_t nslot = 1024;
-        while (nslot < 4 * (m->npool - m->nfree)) nslot *= 2;
-        if (slot_rebuild(m, nslot)) rc = da_fail(err, DA_ERR_NOMEM, "out of memory");
+        if (slot_rebuild(m, slots_for(m->npool - m->nfree))) rc = da_fail(err, DA_ERR_NOMEM, "out of memory");
     }
 out:
     free(idx);
@@ -505,13 +511,11 @@ static int enforce_budget(da_mates_t *m, da_error_t *err)
     return DA_OK;
 }
 
-int da_mates_add(da_mates_t *m, const bam1_t *b, uint64_t h, da_error_t *err)
+int da_mates_add(da_mates_t *m, const bam1_t *b, const uint8_t *packed, uint64_t h, da_error_t *err)
 {
     if ((m->nused + 1) * 2 > m->nslot) {
         /* size from the live entries, so deleted slots never make it grow */
-        int64_t live = m->npool - m->nfree + 1, nslot = 1024;
-        while (nslot < 4 * live) nslot *= 2;
-        if (slot_rebuild(m, nslot)) return da_fail(err, DA_ERR_NOMEM, "out of memory");
+        if (slot_rebuild(m, slots_for(m->npool - m->nfree + 1))) return da_fail(err, DA_ERR_NOMEM, "out of memory");
     }
     int64_t idx;
     if (m->nfree) {
@@ -529,18 +533,15 @@ int da_mates_add(da_mates_t *m, const bam1_t *b, uint64_t h, da_error_t *err)
         idx = m->npool++;
         m->pool[idx].gen = 0;
     }
-    /* packing costs time: only under memory pressure */
-    int packed;
-    size_t size = wait_size(b, m->budget && m->bytes > m->budget / 2, &packed);
-    da_wait_t *c = malloc(size);
-    if (!c) {
+    da_wait_t *c = NULL;
+    size_t cap = 0;
+    if (build_wait(&c, &cap, b, packed)) {
+        free(c);
         m->pool[idx].w = NULL;
         return da_fail(err, DA_ERR_NOMEM, "out of memory");
     }
-    fill_wait(c, size, b, packed);
     da_pend_t *p = &m->pool[idx];
     p->w = c;
-    p->mpos = b->core.mpos;
     p->hash = h;
     uint64_t mask = (uint64_t)m->nslot - 1, j = h & mask;
     while (m->slot[j].idx >= 0) j = (j + 1) & mask;
@@ -550,7 +551,7 @@ int da_mates_add(da_mates_t *m, const bam1_t *b, uint64_t h, da_error_t *err)
     size_t nb = entry_bytes(c);
     m->bytes += nb;
     m->part_bytes[part_of(m, h)] += nb;
-    da_heap_item_t it = {p->mpos, idx, p->gen};
+    da_heap_item_t it = {c->mpos, (int32_t)idx, p->gen};
     if (heap_push(m, it)) return da_fail(err, DA_ERR_NOMEM, "out of memory");
     return enforce_budget(m, err);
 }

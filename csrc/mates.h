@@ -24,20 +24,31 @@
 #define DA_MATE_PARTS 16      /* partitions per level */
 #define DA_MATE_LEVELS 3      /* levels 0..2; the last never spills */
 
-/* A waiting read, in one allocation: its core, then its name and CIGAR as
- * in BAM, then either its BAM sequence and qualities or, for most reads, one
- * byte per base (symbol A/C/G/T/N + 5 x quality, quality <= 50): a third
- * smaller than the BAM form.  No aux fields: counting never reads them. */
+/* A waiting read, in one allocation: the core fields counting uses, then its
+ * name and CIGAR as in BAM, then either one byte per base (symbol + 5 x
+ * quality, symbols 0..4 = A C G T N, any other IUPAC code as N, quality <=
+ * 50), or, for a read with an insertion (whose bases are reported) or a
+ * quality above 50 (or missing), its BAM sequence and qualities.  No aux fields: counting never reads them.  The packed form is
+ * a third smaller than BAM's, so a 25,000-pair amplicon fits the default
+ * budget. */
 typedef struct {
-    bam1_core_t core;
+    int64_t pos, mpos;
+    int32_t tid, l_qseq;
+    uint32_t n_cigar;
     uint32_t n;        /* bytes of data */
-    uint32_t packed;   /* 1: one byte per base */
+    uint16_t flag, l_qname;
+    uint8_t l_extranul, qual;
+    uint8_t packed;    /* 1: one byte per base */
+    uint8_t pad;
     uint8_t data[];
 } da_wait_t;
 
+/* Symbol (0..4 = A C G T N) and quality of a packed base. */
+static inline int da_packed_sym(uint8_t v) { return v % 5; }
+static inline int da_packed_qual(uint8_t v) { return v / 5; }
+
 typedef struct {
     da_wait_t *w;
-    int64_t mpos;      /* where the mate starts */
     uint64_t hash;     /* of the name (rehashing without touching the record) */
     uint32_t gen;      /* bumped when the entry is freed (invalidates heap items) */
 } da_pend_t;
@@ -48,8 +59,8 @@ typedef struct {
 } da_slot_t;
 
 typedef struct {
-    int64_t mpos;
-    int64_t idx;
+    int64_t mpos;      /* where the mate starts */
+    int32_t idx;
     uint32_t gen;
 } da_heap_item_t;
 
@@ -64,24 +75,22 @@ typedef struct {
     uint64_t spilled;        /* records written to spill files */
     da_pend_t *pool;
     int64_t npool, mpool;
-    int64_t *free_idx;
+    int32_t *free_idx;
     int64_t nfree, mfree;
     da_slot_t *slot;         /* open addressing on the name hash */
     int64_t nslot, nused;    /* nused counts live + deleted slots */
     da_heap_item_t *heap;    /* min-heap on mpos: who should have met a mate by now */
     int64_t nheap, mheap;
-    bam1_t view;             /* BAM form of the entry last returned by da_mates_record */
-    uint8_t *view_buf;
-    size_t view_cap;
+    bam1_t view;             /* the entry last returned by da_mates_record */
     da_wait_t *scratch;      /* packing buffer for records written straight to disk */
     size_t scratch_cap;
 } da_mates_t;
 
-/* A reusable record for reading spill files back. */
+/* A reusable record for reading spill files back: b and packed as
+ * da_mates_record gives them. */
 typedef struct {
     bam1_t b;
-    uint8_t *bam_buf;
-    size_t bam_cap;
+    const uint8_t *packed;
     da_wait_t *raw;
     size_t raw_cap;
 } da_mate_buf_t;
@@ -106,21 +115,26 @@ static inline const void *da_mates_slot_of(const da_mates_t *m, uint64_t h)
     return &m->slot[h & (uint64_t)(m->nslot - 1)];
 }
 
-/* Queue b (name hash h) until its mate arrives; may move partitions to disk. */
-int da_mates_add(da_mates_t *m, const bam1_t *b, uint64_t h, da_error_t *err);
-/* Append b to a spill file. */
-int da_mates_write(da_mates_t *m, FILE *fp, const bam1_t *b, da_error_t *err);
+/* Queue b (name hash h; packed: its bases as da_mates_record gives them, or
+ * NULL) until its mate arrives; may move partitions to disk. */
+int da_mates_add(da_mates_t *m, const bam1_t *b, const uint8_t *packed, uint64_t h, da_error_t *err);
+/* Append b (packed as for da_mates_add) to a spill file. */
+int da_mates_write(da_mates_t *m, FILE *fp, const bam1_t *b, const uint8_t *packed, da_error_t *err);
 /* Find and unlink the waiting partner of b; its pool index, or -1. */
 int64_t da_mates_take(da_mates_t *m, const bam1_t *b, uint64_t h);
 /* Unlink the next waiting mate whose partner should have started before pos; its pool index, or -1. */
 int64_t da_mates_expired(da_mates_t *m, int64_t before);
-/* The BAM form of a taken or expired entry, valid until the next call or
- * da_mates_release; NULL when out of memory. */
-const bam1_t *da_mates_record(da_mates_t *m, int64_t idx);
+/* A taken or expired entry as a record whose core, name and CIGAR are those
+ * of the read, valid until the next call or da_mates_release.  *packed: its
+ * bases one byte each, or NULL when the record holds BAM sequence and
+ * qualities.  With *packed set the record has no BAM sequence: read the
+ * bases from *packed (such a read has no insertion). */
+const bam1_t *da_mates_record(da_mates_t *m, int64_t idx, const uint8_t **packed);
 /* Free a taken or expired entry. */
 int da_mates_release(da_mates_t *m, int64_t idx);
 
-/* Read the next record of a spill file into buf: 1, 0 at the end, or an error code. */
+/* Read the next record of a spill file into buf (as da_mates_record gives
+ * it): 1, 0 at the end, or an error code. */
 int da_mates_read(da_mates_t *m, FILE *fp, da_mate_buf_t *buf, da_error_t *err);
 void da_mate_buf_free(da_mate_buf_t *buf);
 

@@ -16,6 +16,9 @@
 #define DA_PREFETCH(p) ((void)(p))
 #endif
 
+_Static_assert(DA_SYM_A == 0 && DA_SYM_C == 1 && DA_SYM_G == 2 && DA_SYM_T == 3 && DA_SYM_N == 4,
+               "packed waiting mates (mates.h) number A C G T N as enum da_symbol does");
+
 #define SYM_NONE 255
 #define QUAL_MISSING 255
 
@@ -61,6 +64,7 @@ typedef struct {
     int32_t *jdiff;         /* 2 x (len + 1): difference array of junction spans, by strand */
     span_t *spans;          /* scratch: the junction spans of one fragment */
     int nspans, mspans;
+    obs_t packed_obs[256];  /* the observation of each packed base byte */
 } walker_t;
 
 static const uint8_t nt16_to_sym[16] = {
@@ -116,9 +120,10 @@ static inline void store_obs(obs_t *o, uint8_t sym, uint8_t qual)
 /* Fill ro over [*lo, *hi) = the read's reference span clipped to the chunk.
  * Every position of the span is written by exactly one reference-consuming
  * op, so no initialisation pass is needed.  Counts soft-clipped and
- * unanchored inserted bases into *clipped. */
-static int read_to_obs(walker_t *w, const bam1_t *b, read_obs_t *ro, int64_t *lo, int64_t *hi,
-                       uint64_t *clipped, da_error_t *err)
+ * unanchored inserted bases into *clipped.  packed: b's bases one byte each
+ * (a waiting mate's form, see mates.h), or NULL to read b's own. */
+static int read_to_obs(walker_t *w, const bam1_t *b, const uint8_t *packed, read_obs_t *ro,
+                       int64_t *lo, int64_t *hi, uint64_t *clipped, da_error_t *err)
 {
     const da_chunk_t *ch = w->ch;
     const uint32_t *cigar = bam_get_cigar(b);
@@ -129,7 +134,7 @@ static int read_to_obs(walker_t *w, const bam1_t *b, read_obs_t *ro, int64_t *lo
     int64_t end = pos + bam_cigar2rlen((int)ncig, cigar);
     int64_t a = pos > ch->beg ? pos : ch->beg;
     int64_t z = end < ch->end ? end : ch->end;
-    int missing_qual = b->core.l_qseq > 0 && qual[0] == 0xff;
+    int missing_qual = !packed && b->core.l_qseq > 0 && qual[0] == 0xff;
     obs_t *obs = ro->o - ch->beg;  /* obs[p] for reference position p */
     if (z < a) z = a;
     *lo = a;
@@ -149,7 +154,9 @@ static int read_to_obs(walker_t *w, const bam1_t *b, read_obs_t *ro, int64_t *lo
                                bam_get_qname(b));
             int64_t s = rpos > a ? rpos : a, e = rpos + len < z ? rpos + len : z;
             int64_t q = qpos + (s - rpos);
-            if (missing_qual) {
+            if (packed) {
+                for (int64_t p = s; p < e; p++, q++) obs[p] = w->packed_obs[packed[q]];
+            } else if (missing_qual) {
                 for (int64_t p = s; p < e; p++, q++)
                     store_obs(&obs[p], nt16_to_sym[bam_seqi(seq, q)], QUAL_MISSING);
             } else {
@@ -528,11 +535,11 @@ static void finish_junctions(walker_t *w)
     }
 }
 
-static int count_read(walker_t *w, const bam1_t *b, da_error_t *err)
+static int count_read(walker_t *w, const bam1_t *b, const uint8_t *packed, da_error_t *err)
 {
     int64_t lo, hi;
     uint64_t clipped = 0;
-    int rc = read_to_obs(w, b, &w->r1, &lo, &hi, &clipped, err);
+    int rc = read_to_obs(w, b, packed, &w->r1, &lo, &hi, &clipped, err);
     if (rc) return rc;
     if (owns(w, b)) w->res->base_stats[DA_BASE_SOFT_CLIPPED] += clipped;
     rc = count_solo_run(w, b, &w->r1, lo, hi, strand_of(b));
@@ -574,12 +581,14 @@ static int count_overlap(walker_t *w, const bam1_t *bx, const read_obs_t *rx, in
     return rc;
 }
 
-static int count_pair(walker_t *w, const bam1_t *first, const bam1_t *second, da_error_t *err)
+/* first and second as read_to_obs takes them, with their packed bases. */
+static int count_pair(walker_t *w, const bam1_t *first, const uint8_t *first_packed,
+                      const bam1_t *second, const uint8_t *second_packed, da_error_t *err)
 {
     int64_t lo1, hi1, lo2, hi2;
     uint64_t clipped1 = 0, clipped2 = 0;
-    int rc = read_to_obs(w, first, &w->r1, &lo1, &hi1, &clipped1, err);
-    if (!rc) rc = read_to_obs(w, second, &w->r2, &lo2, &hi2, &clipped2, err);
+    int rc = read_to_obs(w, first, first_packed, &w->r1, &lo1, &hi1, &clipped1, err);
+    if (!rc) rc = read_to_obs(w, second, second_packed, &w->r2, &lo2, &hi2, &clipped2, err);
     if (rc) return rc;
     if (owns(w, first)) w->res->base_stats[DA_BASE_SOFT_CLIPPED] += clipped1;
     if (owns(w, second)) w->res->base_stats[DA_BASE_SOFT_CLIPPED] += clipped2;
@@ -611,9 +620,9 @@ static int flush_pending(walker_t *w, da_mates_t *m, int64_t before, da_error_t 
 {
     int64_t idx;
     while ((idx = da_mates_expired(m, before)) >= 0) {
-        const bam1_t *first = da_mates_record(m, idx);
-        if (!first) return da_fail(err, DA_ERR_NOMEM, "out of memory");
-        int rc = count_read(w, first, err);
+        const uint8_t *packed;
+        const bam1_t *first = da_mates_record(m, idx, &packed);
+        int rc = count_read(w, first, packed, err);
         if (rc) return rc;
         if (da_mates_release(m, idx)) return da_fail(err, DA_ERR_NOMEM, "out of memory");
     }
@@ -649,25 +658,27 @@ static uint64_t mate_hash(const walker_t *w, const bam1_t *b)
     return w->par->merge_mates && (b->core.flag & BAM_FPAIRED) ? da_name_hash(bam_get_qname(b)) : 0;
 }
 
-/* Count a used read b (mate_hash h): merged with its waiting mate, queued
- * for a mate still to come, sent to its partition's spill file, or alone. */
-static int pair_or_count(walker_t *w, da_mates_t *m, const bam1_t *b, uint64_t h, da_error_t *err)
+/* Count a used read b (mate_hash h; packed: its bases when it comes from a
+ * spill file, or NULL): merged with its waiting mate, queued for a mate still
+ * to come, sent to its partition's spill file, or alone. */
+static int pair_or_count(walker_t *w, da_mates_t *m, const bam1_t *b, const uint8_t *packed, uint64_t h,
+                         da_error_t *err)
 {
     if (h) {
         FILE *spill = da_mates_spill_of(m, h);
-        if (spill) return da_mates_write(m, spill, b, err);
+        if (spill) return da_mates_write(m, spill, b, packed, err);
         int64_t idx = da_mates_take(m, b, h);
         if (idx >= 0) {
-            const bam1_t *first = da_mates_record(m, idx);
-            if (!first) return da_fail(err, DA_ERR_NOMEM, "out of memory");
-            int rc = count_pair(w, first, b, err);
+            const uint8_t *first_packed;
+            const bam1_t *first = da_mates_record(m, idx, &first_packed);
+            int rc = count_pair(w, first, first_packed, b, packed, err);
             if (rc) return rc;
             if (owns(w, b)) w->res->read_stats[DA_READ_MATES_MERGED] += 2;
             return da_mates_release(m, idx) ? da_fail(err, DA_ERR_NOMEM, "out of memory") : DA_OK;
         }
-        if (waits_for_mate(w, b, bam_endpos(b))) return da_mates_add(m, b, h, err);
+        if (waits_for_mate(w, b, bam_endpos(b))) return da_mates_add(m, b, packed, h, err);
     }
-    return count_read(w, b, err);
+    return count_read(w, b, packed, err);
 }
 
 /* Count (or queue) b, whose mate_hash is h. */
@@ -681,7 +692,7 @@ static int process(walker_t *w, da_mates_t *m, const bam1_t *b, uint64_t h, da_e
         return DA_OK;
     }
     if (own) w->res->read_stats[DA_READ_USED]++;
-    return pair_or_count(w, m, b, h, err);
+    return pair_or_count(w, m, b, NULL, h, err);
 }
 
 /* After the walk: pair the reads of every partition that went to disk, by
@@ -703,7 +714,7 @@ static int replay_spills(walker_t *w, da_mates_t *m, da_error_t *err)
         int got = 0;
         while (!rc && (got = da_mates_read(m, fp, &buf, err)) > 0) {
             rc = flush_pending(w, &sub, buf.b.core.pos, err);
-            if (!rc) rc = pair_or_count(w, &sub, &buf.b, da_name_hash(bam_get_qname(&buf.b)), err);
+            if (!rc) rc = pair_or_count(w, &sub, &buf.b, buf.packed, da_name_hash(bam_get_qname(&buf.b)), err);
         }
         if (!rc && got < 0) rc = got;
         if (!rc) rc = flush_pending(w, &sub, INT64_MAX, err);
@@ -751,6 +762,10 @@ int da_walk_chunk(da_stream_t *s, const da_params_t *par, const da_chunk_t *ch,
     if (!w.r1.o || !w.r2.o || !w.ref_sym || !w.jdiff || !b || !next || mates_rc) {
         rc = da_fail(err, DA_ERR_NOMEM, "out of memory");
         goto out;
+    }
+    for (int v = 0; v < 256; v++) {
+        obs_t o = {(uint8_t)da_packed_sym((uint8_t)v), (uint8_t)da_packed_qual((uint8_t)v), 0, 0};
+        w.packed_obs[v] = o;
     }
     for (int64_t k = 0; k < w.len; k++) {
         switch (ch->ref ? ch->ref[k] : 'N') {
