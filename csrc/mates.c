@@ -58,8 +58,6 @@ static uint32_t slot_tag(uint64_t h)
 /* ------------------------------------------------------------------ waiting records */
 
 #define PACK_MAX_QUAL 50
-/* Base codes as counting sees them: every code but A, C, G and T counts as N. */
-static const uint8_t nt16_pack[16] = {4, 0, 1, 4, 2, 4, 4, 4, 3, 4, 4, 4, 4, 4, 4, 4};
 
 /* Bytes of name and CIGAR. */
 static size_t head_len(uint16_t l_qname, uint32_t n_cigar)
@@ -78,20 +76,20 @@ static int has_insertion(const bam1_t *b)
 /* Write b's bases one byte each to out; 0 if some base cannot be packed
  * (out then holds garbage).  One pass, no branch per base: this runs on
  * every waiting read. */
-static int pack_bases(uint8_t *out, const bam1_t *b)
+static int pack_bases(uint8_t *restrict out, const bam1_t *b)
 {
-    const uint8_t *seq = bam_get_seq(b), *qual = bam_get_qual(b);
+    const uint8_t *restrict seq = bam_get_seq(b), *restrict qual = bam_get_qual(b);
     size_t L = (size_t)b->core.l_qseq;
     int bad = 0;  /* 50 - q < 0 above 50 */
     for (size_t j = 0; j < L / 2; j++) {
         int q0 = qual[2 * j], q1 = qual[2 * j + 1];
-        int s0 = nt16_pack[seq[j] >> 4], s1 = nt16_pack[seq[j] & 15];
+        int s0 = da_nt16_sym(seq[j] >> 4), s1 = da_nt16_sym(seq[j] & 15);
         bad |= (PACK_MAX_QUAL - q0) | (PACK_MAX_QUAL - q1);
         out[2 * j] = (uint8_t)(5 * q0 + s0);
         out[2 * j + 1] = (uint8_t)(5 * q1 + s1);
     }
     if (L & 1) {
-        int q = qual[L - 1], sym = nt16_pack[seq[L / 2] >> 4];
+        int q = qual[L - 1], sym = da_nt16_sym(seq[L / 2] >> 4);
         bad |= PACK_MAX_QUAL - q;
         out[L - 1] = (uint8_t)(5 * q + sym);
     }

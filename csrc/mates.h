@@ -43,9 +43,17 @@ typedef struct {
     uint8_t data[];
 } da_wait_t;
 
-/* Symbol (0..4 = A C G T N) and quality of a packed base. */
-static inline int da_packed_sym(uint8_t v) { return v % 5; }
-static inline int da_packed_qual(uint8_t v) { return v / 5; }
+/* Symbol (0..4 = A C G T N) of a BAM base code: every code but A, C, G and
+ * T counts as N.  Arithmetic rather than a table, so loops over bases
+ * vectorise. */
+static inline uint8_t da_nt16_sym(uint8_t c)
+{
+    return (uint8_t)(4 - 4 * (c == 1) - 3 * (c == 2) - 2 * (c == 4) - (c == 8));
+}
+
+/* Symbol and quality of a packed base. */
+static inline uint8_t da_packed_sym(uint8_t v) { return (uint8_t)(v % 5); }
+static inline uint8_t da_packed_qual(uint8_t v) { return (uint8_t)(v / 5); }
 
 typedef struct {
     da_wait_t *w;

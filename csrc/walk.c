@@ -22,16 +22,14 @@ _Static_assert(DA_SYM_A == 0 && DA_SYM_C == 1 && DA_SYM_G == 2 && DA_SYM_T == 3 
 #define SYM_NONE 255
 #define QUAL_MISSING 255
 
-/* What one read shows at one reference position of the chunk (4 bytes, so
- * filling and merging stay in cache).  Indels are rare: a flag here, the
- * details in the read's short side list. */
+/* What one read shows at one reference position of the chunk.  Indels are
+ * rare: a flag here, the details in the read's short side list. */
 enum { OBS_INS = 1, OBS_DEL = 2 };
 
 typedef struct {
     uint8_t sym;       /* enum da_symbol (A..N, DEL) or SYM_NONE */
     uint8_t qual;      /* base quality (QUAL_MISSING when '*') */
     uint8_t flags;     /* OBS_INS / OBS_DEL: an indel event is anchored here */
-    uint8_t pad;
 } obs_t;
 
 typedef struct {
@@ -40,9 +38,11 @@ typedef struct {
     int32_t qpos;      /* query offset of the inserted bases */
 } indel_obs_t;
 
-/* One read's observations over the chunk. */
+/* One read's observations over the chunk, as one byte array per field of
+ * obs_t (indexed by position - chunk begin), so that deciding which
+ * positions take the inline counting path runs on whole vectors. */
 typedef struct {
-    obs_t *o;          /* indexed by position - chunk begin */
+    uint8_t *sym, *qual, *flags;
     indel_obs_t *ind;
     int n_ind, m_ind;
 } read_obs_t;
@@ -64,12 +64,9 @@ typedef struct {
     int32_t *jdiff;         /* 2 x (len + 1): difference array of junction spans, by strand */
     span_t *spans;          /* scratch: the junction spans of one fragment */
     int nspans, mspans;
-    obs_t packed_obs[256];  /* the observation of each packed base byte */
+    uint8_t *plain;         /* scratch: 1 where a position takes the inline path */
 } walker_t;
 
-static const uint8_t nt16_to_sym[16] = {
-    DA_SYM_N, DA_SYM_A, DA_SYM_C, DA_SYM_N, DA_SYM_G, DA_SYM_N, DA_SYM_N, DA_SYM_N,
-    DA_SYM_T, DA_SYM_N, DA_SYM_N, DA_SYM_N, DA_SYM_N, DA_SYM_N, DA_SYM_N, DA_SYM_N};
 
 /* ------------------------------------------------------------------ CIGAR walk */
 
@@ -108,13 +105,54 @@ static const indel_obs_t *find_indel(const read_obs_t *ro, int64_t pos, int want
     return NULL;
 }
 
-/* Write a base observation (no indel flags) with one 4-byte store. */
-static inline void store_obs(obs_t *o, uint8_t sym, uint8_t qual)
+/* Symbols of n BAM bases from query offset q (whole bytes in the loop, so
+ * that it vectorises). */
+static void seq_to_sym(const uint8_t *restrict seq, int64_t q, uint8_t *restrict sym, int64_t n)
 {
-    obs_t v = {sym, qual, 0, 0};
-    uint32_t word;
-    memcpy(&word, &v, sizeof word);
-    memcpy(o, &word, sizeof word);
+    if (n <= 0) return;
+    if (q & 1) {
+        *sym++ = da_nt16_sym(seq[q >> 1] & 15);
+        q++;
+        n--;
+    }
+    const uint8_t *restrict s = seq + (q >> 1);
+    int64_t pairs = n / 2;
+    for (int64_t j = 0; j < pairs; j++) {
+        sym[2 * j] = da_nt16_sym(s[j] >> 4);
+        sym[2 * j + 1] = da_nt16_sym(s[j] & 15);
+    }
+    if (n & 1) sym[n - 1] = da_nt16_sym(s[pairs] >> 4);
+}
+
+/* Symbols and qualities of n packed bases. */
+static void unpack_bases(const uint8_t *restrict in, uint8_t *restrict sym, uint8_t *restrict qual, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        sym[i] = da_packed_sym(in[i]);
+        qual[i] = da_packed_qual(in[i]);
+    }
+}
+
+static obs_t obs_at(const read_obs_t *ro, int64_t k)
+{
+    obs_t o = {ro->sym[k], ro->qual[k], ro->flags[k]};
+    return o;
+}
+
+static int read_obs_alloc(read_obs_t *ro, int64_t len)
+{
+    ro->sym = malloc((size_t)len + 1);
+    ro->qual = malloc((size_t)len + 1);
+    ro->flags = malloc((size_t)len + 1);
+    return ro->sym && ro->qual && ro->flags ? DA_OK : DA_ERR_NOMEM;
+}
+
+static void read_obs_free(read_obs_t *ro)
+{
+    free(ro->sym);
+    free(ro->qual);
+    free(ro->flags);
+    free(ro->ind);
 }
 
 /* Fill ro over [*lo, *hi) = the read's reference span clipped to the chunk.
@@ -135,7 +173,7 @@ static int read_to_obs(walker_t *w, const bam1_t *b, const uint8_t *packed, read
     int64_t a = pos > ch->beg ? pos : ch->beg;
     int64_t z = end < ch->end ? end : ch->end;
     int missing_qual = !packed && b->core.l_qseq > 0 && qual[0] == 0xff;
-    obs_t *obs = ro->o - ch->beg;  /* obs[p] for reference position p */
+    const int64_t beg = ch->beg;
     if (z < a) z = a;
     *lo = a;
     *hi = z;
@@ -153,15 +191,17 @@ static int read_to_obs(walker_t *w, const bam1_t *b, const uint8_t *packed, read
                 return da_fail(err, DA_ERR_CORRUPT, "read %s: CIGAR longer than its sequence",
                                bam_get_qname(b));
             int64_t s = rpos > a ? rpos : a, e = rpos + len < z ? rpos + len : z;
-            int64_t q = qpos + (s - rpos);
-            if (packed) {
-                for (int64_t p = s; p < e; p++, q++) obs[p] = w->packed_obs[packed[q]];
-            } else if (missing_qual) {
-                for (int64_t p = s; p < e; p++, q++)
-                    store_obs(&obs[p], nt16_to_sym[bam_seqi(seq, q)], QUAL_MISSING);
-            } else {
-                for (int64_t p = s; p < e; p++, q++)
-                    store_obs(&obs[p], nt16_to_sym[bam_seqi(seq, q)], qual[q]);
+            if (s < e) {
+                int64_t q = qpos + (s - rpos), k = s - beg, n = e - s;
+                uint8_t *osym = ro->sym + k, *oqual = ro->qual + k;
+                memset(ro->flags + k, 0, (size_t)n);
+                if (packed) {
+                    unpack_bases(packed + q, osym, oqual, n);
+                } else {
+                    seq_to_sym(seq, q, osym, n);
+                    if (missing_qual) memset(oqual, QUAL_MISSING, (size_t)n);
+                    else memcpy(oqual, qual + q, (size_t)n);
+                }
             }
             rpos += len;
             qpos += len;
@@ -176,7 +216,7 @@ static int read_to_obs(walker_t *w, const bam1_t *b, const uint8_t *packed, read
                 if (rpos - 1 >= a && rpos - 1 < z) {
                     if (add_indel_obs(ro, rpos - 1, (int32_t)len, (int32_t)qpos))
                         return da_fail(err, DA_ERR_NOMEM, "out of memory");
-                    obs[rpos - 1].flags |= OBS_INS;
+                    ro->flags[rpos - 1 - beg] |= OBS_INS;
                 }
             } else {
                 *clipped += (uint64_t)len;
@@ -188,14 +228,13 @@ static int read_to_obs(walker_t *w, const bam1_t *b, const uint8_t *packed, read
             if (op == BAM_CDEL && ref_seen && rpos - 1 >= a && rpos - 1 < z) {
                 if (add_indel_obs(ro, rpos - 1, -(int32_t)len, 0))
                     return da_fail(err, DA_ERR_NOMEM, "out of memory");
-                obs[rpos - 1].flags |= OBS_DEL;
+                ro->flags[rpos - 1 - beg] |= OBS_DEL;
             }
             int64_t s = rpos > a ? rpos : a, e = rpos + len < z ? rpos + len : z;
-            uint8_t sym = op == BAM_CDEL ? DA_SYM_DEL : SYM_NONE;
-            for (int64_t p = s; p < e; p++) {
-                obs[p].sym = sym;
-                obs[p].qual = 0;
-                obs[p].flags = 0;
+            if (s < e) {
+                memset(ro->sym + (s - beg), op == BAM_CDEL ? DA_SYM_DEL : SYM_NONE, (size_t)(e - s));
+                memset(ro->qual + (s - beg), 0, (size_t)(e - s));
+                memset(ro->flags + (s - beg), 0, (size_t)(e - s));
             }
             rpos += len;
             if (op == BAM_CDEL) ref_seen = 1;
@@ -381,54 +420,99 @@ static int strand_of(const bam1_t *b)
     return bam_is_rev(b) ? 1 : 0;
 }
 
-/* What the inline counting loops need, in registers. */
+/* What the inline counting loops need, in registers.  The quality
+ * thresholds are clamped to 0..255, which decides every byte quality the
+ * same way as the int thresholds do. */
 typedef struct {
     uint32_t *counts, *hist;
     const uint8_t *ref_sym;
-    int min_bq, min_alt_bq;
+    uint8_t min_bq, min_alt_bq;
 } fast_t;
+
+static uint8_t clamp_qual(int q)
+{
+    return (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
+}
 
 static fast_t fast_of(const walker_t *w)
 {
-    fast_t f = {w->ch->counts, w->ch->qual_hist, w->ref_sym, w->par->min_bq, w->par->min_alt_bq};
+    fast_t f = {w->ch->counts, w->ch->qual_hist, w->ref_sym, clamp_qual(w->par->min_bq),
+                clamp_qual(w->par->min_alt_bq)};
     return f;
 }
 
-/* Is o a plain observation: an A/C/G/T base of good quality (q), no indel anchored? */
-static inline int plain(const fast_t *f, obs_t o, int q, int64_t k)
+/* plain[k] = 1 for k in [k, kend) where one read shows a plain observation:
+ * an A/C/G/T base of known quality passing both quality thresholds, no
+ * indel anchored.  No early exit and byte lanes: this loop is vectorised. */
+DA_NOINLINE static void classify_solo(const fast_t *f, const read_obs_t *ro, int64_t k, int64_t kend,
+                                      uint8_t *restrict plain)
 {
-    return o.sym < DA_SYM_N && !o.flags && q != QUAL_MISSING && q >= f->min_bq &&
-           (f->ref_sym[k] == o.sym || f->ref_sym[k] > 3 || q >= f->min_alt_bq);
+    const uint8_t *restrict sym = ro->sym, *restrict qual = ro->qual, *restrict flags = ro->flags;
+    const uint8_t *restrict ref = f->ref_sym;
+    const uint8_t min_bq = f->min_bq, min_alt_bq = f->min_alt_bq;
+    for (int64_t j = k; j < kend; j++) {
+        uint8_t x = sym[j], q = qual[j], r = ref[j];
+        plain[j] = (uint8_t)((x < 4) & (flags[j] == 0) & (q != QUAL_MISSING) & (q >= min_bq) &
+                             ((r == x) | (r > 3) | (q >= min_alt_bq)));
+    }
 }
 
-static inline void count_plain(const fast_t *f, int64_t k, int sym, int q, int strand)
+/* The same for both mates over their overlap: plain where both show the
+ * same plain base (its quality the higher of the two). */
+DA_NOINLINE static void classify_pair(const fast_t *f, const read_obs_t *rx, const read_obs_t *ry, int64_t k,
+                                      int64_t kend, uint8_t *restrict plain)
 {
-    f->counts[((size_t)k * DA_NSYM + sym) * 2 + strand]++;
-    if (f->hist) f->hist[(size_t)k * DA_NQUAL + (q >= DA_NQUAL ? DA_NQUAL - 1 : q)]++;
+    const uint8_t *restrict sx = rx->sym, *restrict qx = rx->qual, *restrict fx = rx->flags;
+    const uint8_t *restrict sy = ry->sym, *restrict qy = ry->qual, *restrict fy = ry->flags;
+    const uint8_t *restrict ref = f->ref_sym;
+    const uint8_t min_bq = f->min_bq, min_alt_bq = f->min_alt_bq;
+    for (int64_t j = k; j < kend; j++) {
+        uint8_t x = sx[j], a = qx[j], b = qy[j], r = ref[j];
+        uint8_t lo = a < b ? a : b, hi = a < b ? b : a;
+        plain[j] = (uint8_t)((x == sy[j]) & (x < 4) & ((fx[j] | fy[j]) == 0) & (hi != QUAL_MISSING) &
+                             (lo >= min_bq) & ((r == x) | (r > 3) | (hi >= min_alt_bq)));
+    }
 }
 
-/* Count the plain positions of one read from chunk offset k on (o indexed by
- * offset); return the first offset < kend that is not plain, or kend. */
-DA_NOINLINE static int64_t solo_fast(fast_t f, const obs_t *o, int64_t k, int64_t kend, int strand)
+static inline uint32_t hist_bin(int q)
 {
-    for (; k < kend; k++) {
-        obs_t x = o[k];
-        if (!plain(&f, x, x.qual, k)) break;
-        count_plain(&f, k, x.sym, x.qual, strand);
+    return (uint32_t)(q >= DA_NQUAL ? DA_NQUAL - 1 : q);
+}
+
+/* Count one read's positions from k on while plain[k]; the first offset < kend
+ * that is not plain, or kend. */
+DA_NOINLINE static int64_t count_plain_solo(fast_t f, const read_obs_t *ro, const uint8_t *plain, int64_t k,
+                                            int64_t kend, int strand)
+{
+    const uint8_t *sym = ro->sym, *qual = ro->qual;
+    uint32_t *cnt = f.counts + (size_t)k * DA_NSYM * 2 + strand;
+    if (!f.hist) {
+        for (; k < kend && plain[k]; k++, cnt += DA_NSYM * 2) cnt[sym[k] * 2]++;
+        return k;
+    }
+    uint32_t *hist = f.hist + (size_t)k * DA_NQUAL;
+    for (; k < kend && plain[k]; k++, cnt += DA_NSYM * 2, hist += DA_NQUAL) {
+        cnt[sym[k] * 2]++;
+        hist[hist_bin(qual[k])]++;
     }
     return k;
 }
 
-/* The same for both mates of a pair over their overlap: the same plain base
- * in both counts once, with the higher quality, on read 1's strand sx. */
-DA_NOINLINE static int64_t overlap_fast(fast_t f, const obs_t *ox, const obs_t *oy, int64_t k, int64_t kend,
-                                        int sx)
+/* The same for a pair: each plain position counts once, with the higher
+ * quality, on read 1's strand sx. */
+DA_NOINLINE static int64_t count_plain_pair(fast_t f, const read_obs_t *rx, const read_obs_t *ry,
+                                            const uint8_t *plain, int64_t k, int64_t kend, int sx)
 {
-    for (; k < kend; k++) {
-        obs_t x = ox[k], y = oy[k];
-        int q = x.qual > y.qual ? x.qual : y.qual;
-        if (x.sym != y.sym || y.flags || y.qual < f.min_bq || !plain(&f, x, q, k) || x.qual < f.min_bq) break;
-        count_plain(&f, k, x.sym, q, sx);
+    const uint8_t *sym = rx->sym, *qx = rx->qual, *qy = ry->qual;
+    uint32_t *cnt = f.counts + (size_t)k * DA_NSYM * 2 + sx;
+    if (!f.hist) {
+        for (; k < kend && plain[k]; k++, cnt += DA_NSYM * 2) cnt[sym[k] * 2]++;
+        return k;
+    }
+    uint32_t *hist = f.hist + (size_t)k * DA_NQUAL;
+    for (; k < kend && plain[k]; k++, cnt += DA_NSYM * 2, hist += DA_NQUAL) {
+        cnt[sym[k] * 2]++;
+        hist[hist_bin(qx[k] > qy[k] ? qx[k] : qy[k])]++;
     }
     return k;
 }
@@ -437,14 +521,16 @@ DA_NOINLINE static int64_t overlap_fast(fast_t f, const obs_t *ox, const obs_t *
 static int count_solo_run(walker_t *w, const bam1_t *b, const read_obs_t *ro, int64_t s, int64_t e, int strand)
 {
     const fast_t f = fast_of(w);
-    const int64_t beg = w->ch->beg;
+    const int64_t beg = w->ch->beg, kend = e - beg;
     uint64_t n_fast = 0;
-    for (int64_t k = s - beg, kend = e - beg; k < kend; k++) {
-        int64_t stop = solo_fast(f, ro->o, k, kend, strand);
+    classify_solo(&f, ro, s - beg, kend, w->plain);
+    for (int64_t k = s - beg; k < kend; k++) {
+        int64_t stop = count_plain_solo(f, ro, w->plain, k, kend, strand);
         n_fast += (uint64_t)(stop - k);
         if (stop == kend) break;
         k = stop;
-        int rc = count_solo(w, b, ro, beg + k, &ro->o[k], strand);
+        obs_t o = obs_at(ro, k);
+        int rc = count_solo(w, b, ro, beg + k, &o, strand);
         if (rc) return rc;
     }
     w->res->base_stats[DA_BASE_COUNTED] += n_fast;
@@ -554,21 +640,22 @@ static int count_overlap(walker_t *w, const bam1_t *bx, const read_obs_t *rx, in
                          int64_t ob, int64_t oe)
 {
     const fast_t f = fast_of(w);
-    const int64_t beg = w->ch->beg;
-    const obs_t *ox_arr = rx->o - beg, *oy_arr = ry->o - beg;
+    const int64_t beg = w->ch->beg, kend = oe - beg;
     uint64_t n_fast = 0;
     int rc = DA_OK;
-    for (int64_t k = ob - beg, kend = oe - beg; k < kend && !rc; k++) {
-        int64_t stop = overlap_fast(f, rx->o, ry->o, k, kend, sx);
+    classify_pair(&f, rx, ry, ob - beg, kend, w->plain);
+    for (int64_t k = ob - beg; k < kend && !rc; k++) {
+        int64_t stop = count_plain_pair(f, rx, ry, w->plain, k, kend, sx);
         n_fast += (uint64_t)(stop - k);
         if (stop == kend) break;
         k = stop;
         int64_t p = beg + k;
-        const obs_t *ox = ox_arr[p].sym != SYM_NONE ? &ox_arr[p] : NULL;
-        const obs_t *oy = oy_arr[p].sym != SYM_NONE ? &oy_arr[p] : NULL;
+        obs_t x = obs_at(rx, k), y = obs_at(ry, k);
+        const obs_t *ox = x.sym != SYM_NONE ? &x : NULL;
+        const obs_t *oy = y.sym != SYM_NONE ? &y : NULL;
         if (ox && oy) {
-            int x_next = p + 1 < hix ? ox_arr[p + 1].sym != SYM_NONE : covers_ref(bx, p + 1);
-            int y_next = p + 1 < hiy ? oy_arr[p + 1].sym != SYM_NONE : covers_ref(by, p + 1);
+            int x_next = p + 1 < hix ? rx->sym[k + 1] != SYM_NONE : covers_ref(bx, p + 1);
+            int y_next = p + 1 < hiy ? ry->sym[k + 1] != SYM_NONE : covers_ref(by, p + 1);
             rc = count_merged(w, bx, rx, ox, sx, by, ry, oy, sy, x_next, y_next, p);
         } else if (ox) {
             rc = count_solo(w, bx, rx, p, ox, sx);
@@ -730,10 +817,9 @@ static int replay_spills(walker_t *w, da_mates_t *m, da_error_t *err)
 
 static void walker_free(walker_t *w)
 {
-    free(w->r1.o);
-    free(w->r2.o);
-    free(w->r1.ind);
-    free(w->r2.ind);
+    read_obs_free(&w->r1);
+    read_obs_free(&w->r2);
+    free(w->plain);
     free(w->ref_sym);
     free(w->ins_buf);
     free(w->jdiff);
@@ -752,20 +838,16 @@ int da_walk_chunk(da_stream_t *s, const da_params_t *par, const da_chunk_t *ch,
     w.ch = ch;
     w.res = res;
     w.len = ch->end - ch->beg;
-    w.r1.o = malloc(sizeof *w.r1.o * (size_t)(w.len + 1));
-    w.r2.o = malloc(sizeof *w.r2.o * (size_t)(w.len + 1));
+    int obs_rc = read_obs_alloc(&w.r1, w.len) | read_obs_alloc(&w.r2, w.len);
+    w.plain = malloc((size_t)w.len + 1);
     w.ref_sym = malloc((size_t)w.len + 1);
     w.jdiff = calloc(2 * (size_t)(w.len + 1), sizeof *w.jdiff);
     b = bam_init1();
     next = bam_init1();
     int mates_rc = da_mates_init(&mates, par->mate_memory, 0, par->tmpdir);
-    if (!w.r1.o || !w.r2.o || !w.ref_sym || !w.jdiff || !b || !next || mates_rc) {
+    if (obs_rc || !w.plain || !w.ref_sym || !w.jdiff || !b || !next || mates_rc) {
         rc = da_fail(err, DA_ERR_NOMEM, "out of memory");
         goto out;
-    }
-    for (int v = 0; v < 256; v++) {
-        obs_t o = {(uint8_t)da_packed_sym((uint8_t)v), (uint8_t)da_packed_qual((uint8_t)v), 0, 0};
-        w.packed_obs[v] = o;
     }
     for (int64_t k = 0; k < w.len; k++) {
         switch (ch->ref ? ch->ref[k] : 'N') {
