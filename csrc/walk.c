@@ -67,7 +67,6 @@ typedef struct {
     uint8_t *plain;         /* scratch: 1 where a position takes the inline path */
 } walker_t;
 
-
 /* ------------------------------------------------------------------ CIGAR walk */
 
 /* Does an op that consumes the reference follow op i? (insertion anchored on the right) */
