@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("deepamp.report", "self-contained HTML report of an annotated sample (VCF + annotate JSON)"),
     "align": ("deepamp.pipeline", "align paired FASTQs with bwa mem or bowtie2 --very-sensitive-local into a sorted BAM"),
     "concordance": ("deepamp.concordance", "merge two aligners' VCFs: strong (PASS in both) / weak evidence"),
+    "cohort": ("deepamp.cohort", "call every sample of a cohort in parallel with Dask (VCFs + cohort.tsv)"),
 }
 
 

@@ -17,8 +17,12 @@ import sys
 from .errors import FormatError, InputFileError, RegionError
 
 
-def _add_count_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("bam", metavar="IN.bam", help="indexed, coordinate-sorted BAM or CRAM")
+def _add_count_options(p: argparse.ArgumentParser, cohort: bool = False) -> None:
+    if cohort:
+        p.add_argument("bams", nargs="+", metavar="IN.bam", help="indexed, coordinate-sorted BAMs or CRAMs, "
+                       "one sample each")
+    else:
+        p.add_argument("bam", metavar="IN.bam", help="indexed, coordinate-sorted BAM or CRAM")
     p.add_argument("-f", "--ref", metavar="REF.fa", help="reference FASTA (indexed on demand)")
     p.add_argument("-r", "--region", action="append", default=[], metavar="CHR:START-END",
                    help="region, 1-based inclusive (repeatable)")
@@ -60,7 +64,8 @@ def mate_memory_bytes(args: argparse.Namespace) -> int:
     return int(args.mate_memory * 2**20)
 
 
-def _flag_exclude(args: argparse.Namespace) -> int:
+def flag_exclude(args: argparse.Namespace) -> int:
+    """The SAM flags whose reads are dropped, from --incl-supplementary and --keep-duplicates."""
     from .pileup import DEFAULT_FLAG_EXCLUDE, FLAG_DUPLICATE, FLAG_SUPPLEMENTARY
 
     flags = DEFAULT_FLAG_EXCLUDE
@@ -88,7 +93,7 @@ def _count(args: argparse.Namespace, qual_hist: bool):
 
     return count(args.bam, args.region or None, bed=args.bed, reference=args.ref,
                  min_mapq=args.min_mq, min_bq=args.min_bq, min_alt_bq=args.min_alt_bq,
-                 flag_exclude=_flag_exclude(args), merge_mates=not args.no_merge_mates,
+                 flag_exclude=flag_exclude(args), merge_mates=not args.no_merge_mates,
                  threads=args.threads, qual_hist=qual_hist, mate_memory=mate_memory_bytes(args))
 
 
@@ -109,11 +114,15 @@ def stats_header_lines(counts) -> list[str]:
 
 # ---------------------------------------------------------------- call
 
-def configure_call_parser(p: argparse.ArgumentParser) -> None:
-    """Options of ``deepamp call`` (LoFreq spellings)."""
-    _add_count_options(p)
-    p.add_argument("-o", "--out", default="-", metavar="OUT.vcf",
-                   help="output VCF; .vcf.gz is bgzipped and tabix-indexed (default: stdout)")
+def configure_call_parser(p: argparse.ArgumentParser, cohort: bool = False) -> None:
+    """Options of ``deepamp call`` (LoFreq spellings); with cohort, of ``deepamp cohort``."""
+    _add_count_options(p, cohort)
+    if cohort:
+        p.add_argument("-o", "--out", required=True, metavar="OUT_DIR",
+                       help="new directory for the VCFs (SAMPLE.vcf.gz) and cohort.tsv")
+    else:
+        p.add_argument("-o", "--out", default="-", metavar="OUT.vcf",
+                       help="output VCF; .vcf.gz is bgzipped and tabix-indexed (default: stdout)")
     p.add_argument("-C", "--min-cov", type=int, default=1, metavar="INT",
                    help="test only sites with at least this many counted bases (default 1)")
     p.add_argument("-a", "--sig", type=float, default=0.01, metavar="FLOAT",
@@ -151,16 +160,12 @@ def configure_call_parser(p: argparse.ArgumentParser) -> None:
     add_filter_options(p, for_call=True)
 
 
-def run_call(args: argparse.Namespace) -> int:
-    """``deepamp call``: count, test, correct, write VCF (SNVs and indels)."""
-    from .call import CallParams, call_snvs, site_stats
-    from .indels import call_indels, merge_sorted
-    from .io import check_writable
-    from .vcf import VcfHeader, write_vcf
+def check_call_args(args: argparse.Namespace):
+    """Check the options of ``deepamp call`` (one-line errors); returns (CallParams, filter params)."""
+    from .call import CallParams
+    from .filters import params_from_args
 
     _check_args(args)
-    if args.out != "-":
-        check_writable(args.out)
     if args.bonf == "dynamic":
         bonf = None
     else:
@@ -169,12 +174,23 @@ def run_call(args: argparse.Namespace) -> int:
         except ValueError:
             raise FormatError(f"--bonf {args.bonf!r}: expected an integer or 'dynamic'") from None
     if not args.ref:
-        raise InputFileError("deepamp call needs the reference FASTA (-f REF.fa)")
-    params = CallParams(min_cov=args.min_cov, alpha=args.sig, mtc=args.mtc, bonf=bonf)
-    # every input is opened and checked before the (slow) counting
-    from .filters import PopulationVcf, apply_filters, filter_headers, params_from_args
+        raise InputFileError(f"deepamp {getattr(args, 'command', 'call')} needs the reference FASTA (-f REF.fa)")
+    return (CallParams(min_cov=args.min_cov, alpha=args.sig, mtc=args.mtc, bonf=bonf),
+            params_from_args(args, for_call=True))
 
-    fparams = params_from_args(args, for_call=True)
+
+def run_call(args: argparse.Namespace) -> int:
+    """``deepamp call``: count, test, correct, write VCF (SNVs and indels)."""
+    from .call import call_snvs, site_stats
+    from .indels import call_indels, merge_sorted
+    from .io import check_writable
+    from .vcf import VcfHeader, write_vcf
+
+    if args.out != "-":
+        check_writable(args.out)
+    params, fparams = check_call_args(args)
+    # every input is opened and checked before the (slow) counting
+    from .filters import PopulationVcf, apply_filters, filter_headers
     population = PopulationVcf(fparams.population_vcf) if fparams and fparams.population_vcf else None
     background = None
     if args.background:
@@ -191,14 +207,15 @@ def run_call(args: argparse.Namespace) -> int:
 
         background = learn(args.control, reference=args.ref, bed=args.bed, regions=args.region,
                            min_bq=args.min_bq, min_alt_bq=args.min_alt_bq, min_mapq=args.min_mq,
-                           flag_exclude=_flag_exclude(args), merge_mates=not args.no_merge_mates,
+                           flag_exclude=flag_exclude(args), merge_mates=not args.no_merge_mates,
                            threads=args.threads, mate_memory=mate_memory_bytes(args))
     counts = _count(args, qual_hist=True)
     variants, m = ([], 0) if args.only_indels else \
         call_snvs(counts, params, background=background, hotspots=hotspots)
     indels, m_indel, notes = ([], 0, []) if args.no_indels else \
         call_indels(counts, params, background=background, reference=args.ref)
-    header = VcfHeader(counts.header_contigs, reference=args.ref, command="deepamp " + " ".join(sys.argv[1:]))
+    command = getattr(args, "command_line", None) or "deepamp " + " ".join(sys.argv[1:])
+    header = VcfHeader(counts.header_contigs, reference=args.ref, command=command)
     header.extra += [f"##deepamp_mtc={params.mtc},tests={m},alpha={params.alpha}"]
     if not args.no_indels:
         header.extra.append(f"##deepamp_indel_mtc={params.mtc},tests={m_indel},alpha={params.alpha}")
@@ -207,8 +224,10 @@ def run_call(args: argparse.Namespace) -> int:
     header.extra.append("##deepamp_sites=" + ",".join(f"{k}:{v}" for k, v in sites.items()
                                                       if not k.endswith("_positions")))
     if background is not None:
-        source = os.path.abspath(args.background) if args.background else \
-            "controls:" + ";".join(os.path.abspath(c) for c in args.control)
+        if args.background:  # deepamp cohort names where its learned background will be
+            source = getattr(args, "background_source", None) or os.path.abspath(args.background)
+        else:
+            source = "controls:" + ";".join(os.path.abspath(c) for c in args.control)
         header.extra.append(f"##deepamp_background={source},panel_sha256={background.meta['panel_sha256']}")
     n_snv = len(variants)
     variants = merge_sorted(variants, indels)
