@@ -440,26 +440,13 @@ static fast_t fast_of(const walker_t *w)
     return f;
 }
 
-/* plain[k] = 1 for k in [k, kend) where one read shows a plain observation:
- * an A/C/G/T base of known quality passing both quality thresholds, no
- * indel anchored.  No early exit and byte lanes: this loop is vectorised. */
-DA_NOINLINE static void classify_solo(const fast_t *f, const read_obs_t *ro, int64_t k, int64_t kend,
-                                      uint8_t *restrict plain)
-{
-    const uint8_t *restrict sym = ro->sym, *restrict qual = ro->qual, *restrict flags = ro->flags;
-    const uint8_t *restrict ref = f->ref_sym;
-    const uint8_t min_bq = f->min_bq, min_alt_bq = f->min_alt_bq;
-    for (int64_t j = k; j < kend; j++) {
-        uint8_t x = sym[j], q = qual[j], r = ref[j];
-        plain[j] = (uint8_t)((x < 4) & (flags[j] == 0) & (q != QUAL_MISSING) & (q >= min_bq) &
-                             ((r == x) | (r > 3) | (q >= min_alt_bq)));
-    }
-}
-
-/* The same for both mates over their overlap: plain where both show the
- * same plain base (its quality the higher of the two). */
-DA_NOINLINE static void classify_pair(const fast_t *f, const read_obs_t *rx, const read_obs_t *ry, int64_t k,
-                                      int64_t kend, uint8_t *restrict plain)
+/* plain[j] = 1 for j in [k, kend) where both mates x and y show the same
+ * plain observation: an A/C/G/T base of known quality, no indel anchored,
+ * the lower quality passing min_bq and the higher (the one counted) passing
+ * min_alt_bq if the base is not the reference.  For one read alone pass it
+ * as both mates.  No early exit and byte lanes: this loop is vectorised. */
+DA_NOINLINE static void classify(const fast_t *f, const read_obs_t *rx, const read_obs_t *ry, int64_t k,
+                                 int64_t kend, uint8_t *restrict plain)
 {
     const uint8_t *restrict sx = rx->sym, *restrict qx = rx->qual, *restrict fx = rx->flags;
     const uint8_t *restrict sy = ry->sym, *restrict qy = ry->qual, *restrict fy = ry->flags;
@@ -478,32 +465,14 @@ static inline uint32_t hist_bin(int q)
     return (uint32_t)(q >= DA_NQUAL ? DA_NQUAL - 1 : q);
 }
 
-/* Count one read's positions from k on while plain[k]; the first offset < kend
- * that is not plain, or kend. */
-DA_NOINLINE static int64_t count_plain_solo(fast_t f, const read_obs_t *ro, const uint8_t *plain, int64_t k,
-                                            int64_t kend, int strand)
-{
-    const uint8_t *sym = ro->sym, *qual = ro->qual;
-    uint32_t *cnt = f.counts + (size_t)k * DA_NSYM * 2 + strand;
-    if (!f.hist) {
-        for (; k < kend && plain[k]; k++, cnt += DA_NSYM * 2) cnt[sym[k] * 2]++;
-        return k;
-    }
-    uint32_t *hist = f.hist + (size_t)k * DA_NQUAL;
-    for (; k < kend && plain[k]; k++, cnt += DA_NSYM * 2, hist += DA_NQUAL) {
-        cnt[sym[k] * 2]++;
-        hist[hist_bin(qual[k])]++;
-    }
-    return k;
-}
-
-/* The same for a pair: each plain position counts once, with the higher
- * quality, on read 1's strand sx. */
-DA_NOINLINE static int64_t count_plain_pair(fast_t f, const read_obs_t *rx, const read_obs_t *ry,
-                                            const uint8_t *plain, int64_t k, int64_t kend, int sx)
+/* Count the positions from k on while plain[k], each once with the higher
+ * of the two qualities, on strand (read 1's for a pair; one read alone is
+ * passed as both mates); the first offset < kend that is not plain, or kend. */
+DA_NOINLINE static int64_t count_plain(fast_t f, const read_obs_t *rx, const read_obs_t *ry,
+                                       const uint8_t *plain, int64_t k, int64_t kend, int strand)
 {
     const uint8_t *sym = rx->sym, *qx = rx->qual, *qy = ry->qual;
-    uint32_t *cnt = f.counts + (size_t)k * DA_NSYM * 2 + sx;
+    uint32_t *cnt = f.counts + (size_t)k * DA_NSYM * 2 + strand;
     if (!f.hist) {
         for (; k < kend && plain[k]; k++, cnt += DA_NSYM * 2) cnt[sym[k] * 2]++;
         return k;
@@ -522,9 +491,9 @@ static int count_solo_run(walker_t *w, const bam1_t *b, const read_obs_t *ro, in
     const fast_t f = fast_of(w);
     const int64_t beg = w->ch->beg, kend = e - beg;
     uint64_t n_fast = 0;
-    classify_solo(&f, ro, s - beg, kend, w->plain);
+    classify(&f, ro, ro, s - beg, kend, w->plain);
     for (int64_t k = s - beg; k < kend; k++) {
-        int64_t stop = count_plain_solo(f, ro, w->plain, k, kend, strand);
+        int64_t stop = count_plain(f, ro, ro, w->plain, k, kend, strand);
         n_fast += (uint64_t)(stop - k);
         if (stop == kend) break;
         k = stop;
@@ -642,9 +611,9 @@ static int count_overlap(walker_t *w, const bam1_t *bx, const read_obs_t *rx, in
     const int64_t beg = w->ch->beg, kend = oe - beg;
     uint64_t n_fast = 0;
     int rc = DA_OK;
-    classify_pair(&f, rx, ry, ob - beg, kend, w->plain);
+    classify(&f, rx, ry, ob - beg, kend, w->plain);
     for (int64_t k = ob - beg; k < kend && !rc; k++) {
-        int64_t stop = count_plain_pair(f, rx, ry, w->plain, k, kend, sx);
+        int64_t stop = count_plain(f, rx, ry, w->plain, k, kend, sx);
         n_fast += (uint64_t)(stop - k);
         if (stop == kend) break;
         k = stop;
