@@ -198,7 +198,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """``deepamp cohort``: call each BAM as a Dask task, write the VCFs and cohort.tsv."""
     try:
-        import dask  # noqa: F401
+        import dask
     except ImportError:
         raise InputFileError("deepamp cohort needs dask: pip install 'deepamp[cohort]'") from None
     from .commands import check_call_args
@@ -214,7 +214,6 @@ def run(args: argparse.Namespace) -> int:
         if name in names:
             raise InputFileError(f"{bam}: sample {name!r} is also {names[name]}")
         names[name] = bam
-    import dask
 
     command = "deepamp " + " ".join(sys.argv[1:])
     with _staging(args.out) as tmp:
