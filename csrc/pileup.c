@@ -5,14 +5,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stream.h"
+
+/* Decoded records go from the worker that read them to the one that counts
+ * them in batches; each worker adds a fixed number of batches to the pool,
+ * which bounds the records in flight. */
+enum { BATCH_RECS = 128, BATCHES_PER_WORKER = 32 };
+
+typedef struct batch {
+    struct batch *next;         /* in the free list or the queue */
+    int64_t chunk;              /* slot of the chunk its records belong to */
+    int n;                      /* records held */
+    int last;                   /* the chunk's records end with these */
+    bam1_t *rec[BATCH_RECS];    /* allocated on first use, reused */
+} batch_t;
+
 typedef struct {
     da_chunk_t chunk;
     da_chunk_result_t res;
     da_error_t err;
-    int done;
+    da_walk_t *walk;            /* from the start of its decoding to its last batch */
+    int busy;                   /* a worker is feeding its walk (under lock) */
+    int64_t group_end;          /* end of the chunks the index cannot tell from it */
 } chunk_slot_t;
 
-/* The chunks a worker has still to take, in position order: [next, end). */
+/* The chunks a worker has still to decode, in position order: [next, end). */
 typedef struct {
     int64_t next, end;
 } run_t;
@@ -21,65 +38,122 @@ typedef struct {
     const da_job_t *job;
     chunk_slot_t *slots;
     int64_t nslots;
-    run_t *runs;                /* one per worker (under lock) */
-    int nruns;
-    int abort;                  /* set when any chunk failed (under lock) */
-    pthread_mutex_t lock;
+    double *cum;                /* nslots + 1 prefix sums of estimated decoding work */
+    int nworkers;
     int extra_threads;          /* decompression threads per reader */
+    /* under lock */
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    run_t *runs;                /* one per worker */
+    double *cur_left;           /* per worker: decoding work left in its current chunk */
+    int64_t ndone;              /* chunks whose walk has ended */
+    int live;                   /* walks begun and not ended */
+    int max_live;               /* 1 for one worker, else nworkers + 1: a worker may begin
+                                 * decoding its next chunk while the others count the end of
+                                 * its last one; each walk holds at most one mate budget */
+    int abort;                  /* set when any chunk failed */
+    batch_t *pool;              /* every batch (nworkers * BATCHES_PER_WORKER) */
+    batch_t *free_batches;
+    batch_t *head, *tail;       /* decoded and waiting to be counted, in decoding order */
 } queue_t;
 
 typedef struct {
     queue_t *q;
     int id;                     /* index of its run */
-    da_reader_t reader;         /* opened by the worker unless preset */
+    da_reader_t reader;         /* opened on the first chunk it decodes, unless preset */
     int reader_open;
-    da_stream_t stream;         /* the worker's records, carried from chunk to chunk */
+    da_stream_t stream;         /* its records, carried from chunk to chunk */
+    int stream_ready;
+    int64_t cur;                /* chunk it is decoding, or -1 */
+    int fresh;                  /* cur is taken but its decoding has not begun */
+    uint64_t cur_from;          /* virtual offset where cur's decoding began */
     da_error_t err;             /* reader-open failure */
 } worker_t;
 
-/* Next chunk for worker w: the next of its own run, so that its stream reads
- * on through neighbouring chunks; when the run is done, the second half of
- * the longest run left becomes its own (work stealing). */
-static int64_t take_chunk(queue_t *q, int w)
+/* A cut of [from, to) at a group boundary near mid (in (from, to)), or -1. */
+static int64_t group_cut(const queue_t *q, int64_t from, int64_t to, int64_t mid)
 {
-    pthread_mutex_lock(&q->lock);
-    int64_t i = -1;
-    run_t *own = &q->runs[w];
-    if (!q->abort && own->next >= own->end) {
-        run_t *victim = NULL;
-        for (int v = 0; v < q->nruns; v++)
-            if (q->runs[v].end - q->runs[v].next > (victim ? victim->end - victim->next : 0))
-                victim = &q->runs[v];
-        if (victim) {
-            int64_t left = victim->end - victim->next, k = left > 1 ? left / 2 : 1;
-            own->next = victim->end - k;
-            own->end = victim->end;
-            victim->end -= k;
-        }
+    for (int64_t d = 0; mid - d > from || mid + d < to; d++) {
+        int64_t k = mid + d;
+        if (k > from && k < to && q->slots[k - 1].group_end == k) return k;
+        k = mid - d;
+        if (d && k > from && k < to && q->slots[k - 1].group_end == k) return k;
     }
-    if (!q->abort && own->next < own->end) i = own->next++;
-    pthread_mutex_unlock(&q->lock);
-    return i;
+    return -1;
 }
 
-/* Cut the chunks into one run per worker of about equal work, estimated by
- * the compressed bytes the index places each chunk's records in.  A BAI
- * only resolves 16 kb bins, so chunks that the index gives the same blocks
- * (amplicons in one bin) share those bytes equally, and blocks already
- * counted for the chunks before are not counted again.  Without a usable
- * estimate (CRAM, an index query failing: the walk reports that) chunks
- * weigh one. */
+/* Next chunk for worker w to decode (under lock): the next of its own run,
+ * so that its stream reads on through neighbouring chunks; when the run is
+ * done, the second half of the longest run left becomes its own (work
+ * stealing), cut where the index separates the chunks, so that no records
+ * are decoded twice. */
+static int64_t take_chunk(queue_t *q, int w)
+{
+    run_t *own = &q->runs[w];
+    if (own->next >= own->end) {
+        run_t *victim = NULL;
+        int64_t cut = -1;
+        for (int v = 0; v < q->nworkers; v++) {
+            run_t *r = &q->runs[v];
+            int64_t left = r->end - r->next;
+            if (left < 2 || (victim && left <= victim->end - victim->next)) continue;
+            int64_t k = group_cut(q, r->next, r->end, r->end - left / 2);
+            if (k >= 0) {
+                victim = r;
+                cut = k;
+            }
+        }
+        if (!victim) return -1;
+        own->next = cut;
+        own->end = victim->end;
+        victim->end = cut;
+    }
+    return own->next < own->end ? own->next++ : -1;
+}
+
+/* Decoding work that worker w has left (under lock). */
+static double work_left(const queue_t *q, int w)
+{
+    return q->cum[q->runs[w].end] - q->cum[q->runs[w].next] + q->cur_left[w];
+}
+
+/* Does worker w have the most decoding left (ties to the lower id)?  It
+ * then keeps decoding and leaves the counting to the others. */
+static int leads(const queue_t *q, int w)
+{
+    double mine = work_left(q, w);
+    for (int v = 0; v < q->nworkers; v++) {
+        double other = work_left(q, v);
+        if (v != w && (other > mine || (other == mine && v < w))) return 0;
+    }
+    return 1;
+}
+
+/* The oldest decoded batch whose chunk no other worker is feeding (under
+ * lock); *prev is its predecessor in the queue. */
+static batch_t *countable(const queue_t *q, batch_t **prev)
+{
+    *prev = NULL;
+    for (batch_t *b = q->head; b; *prev = b, b = b->next)
+        if (!q->slots[b->chunk].busy) return b;
+    return NULL;
+}
+
+/* Cut the chunks into one run per worker of about equal decoding work,
+ * estimated by the compressed bytes the index places each chunk's records
+ * in.  A BAI only resolves 16 kb bins, so chunks that the index gives the
+ * same blocks (amplicons in one bin) form a group: they share those bytes
+ * equally, are never split between runs (a worker starting inside would
+ * decode the group's earlier records again), and blocks already counted
+ * for the chunks before are not counted again.  Without a usable estimate
+ * (CRAM, an index query failing: the walk reports that) chunks weigh one.
+ * Counting is balanced separately, batch by batch. */
 static int split_runs(queue_t *q, da_reader_t *r)
 {
     int64_t n = q->nslots;
-    double *cost = malloc(sizeof *cost * (size_t)(n ? n : 1)), total = 0;
     uint64_t *span = malloc(sizeof *span * 2 * (size_t)(n ? n : 1));  /* first, last; 0, 0: unknown */
-    if (!cost || !span) {
-        free(cost);
-        free(span);
-        return DA_ERR_NOMEM;
-    }
-    int use_index = q->nruns > 1 && da_reader_is_bam(r);
+    if (!span) return DA_ERR_NOMEM;
+    int use_index = q->nworkers > 1 && da_reader_is_bam(r);
     for (int64_t i = 0; i < n; i++) {
         const da_chunk_t *c = &q->slots[i].chunk;
         da_error_t ignored;
@@ -89,68 +163,180 @@ static int split_runs(queue_t *q, da_reader_t *r)
             span[2 * i] = span[2 * i + 1] = 0;
     }
     uint64_t counted = 0;  /* blocks before this are counted already (same contig) */
+    q->cum[0] = 0;
     for (int64_t i = 0, g; i < n; i = g) {
         uint64_t first = span[2 * i], last = span[2 * i + 1];
         int tid = q->slots[i].chunk.tid;
         if (i == 0 || tid != q->slots[i - 1].chunk.tid) counted = 0;
-        /* the group: this chunk and the next ones the index cannot tell apart */
         for (g = i + 1; g < n && last && q->slots[g].chunk.tid == tid && span[2 * g] == first &&
                         span[2 * g + 1] == last; g++) {}
         uint64_t from = first > counted ? first : counted;
         double bytes = last > from ? (double)((last >> 16) - (from >> 16)) : 0;
         if (last > counted) counted = last;
-        for (int64_t k = i; k < g; k++) total += cost[k] = 1 + bytes / (double)(g - i);
+        for (int64_t k = i; k < g; k++) {
+            q->slots[k].group_end = g;
+            q->cum[k + 1] = q->cum[k] + 1 + bytes / (double)(g - i);
+        }
     }
     free(span);
+    double total = q->cum[n];
     int64_t at = 0;
-    double done = 0;
-    for (int k = 0; k < q->nruns; k++) {
+    for (int k = 0; k < q->nworkers; k++) {
         q->runs[k].next = at;
-        double target = total * (k + 1) / q->nruns;
-        int64_t keep = q->nruns - 1 - k;  /* at least one chunk for each later run */
-        while (at < n - keep && (k == q->nruns - 1 || at == q->runs[k].next || done + cost[at] / 2 <= target))
-            done += cost[at++];
+        double target = total * (k + 1) / q->nworkers;
+        while (at < n) {
+            int64_t g = q->slots[at].group_end;
+            if (k < q->nworkers - 1 && (q->cum[at] + q->cum[g]) / 2 > target) break;
+            at = g;
+        }
         q->runs[k].end = at;
     }
-    free(cost);
     return DA_OK;
 }
 
-static void abort_queue(queue_t *q)
+static void fail_locked(queue_t *q)
 {
-    pthread_mutex_lock(&q->lock);
     q->abort = 1;
-    pthread_mutex_unlock(&q->lock);
+    pthread_cond_broadcast(&q->changed);
 }
 
+/* Fill b with the next records of the worker's chunk (outside the lock);
+ * the chunk's walk and window start with its first batch. */
+static int decode_batch(worker_t *wk, batch_t *b)
+{
+    queue_t *q = wk->q;
+    chunk_slot_t *s = &q->slots[wk->cur];
+    b->chunk = wk->cur;
+    b->n = 0;
+    b->last = 0;
+    if (!wk->reader_open) {
+        if (da_reader_open(&wk->reader, q->job->path, q->job->ref_path, q->extra_threads, &wk->err))
+            return wk->err.code;
+        wk->reader_open = 1;
+    }
+    if (!wk->stream_ready) {
+        /* Records kept for the next chunk get half the per-thread budget of
+         * waiting mates, on top of it. */
+        size_t budget = q->job->params.mate_memory;
+        wk->stream_ready = 1;
+        if (da_stream_init(&wk->stream, &wk->reader, budget > 1 ? budget / 2 : budget))
+            return da_fail(&s->err, DA_ERR_NOMEM, "out of memory");
+    }
+    if (wk->fresh) {
+        wk->fresh = 0;
+        int rc = da_walk_begin(&s->walk, &q->job->params, &s->chunk, &s->res, &s->err);
+        if (!rc) rc = da_stream_window(&wk->stream, s->chunk.tid, s->chunk.beg, s->chunk.end,
+                                       s->chunk.keep_from, &s->err);
+        if (rc) return rc;
+        wk->cur_from = da_reader_is_bam(&wk->reader) ? da_reader_tell(&wk->reader) : 0;
+    }
+    while (b->n < BATCH_RECS) {
+        if (!b->rec[b->n] && !(b->rec[b->n] = bam_init1())) return da_fail(&s->err, DA_ERR_NOMEM, "out of memory");
+        int got = da_stream_next(&wk->stream, b->rec[b->n], &s->err);
+        if (got < 0) return got;
+        if (got == 0) {
+            b->last = 1;
+            break;
+        }
+        b->n++;
+    }
+    return DA_OK;
+}
+
+/* Decoding work left in the worker's current chunk, from the bytes read. */
+static double chunk_left(const worker_t *wk, const batch_t *b)
+{
+    const queue_t *q = wk->q;
+    if (b->last) return 0;
+    double left = q->cum[wk->cur + 1] - q->cum[wk->cur];
+    if (da_reader_is_bam(&wk->reader))
+        left -= (double)((da_reader_tell(&wk->reader) >> 16) - (wk->cur_from >> 16));
+    return left > 0 ? left : 0;
+}
+
+/* Feed b to its chunk's walk (outside the lock); the walk ends with the
+ * chunk's last batch. */
+static int count_batch(queue_t *q, batch_t *b)
+{
+    chunk_slot_t *s = &q->slots[b->chunk];
+    int rc = da_walk_feed(s->walk, (const bam1_t *const *)b->rec, b->n, &s->err);
+    if (!rc && b->last) {
+        rc = da_walk_end(s->walk, &s->err);
+        da_walk_free(s->walk);
+        s->walk = NULL;
+    }
+    return rc;
+}
+
+/* Each worker decodes its run and counts batches, whichever is more useful:
+ * the one with the most decoding left keeps decoding while the others count
+ * the oldest batches (one worker counts each batch it decoded at once).
+ * A chunk's batches are counted in decoding order, one at a time. */
 static void *worker_main(void *arg)
 {
     worker_t *wk = arg;
     queue_t *q = wk->q;
-    if (!wk->reader_open) {
-        if (da_reader_open(&wk->reader, q->job->path, q->job->ref_path, q->extra_threads, &wk->err)) {
-            abort_queue(q);
-            return NULL;
+    pthread_mutex_lock(&q->lock);
+    while (!q->abort && q->ndone < q->nslots) {
+        if (wk->cur < 0 && q->live < q->max_live) {
+            int64_t i = take_chunk(q, wk->id);
+            if (i >= 0) {
+                wk->cur = i;
+                wk->fresh = 1;
+                q->cur_left[wk->id] = q->cum[i + 1] - q->cum[i];
+                q->live++;
+            }
         }
-        wk->reader_open = 1;
+        batch_t *prev, *ready = countable(q, &prev);
+        if (wk->cur >= 0 && q->free_batches && (!ready || (q->nworkers > 1 && leads(q, wk->id)))) {
+            batch_t *b = q->free_batches;
+            q->free_batches = b->next;
+            pthread_mutex_unlock(&q->lock);
+            int rc = decode_batch(wk, b);
+            double left = rc ? 0 : chunk_left(wk, b);
+            pthread_mutex_lock(&q->lock);
+            if (rc) {
+                b->next = q->free_batches;
+                q->free_batches = b;
+                fail_locked(q);
+                break;
+            }
+            b->next = NULL;
+            if (q->tail) q->tail->next = b;
+            else q->head = b;
+            q->tail = b;
+            q->cur_left[wk->id] = left;
+            if (b->last) wk->cur = -1;
+            pthread_cond_broadcast(&q->changed);
+        } else if (ready) {
+            if (prev) prev->next = ready->next;
+            else q->head = ready->next;
+            if (q->tail == ready) q->tail = prev;
+            chunk_slot_t *s = &q->slots[ready->chunk];
+            s->busy = 1;
+            pthread_mutex_unlock(&q->lock);
+            int rc = count_batch(q, ready);
+            pthread_mutex_lock(&q->lock);
+            s->busy = 0;
+            if (ready->last && !rc) {
+                q->ndone++;
+                q->live--;
+            }
+            ready->next = q->free_batches;
+            q->free_batches = ready;
+            if (rc) {
+                fail_locked(q);
+                break;
+            }
+            pthread_cond_broadcast(&q->changed);
+        } else {
+            pthread_cond_wait(&q->changed, &q->lock);
+        }
     }
-    /* Records kept for the next chunk get half the per-thread budget of
-     * waiting mates, on top of it. */
-    size_t budget = q->job->params.mate_memory;
-    if (da_stream_init(&wk->stream, &wk->reader, budget > 1 ? budget / 2 : budget)) {
-        da_stream_free(&wk->stream);
-        da_fail(&wk->err, DA_ERR_NOMEM, "out of memory");
-        abort_queue(q);
-        return NULL;
-    }
-    int64_t i;
-    while ((i = take_chunk(q, wk->id)) >= 0) {
-        chunk_slot_t *s = &q->slots[i];
-        int rc = da_walk_chunk(&wk->stream, &q->job->params, &s->chunk, &s->res, &s->err);
-        s->done = 1;
-        if (rc) abort_queue(q);
-    }
-    da_stream_free(&wk->stream);
+    pthread_cond_broadcast(&q->changed);
+    pthread_mutex_unlock(&q->lock);
+    if (wk->stream_ready) da_stream_free(&wk->stream);
+    wk->stream_ready = 0;
     return NULL;
 }
 
@@ -255,6 +441,14 @@ void da_result_free(da_result_t *res)
     memset(res, 0, sizeof *res);
 }
 
+static void free_batches(batch_t *pool, int n)
+{
+    for (int i = 0; pool && i < n; i++)
+        for (int k = 0; k < BATCH_RECS; k++)
+            if (pool[i].rec[k]) bam_destroy1(pool[i].rec[k]);
+    free(pool);
+}
+
 int da_pileup(const da_job_t *job, da_result_t *res, da_error_t *err)
 {
     memset(res, 0, sizeof *res);
@@ -266,7 +460,7 @@ int da_pileup(const da_job_t *job, da_result_t *res, da_error_t *err)
     q.job = job;
     worker_t *workers = NULL;
     pthread_t *tids = NULL;
-    int nworkers = 0, started = 0;
+    int started = 0, nbatches = 0;
 
     q.slots = make_chunks(job, &q.nslots);
     if (!q.slots) return da_fail(err, DA_ERR_NOMEM, "out of memory");
@@ -278,23 +472,35 @@ int da_pileup(const da_job_t *job, da_result_t *res, da_error_t *err)
         }
     }
     pthread_mutex_init(&q.lock, NULL);
+    pthread_cond_init(&q.changed, NULL);
 
-    nworkers = job->threads < q.nslots ? job->threads : (int)(q.nslots ? q.nslots : 1);
-    q.extra_threads = (job->threads - nworkers) / nworkers;
-    workers = calloc((size_t)nworkers, sizeof *workers);
-    tids = calloc((size_t)nworkers, sizeof *tids);
-    q.runs = calloc((size_t)nworkers, sizeof *q.runs);
-    q.nruns = nworkers;
-    if (!workers || !tids || !q.runs) {
+    /* One worker more than chunks can still count while the others decode;
+     * threads beyond that decompress for the readers. */
+    q.nworkers = job->threads < q.nslots + 1 ? job->threads : (int)(q.nslots + 1);
+    q.extra_threads = (job->threads - q.nworkers) / q.nworkers;
+    q.max_live = q.nworkers > 1 ? q.nworkers + 1 : 1;
+    nbatches = q.nworkers * BATCHES_PER_WORKER;
+    workers = calloc((size_t)q.nworkers, sizeof *workers);
+    tids = calloc((size_t)q.nworkers, sizeof *tids);
+    q.runs = calloc((size_t)q.nworkers, sizeof *q.runs);
+    q.cur_left = calloc((size_t)q.nworkers, sizeof *q.cur_left);
+    q.cum = calloc((size_t)q.nslots + 1, sizeof *q.cum);
+    q.pool = calloc((size_t)nbatches, sizeof *q.pool);
+    if (!workers || !tids || !q.runs || !q.cur_left || !q.cum || !q.pool) {
         rc = da_fail(err, DA_ERR_NOMEM, "out of memory");
         goto out;
     }
-    /* The first reader is opened here so that open errors are reported
-     * before any thread starts, identically for every thread count. */
-    for (int i = 0; i < nworkers; i++) {
+    for (int i = 0; i < nbatches; i++) {
+        q.pool[i].next = q.free_batches;
+        q.free_batches = &q.pool[i];
+    }
+    for (int i = 0; i < q.nworkers; i++) {
         workers[i].q = &q;
         workers[i].id = i;
+        workers[i].cur = -1;
     }
+    /* The first reader is opened here so that open errors are reported
+     * before any thread starts, identically for every thread count. */
     if ((rc = da_reader_open(&workers[0].reader, job->path, job->ref_path, q.extra_threads, err)))
         goto out;
     workers[0].reader_open = 1;
@@ -302,9 +508,11 @@ int da_pileup(const da_job_t *job, da_result_t *res, da_error_t *err)
         rc = da_fail(err, DA_ERR_NOMEM, "out of memory");
         goto out;
     }
-    for (int i = 1; i < nworkers; i++) {
+    for (int i = 1; i < q.nworkers; i++) {
         if (pthread_create(&tids[i], NULL, worker_main, &workers[i]) != 0) {
-            abort_queue(&q);
+            pthread_mutex_lock(&q.lock);
+            fail_locked(&q);
+            pthread_mutex_unlock(&q.lock);
             rc = da_fail(err, DA_ERR_THREAD, "cannot start worker thread");
             break;
         }
@@ -314,7 +522,7 @@ int da_pileup(const da_job_t *job, da_result_t *res, da_error_t *err)
     for (int i = 1; i <= started; i++) pthread_join(tids[i], NULL);
     if (rc) goto out;
 
-    for (int i = 0; i < nworkers; i++)
+    for (int i = 0; i < q.nworkers; i++)
         if (workers[i].err.code) {
             *err = workers[i].err;
             rc = err->code;
@@ -332,13 +540,20 @@ int da_pileup(const da_job_t *job, da_result_t *res, da_error_t *err)
         rc = da_fail(err, DA_ERR_NOMEM, "out of memory");
     }
 out:
-    for (int i = 0; i < nworkers && workers; i++)
+    for (int i = 0; i < q.nworkers && workers; i++)
         if (workers[i].reader_open) da_reader_close(&workers[i].reader);
-    for (int64_t i = 0; i < q.nslots; i++) da_indel_table_free(&q.slots[i].res.indels);
+    for (int64_t i = 0; i < q.nslots; i++) {
+        da_walk_free(q.slots[i].walk);
+        da_indel_table_free(&q.slots[i].res.indels);
+    }
+    free_batches(q.pool, nbatches);
     free(q.slots);
     free(workers);
     free(tids);
     free(q.runs);
+    free(q.cur_left);
+    free(q.cum);
+    pthread_cond_destroy(&q.changed);
     pthread_mutex_destroy(&q.lock);
     return rc;
 }

@@ -1,13 +1,18 @@
 /* deepamp C core: count a set of regions of one BAM/CRAM with N threads.
  *
  * Regions are split into fixed-length chunks (independent of the thread
- * count).  Each worker thread opens its own reader and walks a run of
- * neighbouring chunks, reading on from one to the next (stream.h); the runs
- * are cut to about equal work by the index, and a worker whose run is done
- * takes over the second half of the longest run left.  Workers write into
- * disjoint slices of the caller's count arrays.  Per-chunk statistics and
- * indel events are merged in chunk order, so the result is identical for
- * any number of threads. */
+ * count).  Decoding and counting are separate steps.  Each worker opens its
+ * own reader and decodes a run of neighbouring chunks, reading on from one
+ * to the next (stream.h); the runs are cut to about equal decoding work by
+ * the index and never inside a group of chunks the index cannot tell apart
+ * (amplicons sharing a 16 kb BAI bin), so no record is decoded twice, and a
+ * worker whose run is done takes over the second half of the longest run
+ * left.  Decoded records go in batches to a queue; each chunk's batches are
+ * counted in order, one at a time, by whichever worker is free: the worker
+ * with the most decoding left keeps decoding and the others count.  Walks
+ * write into disjoint slices of the caller's count arrays; per-chunk
+ * statistics and indel events are merged in chunk order, so the result is
+ * identical for any number of threads. */
 #ifndef DA_PILEUP_H
 #define DA_PILEUP_H
 
@@ -27,7 +32,8 @@ typedef struct {
     const int64_t *beg, *end;   /* 0-based half-open */
     const char *const *ref;     /* per region: end-beg upper-case bases, or NULL entries/array */
     da_params_t params;
-    int threads;                /* total threads (>= 1) */
+    int threads;                /* total threads (>= 1): workers (at most one more than
+                                 * chunks), the rest decompress for their readers */
     uint32_t *counts;           /* caller-owned, zeroed: sum(end-beg) * DA_NSYM * 2 */
     uint32_t *qual_hist;        /* caller-owned, zeroed: sum(end-beg) * DA_NQUAL, or NULL */
     uint32_t *junction;         /* caller-owned, zeroed: sum(end-beg) * 2, or NULL */

@@ -794,66 +794,75 @@ static void walker_free(walker_t *w)
     free(w->spans);
 }
 
-int da_walk_chunk(da_stream_t *s, const da_params_t *par, const da_chunk_t *ch,
-                  da_chunk_result_t *res, da_error_t *err)
-{
+struct da_walk {
     walker_t w;
     da_mates_t mates;
-    memset(&w, 0, sizeof w);
-    bam1_t *b = NULL, *next = NULL;
-    int rc = DA_OK;
-    w.par = par;
-    w.ch = ch;
-    w.res = res;
-    w.len = ch->end - ch->beg;
-    int obs_rc = read_obs_alloc(&w.r1, w.len) | read_obs_alloc(&w.r2, w.len);
-    w.plain = malloc((size_t)w.len + 1);
-    w.ref_sym = malloc((size_t)w.len + 1);
-    w.jdiff = calloc(2 * (size_t)(w.len + 1), sizeof *w.jdiff);
-    b = bam_init1();
-    next = bam_init1();
-    int mates_rc = da_mates_init(&mates, par->mate_memory, 0, par->tmpdir);
-    if (obs_rc || !w.plain || !w.ref_sym || !w.jdiff || !b || !next || mates_rc) {
-        rc = da_fail(err, DA_ERR_NOMEM, "out of memory");
-        goto out;
+    int mates_ready;
+};
+
+void da_walk_free(da_walk_t *walk)
+{
+    if (!walk) return;
+    if (walk->mates_ready) da_mates_free(&walk->mates);
+    walker_free(&walk->w);
+    free(walk);
+}
+
+int da_walk_begin(da_walk_t **out, const da_params_t *par, const da_chunk_t *ch, da_chunk_result_t *res,
+                  da_error_t *err)
+{
+    *out = NULL;
+    da_walk_t *walk = calloc(1, sizeof *walk);
+    if (!walk) return da_fail(err, DA_ERR_NOMEM, "out of memory");
+    walker_t *w = &walk->w;
+    w->par = par;
+    w->ch = ch;
+    w->res = res;
+    w->len = ch->end - ch->beg;
+    int obs_rc = read_obs_alloc(&w->r1, w->len) | read_obs_alloc(&w->r2, w->len);
+    w->plain = malloc((size_t)w->len + 1);
+    w->ref_sym = malloc((size_t)w->len + 1);
+    w->jdiff = calloc(2 * (size_t)(w->len + 1), sizeof *w->jdiff);
+    walk->mates_ready = da_mates_init(&walk->mates, par->mate_memory, 0, par->tmpdir) == DA_OK;
+    if (obs_rc || !w->plain || !w->ref_sym || !w->jdiff || !walk->mates_ready) {
+        da_walk_free(walk);
+        return da_fail(err, DA_ERR_NOMEM, "out of memory");
     }
-    for (int64_t k = 0; k < w.len; k++) {
+    for (int64_t k = 0; k < w->len; k++) {
         switch (ch->ref ? ch->ref[k] : 'N') {
-        case 'A': w.ref_sym[k] = DA_SYM_A; break;
-        case 'C': w.ref_sym[k] = DA_SYM_C; break;
-        case 'G': w.ref_sym[k] = DA_SYM_G; break;
-        case 'T': w.ref_sym[k] = DA_SYM_T; break;
-        default: w.ref_sym[k] = DA_SYM_N;
+        case 'A': w->ref_sym[k] = DA_SYM_A; break;
+        case 'C': w->ref_sym[k] = DA_SYM_C; break;
+        case 'G': w->ref_sym[k] = DA_SYM_G; break;
+        case 'T': w->ref_sym[k] = DA_SYM_T; break;
+        default: w->ref_sym[k] = DA_SYM_N;
         }
     }
-    if ((rc = da_stream_window(s, ch->tid, ch->beg, ch->end, ch->keep_from, err))) goto out;
-    /* One record of look-ahead: the next read's hash slot is prefetched while
-     * this one is counted (the pending table is larger than the caches). */
-    int got = da_stream_next(s, b, err);
-    uint64_t h = got > 0 ? mate_hash(&w, b) : 0;
-    while (got > 0) {
-        int got_next = da_stream_next(s, next, err);
-        uint64_t h_next = got_next > 0 ? mate_hash(&w, next) : 0;
-        if (h_next) DA_PREFETCH(da_mates_slot_of(&mates, h_next));
-        if ((rc = flush_pending(&w, &mates, b->core.pos, err))) goto out;
-        if ((rc = process(&w, &mates, b, h, err))) goto out;
-        bam1_t *t = b;
-        b = next;
-        next = t;
-        got = got_next;
+    *out = walk;
+    return DA_OK;
+}
+
+int da_walk_feed(da_walk_t *walk, const bam1_t *const *recs, int n, da_error_t *err)
+{
+    walker_t *w = &walk->w;
+    da_mates_t *m = &walk->mates;
+    /* The next read's hash slot is prefetched while this one is counted
+     * (the pending table is larger than the caches). */
+    uint64_t h = n > 0 ? mate_hash(w, recs[0]) : 0;
+    for (int i = 0; i < n; i++) {
+        uint64_t h_next = i + 1 < n ? mate_hash(w, recs[i + 1]) : 0;
+        if (h_next) DA_PREFETCH(da_mates_slot_of(m, h_next));
+        int rc = flush_pending(w, m, recs[i]->core.pos, err);
+        if (!rc) rc = process(w, m, recs[i], h, err);
+        if (rc) return rc;
         h = h_next;
     }
-    if (got < 0) {
-        rc = got;
-        goto out;
-    }
-    rc = flush_pending(&w, &mates, INT64_MAX, err);
-    if (!rc) rc = replay_spills(&w, &mates, err);
-    if (!rc) finish_junctions(&w);
-out:
-    if (b) bam_destroy1(b);
-    if (next) bam_destroy1(next);
-    da_mates_free(&mates);
-    walker_free(&w);
+    return DA_OK;
+}
+
+int da_walk_end(da_walk_t *walk, da_error_t *err)
+{
+    int rc = flush_pending(&walk->w, &walk->mates, INT64_MAX, err);
+    if (!rc) rc = replay_spills(&walk->w, &walk->mates, err);
+    if (!rc) finish_junctions(&walk->w);
     return rc;
 }

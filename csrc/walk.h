@@ -1,6 +1,6 @@
 /* deepamp C core: read-centric walk of one chunk of one region.
  *
- * Every record overlapping the chunk is decoded once; its CIGAR is walked
+ * Every record overlapping the chunk is seen once; its CIGAR is walked
  * into per-position observations (symbol, quality, indel anchored here),
  * overlapping mates are merged so the fragment counts once, and the result
  * is added straight into the chunk's slice of the count tensor.  Only the
@@ -12,9 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <htslib/sam.h>
+
 #include "counts.h"
 #include "da_error.h"
-#include "stream.h"
 
 typedef struct {
     int min_mapq;           /* reads with MAPQ below are dropped */
@@ -48,9 +49,21 @@ typedef struct {
     da_indel_table_t indels;
 } da_chunk_result_t;
 
-/* Walk one chunk, reading its records from s.  res must be zeroed with its indel
- * table initialised.  Returns DA_OK or an error code (err filled). */
-int da_walk_chunk(da_stream_t *s, const da_params_t *par, const da_chunk_t *ch,
-                  da_chunk_result_t *res, da_error_t *err);
+/* The walk of one chunk: its records are fed in file order (those an index
+ * query for the chunk returns), in batches, possibly by different threads
+ * one after another; then it is ended.  Results go to the chunk's slices of
+ * the count arrays and to res. */
+typedef struct da_walk da_walk_t;
+
+/* Start a walk of ch into res (zeroed, its indel table initialised).
+ * Returns DA_OK with *out set, or an error code (err filled). */
+int da_walk_begin(da_walk_t **out, const da_params_t *par, const da_chunk_t *ch, da_chunk_result_t *res,
+                  da_error_t *err);
+/* Count the next n records of the chunk.  Returns DA_OK or an error code. */
+int da_walk_feed(da_walk_t *walk, const bam1_t *const *recs, int n, da_error_t *err);
+/* After the last record: count the mates still waiting (and those moved to
+ * temporary files) and finish the junction depths. */
+int da_walk_end(da_walk_t *walk, da_error_t *err);
+void da_walk_free(da_walk_t *walk);
 
 #endif

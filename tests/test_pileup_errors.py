@@ -10,6 +10,7 @@ import pytest
 from conftest import ref_fasta, sam_header, sam_to_bam
 
 from deepamp import pileup
+from deepamp.regions import Region
 from deepamp.errors import (DeepampError, FormatError, IndexFileError, InputFileError,
                             ReferenceFileError, RegionError, TruncatedFileError, UnsortedError)
 
@@ -71,6 +72,33 @@ def test_truncated_in_half(good_bam):
     assert type(err) in (TruncatedFileError, InputFileError)
 
 
+# Regions in different 16 kb index bins of a longer contig, so that with two
+# or more threads the second half of the file (cut away below) is decoded by a
+# worker thread while the main thread counts: the failure has to cross threads.
+LONG = 70_000
+SPLIT = [Region("chrL", b, b + 500) for b in (1_000, 17_000, 33_000, 50_000)]
+
+
+@pytest.fixture
+def long_bam(tmp_path):
+    recs = [f"r{i}\t0\tchrL\t{1 + i * 10}\t60\t50M\t*\t0\t0\t{'ACGTA' * 10}\t{'I' * 50}"
+            for i in range(LONG // 10 - 10)]
+    return sam_to_bam(tmp_path, sam_header({"chrL": LONG}) + "\n".join(recs))
+
+
+@pytest.mark.parametrize("threads", [2, 3, 8])
+def test_truncation_fails_alike_for_any_thread_count(long_bam, threads):
+    assert pileup.count(long_bam, SPLIT, threads=threads).depth.sum() == \
+        pileup.count(long_bam, SPLIT, threads=1).depth.sum() > 0
+    size = os.path.getsize(long_bam)
+    with open(long_bam, "r+b") as fh:
+        fh.truncate(size // 2)
+    os.utime(long_bam + ".bai")
+    one = _raises(InputFileError, long_bam, pileup.count, long_bam, SPLIT, threads=1)
+    many = _raises(InputFileError, long_bam, pileup.count, long_bam, SPLIT, threads=threads)
+    assert (type(many), str(many)) == (type(one), str(one))
+
+
 def _strip_eof(good_bam):
     eof = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
     data = open(good_bam, "rb").read()
@@ -123,6 +151,8 @@ def test_out_of_order_records(tmp_path):
     later = os.path.getmtime(bam) + 5            # a fresh-looking index: only the order is wrong
     os.utime(bam + ".bai", (later, later))
     _raises(UnsortedError, bam, pileup.count, bam, "chr1:1-2000")
+    for threads in (2, 4):
+        _raises(UnsortedError, bam, pileup.count, bam, "chr1:1-2000", threads=threads)
 
 
 def test_cram_without_reference(tmp_path, good_bam):

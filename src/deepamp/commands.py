@@ -47,12 +47,13 @@ def _add_count_options(p: argparse.ArgumentParser, cohort: bool = False) -> None
 
 
 def add_mate_memory_option(p: argparse.ArgumentParser) -> None:
-    """``--mate-memory MIB``: the per-thread budget of first mates waiting for their mate."""
+    """``--mate-memory MIB``: the budget of first mates waiting for their mate, per chunk being counted."""
     from .pileup import DEFAULT_MATE_MEMORY
 
     p.add_argument("--mate-memory", type=float, default=DEFAULT_MATE_MEMORY / 2**20, metavar="MIB",
-                   help="MiB of first mates each thread holds while they wait for their overlapping "
-                        "mate (and half as much of reads reaching into the next region); beyond it they "
+                   help="MiB of first mates each chunk being counted holds while they wait for their "
+                        "overlapping mate (one chunk at a time per thread, plus one with several threads; "
+                        "and half as much of reads reaching into the next region); beyond it they "
                         "wait in a temporary file, so memory does not grow with "
                         f"depth (default {DEFAULT_MATE_MEMORY // 2**20}; 0: no limit; results are identical)")
 

@@ -27,7 +27,7 @@ NQUAL = _core.NQUAL
 # SAM flag bits
 FLAG_UNMAPPED, FLAG_SECONDARY, FLAG_QCFAIL, FLAG_DUPLICATE, FLAG_SUPPLEMENTARY = 0x4, 0x100, 0x200, 0x400, 0x800
 DEFAULT_FLAG_EXCLUDE = FLAG_UNMAPPED | FLAG_SECONDARY | FLAG_QCFAIL | FLAG_DUPLICATE | FLAG_SUPPLEMENTARY
-#: Bytes of waiting first mates held in memory per thread (see ``count(mate_memory=...)``).
+#: Bytes of waiting first mates held in memory per chunk being counted (see ``count(mate_memory=...)``).
 DEFAULT_MATE_MEMORY = 8 << 20
 
 COUNT_FORMAT_VERSION = 1
@@ -242,8 +242,9 @@ def count(bam: str | os.PathLike[str], regions: Sequence[str | Region] | str | N
     threads : worker threads (regions are split into fixed chunks, so results
         are identical for any value)
     qual_hist : also return per-position base-quality histograms
-    mate_memory : bytes of first mates each thread holds while they wait for
-        their overlapping mate; beyond it, whole groups of read names wait in
+    mate_memory : bytes of first mates each chunk being counted holds while
+        they wait for their overlapping mate (one chunk at a time with one
+        thread, at most ``threads + 1`` with more); beyond it, whole groups of read names wait in
         an unlinked temporary file (in :func:`tempfile.gettempdir`) instead,
         so memory does not grow with depth.  Reads that reach from one
         region (or 16 kb chunk) into the next are kept for it within half

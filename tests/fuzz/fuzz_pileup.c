@@ -15,8 +15,8 @@
  *
  * The bytes go to a temporary file, are indexed with sam_index_build (files
  * that htslib cannot index are skipped), and the region is counted with
- * da_pileup, which opens its own readers (da_reader_open) and walks every
- * chunk (da_walk_chunk).  Any return code is fine; memory errors, UB, leaks
+ * da_pileup, which opens its own readers (da_reader_open), decodes every
+ * chunk's records (stream.c) and feeds them to the chunk's walk (walk.c).  Any return code is fine; memory errors, UB, leaks
  * and crashes are what the sanitizers report. */
 #include <stdint.h>
 #include <stdio.h>
