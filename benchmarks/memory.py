@@ -367,8 +367,9 @@ def analysis(res: dict) -> list[str]:
     return [
         f"* **Mate merging holds first mates until their mates arrive, within a budget.** An amplicon's "
         f"pairs all start at the same two positions, so in coordinate order every first mate of an amplicon "
-        f"is read before any second mate and has to wait for it. Each thread keeps at most `--mate-memory` "
-        f"(default 8 MiB) of waiting mates (packed one byte per base once half of it is used); beyond it, "
+        f"is read before any second mate and has to wait for it. Each chunk being counted (one per thread, "
+        f"plus one with several threads) keeps at most `--mate-memory` (default 8 MiB) of waiting mates, "
+        f"packed one byte per base; beyond it, "
         f"whole groups of read names (by hash) wait in an unlinked temporary file and are paired afterwards "
         f"by replaying it (csrc/mates.c). From {lo:,}x to {hi:,}x `call` grows by {grow_m:.1f} MiB with "
         f"merging and by {grow_n:.1f} MiB with `--no-merge-mates`. Without the budget (`--mate-memory 0`) "
@@ -377,7 +378,10 @@ def analysis(res: dict) -> list[str]:
         f"of wall time there ({budgeted['median_wall_s']:.2f} vs {nolimit['median_wall_s']:.2f} s: most "
         f"reads go through the temporary file once).",
         f"* **Threads**: a second thread adds {thr_m:.1f} MiB with merging and {thr_n:.1f} MiB without at "
-        f"{hi:,}x (its own reader and BGZF buffers, and with merging its own mate budget).",
+        f"{hi:,}x: its own reader and BGZF buffers, its share of the fixed pool of decoded records in "
+        f"flight (32 batches of 128 per thread), and with merging the mate budgets of up to two more "
+        f"chunks counted at once (a worker may start decoding its next chunk while another counts the "
+        f"end of its last one).",
         f"* **Region length** (per-position memory, the same at any depth): `call` over the whole 1 Mb peaks "
         f"at {whole['median_maxrss_mib']:.1f} MiB with the 5 deep tiles and {dense['median_maxrss_mib']:.1f} MiB "
         f"with the 250 shallow tiles, against {tiles['median_maxrss_mib']:.1f} MiB for the deep reads over the "
@@ -390,7 +394,7 @@ def analysis(res: dict) -> list[str]:
         f"whole P x 64 histogram (`qh.astype(np.int64)` in `deepamp.model.quality_tests`, "
         f"{whole['positions'] * NQUAL * 8 / 2**20:.0f} MiB for 1 Mb, although only sites with an alt base are "
         f"tested) is the biggest single item: `call` needs about 1 KiB per position of region, ~1 GiB per Mb.",
-        "* So the per-read state is bounded by the mate budget per thread (merging) or absent "
+        "* So the per-read state is bounded by the mate budget per chunk being counted (merging) or absent "
         "(`--no-merge-mates`); it grows neither with depth nor with region length.",
     ]
 
