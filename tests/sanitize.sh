@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Build deepamp's extensions with AddressSanitizer + UBSan (CMake option
-# DEEPAMP_SANITIZE=ON) in build/sanitize and run the test suite against them.
+# DEEPAMP_SANITIZE=ON) in build/sanitize and run the test suite against them;
+# with SANITIZER=thread, ThreadSanitizer (DEEPAMP_SANITIZE=thread) in
+# build/sanitize-thread over the tests that count with several threads.
 #
-# Usage: tests/sanitize.sh [pytest args...]      (default: the whole suite)
+# Usage: [SANITIZER=address|thread] tests/sanitize.sh [pytest args...]
+#        (default: the whole suite; with thread, the multi-threaded tests)
 #
 #  * CMake configures and builds into build/sanitize (RelWithDebInfo); nothing
 #    is installed and nothing is written into src/deepamp.
@@ -26,7 +29,16 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 py="${PYTHON:-python3}"
-bdir="$here/build/sanitize"
+kind="${SANITIZER:-address}"
+case "$kind" in
+    address) bdir="$here/build/sanitize"; define=ON; runtime=libasan.so; marker=__asan_init
+             title="AddressSanitizer + UBSan"; default_report=sanitize.md; default_tests=(.) ;;
+    thread)  bdir="$here/build/sanitize-thread"; define=thread; runtime=libtsan.so; marker=__tsan_init
+             title="ThreadSanitizer"; default_report=sanitize-thread.md
+             default_tests=(test_determinism.py test_stream.py test_pileup_oracle.py test_mate_spill.py
+                            test_pileup_errors.py test_pileup_deep.py) ;;
+    *) echo "sanitize.sh: SANITIZER must be address or thread, not $kind" >&2; exit 2 ;;
+esac
 snap="$bdir/pkg"
 cd "$here"
 
@@ -35,7 +47,7 @@ dirty="$(git status --short -- csrc | tr '\n' ' ')"
 csrc_state="HEAD $(git rev-parse --short HEAD), csrc/*.c+*.h sha256 $(cat csrc/*.c csrc/*.h | sha256sum | cut -c1-16), ${dirty:-clean}"
 gen=()
 if [ ! -e "$bdir/CMakeCache.txt" ] && command -v ninja >/dev/null; then gen=(-G Ninja); fi
-cmake -S "$here" -B "$bdir" "${gen[@]}" -DDEEPAMP_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+cmake -S "$here" -B "$bdir" "${gen[@]}" -DDEEPAMP_SANITIZE="$define" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DPython_EXECUTABLE="$(command -v "$py")" > "$bdir.configure.log" 2>&1 \
     || { cat "$bdir.configure.log" >&2; exit 1; }
 cmake --build "$bdir" -j 2 > "$bdir.build.log" 2>&1 || { tail -50 "$bdir.build.log" >&2; exit 1; }
@@ -46,47 +58,52 @@ find "$snap" -name __pycache__ -prune -exec rm -rf {} +
 rm -f "$snap"/deepamp/_*.so
 cp "$bdir"/_*.so "$snap/deepamp/"
 
-asan="$(${CC:-gcc} -print-file-name=libasan.so)"
-if [ ! -e "$asan" ]; then
-    echo "sanitize.sh: libasan.so not found (gcc -print-file-name); install libasan" >&2
+preload="$(${CC:-gcc} -print-file-name=$runtime)"
+if [ ! -e "$preload" ]; then
+    echo "sanitize.sh: $runtime not found (gcc -print-file-name); install it" >&2
     exit 1
 fi
+# The interpreter itself, not a wrapper script (a pyenv shim's shell and
+# helpers crash with libtsan preloaded).
+pyexe="$("$py" -c 'import sys; print(sys.executable)')"
 logdir="$here/build/sanitize-logs"
 rm -rf "$logdir"; mkdir -p "$logdir"
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1:allocator_may_return_null=1:log_path=$logdir/asan"
 export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:log_path=$logdir/ubsan"
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$logdir/tsan"
 export PYTHONPATH="$snap"
 # The imported extensions must be the sanitized ones in the snapshot.
-LD_PRELOAD="$asan" "$py" - "$snap" <<'PY'
+LD_PRELOAD="$preload" "$pyexe" - "$snap" "$marker" <<'PY'
 import os, sys
 import deepamp._core as c, deepamp._stats as s, deepamp._phase as p
 for m in (c, s, p):
     assert os.path.dirname(m.__file__) == os.path.join(sys.argv[1], "deepamp"), m.__file__
-    assert b"__asan_init" in open(m.__file__, "rb").read(), f"{m.__file__} is not sanitized"
+    assert sys.argv[2].encode() in open(m.__file__, "rb").read(), f"{m.__file__} is not sanitized"
 print("sanitize.sh: using", os.path.dirname(c.__file__))
 PY
 cd "$here/tests"
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
 set +e
-LD_PRELOAD="$asan" "$py" -m pytest -p no:cacheprovider -q "${@:-.}" 2>&1 | tee "$logdir/pytest.log"
+if [ "$#" = 0 ]; then set -- "${default_tests[@]}"; fi
+LD_PRELOAD="$preload" "$pyexe" -m pytest -p no:cacheprovider -q "$@" 2>&1 | tee "$logdir/pytest.log"
 rc=${PIPESTATUS[0]}
 set -e
 reports=()
-for f in "$logdir"/asan* "$logdir"/ubsan*; do
+for f in "$logdir"/asan* "$logdir"/ubsan* "$logdir"/tsan*; do
     [ -e "$f" ] || continue
     echo "==== sanitizer report $f" >&2
     cat "$f" >&2
     reports+=("$f")
     rc=${rc/#0/1}
 done
-report="${SANITIZE_REPORT-$here/benchmarks/results/sanitize.md}"
+report="${SANITIZE_REPORT-$here/benchmarks/results/$default_report}"
 if [ -n "$report" ]; then
     {
-        echo "# deepamp under AddressSanitizer + UBSan"
+        echo "# deepamp under $title"
         echo
-        echo "Written by \`tests/sanitize.sh${*:+ $*}\` (started $started): extensions built with"
-        echo "\`-DDEEPAMP_SANITIZE=ON\` ($("${CC:-gcc}" --version | head -1), RelWithDebInfo, C core at -O1),"
-        echo "libasan preloaded into $("$py" --version); \`detect_leaks=0\`, halt on any ASan/UBSan report."
+        echo "Written by \`SANITIZER=$kind tests/sanitize.sh${*:+ $*}\` (started $started): extensions built with"
+        echo "\`-DDEEPAMP_SANITIZE=$define\` ($("${CC:-gcc}" --version | head -1), RelWithDebInfo, C core at -O1),"
+        echo "$runtime preloaded into $("$py" --version); halt on any report$([ "$kind" = address ] && echo ', `detect_leaks=0`')."
         echo
         echo "* Compiled: $csrc_state"
         echo "* pytest: \`$(grep -E '(passed|failed|error)' "$logdir/pytest.log" | tail -1 | sed 's/=//g;s/^ *//;s/ *$//')\` (exit $rc)"
