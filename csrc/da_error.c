@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 const char *da_strerror(int code)
 {
@@ -33,6 +34,22 @@ int da_fail(da_error_t *err, int code, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
+        /* One line, whatever a file put in a read or contig name. */
+        for (char *c = err->msg; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
     }
     return code;
+}
+
+void da_error_prefix(da_error_t *err, const char *prefix)
+{
+    char msg[DA_ERRMSG_LEN];
+    size_t np = strlen(prefix), nm = strlen(err->msg);
+    if (np > sizeof msg - 3) np = sizeof msg - 3;
+    if (nm > sizeof msg - 3 - np) nm = sizeof msg - 3 - np;
+    memcpy(msg, prefix, np);
+    memcpy(msg + np, ": ", 2);
+    memcpy(msg + np + 2, err->msg, nm);
+    msg[np + 2 + nm] = '\0';
+    memcpy(err->msg, msg, sizeof msg);
 }

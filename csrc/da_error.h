@@ -34,7 +34,12 @@ typedef struct {
 /* Static description of a status code. */
 const char *da_strerror(int code);
 
-/* Record an error (printf-style detail); returns code for `return da_fail(...)`. */
+/* Put "prefix: " before the message (a file name, for messages from code
+ * that does not know which file it reads). */
+void da_error_prefix(da_error_t *err, const char *prefix);
+
+/* Record an error (printf-style detail); returns code for `return da_fail(...)`.
+ * Control characters (from read or contig names) are written as '?'. */
 int da_fail(da_error_t *err, int code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))

@@ -255,7 +255,7 @@ static double chunk_left(const worker_t *wk, const batch_t *b)
 }
 
 /* Feed b to its chunk's walk (outside the lock); the walk ends with the
- * chunk's last batch. */
+ * chunk's last batch.  A malformed record is reported with the file's name. */
 static int count_batch(queue_t *q, batch_t *b)
 {
     chunk_slot_t *s = &q->slots[b->chunk];
@@ -265,6 +265,7 @@ static int count_batch(queue_t *q, batch_t *b)
         da_walk_free(s->walk);
         s->walk = NULL;
     }
+    if (rc == DA_ERR_CORRUPT) da_error_prefix(&s->err, q->job->path);
     return rc;
 }
 

@@ -796,14 +796,13 @@ static void walker_free(walker_t *w)
 
 struct da_walk {
     walker_t w;
-    da_mates_t mates;
-    int mates_ready;
+    da_mates_t mates;       /* zeroed or initialised: da_mates_free is safe either way */
 };
 
 void da_walk_free(da_walk_t *walk)
 {
     if (!walk) return;
-    if (walk->mates_ready) da_mates_free(&walk->mates);
+    da_mates_free(&walk->mates);
     walker_free(&walk->w);
     free(walk);
 }
@@ -823,8 +822,8 @@ int da_walk_begin(da_walk_t **out, const da_params_t *par, const da_chunk_t *ch,
     w->plain = malloc((size_t)w->len + 1);
     w->ref_sym = malloc((size_t)w->len + 1);
     w->jdiff = calloc(2 * (size_t)(w->len + 1), sizeof *w->jdiff);
-    walk->mates_ready = da_mates_init(&walk->mates, par->mate_memory, 0, par->tmpdir) == DA_OK;
-    if (obs_rc || !w->plain || !w->ref_sym || !w->jdiff || !walk->mates_ready) {
+    int mates_rc = da_mates_init(&walk->mates, par->mate_memory, 0, par->tmpdir);
+    if (obs_rc || !w->plain || !w->ref_sym || !w->jdiff || mates_rc) {
         da_walk_free(walk);
         return da_fail(err, DA_ERR_NOMEM, "out of memory");
     }

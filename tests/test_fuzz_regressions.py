@@ -59,3 +59,22 @@ def test_header_line_with_carriage_return_error_is_one_line(tmp_path, capsys):
     assert rc == 1 and "cr.bam" in err
     assert len(err.strip().splitlines()) == 1, repr(err)
     assert "\\r" in err
+
+
+# libFuzzer artifact crash-ec6a07814b70 (two threads, whole contig): a mapped
+# read named "0\n\x02" with no CIGAR operation and 50 bases.  The C core's
+# message quoted the name as is, so the "one-line" error had a line break in
+# it (and the harness aborts on that).  da_fail now writes control characters
+# as '?', for every message, whatever a file puts in a read or contig name.
+@pytest.mark.parametrize("threads", [1, 2])
+def test_read_name_with_a_line_break_gives_a_one_line_error(tmp_path, threads):
+    from make_malformed import bam_header, bam_record, index, write_bam
+
+    recs = [bam_record("0\n\x02", 0, 0, 10, 60, [], "A" * 50)]
+    bam = str(write_bam(tmp_path / "nl.bam", bam_header({"chr1": 600}), recs))
+    index(bam)
+    with pytest.raises(errors.InputFileError) as info:
+        pileup.count(bam, "chr1", threads=threads)
+    msg = str(info.value)
+    assert "nl.bam" in msg and "CIGAR covers 0 bases" in msg
+    assert len(msg.splitlines()) == 1 and "0??" in msg, repr(msg)
