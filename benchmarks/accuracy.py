@@ -75,12 +75,12 @@ def main(argv=None) -> int:
 
 
 def _run(args, work: str) -> int:
-    from deepamp.background import learn_from_counts
-    from deepamp.call import CallParams, call_snvs
-    from deepamp.demo import GRCH38_CHR2_LENGTH, data_path
+    from deepamp.models.background import learn_from_counts
+    from deepamp.calling.snvs import CallParams, call_snvs
+    from deepamp.workflow.demo import GRCH38_CHR2_LENGTH, data_path
     from deepamp.filters import PRESETS, apply_filters
-    from deepamp.hotspots import load_hotspots
-    from deepamp.pileup import count
+    from deepamp.calling.hotspots import load_hotspots
+    from deepamp.counting.bam import count
     from deepamp.simulate import simulate
 
     ref = data_path("ALK_hg38_chr2_29191796-29223795.fa")

@@ -71,7 +71,7 @@ def bed() -> str:
 
 @pytest.fixture(scope="session")
 def amplicons():
-    from deepamp.regions import read_bed
+    from deepamp.io.regions import read_bed
 
     return read_bed(datagen.BED)
 

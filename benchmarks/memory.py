@@ -391,7 +391,7 @@ def analysis(res: dict) -> list[str]:
         f"{whole['qual_hist_bytes'] / 2**20:.1f} MiB = {fixed:.1f} MiB, allocated zeroed, so their pages "
         f"become resident only where the walk writes: every 16 kb chunk in the dense case, 5 chunks in the "
         f"sparse one. The largest steps of the dense `call` profile below: {top_steps}. The int64 copy of the "
-        f"whole P x 64 histogram (`qh.astype(np.int64)` in `deepamp.model.quality_tests`, "
+        f"whole P x 64 histogram (`qh.astype(np.int64)` in `deepamp.models.quality.quality_tests`, "
         f"{whole['positions'] * NQUAL * 8 / 2**20:.0f} MiB for 1 Mb, although only sites with an alt base are "
         f"tested) is the biggest single item: `call` needs about 1 KiB per position of region, ~1 GiB per Mb.",
         "* So the per-read state is bounded by the mate budget per chunk being counted (merging) or absent "
@@ -418,7 +418,7 @@ def main(argv: list[str]) -> int:
         res["loadavg_at_end"] = os.getloadavg()
     res["targets"] = targets(res)
     res["analysis"] = analysis(res)
-    from deepamp.io import atomic_output
+    from deepamp.io.outputs import atomic_output
 
     os.makedirs(RESULTS, exist_ok=True)
     with atomic_output(os.path.join(RESULTS, "memory.json")) as fh:

@@ -24,7 +24,7 @@ Per dataset, every step runs as a ``python -m deepamp`` subprocess (wall time me
    and without ``--background``.  The parts are the same library, so this is not a real
    healthy-control background: a real variant present in every part is *in* the
    "controls" and is excluded from the background as a carrying control (see
-   ``deepamp.background``), and every part shares the library's PCR errors.  The
+   ``deepamp.models.background``), and every part shares the library's PCR errors.  The
    expectation checked is only that the background model does not call more than the
    quality model.
 
@@ -74,7 +74,7 @@ def deepamp(*args: str) -> dict:
 
 def covered_regions(bam: str, ref: str, min_depth: int, bed: Path) -> tuple[int, float]:
     """Write the runs of positions with >= min_depth counted bases as a BED; (bases, mean depth)."""
-    from deepamp.pileup import count
+    from deepamp.counting.bam import count
 
     with pysam.FastaFile(ref) as fa:
         contigs = [f"{name}:1-{length}" for name, length in zip(fa.references, fa.lengths)]
@@ -190,7 +190,7 @@ def run_dataset(name: str, spec: dict, testdata: Path, work: Path, threads: int,
         ok = step(f"background_{aligner}", "background", "-f", ref, "-l", str(bed), "--threads", str(threads),
                   "-o", bg, *parts[:PARTS - 1])
         if ok:
-            from deepamp.background import load
+            from deepamp.models.background import load
 
             b = load(bg)
             pc["pooled_mismatch_rate"] = b.pooled_mismatch_rate

@@ -90,7 +90,7 @@ def _run_child(benchmark, argv, env=None, rounds=ROUNDS_FAST):
 @pytest.mark.benchmark(group="inproc")
 @pytest.mark.parametrize("threads", [1, 2])
 def test_deepamp_count(benchmark, bam_main, bed, ref, threads):
-    from deepamp.pileup import count
+    from deepamp.counting.bam import count
 
     res = benchmark.pedantic(_cpu_wrapped(benchmark, lambda: count(bam_main, bed=bed, reference=ref,
                                                                    threads=threads)),
@@ -101,7 +101,7 @@ def test_deepamp_count(benchmark, bam_main, bed, ref, threads):
 
 @pytest.mark.benchmark(group="inproc")
 def test_deepamp_count_coverage(benchmark, bam_main, amplicons):
-    from deepamp.pileup import count_coverage
+    from deepamp.counting.bam import count_coverage
 
     def run():
         return sum(int(sum(a.sum() for a in count_coverage(bam_main, r.contig, r.start, r.end)))
@@ -209,7 +209,7 @@ PAIRED = ("count1/fetch_floor", "count1/once_floor", "count1/count2")
 def test_paired_ratio(benchmark, pair, bam_main, bed, ref, amplicons):
     """A ratio measured as the median of PAIRS back-to-back A/B runs (order
     alternating), so that slow phases of a shared machine hit both sides."""
-    from deepamp.pileup import count
+    from deepamp.counting.bam import count
 
     fns = {"count1": lambda: count(bam_main, bed=bed, reference=ref, threads=1),
            "count2": lambda: count(bam_main, bed=bed, reference=ref, threads=2),
@@ -276,7 +276,7 @@ def test_startup(benchmark, what, sub_env):
 @pytest.mark.benchmark(group="depth-count")
 @pytest.mark.parametrize("pairs", datagen.DEPTHS)
 def test_depth_count(benchmark, bam_at, bed, ref, pairs):
-    from deepamp.pileup import count
+    from deepamp.counting.bam import count
 
     bam = bam_at(pairs)
     benchmark.extra_info["pairs_per_amplicon"] = pairs

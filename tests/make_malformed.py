@@ -7,7 +7,7 @@ writes the files and ``OUTDIR/manifest.json``: a list of cases, each with
 
     name     case name
     args     ``deepamp`` CLI arguments after the subcommand (paths absolute)
-    api      keyword arguments of ``deepamp.pileup.count`` (bam, regions, bed, reference)
+    api      keyword arguments of ``deepamp.counting.bam.count`` (bam, regions, bed, reference)
     command  "count" or "call"
     expect   name of the deepamp.errors class the API must raise, or "ok"
              (must succeed), or "any" (a DeepampError or success; never a crash)

@@ -1,4 +1,4 @@
-"""Slow, obviously-correct reference implementation of deepamp.pileup.count.
+"""Slow, obviously-correct reference implementation of deepamp.counting.bam.count.
 
 Works read by read over pysam with plain dicts; no chunking, no hashing
 tricks.  The semantics are written down once here (see ``count_oracle``) and

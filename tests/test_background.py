@@ -7,11 +7,11 @@ import os
 import numpy as np
 import pytest
 
-from deepamp import background as bgm
+from deepamp.models import background as bgm
 from deepamp.cli import main
-from deepamp.demo import GRCH38_CHR2_LENGTH, data_path
+from deepamp.workflow.demo import GRCH38_CHR2_LENGTH, data_path
 from deepamp.errors import FormatError, InputFileError, ReferenceFileError
-from deepamp.pileup import count
+from deepamp.counting.bam import count
 from deepamp.simulate import RunErrorProfile, Spike, simulate
 
 REF = data_path("ALK_hg38_chr2_29191796-29223795.fa")
@@ -38,7 +38,7 @@ def sim(tmp_path_factory):
 
 
 def test_hotspots_of_the_run_get_high_rates(sim):
-    from deepamp.reference import Reference
+    from deepamp.io.reference import Reference
 
     _, _, _, counts, bg = sim
     rate = bg.rate.mean(axis=2)
@@ -91,7 +91,7 @@ def test_contamination_outlier_detected_without_germline_level():
 
 
 def _counts(c, ref):
-    from deepamp.pileup import CountResult, IndelEvents
+    from deepamp.counting.bam import CountResult, IndelEvents
 
     P = len(ref)
     e = np.zeros(0)

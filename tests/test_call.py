@@ -13,12 +13,13 @@ import numpy as np
 import pysam
 import pytest
 
-from deepamp import cli, model
-from deepamp.call import CallParams, call_snvs
-from deepamp.pileup import CountResult, IndelEvents, count, load_counts
-from deepamp.regions import Region
+from deepamp import cli
+from deepamp.models import quality as model
+from deepamp.calling.snvs import CallParams, call_snvs
+from deepamp.counting.bam import CountResult, IndelEvents, count, load_counts
+from deepamp.io.regions import Region
 from deepamp.simulate import Spike, simulate
-from deepamp.strandbias import fisher_logp, strand_bias_phred
+from deepamp.models.strand_bias import fisher_logp, strand_bias_phred
 
 DATA = resources.files("deepamp") / "data"
 REF = str(DATA / "ALK_hg38_chr2_29191796-29223795.fa")

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from conftest import ref_fasta
-from deepamp import pileup
+from deepamp.counting import bam as pileup
 from deepamp.cli import main
 from deepamp.simulate import Amplicon, Spike, simulate
 

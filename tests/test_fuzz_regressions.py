@@ -10,7 +10,8 @@ import struct
 import pysam
 import pytest
 
-from deepamp import errors, pileup
+from deepamp import errors
+from deepamp.counting import bam as pileup
 from deepamp.cli import main as cli_main
 from make_malformed import bgzf
 
@@ -26,7 +27,7 @@ def _bam_with_header_text(path, text: bytes, contigs: dict[str, int]) -> str:
 
 # libFuzzer artifact leak-b6c8c3a2ee7a: '@HD' mutated to '@,D'.  htslib reads
 # the header; pysam's AlignmentHeader.to_dict() then raised AssertionError,
-# which escaped deepamp.pileup.count and the CLI as a traceback.
+# which escaped deepamp.counting.bam.count and the CLI as a traceback.
 INVALID_TYPE = b"@,D\tVN:1.6\tSO:coordinate\n@SQ\tSN:chr1\tLN:600\n"
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from deepamp import hotspots as H
-from deepamp.call import CallParams, call_snvs
+from deepamp.calling import hotspots as H
+from deepamp.calling.snvs import CallParams, call_snvs
 from deepamp.errors import FormatError, InputFileError
-from deepamp.pileup import CountResult, IndelEvents
+from deepamp.counting.bam import CountResult, IndelEvents
 
 
 def test_shipped_table_equals_derivation_and_known_alleles():

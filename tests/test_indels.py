@@ -17,13 +17,13 @@ from scipy import stats
 from scipy.special import logsumexp
 
 from deepamp import cli
-from deepamp import background as bgm
-from deepamp.call import CallParams
+from deepamp.models import background as bgm
+from deepamp.calling.snvs import CallParams
 from deepamp.errors import FormatError
-from deepamp.indel_errors import DINDEL_PHRED, CalibrationParams, calibrate, dindel_rate, fit_kind
-from deepamp.indels import call_indels, collect_events
-from deepamp.pileup import count
-from deepamp.reference import Reference
+from deepamp.models.indel_context import DINDEL_PHRED, CalibrationParams, calibrate, dindel_rate, fit_kind
+from deepamp.calling.indels import call_indels, collect_events
+from deepamp.counting.bam import count
+from deepamp.io.reference import Reference
 from deepamp.simulate import Spike, simulate
 
 from conftest import ref_fasta, sam_header, sam_to_bam

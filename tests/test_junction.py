@@ -6,8 +6,8 @@ import numpy as np
 
 from conftest import ref_fasta, sam_header, sam_to_bam
 
-from deepamp.indels import collect_events
-from deepamp.pileup import count
+from deepamp.calling.indels import collect_events
+from deepamp.counting.bam import count
 
 SEQ = "ACGTTGCAAGCTTACGGATCCATGCAGTCAGTACCATGGATCGATCGTACGATTGCAGCTAGCTAGGCTAACGTTAGC"   # 80 bp
 

@@ -18,7 +18,8 @@ import pytest
 import deepamp
 
 import make_malformed
-from deepamp import errors, pileup
+from deepamp import errors
+from deepamp.counting import bam as pileup
 from deepamp.cli import main
 
 # Subprocesses import the same deepamp as this test process (installed or in-tree).
@@ -27,7 +28,8 @@ SRC = str(Path(deepamp.__file__).resolve().parents[1])
 _RUNNER = r"""
 import contextlib, io, json, sys
 case = json.loads(sys.argv[1])
-from deepamp import errors, pileup
+from deepamp import errors
+from deepamp.counting import bam as pileup
 from deepamp.cli import main
 res = {}
 a = case["api"]

@@ -19,7 +19,7 @@ import pysam
 import pytest
 
 from conftest import ref_fasta
-from deepamp import pileup
+from deepamp.counting import bam as pileup
 from deepamp.cli import main
 from deepamp.errors import OutputError
 from deepamp.simulate import Amplicon, Spike, simulate

@@ -1,4 +1,4 @@
-"""Tests of deepamp.model (site tests and multiple-testing helpers)."""
+"""Tests of deepamp.models.quality (site tests and multiple-testing helpers)."""
 import math
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 
 stats = pytest.importorskip("scipy.stats")
 pytest.importorskip("deepamp._stats")
-from deepamp import model  # noqa: E402
+from deepamp.models import quality as model  # noqa: E402
 
 
 def make_site_arrays():

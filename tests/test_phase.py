@@ -15,7 +15,7 @@ from deepamp.cli import main
 from deepamp.errors import IndexFileError, InputFileError, RegionError
 from deepamp.phase import (PhaseVariant, classify, configure_parser, hypergeom_tails, longest_fragment,
                            phase_pairs, run)
-from deepamp.reference import Reference
+from deepamp.io.reference import Reference
 from deepamp.simulate import Amplicon, Spike, simulate
 
 DATA = Path(__file__).resolve().parents[1] / "src" / "deepamp" / "data"

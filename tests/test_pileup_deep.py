@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pysam
 
-from deepamp import pileup
+from deepamp.counting import bam as pileup
 
 N_READS = 25_700
 

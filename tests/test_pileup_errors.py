@@ -9,8 +9,8 @@ import pytest
 
 from conftest import ref_fasta, sam_header, sam_to_bam
 
-from deepamp import pileup
-from deepamp.regions import Region
+from deepamp.counting import bam as pileup
+from deepamp.io.regions import Region
 from deepamp.errors import (DeepampError, FormatError, IndexFileError, InputFileError,
                             ReferenceFileError, RegionError, TruncatedFileError, UnsortedError)
 

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import ref_fasta, sam_header, sam_to_bam
 
-from deepamp import pileup
+from deepamp.counting import bam as pileup
 
 SYMS = ["A", "C", "G", "T", "N", "DEL", "INS"]
 HDR = sam_header({"c": 100})

@@ -1,4 +1,4 @@
-"""deepamp.pileup.count against the pure-Python oracle (tests/oracle.py) on
+"""deepamp.counting.bam.count against the pure-Python oracle (tests/oracle.py) on
 random BAMs, and count_coverage against pysam's count_coverage."""
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from conftest import ref_fasta, sam_header, sam_to_bam
 from oracle import count_oracle, nonzero, result_indels
 
-from deepamp import pileup
-from deepamp.regions import Region
+from deepamp.counting import bam as pileup
+from deepamp.io.regions import Region
 
 CONTIGS = {"chrA": 40_000, "chrB": 3_000}
 # sorted, disjoint; chrA:1000-35000 spans the 16384-bp chunk boundaries 17384 and 33768

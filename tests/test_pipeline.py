@@ -1,4 +1,4 @@
-"""Tests of deepamp.pipeline (``deepamp align``): FASTQ validation, index cache,
+"""Tests of deepamp.workflow.align (``deepamp align``): FASTQ validation, index cache,
 child failures, and FASTQ -> bwa / bowtie2 -> call -> concordance end to end."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pytest
 
 from deepamp.cli import main
 from deepamp.errors import FormatError, InputFileError
-from deepamp.pipeline import PipelineError, align, aligner_index, run_tool, validate_fastq_pair
-from deepamp.reference import Reference
+from deepamp.workflow.align import PipelineError, align, aligner_index, run_tool, validate_fastq_pair
+from deepamp.io.reference import Reference
 from deepamp.simulate import Amplicon, Spike, simulate
 
 DATA = Path(__file__).resolve().parents[1] / "src" / "deepamp" / "data"

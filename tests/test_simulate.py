@@ -13,7 +13,7 @@ import pysam
 import pytest
 
 from deepamp.errors import FormatError, InputFileError, OutputError, RegionError
-from deepamp.reference import Reference
+from deepamp.io.reference import Reference
 from deepamp.simulate import (Amplicon, RunErrorProfile, Spike, configure_parser, parse_spike,
                               read_spikes_tsv, run, simulate)
 

@@ -18,8 +18,8 @@ from conftest import sam_header, sam_to_bam
 from oracle import count_oracle
 from test_pileup_oracle import assert_matches_oracle
 
-from deepamp import pileup
-from deepamp.regions import Region
+from deepamp.counting import bam as pileup
+from deepamp.io.regions import Region
 
 CONTIGS = {"chrA": 40_000, "chrB": 12_000}  # no read runs off a contig (CRAM refuses that)
 # Sorted, disjoint, gaps of 1 to 4,300 bases; the long chrA region is walked as

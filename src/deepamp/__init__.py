@@ -12,9 +12,9 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY = {
-    "count": "deepamp.pileup",
-    "count_coverage": "deepamp.pileup",
-    "CountResult": "deepamp.pileup",
+    "count": "deepamp.counting.bam",
+    "count_coverage": "deepamp.counting.bam",
+    "CountResult": "deepamp.counting.bam",
 }
 
 __all__ = ["__version__", *_LAZY]

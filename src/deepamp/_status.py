@@ -6,7 +6,7 @@ One pure-Python table so every Cython binding maps codes the same way:
 
 from __future__ import annotations
 
-from .errors import (DeepampError, IndexFileError, InputFileError, OutputError, ReferenceFileError,
+from deepamp.errors import (DeepampError, IndexFileError, InputFileError, OutputError, ReferenceFileError,
                      RegionError, TruncatedFileError, UnsortedError)
 
 # Values of enum da_status in csrc/da_error.h.

@@ -48,9 +48,9 @@ from dataclasses import dataclass, field
 
 import pysam
 
-from .errors import FormatError, ReferenceFileError
-from .normalise import is_symbolic, left_shift, trim_alleles
-from .vcf import VcfHeader, VcfRecord, format_record, open_vcf, write_vcf_text
+from deepamp.errors import FormatError, ReferenceFileError
+from deepamp.normalise import is_symbolic, left_shift, trim_alleles
+from deepamp.io.vcf import VcfHeader, VcfRecord, format_record, open_vcf, write_vcf_text
 
 EVIDENCE_INFO: dict[str, tuple[str, str, str]] = {
     "EVIDENCE": ("1", "String", "Two-aligner concordance (Villa et al. 2024): strong = PASS in both "
@@ -99,7 +99,7 @@ class LeftAligner:
     """
 
     def __init__(self, path: str):
-        from .reference import Reference
+        from deepamp.io.reference import Reference
 
         self.path = path
         self._ref = Reference(path)
@@ -380,7 +380,7 @@ def write_concordance(out: str, vcf_a: str, vcf_b: str, labels: Sequence[str] = 
     Returns the number of alleles per EVIDENCE value.  Raises as :func:`concordance`,
     and OutputError when ``out`` cannot be written.
     """
-    from .io import check_writable
+    from deepamp.io.outputs import check_writable
 
     if out != "-":
         check_writable(out)

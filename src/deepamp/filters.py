@@ -60,8 +60,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import FormatError, IndexFileError, InputFileError
-from .normalise import trim_alleles
+from deepamp.errors import FormatError, IndexFileError, InputFileError
+from deepamp.normalise import trim_alleles
 
 MTC = ("bonf", "holm-bonf", "fdr")
 SB_TESTS = ("amplicon", "lofreq")
@@ -397,7 +397,7 @@ def apply_filters(records: list, params: FilterParams, source: str = "<records>"
                   population: PopulationVcf | None = None) -> FilterResult:
     """FILTER names per record (empty = PASS) and INFO additions (SBA, POPAF).
 
-    ``records`` are :class:`VcfLine` or :class:`deepamp.vcf.VcfRecord` (anything
+    ``records`` are :class:`VcfLine` or :class:`deepamp.io.vcf.VcfRecord` (anything
     with contig, pos, ref, alt, qual and an ``info`` dict holding DP, AF, SB, DP4).
 
     Raises
@@ -552,7 +552,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 def filter_vcf(vcf_in: str, out: str, params: FilterParams, *, pass_only: bool = False,
                command: str | None = None) -> tuple[int, int]:
     """Filter ``vcf_in`` into ``out``; returns (records, PASS records).  Nothing is written on error."""
-    from .io import check_writable
+    from deepamp.io.outputs import check_writable
 
     if out != "-":
         check_writable(out)
@@ -564,7 +564,7 @@ def filter_vcf(vcf_in: str, out: str, params: FilterParams, *, pass_only: bool =
     new = []
     for name, desc in {**filter_headers(params), **res.headers}.items():
         new.append(f'##FILTER=<ID={name},Description="{desc}">')
-    from .vcf import INFO_DEFS
+    from deepamp.io.vcf import INFO_DEFS
     for key in ("SBA", "POPAF"):
         if any(key in a for a in res.info) and not any(l.startswith(f"##INFO=<ID={key},") for l in lines):
             num, typ, desc = INFO_DEFS[key]
@@ -585,7 +585,7 @@ def filter_vcf(vcf_in: str, out: str, params: FilterParams, *, pass_only: bool =
         qual = "." if r.qual is None else (f"{r.qual:.0f}" if r.qual == int(r.qual) else f"{r.qual:g}")
         out_lines.append("\t".join([r.contig, str(r.pos), r.id, r.ref, r.alt, qual,
                                     ";".join(flt) if flt else "PASS", info_s]))
-    from .vcf import write_vcf_text
+    from deepamp.io.vcf import write_vcf_text
 
     write_vcf_text(out, "\n".join(out_lines) + "\n")
     return len(recs), n_pass

@@ -37,10 +37,10 @@ from dataclasses import dataclass, field
 
 import pysam
 
-from .clones import cis_groups
-from .errors import FormatError, IndexFileError, InputFileError, OutputError, RegionError
-from .io import atomic_output, atomic_path, check_writable
-from .vcf import open_vcf
+from deepamp.clones import cis_groups
+from deepamp.errors import FormatError, IndexFileError, InputFileError, OutputError, RegionError
+from deepamp.io.outputs import atomic_output, atomic_path, check_writable
+from deepamp.io.vcf import open_vcf
 
 RELATIONS = ("cis", "trans", "undetermined")
 DEFAULT_ALPHA = 1e-3
@@ -266,7 +266,7 @@ def phase_pairs(bam: str, variants: Sequence[PhaseVariant | tuple[str, int, str,
            else f"max distance {max_distance} bp")
     all_pairs = _pairs(vs)
     pairs = [(i, j) for i, j in all_pairs if vs[j].pos - vs[i].pos <= max_distance]
-    from ._phase import count_pairs   # compiled module; imported late so `deepamp phase --help` needs no build
+    from deepamp._phase import count_pairs   # compiled module; imported late so `deepamp phase --help` needs no build
 
     sites = [((tids[vs[i].contig], vs[i].pos - 1, vs[i].ref, vs[i].alt),
               (tids[vs[j].contig], vs[j].pos - 1, vs[j].ref, vs[j].alt)) for i, j in pairs]
@@ -415,9 +415,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _write_annotate_tsv(path: str, results: Sequence[PhaseResult], genome: str) -> None:
     """mutA<TAB>mutB<TAB>relation lines, protein names as `deepamp annotate` names them."""
-    from .annotate.hgvs import Variant, annotate
-    from .annotate.ranking import normalize_mutation
-    from .annotate.transcripts import TranscriptSet, check_genome
+    from deepamp.annotate.hgvs import Variant, annotate
+    from deepamp.annotate.ranking import normalize_mutation
+    from deepamp.annotate.transcripts import TranscriptSet, check_genome
 
     try:
         build = check_genome(genome)

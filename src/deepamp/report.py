@@ -23,10 +23,10 @@ from html import escape
 from typing import Any
 
 from . import __version__
-from .annotate.knowledge import load_kb
-from .errors import FormatError, InputFileError
-from .io import atomic_output, check_writable
-from .vcf import open_vcf
+from deepamp.annotate.knowledge import load_kb
+from deepamp.errors import FormatError, InputFileError
+from deepamp.io.outputs import atomic_output, check_writable
+from deepamp.io.vcf import open_vcf
 
 Z95 = 1.959963984540054
 CSS = """

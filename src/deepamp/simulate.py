@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pysam
 
-from .errors import (DeepampError, FormatError, InputFileError, OutputError, ReferenceFileError,
+from deepamp.errors import (DeepampError, FormatError, InputFileError, OutputError, ReferenceFileError,
                      RegionError)
-from .reference import Reference
+from deepamp.io.reference import Reference
 
 __all__ = [
     "Spike", "Amplicon", "HotSpot", "RunErrorProfile", "TruthRecord", "SimulationResult",
@@ -376,7 +376,7 @@ class RunErrorProfile:
 
 def _read_bed(path: str | os.PathLike[str]) -> list[Amplicon]:
     """Read amplicons from a BED file (0-based half-open; 4th column = name)."""
-    from .regions import read_bed
+    from deepamp.io.regions import read_bed
 
     return [Amplicon(r.contig, r.start, r.end, r.name or f"{r.contig}:{r.start + 1}-{r.end}")
             for r in read_bed(path)]
@@ -1014,7 +1014,7 @@ def _simulate(ref: Reference, amplicons, out_bam: str, pairs: int, read_length: 
     tmp_truth = tmp_sam[:-4] + ".truth.tsv"
     tmp_files = [tmp_sam, tmp_bam, tmp_bai, tmp_truth]
     counts = {(s.contig, s.pos, s.ref, s.alt): [0, 0] for s in spikes}
-    from . import __version__
+    from deepamp import __version__
     try:
         n_reads = 0
         with os.fdopen(fd, "wb") as fh:

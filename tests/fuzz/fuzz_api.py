@@ -5,7 +5,7 @@ Each input is split (atheris.FuzzedDataProvider) into a region string, a BED
 text, a FASTA text and an uncompressed BAM stream (raw, appended to a valid
 seed BAM, or the seed's reads under a header whose SAM text is fuzzed).  The BAM is BGZF-compressed
 and indexed with pysam (inputs pysam cannot index are skipped), then
-``deepamp.pileup.count`` (regions and BED, with and without the FASTA),
+``deepamp.counting.bam.count`` (regions and BED, with and without the FASTA),
 ``count_coverage`` and ``deepamp.cli.main(["count", ...])`` run on them.
 The only exceptions allowed are deepamp.errors.DeepampError subclasses (and
 for the CLI, an exit code of 0 or 1 with a one-line message); anything else
@@ -25,7 +25,9 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports():
-    from deepamp import errors, pileup, regions
+    from deepamp import errors
+    from deepamp.counting import bam as pileup
+    from deepamp.io import regions
     from deepamp.cli import main as cli_main
 
 import pysam

@@ -27,12 +27,12 @@ import tempfile
 from typing import Any
 
 
-from ..errors import DeepampError, FormatError, InputFileError, OutputError
-from ..vcf import open_vcf
-from .hgvs import Annotation, Variant, annotate, combine_cis, same_codon_groups
-from .knowledge import KnowledgeBase, load_kb
-from .ranking import DISCLAIMER, RELATIONS, normalize_mutation, rank_inhibitors
-from .transcripts import TranscriptSet, check_genome
+from deepamp.errors import DeepampError, FormatError, InputFileError, OutputError
+from deepamp.io.vcf import open_vcf
+from deepamp.annotate.hgvs import Annotation, Variant, annotate, combine_cis, same_codon_groups
+from deepamp.annotate.knowledge import KnowledgeBase, load_kb
+from deepamp.annotate.ranking import DISCLAIMER, RELATIONS, normalize_mutation, rank_inhibitors
+from deepamp.annotate.transcripts import TranscriptSet, check_genome
 
 INFO_FIELDS = [
     ("GENE", "Gene symbol (deepamp annotate)"),

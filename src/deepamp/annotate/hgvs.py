@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from ..normalise import trim_alleles
-from .transcripts import Transcript, TranscriptSet, normalize_contig, revcomp, translate
+from deepamp.normalise import trim_alleles
+from deepamp.annotate.transcripts import Transcript, TranscriptSet, normalize_contig, revcomp, translate
 
 THREE = {"A": "Ala", "R": "Arg", "N": "Asn", "D": "Asp", "C": "Cys", "Q": "Gln", "E": "Glu",
          "G": "Gly", "H": "His", "I": "Ile", "L": "Leu", "K": "Lys", "M": "Met", "F": "Phe",

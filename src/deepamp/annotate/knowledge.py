@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-from ..errors import FormatError
+from deepamp.errors import FormatError
 
 EVIDENCE_TYPES = ("in_vitro", "clinical")
 CALLS = ("sensitive", "intermediate", "resistant", "conflicting", "selected_under_drug", "")
@@ -96,7 +96,7 @@ def canonical_genotype(text: str) -> str:
     a gene prefix, joined by '+', '/', ',' or whitespace.  Returns the
     mutations in residue order joined by '+', e.g. 'L1196M+G1202R'.
     """
-    from .ranking import normalize_mutation  # local import: ranking imports this module
+    from deepamp.annotate.ranking import normalize_mutation  # local import: ranking imports this module
     parts = [p for p in re.split(r"[+/,\s]+", text.strip()) if p and p.upper() not in ("ALK", "ALK:")]
     if not parts:
         raise ValueError("empty genotype")

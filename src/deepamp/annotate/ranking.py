@@ -40,8 +40,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from .knowledge import CLINICAL_DRUGS, INVESTIGATIONAL_DRUGS, KnowledgeBase, load_kb
-from ..clones import cis_groups
+from deepamp.annotate.knowledge import CLINICAL_DRUGS, INVESTIGATIONAL_DRUGS, KnowledgeBase, load_kb
+from deepamp.clones import cis_groups
 
 DISCLAIMER = ("Decision support for a molecular tumour board, not a treatment order. "
               "Evidence is limited (small in-vitro panels and pooled case series); "

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Iterable
 
-from ..errors import FormatError, InputFileError
+from deepamp.errors import FormatError, InputFileError
 
 GENOMES = ("hg38", "hg19")
 COMPLEMENT = str.maketrans("ACGTN", "TGCAN")

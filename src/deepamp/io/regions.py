@@ -7,7 +7,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from .errors import FormatError, InputFileError, RegionError
+from deepamp.errors import FormatError, InputFileError, RegionError
 
 
 @dataclass(frozen=True, order=True)

@@ -3,7 +3,7 @@
 Model
 -----
 Every control is counted with the same kernel and options as ``deepamp call``
-(:func:`deepamp.pileup.count`).  For each panel position, alternative base and
+(:func:`deepamp.counting.bam.count`).  For each panel position, alternative base and
 strand the background is the error rate of that substitution at that site:
 
 1. **Outlier controls.**  A control that carries a real variant at a site
@@ -25,7 +25,7 @@ strand the background is the error rate of that substitution at that site:
    across included controls (method of moments on the strand-combined alt
    fraction), plus the posterior uncertainty of the rate itself
    (``1 / (n + M + 1)``), is stored per (site, alt) and used by
-   :func:`deepamp.model.background_tests`.
+   :func:`deepamp.models.quality.background_tests`.
 
 The per-site loops over sites x controls run in numba (``@njit(cache=True)``),
 imported only when a background is learned.
@@ -41,7 +41,7 @@ ratio implies (``VILLA_THRESHOLD_RATIO`` x pooled figure).
 Indel events
 ------------
 Every control's indel events are left-normalised and merged as in
-:mod:`deepamp.indels`; for each distinct (anchor, event) seen in any control
+:mod:`deepamp.calling.indels`; for each distinct (anchor, event) seen in any control
 the depth is the control's fragments spanning the junction.  Controls that
 carry the event as a real variant are excluded with the same rules and
 thresholds as for substitutions (germline-level fraction, or a Bonferroni
@@ -86,8 +86,8 @@ from typing import Any
 
 import numpy as np
 
-from .commands import add_mate_memory_option, mate_memory_bytes
-from .errors import FormatError, InputFileError, ReferenceFileError
+from deepamp.cli.call import add_mate_memory_option, mate_memory_bytes
+from deepamp.errors import FormatError, InputFileError, ReferenceFileError
 
 FORMAT_NAME = "deepamp-background"
 FORMAT_VERSION = 2
@@ -153,7 +153,7 @@ class Background:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the versioned ``.npz`` atomically."""
-        from .io import atomic_output
+        from deepamp.io.outputs import atomic_output
 
         with atomic_output(path, "wb") as fh:
             np.savez_compressed(fh, contig=self.contig.astype(str), pos=self.pos.astype(np.int64),
@@ -262,7 +262,7 @@ def load(path: str | os.PathLike[str]) -> Background:
     FormatError
         A background file of another format version.
     """
-    from .io import open_npz
+    from deepamp.io.outputs import open_npz
 
     path = os.fspath(path)
     with open_npz(path, "background file") as z:
@@ -414,7 +414,7 @@ def _context_classes(ref: np.ndarray, contig: np.ndarray, pos: np.ndarray) -> tu
 def _outliers(k: np.ndarray, n: np.ndarray, ref_code: np.ndarray, params: BackgroundParams
               ) -> np.ndarray:
     """Boolean (P, 4, J): control j carries a real variant for (site, alt)."""
-    from . import _stats
+    from deepamp import _stats
 
     kc = k.sum(axis=2).astype(np.int64)          # (P,4,J)
     nc = n.sum(axis=1).astype(np.int64)          # (P,J)
@@ -444,8 +444,8 @@ def _outliers(k: np.ndarray, n: np.ndarray, ref_code: np.ndarray, params: Backgr
 def _learn_indels(counts_list: list, names: list[str], params: BackgroundParams
                   ) -> tuple[dict[str, np.ndarray], list[dict[str, Any]]]:
     """Indel arrays (see the module docstring) and the excluded (control, event) entries."""
-    from . import _stats
-    from .indels import collect_events, junction_depth
+    from deepamp import _stats
+    from deepamp.calling.indels import collect_events, junction_depth
 
     tables = [collect_events(c) for c in counts_list]
     jd = np.stack([junction_depth(c).sum(axis=1) for c in counts_list], axis=-1)     # (P, J)
@@ -577,15 +577,15 @@ def learn_from_counts(counts_list: list, names: list[str], params: BackgroundPar
             "summary": {"pooled_mismatch_rate": pooled, "flat_vaf_threshold": VILLA_THRESHOLD_RATIO * pooled,
                         "villa2024_mismatch_rate": 0.0024, "villa2024_flat_vaf_threshold": 0.006},
             "description": "per-site x alt x strand background error rates and per-event indel "
-                           "rates; see deepamp.background"}
+                           "rates; see deepamp.models.background"}
     return Background(first.contig.astype(str), first.pos.astype(np.int64), first.ref.astype(str),
                       rate, rho, used, meta, indels=indel_arrays)
 
 
 def learn(bams: list[str], *, reference: str, bed: str | None = None, regions: list[str] | None = None,
           params: BackgroundParams | None = None, **count_kwargs: Any) -> Background:
-    """Count every control BAM with :func:`deepamp.pileup.count` and learn the background."""
-    from .pileup import count
+    """Count every control BAM with :func:`deepamp.counting.bam.count` and learn the background."""
+    from deepamp.counting.bam import count
 
     counts = [count(b, regions or None, bed=bed, reference=reference, qual_hist=False, **count_kwargs)
               for b in bams]
@@ -614,8 +614,8 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """``deepamp background``: count controls, fit, write BG_FILE, print the summary."""
-    from .errors import RegionError
-    from .io import check_writable
+    from deepamp.errors import RegionError
+    from deepamp.io.outputs import check_writable
 
     if not args.bed and not args.region:
         raise RegionError("give the panel with -l AMPLICONS.bed or -r CHR:START-END")

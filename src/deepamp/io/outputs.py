@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Iterator
 from typing import IO, Any
 
-from .errors import OutputError
+from deepamp.errors import OutputError
 
 
 def check_writable(path: str | os.PathLike[str]) -> str:
@@ -82,7 +82,7 @@ def open_npz(path: str, what: str):
     """
     import numpy as np
 
-    from .errors import InputFileError
+    from deepamp.errors import InputFileError
 
     try:
         z = np.load(path, allow_pickle=False)

@@ -45,8 +45,8 @@ from dataclasses import dataclass
 
 import pysam
 
-from .errors import DeepampError, FormatError, InputFileError, OutputError, ReferenceFileError
-from .io import atomic_path, check_writable
+from deepamp.errors import DeepampError, FormatError, InputFileError, OutputError, ReferenceFileError
+from deepamp.io.outputs import atomic_path, check_writable
 
 ALIGNERS = ("bwa", "bowtie2")
 _BWA_SUFFIXES = (".amb", ".ann", ".bwt", ".pac", ".sa")

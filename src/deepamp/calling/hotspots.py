@@ -23,7 +23,7 @@ from importlib import resources
 
 import numpy as np
 
-from .errors import FormatError, InputFileError
+from deepamp.errors import FormatError, InputFileError
 
 #: (gene, protein change) of the resistance sites named by the project issue.
 RESISTANCE_CHANGES: tuple[tuple[str, str], ...] = (
@@ -88,7 +88,7 @@ def derive_table() -> list[Hotspot]:
     FormatError
         The reference amino acid of a change does not match the transcript model.
     """
-    from .annotate.transcripts import CODON_TABLE, TranscriptSet
+    from deepamp.annotate.transcripts import CODON_TABLE, TranscriptSet
 
     ts = TranscriptSet.default()
     cites = _citations()
@@ -117,11 +117,11 @@ def derive_table() -> list[Hotspot]:
 
 
 def write_table(path: str, hotspots: list[Hotspot]) -> None:
-    from .io import atomic_output
+    from deepamp.io.outputs import atomic_output
 
     with atomic_output(path, "w") as fh:
         fh.write("# ALK/ROS1 resistance hotspot alleles, GRCh38 plus strand, derived by "
-                 "deepamp.hotspots.derive_table from the annotate transcript model\n")
+                 "deepamp.calling.hotspots.derive_table from the annotate transcript model\n")
         fh.write("\t".join(COLUMNS) + "\n")
         for h in hotspots:
             fh.write(f"{h.contig}\t{h.pos}\t{h.ref}\t{h.alt}\t{h.gene}\t{h.protein}\t{h.citation}\n")

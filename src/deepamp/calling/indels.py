@@ -39,7 +39,7 @@ slippage, which grows with the length of the repeat the event belongs to:
 Dindel's homopolymer error table gives the shape, and its level is
 calibrated on the sample itself (deletions and insertions separately, with a
 beta-binomial over-dispersion, real-variant sites left out of the fit); see
-:mod:`deepamp.indel_errors`.  The repeat length is event-aware: the number of
+:mod:`deepamp.models.indel_context`.  The repeat length is event-aware: the number of
 tandem copies of the event's repeat unit (the shortest period of the inserted
 or deleted bases, up to 6 bases) around the junction.  For homopolymer events
 this is the homopolymer length Dindel uses; for short tandem repeats it is
@@ -53,7 +53,7 @@ counted).
 
 *Background model* (``call --background``).  Per (anchor, event) rates and
 beta-binomial dispersions learned from healthy controls by
-:mod:`deepamp.background` (controls carrying the event are excluded there);
+:mod:`deepamp.models.background` (controls carrying the event are excluded there);
 events never seen in the controls get the posterior of zero counts over the
 controls' depth at that junction.
 
@@ -77,10 +77,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .call import CallParams, Variant, adjust
-from .indel_errors import DINDEL_PHRED, CalibrationParams, KindFit, calibrate, describe
-from .normalise import placements
-from .pileup import CountResult
+from deepamp.calling.snvs import CallParams, Variant, adjust
+from deepamp.models.indel_context import DINDEL_PHRED, CalibrationParams, KindFit, calibrate, describe
+from deepamp.normalise import placements
+from deepamp.counting.bam import CountResult
 
 __all__ = ["IndelParams", "IndelTable", "IndelVariant", "IndelCalls", "collect_events",
            "call_indels", "HRUN_NAME"]
@@ -92,7 +92,7 @@ _PAD = 512
 
 @dataclass(frozen=True)
 class IndelParams:
-    """Options of the context model (see :class:`deepamp.indel_errors.CalibrationParams`)."""
+    """Options of the context model (see :class:`deepamp.models.indel_context.CalibrationParams`)."""
 
     calibration: CalibrationParams = CalibrationParams()
 
@@ -111,7 +111,7 @@ class _RefWindows:
         if reference is None and counts.params.get("reference"):
             reference = counts.params["reference"]
         if reference is not None and spans:
-            from .reference import Reference
+            from deepamp.io.reference import Reference
 
             ref = reference if isinstance(reference, Reference) else Reference(reference)
             try:
@@ -271,7 +271,7 @@ def collect_events(counts: CountResult, reference=None) -> IndelTable:
     ----------
     counts : CountResult (``reference`` defaults to the FASTA it was counted with,
         else its per-position reference bases)
-    reference : path or :class:`deepamp.reference.Reference`, optional
+    reference : path or :class:`deepamp.io.reference.Reference`, optional
     """
     ind = counts.indels
     ref = _RefWindows(counts, reference)
@@ -342,7 +342,7 @@ class IndelVariant(Variant):
 
 def _context_tests(table: IndelTable, fits: dict[str, KindFit]) -> tuple[np.ndarray, np.ndarray]:
     """Each event against its kind's calibrated slippage rate for its repeat length."""
-    from . import _stats
+    from deepamp import _stats
 
     k = table.count.sum(axis=1)
     d = table.depth.sum(axis=1)
@@ -360,7 +360,7 @@ def _context_tests(table: IndelTable, fits: dict[str, KindFit]) -> tuple[np.ndar
 
 
 def _background_tests(table: IndelTable, background) -> tuple[np.ndarray, np.ndarray]:
-    from . import _stats
+    from deepamp import _stats
 
     k = table.count.sum(axis=1)
     d = table.depth.sum(axis=1)
@@ -389,7 +389,7 @@ def call_indels(counts: CountResult, params: CallParams | None = None, *, backgr
     ----------
     counts : CountResult (its ``indels`` and per-position counts)
     params : significance, multiple-testing method and ``min_cov`` (junction depth)
-    background : deepamp.background.Background, optional
+    background : deepamp.models.background.Background, optional
         Test each event against the rate learned from controls (MODEL=background,
         INFO BGRATE) instead of the context model (MODEL=context, INFO IDRATE).
     reference : FASTA path or Reference, optional (default: the one of ``counts``)

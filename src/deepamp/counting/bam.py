@@ -14,11 +14,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import _core
-from .alignment import AlignmentInfo, check_reference, inspect_alignment
-from .errors import FormatError, InputFileError, RegionError
-from .reference import Reference
-from .regions import Region, merge_regions, parse_region, read_bed
+from deepamp import _core
+from deepamp.io.alignment import AlignmentInfo, check_reference, inspect_alignment
+from deepamp.errors import FormatError, InputFileError, RegionError
+from deepamp.io.reference import Reference
+from deepamp.io.regions import Region, merge_regions, parse_region, read_bed
 
 SYMBOLS = _core.SYMBOLS                 # A C G T N DEL INS
 BASES = "ACGTN"
@@ -111,7 +111,7 @@ class CountResult:
 
     def write_tsv(self, path: str | os.PathLike[str]) -> None:
         """Write the count table as TSV (1-based positions), atomically."""
-        from .io import atomic_output
+        from deepamp.io.outputs import atomic_output
 
         names = [f"{s}_{d}" for s in SYMBOLS for d in ("fwd", "rev")]
         flat = self.counts.reshape(len(self.pos), -1)
@@ -126,7 +126,7 @@ class CountResult:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Save in the compact binary form (numpy .npz), atomically; see :func:`load_counts`."""
-        from .io import atomic_output
+        from deepamp.io.outputs import atomic_output
 
         ind = self.indels
         arrays = dict(
@@ -162,7 +162,7 @@ def load_counts(path: str | os.PathLike[str]) -> CountResult:
     FormatError
         A count file of another format version.
     """
-    from .io import open_npz
+    from deepamp.io.outputs import open_npz
 
     path = os.fspath(path)
     with open_npz(path, "count file") as z:

@@ -13,29 +13,29 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 
-from . import __version__
-from .errors import DeepampError
+from deepamp import __version__
+from deepamp.errors import DeepampError
 
 # name -> (module, help); each module has configure_parser(parser) and run(args) -> int
 COMMANDS: dict[str, tuple[str, str]] = {
-    "call": ("deepamp.commands", "call low-frequency SNVs (drop-in for `lofreq call`)"),
-    "count": ("deepamp.commands", "write the per-position count table (TSV or .npz)"),
+    "call": ("deepamp.cli.call", "call low-frequency SNVs (drop-in for `lofreq call`)"),
+    "count": ("deepamp.cli.call", "write the per-position count table (TSV or .npz)"),
     "simulate": ("deepamp.simulate", "simulate deep-amplicon reads into a sorted, indexed BAM"),
-    "demo": ("deepamp.demo", "simulate ALK exons 22-25 at 25,000x with resistance mutations and call them"),
+    "demo": ("deepamp.workflow.demo", "simulate ALK exons 22-25 at 25,000x with resistance mutations and call them"),
     "annotate": ("deepamp.annotate.cli", "ALK/ROS1 HGVS annotation, resistance evidence and inhibitor ranking"),
-    "background": ("deepamp.background", "learn the per-site error background from healthy-control BAMs"),
+    "background": ("deepamp.models.background", "learn the per-site error background from healthy-control BAMs"),
     "filter": ("deepamp.filters", "filter a deepamp or LoFreq VCF (drop-in for `lofreq filter`)"),
     "phase": ("deepamp.phase", "cis/trans phasing of nearby variants from fragments"),
     "report": ("deepamp.report", "self-contained HTML report of an annotated sample (VCF + annotate JSON)"),
-    "align": ("deepamp.pipeline", "align paired FASTQs with bwa mem or bowtie2 --very-sensitive-local into a sorted BAM"),
+    "align": ("deepamp.workflow.align", "align paired FASTQs with bwa mem or bowtie2 --very-sensitive-local into a sorted BAM"),
     "concordance": ("deepamp.concordance", "merge two aligners' VCFs: strong (PASS in both) / weak evidence"),
-    "cohort": ("deepamp.cohort", "call every sample of a cohort in parallel with Dask (VCFs + cohort.tsv)"),
+    "cohort": ("deepamp.workflow.cohort", "call every sample of a cohort in parallel with Dask (VCFs + cohort.tsv)"),
 }
 
 
 def _configure(name: str) -> tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]:
     module = importlib.import_module(COMMANDS[name][0])
-    suffix = "" if COMMANDS[name][0] != "deepamp.commands" else f"_{name}"
+    suffix = "" if COMMANDS[name][0] != "deepamp.cli.call" else f"_{name}"
     return getattr(module, f"configure{suffix}_parser"), getattr(module, f"run{suffix}")
 
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import pysam
 
-from .errors import (IndexFileError, InputFileError, ReferenceFileError, TruncatedFileError,
+from deepamp.errors import (IndexFileError, InputFileError, ReferenceFileError, TruncatedFileError,
                      UnsortedError)
-from .reference import Reference
+from deepamp.io.reference import Reference
 
 
 @dataclass(frozen=True)

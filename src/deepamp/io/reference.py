@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pysam
 
-from .errors import ReferenceFileError
+from deepamp.errors import ReferenceFileError
 
 _SLICE_RE = re.compile(r"^(?P<name>.+):(?P<start>[0-9]+)-(?P<end>[0-9]+)$")
 

@@ -91,7 +91,7 @@ DINDEL_AS_IS = KindFit(0.0, 0.0, 1, 0.0, 0, 0)
 
 
 def _logsf(k: np.ndarray, n: np.ndarray, mu: np.ndarray, rho: float) -> np.ndarray:
-    from . import _stats
+    from deepamp import _stats
 
     if rho <= 0:
         return _stats.logsf_binom(k, n, mu)
@@ -201,10 +201,10 @@ def run_sites(contig: np.ndarray, pos: np.ndarray, ref: np.ndarray) -> tuple[np.
 def calibrate(table, counts, params: CalibrationParams | None = None) -> dict[str, KindFit]:
     """Fit the deletion and insertion levels of a sample.
 
-    ``table`` is the sample's :class:`deepamp.indels.IndelTable` (normalised
+    ``table`` is the sample's :class:`deepamp.calling.indels.IndelTable` (normalised
     events with junction depths), ``counts`` its CountResult.
     """
-    from .indels import junction_depth
+    from deepamp.calling.indels import junction_depth
 
     params = params or CalibrationParams()
     rows, h = run_sites(counts.contig, counts.pos, counts.ref)

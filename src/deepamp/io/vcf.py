@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 import pysam
 
-from . import __version__
-from .errors import FormatError, InputFileError
-from .io import atomic_path, check_writable
+from deepamp import __version__
+from deepamp.errors import FormatError, InputFileError
+from deepamp.io.outputs import atomic_path, check_writable
 
 #: INFO definitions shared by `call` and `filter`; DP/AF/SB/DP4 mean what they mean in LoFreq.
 INFO_DEFS: dict[str, tuple[str, str, str]] = {
@@ -31,7 +31,7 @@ INFO_DEFS: dict[str, tuple[str, str, str]] = {
     "PADJ": ("1", "Float", "Multiple-testing adjusted p-value (method in ##deepamp_mtc)"),
     "FAMILY": ("1", "String", "Testing family: panel (all sites), hotspot (known resistance sites) or indel (indel events); each has its own multiple-testing burden"),
     "BGRATE": ("1", "Float", "Background error rate of this substitution or indel event at this site (background model only)"),
-    "IDRATE": ("1", "Float", "Per-fragment indel error rate of the context model (Dindel homopolymer shape, level calibrated on the sample; see deepamp.indel_errors)"),
+    "IDRATE": ("1", "Float", "Per-fragment indel error rate of the context model (Dindel homopolymer shape, level calibrated on the sample; see deepamp.models.indel_context)"),
     "SBA": ("1", "Float", "Amplicon-aware strand bias: Phred of the test of the alt strand ratio against the ref strand ratio"),
     "POPAF": ("1", "Float", "Population allele frequency of this allele (population VCF)"),
 }

@@ -17,7 +17,7 @@ import tempfile
 import time
 from importlib import resources
 
-from .simulate import Spike
+from deepamp.simulate import Spike
 
 GRCH38_CHR2_LENGTH = 242_193_529  # GRCh38 primary assembly, chr2
 
@@ -59,11 +59,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_in(args: argparse.Namespace, outdir: str) -> int:
-    from .call import CallParams, call_snvs
-    from .commands import stats_header_lines, summary_lines
-    from .pileup import count
-    from .simulate import simulate
-    from .vcf import VcfHeader, write_vcf
+    from deepamp.calling.snvs import CallParams, call_snvs
+    from deepamp.cli.call import stats_header_lines, summary_lines
+    from deepamp.counting.bam import count
+    from deepamp.simulate import simulate
+    from deepamp.io.vcf import VcfHeader, write_vcf
 
     ref = data_path("ALK_hg38_chr2_29191796-29223795.fa")
     bed = data_path("alk_exons22-25_amplicons.bed")
@@ -84,8 +84,8 @@ def _run_in(args: argparse.Namespace, outdir: str) -> int:
     final, model_name = quality_calls, "quality"
     background = None
     if controls:
-        from .background import learn
-        from .hotspots import load_hotspots
+        from deepamp.models.background import learn
+        from deepamp.calling.hotspots import load_hotspots
 
         background = learn(controls, reference=ref, bed=bed, min_bq=6, threads=args.threads)
         final, m = call_snvs(counts, CallParams(), background=background, hotspots=load_hotspots())

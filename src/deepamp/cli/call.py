@@ -14,7 +14,7 @@ import argparse
 import os
 import sys
 
-from .errors import FormatError, InputFileError, RegionError
+from deepamp.errors import FormatError, InputFileError, RegionError
 
 
 def _add_count_options(p: argparse.ArgumentParser, cohort: bool = False) -> None:
@@ -48,7 +48,7 @@ def _add_count_options(p: argparse.ArgumentParser, cohort: bool = False) -> None
 
 def add_mate_memory_option(p: argparse.ArgumentParser) -> None:
     """``--mate-memory MIB``: the budget of first mates waiting for their mate, per chunk being counted."""
-    from .pileup import DEFAULT_MATE_MEMORY
+    from deepamp.counting.bam import DEFAULT_MATE_MEMORY
 
     p.add_argument("--mate-memory", type=float, default=DEFAULT_MATE_MEMORY / 2**20, metavar="MIB",
                    help="MiB of first mates each chunk being counted holds while they wait for their "
@@ -67,7 +67,7 @@ def mate_memory_bytes(args: argparse.Namespace) -> int:
 
 def flag_exclude(args: argparse.Namespace) -> int:
     """The SAM flags whose reads are dropped, from --incl-supplementary and --keep-duplicates."""
-    from .pileup import DEFAULT_FLAG_EXCLUDE, FLAG_DUPLICATE, FLAG_SUPPLEMENTARY
+    from deepamp.counting.bam import DEFAULT_FLAG_EXCLUDE, FLAG_DUPLICATE, FLAG_SUPPLEMENTARY
 
     flags = DEFAULT_FLAG_EXCLUDE
     if args.incl_supplementary:
@@ -90,7 +90,7 @@ def _check_args(args: argparse.Namespace) -> None:
 
 
 def _count(args: argparse.Namespace, qual_hist: bool):
-    from .pileup import count
+    from deepamp.counting.bam import count
 
     return count(args.bam, args.region or None, bed=args.bed, reference=args.ref,
                  min_mapq=args.min_mq, min_bq=args.min_bq, min_alt_bq=args.min_alt_bq,
@@ -149,22 +149,22 @@ def configure_call_parser(p: argparse.ArgumentParser, cohort: bool = False) -> N
                          "then --background)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--no-indels", action="store_true",
-                   help="call SNVs only (default: SNVs and indels; see deepamp.indels)")
+                   help="call SNVs only (default: SNVs and indels; see deepamp.calling.indels)")
     g.add_argument("--only-indels", action="store_true", help="call indels only (as LoFreq)")
     p.add_argument("--call-indels", action="store_true",
                    help="accepted for LoFreq compatibility (indels are called by default)")
     p.add_argument("--hotspots", metavar="shipped|FILE.tsv",
                    help="test known resistance alleles as their own family (INFO FAMILY=hotspot): "
                         "'shipped' = deepamp's ALK/ROS1 list, or a TSV with contig, pos, ref, alt")
-    from .filters import add_filter_options
+    from deepamp.filters import add_filter_options
 
     add_filter_options(p, for_call=True)
 
 
 def check_call_args(args: argparse.Namespace):
     """Check the options of ``deepamp call`` (one-line errors); returns (CallParams, filter params)."""
-    from .call import CallParams
-    from .filters import params_from_args
+    from deepamp.calling.snvs import CallParams
+    from deepamp.filters import params_from_args
 
     _check_args(args)
     if args.bonf == "dynamic":
@@ -182,29 +182,29 @@ def check_call_args(args: argparse.Namespace):
 
 def run_call(args: argparse.Namespace) -> int:
     """``deepamp call``: count, test, correct, write VCF (SNVs and indels)."""
-    from .call import call_snvs, site_stats
-    from .indels import call_indels, merge_sorted
-    from .io import check_writable
-    from .vcf import VcfHeader, write_vcf
+    from deepamp.calling.snvs import call_snvs, site_stats
+    from deepamp.calling.indels import call_indels, merge_sorted
+    from deepamp.io.outputs import check_writable
+    from deepamp.io.vcf import VcfHeader, write_vcf
 
     if args.out != "-":
         check_writable(args.out)
     params, fparams = check_call_args(args)
     # every input is opened and checked before the (slow) counting
-    from .filters import PopulationVcf, apply_filters, filter_headers
+    from deepamp.filters import PopulationVcf, apply_filters, filter_headers
     population = PopulationVcf(fparams.population_vcf) if fparams and fparams.population_vcf else None
     background = None
     if args.background:
-        from .background import load
+        from deepamp.models.background import load
 
         background = load(args.background)
     hotspots = None
     if args.hotspots:
-        from .hotspots import load_hotspots
+        from deepamp.calling.hotspots import load_hotspots
 
         hotspots = load_hotspots(None if args.hotspots == "shipped" else args.hotspots)
     if args.control:
-        from .background import learn
+        from deepamp.models.background import learn
 
         background = learn(args.control, reference=args.ref, bed=args.bed, regions=args.region,
                            min_bq=args.min_bq, min_alt_bq=args.min_alt_bq, min_mapq=args.min_mq,
@@ -270,12 +270,12 @@ def configure_count_parser(p: argparse.ArgumentParser) -> None:
     """Options of ``deepamp count``."""
     _add_count_options(p)
     p.add_argument("-o", "--out", required=True, metavar="OUT.tsv|OUT.npz",
-                   help="count table: .npz = compact binary (deepamp.pileup.load_counts), else TSV")
+                   help="count table: .npz = compact binary (deepamp.counting.bam.load_counts), else TSV")
 
 
 def run_count(args: argparse.Namespace) -> int:
     """``deepamp count``: write the per-position x symbol x strand table."""
-    from .io import check_writable
+    from deepamp.io.outputs import check_writable
 
     _check_args(args)
     check_writable(args.out)

@@ -1,7 +1,7 @@
 """Low-frequency SNV calling from counts: test, correct, build VCF records.
 
 The default null is LoFreq's quality-aware Poisson-binomial (see
-:mod:`deepamp.model`); significance is ``p * m < alpha`` with LoFreq's dynamic
+:mod:`deepamp.models.quality`); significance is ``p * m < alpha`` with LoFreq's dynamic
 Bonferroni factor ``m`` (3 per tested column that shows any alt base), or
 Benjamini-Hochberg, or no correction.  QUAL is the Phred-scaled *uncorrected*
 p-value, as in LoFreq.  Works on counts from any source (``CountResult``),
@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import model
-from .pileup import CountResult
-from .strandbias import strand_bias_phred
-from .vcf import VcfRecord
+from deepamp.models import quality as model
+from deepamp.counting.bam import CountResult
+from deepamp.models.strand_bias import strand_bias_phred
+from deepamp.io.vcf import VcfRecord
 
 BASES = "ACGT"
 MTC_METHODS = ("bonferroni", "fdr", "none")
@@ -26,7 +26,7 @@ MTC_METHODS = ("bonferroni", "fdr", "none")
 
 @dataclass(frozen=True)
 class CallParams:
-    """Calling options (the counting options live in :func:`deepamp.pileup.count`).
+    """Calling options (the counting options live in :func:`deepamp.counting.bam.count`).
 
     Attributes
     ----------
@@ -176,11 +176,11 @@ def call_snvs(counts: CountResult, params: CallParams | None = None, *, backgrou
 
     Parameters
     ----------
-    background : deepamp.background.Background, optional
+    background : deepamp.models.background.Background, optional
         Test every (site, alt) against its own background rate and dispersion
         (INFO MODEL=background, BGRATE); raises ReferenceFileError if it was
         learned on another panel or reference.
-    hotspots : list of deepamp.hotspots.Hotspot, optional
+    hotspots : list of deepamp.calling.hotspots.Hotspot, optional
         Hotspot alleles form their own family (INFO FAMILY=hotspot) corrected
         for the number of hotspot alleles on the panel; the panel family's
         burden loses those tests.
@@ -202,7 +202,7 @@ def call_snvs(counts: CountResult, params: CallParams | None = None, *, backgrou
         variants = variants_from_tests(counts, tests, logp_adj, params.alpha, model_name=model_name)
         fam = np.zeros(len(tests), bool)
     else:
-        from .hotspots import hotspot_mask
+        from deepamp.calling.hotspots import hotspot_mask
 
         mask = hotspot_mask(counts.contig, counts.pos, counts.ref, hotspots)
         testable = (counts.ref_code < 4) & (counts.depth >= max(params.min_cov, 1))

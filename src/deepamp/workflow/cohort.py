@@ -33,7 +33,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 
-from .errors import DeepampError, FormatError, InputFileError, OutputError
+from deepamp.errors import DeepampError, FormatError, InputFileError, OutputError
 
 #: Columns of ``cohort.tsv``.
 TSV_COLUMNS = ("sample", "chrom", "pos", "ref", "alt", "filter", "qual", "dp", "af",
@@ -89,7 +89,7 @@ def call_sample(args: argparse.Namespace, bam: str, out_vcf: str, command: str) 
     exception raised in a worker process would come back with the worker's
     traceback folded into its message.
     """
-    from .commands import run_call
+    from deepamp.cli.call import run_call
 
     ns = copy.copy(args)
     ns.bam, ns.out, ns.quiet, ns.command_line = bam, out_vcf, True, command
@@ -102,7 +102,7 @@ def call_sample(args: argparse.Namespace, bam: str, out_vcf: str, command: str) 
 
 def read_calls(sample: str, vcf: str) -> list[CohortCall]:
     """The variants of one sample's VCF."""
-    from .vcf import open_vcf
+    from deepamp.io.vcf import open_vcf
 
     import pysam
 
@@ -184,7 +184,7 @@ def _umask() -> int:
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
     """Options of ``deepamp cohort``: those of ``deepamp call``, BAMs and an output directory."""
-    from .commands import configure_call_parser
+    from deepamp.cli.call import configure_call_parser
 
     configure_call_parser(p, cohort=True)
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N",
@@ -201,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
         import dask
     except ImportError:
         raise InputFileError("deepamp cohort needs dask: pip install 'deepamp[cohort]'") from None
-    from .commands import check_call_args
+    from deepamp.cli.call import check_call_args
 
     if args.workers < 1:
         raise FormatError("--workers must be >= 1")
@@ -219,8 +219,8 @@ def run(args: argparse.Namespace) -> int:
     with _staging(args.out) as tmp:
         args = copy.copy(args)
         if args.control:
-            from .background import learn
-            from .commands import flag_exclude, mate_memory_bytes
+            from deepamp.models.background import learn
+            from deepamp.cli.call import flag_exclude, mate_memory_bytes
 
             bg = learn(args.control, reference=args.ref, bed=args.bed, regions=args.region,
                        min_bq=args.min_bq, min_alt_bq=args.min_alt_bq, min_mapq=args.min_mq,
@@ -243,7 +243,7 @@ def run(args: argparse.Namespace) -> int:
                                f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
         for failed in results:
             if failed:
-                from . import errors
+                from deepamp import errors
 
                 raise getattr(errors, failed[0], DeepampError)(failed[1])
         calls = [c for name in names for c in read_calls(name, vcfs[name])]
