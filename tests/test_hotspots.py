@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 from deepamp.calling import hotspots as H
-from deepamp.calling.snvs import CallParams, call_snvs
+from deepamp.calling.snvs import call_snvs
+from deepamp.counting.result import CountResult
 from deepamp.errors import FormatError, InputFileError
-from deepamp.counting.bam import CountResult, IndelEvents
+from deepamp.options import CallOptions
 
 
 def test_shipped_table_equals_derivation_and_known_alleles():
@@ -46,11 +47,7 @@ def _counts(P=400, alt_row=10, alt_k=10):
     c[alt_row, 3, :] = alt_k
     qh = np.zeros((P, 64), np.uint32)
     qh[:, 30] = c[:, :5, :].sum(axis=(1, 2))
-    e = np.zeros(0)
-    return CountResult([], np.array(["chr2"] * P), np.arange(1000, 1000 + P, dtype=np.int64),
-                       np.array(["C"] * P), c, qh, {}, {},
-                       IndelEvents(e.astype(str), e.astype(np.int64), e.astype(np.int32), e.astype(str),
-                                   np.zeros((0, 2), np.uint32)))
+    return CountResult.from_arrays("chr2", np.arange(1000, 1000 + P), "C" * P, c, qual_hist=qh)
 
 
 def test_hotspot_family_has_its_own_burden():
@@ -58,11 +55,10 @@ def test_hotspot_family_has_its_own_burden():
     hs = [H.Hotspot("2", 1011, "C", "T")]           # row 10, "2" matches "chr2"
     mask = H.hotspot_mask(counts.contig, counts.pos, counts.ref, hs)
     assert mask.sum() == 1 and mask[10, 3]
-    panel, m = call_snvs(counts, CallParams())
-    hot, m2 = call_snvs(counts, CallParams(), hotspots=hs)
+    panel, m, _ = call_snvs(counts, CallOptions())
+    hot, m2, m_hot = call_snvs(counts, CallOptions(), hotspots=hs)
     # 20 alt bases at Q30 on 10000 (p = 0.0035): significant alone (m = 1), not after 3 x 400 tests
     assert [v.pos for v in panel] == []
-    assert [(v.pos, v.family) for v in hot] == [(1010, "hotspot")]
-    assert m2 == m - 1
-    rec = hot[0].to_record()
-    assert rec.info["FAMILY"] == "hotspot"
+    assert [(v.pos, v.family) for v in hot] == [(1011, "hotspot")]
+    assert m2 == m - 1 and m_hot == 1
+    assert hot[0].info["FAMILY"] == "hotspot"

@@ -18,7 +18,8 @@ from scipy.special import logsumexp
 
 from deepamp import cli
 from deepamp.models import background as bgm
-from deepamp.calling.snvs import CallParams
+from deepamp.models.background_fit import learn as learn_background
+from deepamp.options import CallOptions
 from deepamp.errors import FormatError
 from deepamp.models.indel_context import DINDEL_PHRED, CalibrationParams, calibrate, dindel_rate, fit_kind
 from deepamp.calling.indels import call_indels, collect_events
@@ -120,8 +121,8 @@ def test_spiked_indels_called_with_lofreq_meanings(tmp_path, tumour):
 def test_homopolymer_slippage_at_default_rate_not_called(deep_control):
     for merge in (True, False):
         counts = count(deep_control, bed=BED, reference=REF, merge_mates=merge)
-        calls, m, _ = call_indels(counts, CallParams())
-        assert calls == [], [(v.pos + 1, v.ref, v.alt, v.alt_count) for v in calls]
+        calls, m, _ = call_indels(counts, CallOptions())
+        assert calls == [], [(v.pos, v.ref, v.alt, v.alt_count) for v in calls]
         assert m == len(collect_events(counts))
     # the artefacts are there to be (not) called: the C6 run shows slippage in single reads
     table = collect_events(count(deep_control, bed=BED, reference=REF, merge_mates=False))
@@ -178,9 +179,9 @@ def test_region_starting_inside_a_homopolymer_merges_placements_and_uses_the_who
     # the left-most placement (anchor 11) is not counted: all placements go to the first counted anchor
     assert got == {(15, "AA", "A"): (10, 0), (15, "A", "AA"): (10, 0)}
     assert t.repeat.tolist() == [8, 8] and t.hrun.tolist() == [8, 8]
-    calls, _, _ = call_indels(counts, CallParams(alpha=1.0, mtc="none"))
+    calls, _, _ = call_indels(counts, CallOptions(alpha=1.0, mtc="none"))
     # 25 counted positions: too few sites to calibrate, so Dindel's A8 rate as is
-    assert [v.extra["IDRATE"] for v in calls] == [float(f"{float(dindel_rate(8)):.4g}")] * 2
+    assert [v.info["IDRATE"] for v in calls] == [float(f"{float(dindel_rate(8)):.4g}")] * 2
     # with the whole run counted the same events go to the left-most anchor, with the same repeat
     t = collect_events(count(bam, ["c1:1-40"], reference=fa))
     assert sorted(zip(t.pos.tolist(), t.ref.tolist(), t.alt.tolist(), t.repeat.tolist())) == \
@@ -202,7 +203,7 @@ def test_insertions_with_n_are_counted_not_tested(tmp_path, capsys):
     t = collect_events(counts)
     assert t.alt.tolist() == ["AG"] and t.pos.tolist() == [27]         # G after GG: left-normalised
     assert (t.ambiguous_events, t.ambiguous_fragments) == (2, 10)
-    calls, m, notes = call_indels(counts, CallParams(alpha=1.0, mtc="none"))
+    calls, m, notes = call_indels(counts, CallOptions(alpha=1.0, mtc="none"))
     assert m == 1 and [v.alt for v in calls] == ["AG"]
     assert "indels: 10 fragments with N in the inserted bases (2 events) not tested" in notes
     out = str(tmp_path / "n.vcf")
@@ -214,23 +215,23 @@ def test_insertions_with_n_are_counted_not_tested(tmp_path, capsys):
 
 def test_pvalues_match_scipy(tumour):
     counts = count(tumour, bed=BED, reference=REF)
-    calls, _, _ = call_indels(counts, CallParams(alpha=1.0, mtc="none"))
+    calls, _, _ = call_indels(counts, CallOptions(alpha=1.0, mtc="none"))
     table = collect_events(counts)
     fits = calibrate(table, counts)
     assert len(calls) >= len(CASES)
     for v in calls:
-        i = next(j for j in range(len(table)) if table.pos[j] == v.pos and table.ref[j] == v.ref
+        i = next(j for j in range(len(table)) if table.pos[j] == v.pos - 1 and table.ref[j] == v.ref
                  and table.alt[j] == v.alt)
         fit = fits["deletion" if table.length[i] < 0 else "insertion"]
         h = min(int(table.repeat[i]), 18)
         x = min(h, fit.h_max) - 1
         rate = min(10 ** (-DINDEL_PHRED[h - 1] / 10) * math.exp(fit.a + fit.b * x), 0.5)
-        assert v.extra["IDRATE"] == pytest.approx(rate, rel=1e-3)
+        assert v.info["IDRATE"] == pytest.approx(rate, rel=1e-3)
         if fit.rho > 0:
             sc = (1 - fit.rho) / fit.rho
-            expect = stats.betabinom.logsf(v.alt_count - 1, v.depth, rate * sc, (1 - rate) * sc)
+            expect = stats.betabinom.logsf(v.alt_count - 1, v.dp, rate * sc, (1 - rate) * sc)
         else:
-            expect = stats.binom.logsf(v.alt_count - 1, v.depth, rate)
+            expect = stats.binom.logsf(v.alt_count - 1, v.dp, rate)
         if expect > -700:
             assert v.logp == pytest.approx(expect, rel=1e-6, abs=1e-9)
 
@@ -307,26 +308,26 @@ def test_background_learns_indel_events(tmp_path, tumour):
     c1, c2 = str(tmp_path / "c1.bam"), str(tmp_path / "c2.bam")
     simulate(REF, BED, c1, sample_seed=21, spikes=[Spike("chr2", 29222340, "TT", "T", 0.5)], **kw)
     simulate(REF, BED, c2, sample_seed=22, **kw)
-    bg = bgm.learn([c1, c2], reference=REF, bed=BED)
+    bg = learn_background([c1, c2], reference=REF, bed=BED)
     ex = bg.meta["excluded_indels"]
     assert [(e["control"], e["pos"] + 1, e["ref"], e["alt"]) for e in ex] == [(c1, 29222338, "CT", "C")]
     path = str(tmp_path / "bg.npz")
     bg.save(path)
     bg = bgm.load(path)
     counts = count(tumour, bed=BED, reference=REF)
-    calls, m, _ = call_indels(counts, CallParams(), background=bg)
-    assert {(v.pos + 1, v.ref, v.alt) for v in calls} == {c[1] for c in CASES}
-    assert all(v.model == "background" and "BGRATE" in v.extra for v in calls)
+    calls, m, _ = call_indels(counts, CallOptions(), background=bg)
+    assert {(v.pos, v.ref, v.alt) for v in calls} == {c[1] for c in CASES}
+    assert all(v.model == "background" and "BGRATE" in v.info for v in calls)
     # the germline carrier is excluded: the rate is the zero-count posterior over c2's depth
     v = next(v for v in calls if v.ref == "CT")
-    assert v.extra["BGRATE"] < 1e-3
+    assert v.info["BGRATE"] < 1e-3
     for x in calls:                                   # beta-binomial tails against scipy
-        rate, rho = bg.indel_lookup([("chr2", x.pos, len(x.alt) - len(x.ref),
+        rate, rho = bg.indel_lookup([("chr2", x.pos - 1, len(x.alt) - len(x.ref),
                                       (x.alt if len(x.alt) > len(x.ref) else x.ref)[1:])])
         s = (1 - rho[0]) / rho[0]
         # summed pmf (scipy's betabinom.sf is 1 - cdf and loses the far tail)
-        ks = np.arange(x.alt_count, x.depth + 1)
-        expect = logsumexp(stats.betabinom.logpmf(ks, x.depth, rate[0] * s, (1 - rate[0]) * s))
+        ks = np.arange(x.alt_count, x.dp + 1)
+        expect = logsumexp(stats.betabinom.logpmf(ks, x.dp, rate[0] * s, (1 - rate[0]) * s))
         assert x.logp == pytest.approx(expect, rel=1e-6)
     # a version-1 file (no indel arrays) is refused with the re-run message
     old = bgm.Background(bg.contig, bg.pos, bg.ref, bg.rate, bg.dispersion, bg.n_controls_used,

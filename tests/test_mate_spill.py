@@ -120,4 +120,4 @@ def test_cli_rejects_a_negative_budget(sample, tmp_path):
     p = subprocess.run([sys.executable, "-m", "deepamp", "count", "-f", fa, "-r", f"{CONTIG}:1-{LENGTH}",
                         "--mate-memory", "-1", "-o", str(tmp_path / "c.tsv"), bam],
                        capture_output=True, text=True)
-    assert p.returncode != 0 and "--mate-memory must be >= 0" in p.stderr
+    assert p.returncode == 2 and "--mate-memory: -1 is not in [0, inf)" in p.stderr

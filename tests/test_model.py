@@ -7,6 +7,8 @@ import pytest
 stats = pytest.importorskip("scipy.stats")
 pytest.importorskip("deepamp._stats")
 from deepamp.models import quality as model  # noqa: E402
+from deepamp.models import multiple_testing as mt  # noqa: E402
+from deepamp.models.background import background_tests  # noqa: E402
 
 
 def make_site_arrays():
@@ -74,20 +76,20 @@ def test_background_binomial_and_betabinomial():
     P = counts.shape[0]
     rf = np.full((P, 4), 2e-3)
     rr = np.full((P, 4), 6e-3)
-    t = model.background_tests(counts, ref, rf, rr)
+    t = background_tests(counts, ref, rf, rr)
     assert t.m == 9  # 3 testable sites (depth > 0, ref ACGT) x 3
     d_f = counts[t.pos, :4, 0].sum(axis=1)
     d_r = counts[t.pos, :4, 1].sum(axis=1)
     rate = (d_f * 2e-3 + d_r * 6e-3) / (d_f + d_r)
     np.testing.assert_allclose(t.logp, stats.binom.logsf(t.alt_count - 1, t.depth, rate), rtol=1e-9)
     rho = np.full((P, 4), 0.01)
-    tb = model.background_tests(counts, ref, rf, rr, rho)
+    tb = background_tests(counts, ref, rf, rr, rho)
     s = (1 - 0.01) / 0.01
     exp = stats.betabinom.logsf(t.alt_count - 1, t.depth, rate * s, (1 - rate) * s)
     np.testing.assert_allclose(tb.logp, exp, rtol=1e-8)
     assert tb.logp[2] > t.logp[2] + 50  # overdispersion -> far-tail p-value much larger
     with pytest.raises(ValueError):
-        model.background_tests(counts, ref, rf * 1000, rr)
+        background_tests(counts, ref, rf * 1000, rr)
 
 
 def bh_reference(p, m):
@@ -105,28 +107,28 @@ def test_benjamini_hochberg_vs_reference():
     rng = np.random.default_rng(5)
     p = np.r_[rng.uniform(0, 1, 40), 10 ** -rng.uniform(2, 12, 20)]
     for m in (60, 500):
-        got = np.exp(model.benjamini_hochberg(np.log(p), m))
+        got = np.exp(mt.benjamini_hochberg(np.log(p), m))
         np.testing.assert_allclose(got, bh_reference(p, m), rtol=1e-10)
     # no underflow in log space
-    lq = model.benjamini_hochberg(np.array([-9000.0, -1.0]), 10)
+    lq = mt.benjamini_hochberg(np.array([-9000.0, -1.0]), 10)
     assert lq[0] == pytest.approx(-9000.0 + math.log(10), rel=1e-12)
     with pytest.raises(ValueError):
-        model.benjamini_hochberg(np.log(p), 3)
+        mt.benjamini_hochberg(np.log(p), 3)
 
 
 def test_bonferroni():
     lp = np.log(np.array([1e-6, 0.2, 1.0]))
-    np.testing.assert_allclose(np.exp(model.bonferroni(lp, 100)), [1e-4, 1.0, 1.0])
-    assert model.bonferroni(np.array([-np.inf]), 5)[0] == -np.inf
+    np.testing.assert_allclose(np.exp(mt.bonferroni(lp, 100)), [1e-4, 1.0, 1.0])
+    assert mt.bonferroni(np.array([-np.inf]), 5)[0] == -np.inf
     with pytest.raises(ValueError):
-        model.bonferroni(np.array([0.1]), 1)
+        mt.bonferroni(np.array([0.1]), 1)
 
 
 def test_phred():
-    q = model.phred(np.array([0.0, math.log(0.1), math.log(1e-3), -4000 * math.log(10), -np.inf, -1e9]))
+    q = mt.phred(np.array([0.0, math.log(0.1), math.log(1e-3), -4000 * math.log(10), -np.inf, -1e9]))
     assert q[0] == 0.0 and not np.signbit(q[0])
     np.testing.assert_allclose(q[1:4], [10.0, 30.0, 40000.0], rtol=1e-12)
-    assert q[4] == model.PHRED_CAP and q[5] == model.PHRED_CAP
+    assert q[4] == mt.PHRED_CAP and q[5] == mt.PHRED_CAP
     assert np.all(np.isfinite(q))
     with pytest.raises(ValueError):
-        model.phred(np.array([np.nan]))
+        mt.phred(np.array([np.nan]))

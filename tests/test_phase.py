@@ -13,8 +13,8 @@ import pytest
 from conftest import sam_header, sam_to_bam
 from deepamp.cli import main
 from deepamp.errors import IndexFileError, InputFileError, RegionError
-from deepamp.phase import (PhaseVariant, classify, configure_parser, hypergeom_tails, longest_fragment,
-                           phase_pairs, run)
+from deepamp.cli.phase import configure as configure_parser, run
+from deepamp.phase import PhaseVariant, classify, hypergeom_tails, longest_fragment, phase_pairs
 from deepamp.io.reference import Reference
 from deepamp.simulate import Amplicon, Spike, simulate
 

@@ -14,8 +14,9 @@ import pytest
 
 from deepamp.errors import FormatError, InputFileError, OutputError, RegionError
 from deepamp.io.reference import Reference
-from deepamp.simulate import (Amplicon, RunErrorProfile, Spike, configure_parser, parse_spike,
-                              read_spikes_tsv, run, simulate)
+from deepamp.cli import main
+from deepamp.cli.simulate import configure as configure_parser, run
+from deepamp.simulate import Amplicon, RunErrorProfile, Spike, parse_spike, read_spikes_tsv, simulate
 
 DATA = Path(__file__).resolve().parents[1] / "src" / "deepamp" / "data"
 REF = DATA / "ALK_hg38_chr2_29191796-29223795.fa"
@@ -420,12 +421,12 @@ def test_cli_run(tmp_path, capsys):
     tsv = tmp_path / "spikes.tsv"
     tsv.write_text("chr2\t29209816\tC\tG\t0.02\n")
     out = tmp_path / "cli.bam"
-    args = _parse(["-f", str(REF), "-l", str(BED), "-o", str(out), "--pairs", "200",
-                   "--spike", "chr2:29220747:C:T:0.05:g1", "--spikes-tsv", str(tsv),
-                   "--contig-length", "chr2=242193529", "--quality-model", "hiseq",
-                   "--run-seed", "4", "--seed", "8", "--sample", "P1"])
-    assert run(args) == 0
-    assert "800 pairs" in capsys.readouterr().out
+    argv = ["-f", str(REF), "-l", str(BED), "-o", str(out), "--pairs", "200",
+            "--spike", "chr2:29220747:C:T:0.05:g1", "--spikes-tsv", str(tsv),
+            "--contig-length", "chr2=242193529", "--quality-model", "hiseq",
+            "--run-seed", "4", "--seed", "8", "--sample", "P1"]
+    assert main(["simulate", *argv]) == 0
+    assert "800 pairs" in capsys.readouterr().err
     with pysam.AlignmentFile(out) as bam:
         assert bam.mapped == 1600
         assert bam.header.get_reference_length("chr2") == 242193529
@@ -440,7 +441,6 @@ def test_cli_run(tmp_path, capsys):
     (["--spike", "chr2:29220747:C:T:2"], FormatError, ["VAF"]),
     (["--spikes-tsv", "/nonexistent/s.tsv"], InputFileError, ["/nonexistent/s.tsv"]),
     (["--contig-length", "chr2=abc"], FormatError, ["--contig-length"]),
-    (["--pairs", "0"], FormatError, ["--pairs"]),
 ])
 def test_cli_bad_input(tmp_path, extra, exc, words):
     args = _parse(["-f", str(REF), "-l", str(BED), "-o", str(tmp_path / "o.bam"), "--pairs", "10",
@@ -449,6 +449,12 @@ def test_cli_bad_input(tmp_path, extra, exc, words):
         run(args)
     for w in words:
         assert w in str(info.value)
+
+
+def test_cli_invalid_value_is_a_usage_error(tmp_path, capsys):
+    assert main(["simulate", "-f", str(REF), "-l", str(BED), "-o", str(tmp_path / "o.bam"), "--pairs", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "--pairs" in err and err.count("\n") == 1
 
 
 def test_cli_unwritable_output(tmp_path):

@@ -39,10 +39,9 @@ pass in both, the study's decision to discard them.
 
 from __future__ import annotations
 
-import argparse
+import logging
 import os
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -50,7 +49,7 @@ import pysam
 
 from deepamp.errors import FormatError, ReferenceFileError
 from deepamp.normalise import is_symbolic, left_shift, trim_alleles
-from deepamp.io.vcf import VcfHeader, VcfRecord, format_record, open_vcf, write_vcf_text
+from deepamp.io.vcf import filter_names, new_header, read_vcf, write_vcf
 
 EVIDENCE_INFO: dict[str, tuple[str, str, str]] = {
     "EVIDENCE": ("1", "String", "Two-aligner concordance (Villa et al. 2024): strong = PASS in both "
@@ -58,14 +57,12 @@ EVIDENCE_INFO: dict[str, tuple[str, str, str]] = {
                                 "(filters not applied) counts as PASS"),
     "EVIDENCE_SOURCES": (".", "String", "Labels of the VCFs in which this allele passes filters"),
 }
-UNDECLARED_INFO = (".", "String", "Not declared in the input VCF header")
 _LABEL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 Key = tuple[str, int, str, str]
 
 
-def _note(message: str) -> None:
-    print(f"deepamp concordance: {message}", file=sys.stderr)
+log = logging.getLogger("deepamp.concordance")
 
 
 @dataclass
@@ -148,15 +145,14 @@ class _Vcf:
     filter_defs: dict[str, str]
     reference: str | None
     alleles: dict[Key, _Allele]
-    undeclared_info: list[str] = field(default_factory=list)
 
 
 def read_alleles(path: str) -> _Vcf:
     """Read a sites VCF (plain or bgzipped) into trimmed per-allele records.
 
-    Contigs of records that the header does not declare (LoFreq writes no
-    ``##contig`` lines) are added in order of first appearance, without a
-    length; INFO keys used but not declared are listed in ``undeclared_info``.
+    The header is completed by :func:`deepamp.io.vcf.read_vcf` (a LoFreq VCF
+    has no ``##contig`` lines: its contigs come in order of first appearance,
+    without a length).
 
     Raises
     ------
@@ -166,56 +162,33 @@ def read_alleles(path: str) -> _Vcf:
         The file is not a readable VCF, a record is malformed, or the same
         allele appears twice.
     """
-    verbosity = pysam.set_verbosity(0)      # htslib warns about every undeclared contig / INFO key
-    try:
-        return _read_alleles(path)
-    finally:
-        pysam.set_verbosity(verbosity)
-
-
-def _read_alleles(path: str) -> _Vcf:
-    vf = open_vcf(path)
-    with vf:
-        hdr = vf.header
-        contigs: dict[str, int | None] = {name: hdr.contigs[name].length for name in hdr.contigs}
-        info_defs = {}
-        for key, meta in hdr.info.items():
-            number = meta.number if isinstance(meta.number, str) else str(meta.number)
-            info_defs[key] = (number, meta.type, (meta.description or "").replace('"', "'"))
-        filter_defs = {k: (v.description or "").replace('"', "'") for k, v in hdr.filters.items()
-                       if k != "PASS"}
-        reference = next((r.value for r in hdr.records if r.key == "reference"), None)
-        alleles: dict[Key, _Allele] = {}
-        undeclared: dict[str, None] = {}
-        try:
-            for rec in vf:
-                contigs.setdefault(rec.chrom, None)
-                if not rec.alts:
-                    continue
-                keys = list(rec.filter.keys())
-                filters = None if not keys else [f for f in keys if f != "PASS"]
-                info = dict(rec.info.items())
-                for k, v in info.items():
-                    if k not in info_defs:
-                        undeclared.setdefault(k)
-                        info[k] = True if v is None else v
-                for i, alt in enumerate(rec.alts):
-                    ref = rec.ref
-                    if not is_symbolic(alt):
-                        ref, alt = ref.upper(), alt.upper()
-                    pos, ref, alt_n = trim_alleles(rec.pos, ref, alt)
-                    key = (rec.chrom, pos, ref, alt_n)
-                    if key in alleles:
-                        raise FormatError(f"{path}: allele {rec.chrom}:{pos} {ref}>{alt_n} appears twice")
-                    values = {k: _allele_value(v, info_defs.get(k, (None,))[0], i)
-                              for k, v in info.items()}
-                    alleles[key] = _Allele(key, rec.id or ".", rec.qual, filters,
-                                           {k: v for k, v in values.items() if v is not None})
-        except (OSError, ValueError) as exc:
-            if isinstance(exc, FormatError):
-                raise
-            raise FormatError(f"{path}: malformed VCF record ({exc})") from None
-    return _Vcf(path, list(contigs.items()), info_defs, filter_defs, reference, alleles, list(undeclared))
+    data = read_vcf(path)
+    hdr = data.header
+    contigs: dict[str, int | None] = {name: hdr.contigs[name].length for name in hdr.contigs}
+    info_defs = {}
+    for key, meta in hdr.info.items():
+        number = meta.number if isinstance(meta.number, str) else str(meta.number)
+        info_defs[key] = (number, meta.type, (meta.description or "").replace('"', "'"))
+    filter_defs = {k: (v.description or "").replace('"', "'") for k, v in hdr.filters.items() if k != "PASS"}
+    reference = next((r.value for r in hdr.records if r.key == "reference"), None)
+    alleles: dict[Key, _Allele] = {}
+    for ri, rec in enumerate(data.records):
+        if not rec.alts:
+            continue
+        filters = filter_names(rec)
+        info = {k: (True if v is None else v) for k, v in rec.info.items()}
+        for i, alt in enumerate(rec.alts):
+            ref = rec.ref
+            if not is_symbolic(alt):
+                ref, alt = ref.upper(), alt.upper()
+            pos, ref, alt_n = trim_alleles(rec.pos, ref, alt)
+            key = (rec.chrom, pos, ref, alt_n)
+            if key in alleles:
+                raise FormatError(f"{data.where(ri)}: allele {rec.chrom}:{pos} {ref}>{alt_n} appears twice")
+            values = {k: _allele_value(v, info_defs.get(k, (None,))[0], i) for k, v in info.items()}
+            alleles[key] = _Allele(key, rec.id or ".", rec.qual, filters,
+                                   {k: v for k, v in values.items() if v is not None})
+    return _Vcf(path, list(contigs.items()), info_defs, filter_defs, reference, alleles)
 
 
 def _left_align(vcf: _Vcf, aligner: LeftAligner) -> None:
@@ -272,18 +245,15 @@ def _merge_info_defs(labels: Sequence[str], a: _Vcf, b: _Vcf) -> dict[str, tuple
     for key, meta in b.info_defs.items():
         info_defs.setdefault(key, meta)
     if differ:
-        _note(f"INFO {', '.join(differ)} declared differently in {b.path} than in {a.path}; "
-              f"keeping the declaration of {a.path}")
-    for src in (a, b):
-        for key in src.undeclared_info:
-            info_defs.setdefault(key, UNDECLARED_INFO)
+        log.warning(f"INFO {', '.join(differ)} declared differently in {b.path} than in {a.path}; "
+                    f"keeping the declaration of {a.path}")
     return info_defs
 
 
 def concordance(vcf_a: str, vcf_b: str, labels: Sequence[str] = ("bwa", "bowtie2"),
                 filter_weak: bool = False, command: str | None = None,
-                reference: str | None = None) -> tuple[VcfHeader, list[str]]:
-    """Merge two VCFs of one sample into the concordance VCF (header and data lines).
+                reference: str | None = None) -> tuple[pysam.VariantHeader, list[pysam.VariantRecord]]:
+    """Merge two VCFs of one sample into the concordance VCF (header and records).
 
     Parameters
     ----------
@@ -302,8 +272,8 @@ def concordance(vcf_a: str, vcf_b: str, labels: Sequence[str] = ("bwa", "bowtie2
 
     Returns
     -------
-    (VcfHeader, list of str)
-        The header and the formatted data lines, sorted.
+    (pysam.VariantHeader, list of pysam.VariantRecord)
+        The header and the records, sorted.
 
     Raises
     ------
@@ -328,22 +298,23 @@ def concordance(vcf_a: str, vcf_b: str, labels: Sequence[str] = ("bwa", "bowtie2
         finally:
             aligner.close()
     elif any(len(k[2]) != len(k[3]) for src in (a, b) for k in src.alleles):
-        _note("no reference FASTA (-f, or an existing ##reference file): indels are matched as "
-              "written, not left-aligned")
+        log.warning("no reference FASTA (-f, or an existing ##reference file): indels are matched as "
+                    "written, not left-aligned")
     contigs = _merge_contigs(a, b)
     order = {name: i for i, (name, _) in enumerate(contigs)}
     info_defs = _merge_info_defs(labels, a, b)
     filter_defs = {**a.filter_defs, **{k: v for k, v in b.filter_defs.items() if k not in a.filter_defs}}
     if filter_weak:
         filter_defs["weak_evidence"] = "Does not pass filters in both alignments (Villa et al. 2024)"
-    header = VcfHeader(contigs, info=info_defs, filters=filter_defs, command=command)
-    header.extra.append(f"##deepamp_concordance=primary:{labels[0]}={a.path},other:{labels[1]}={b.path}")
+    extra = [f"##deepamp_concordance=primary:{labels[0]}={a.path},other:{labels[1]}={b.path}"]
+    ref_line = None
     if ref_path is not None:
-        header.extra.append(f"##reference=file://{os.path.abspath(ref_path)}")
+        ref_line = ref_path
     elif a.reference or b.reference:
-        header.extra.append(f"##reference={a.reference or b.reference}")
-
-    lines: list[tuple[tuple[int, int, str, str], str]] = []
+        extra.append(f"##reference={a.reference or b.reference}")
+    header = new_header(contigs, reference=ref_line, command=command or "deepamp concordance", info=info_defs,
+                        filters=filter_defs, extra=extra)
+    records: list[tuple[tuple[int, int, str, str], pysam.VariantRecord]] = []
     for key in set(a.alleles) | set(b.alleles):
         found = [(lab, src.alleles.get(key)) for lab, src in zip(labels, (a, b))]
         source = found[0][1] or found[1][1]
@@ -360,16 +331,22 @@ def concordance(vcf_a: str, vcf_b: str, labels: Sequence[str] = ("bwa", "bowtie2
         filters = list(source.filters or [])
         if filter_weak and len(passing) < 2:
             filters.append("weak_evidence")
-        rec = VcfRecord(key[0], key[1], key[2], key[3], source.qual if source.qual is not None else 0.0,
-                        filters, info, source.id)
-        cols = format_record(rec).split("\t")
-        if source.qual is None:
-            cols[5] = "."
-        if source.filters is None and not filters:
-            cols[6] = "."
-        lines.append(((order[key[0]], key[1], key[2], key[3]), "\t".join(cols)))
-    lines.sort(key=lambda x: x[0])
-    return header, [line for _, line in lines]
+        rec = header.new_record(contig=key[0], start=key[1] - 1, alleles=(key[2], key[3]), id=source.id,
+                                qual=source.qual)
+        if filters:
+            for f in filters:
+                rec.filter.add(f)
+        elif source.filters is not None:
+            rec.filter.add("PASS")
+        for k, v in info.items():
+            if v is None or v is False:
+                continue
+            if isinstance(v, tuple) and header.info[k].number in (1, "1"):
+                v = v[0]
+            rec.info[k] = v
+        records.append(((order[key[0]], key[1], key[2], key[3]), rec))
+    records.sort(key=lambda x: x[0])
+    return header, [r for _, r in records]
 
 
 def write_concordance(out: str, vcf_a: str, vcf_b: str, labels: Sequence[str] = ("bwa", "bowtie2"),
@@ -380,43 +357,12 @@ def write_concordance(out: str, vcf_a: str, vcf_b: str, labels: Sequence[str] = 
     Returns the number of alleles per EVIDENCE value.  Raises as :func:`concordance`,
     and OutputError when ``out`` cannot be written.
     """
-    from deepamp.io.outputs import check_writable
-
-    if out != "-":
-        check_writable(out)
-    header, lines = concordance(vcf_a, vcf_b, labels, filter_weak, command, reference)
-    write_vcf_text(out, "\n".join(header.lines() + lines) + "\n")
+    header, records = concordance(vcf_a, vcf_b, labels, filter_weak, command, reference)
+    write_vcf(out, header, records)
     tally = {"strong": 0, "weak": 0, "none": 0}
-    for line in lines:
-        tally[re.search(r"EVIDENCE=(\w+)", line.split("\t")[7])[1]] += 1
+    for rec in records:
+        tally[rec.info["EVIDENCE"]] += 1
     return tally
 
 
-def configure_parser(p: argparse.ArgumentParser) -> None:
-    """Options of ``deepamp concordance``."""
-    p.add_argument("vcf_a", metavar="A.vcf", help="VCF called on the first alignment (primary: FILTER, QUAL, INFO)")
-    p.add_argument("vcf_b", metavar="B.vcf", help="VCF called on the second alignment")
-    p.add_argument("-o", "--out", default="-", metavar="OUT.vcf",
-                   help="output VCF; .vcf.gz is bgzipped and tabix-indexed (default: stdout)")
-    p.add_argument("-f", "--ref", default=None, metavar="REF.fa",
-                   help="reference FASTA to left-align indels against (default: the inputs' ##reference "
-                        "file if it exists; else indels are matched as written)")
-    p.add_argument("--labels", default="bwa,bowtie2", metavar="A,B",
-                   help="names of the two alignments, used in INFO keys (default bwa,bowtie2)")
-    p.add_argument("--filter-weak", action="store_true",
-                   help="add FILTER weak_evidence to alleles not passing in both (the study discarded them)")
-    p.add_argument("--quiet", action="store_true", help="no summary on stderr")
-
-
-def run(args: argparse.Namespace) -> int:
-    """``deepamp concordance``."""
-    tally = write_concordance(args.out, args.vcf_a, args.vcf_b, args.labels.split(","),
-                              args.filter_weak, command="deepamp " + " ".join(sys.argv[1:]),
-                              reference=args.ref)
-    if not args.quiet:
-        _note(f"{tally['strong']} strong, {tally['weak']} weak, {tally['none']} passing in neither")
-    return 0
-
-
-__all__ = ["EVIDENCE_INFO", "UNDECLARED_INFO", "LeftAligner", "read_alleles", "concordance",
-           "write_concordance", "configure_parser", "run"]
+__all__ = ["EVIDENCE_INFO", "LeftAligner", "read_alleles", "concordance", "write_concordance"]

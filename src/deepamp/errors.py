@@ -1,8 +1,9 @@
 """Exception hierarchy of deepamp.
 
 Every error a user can cause maps to one of these classes, and every message
-names the file (or argument) and the problem on one line.  The CLI prints
-``deepamp: error: <message>`` and exits 1.
+names the file (or option) and the problem on one line.  The CLI prints
+``deepamp COMMAND: error: <message>`` and exits 2 for an :class:`OptionError`
+(a usage error) and 1 for every other one.
 """
 
 from __future__ import annotations
@@ -41,4 +42,8 @@ class FormatError(DeepampError, ValueError):
 
 
 class OutputError(DeepampError, OSError):
-    """An output path cannot be written."""
+    """An output path cannot be written (or would overwrite an input)."""
+
+
+class OptionError(DeepampError, ValueError):
+    """An option value is invalid (out of range, NaN, unknown choice, missing)."""

@@ -29,7 +29,6 @@ farther apart than that, so nothing is lost by not counting it.
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 from collections.abc import Sequence
@@ -38,9 +37,8 @@ from dataclasses import dataclass, field
 import pysam
 
 from deepamp.clones import cis_groups
-from deepamp.errors import FormatError, IndexFileError, InputFileError, OutputError, RegionError
-from deepamp.io.outputs import atomic_output, atomic_path, check_writable
-from deepamp.io.vcf import open_vcf
+from deepamp.errors import FormatError, IndexFileError, InputFileError, RegionError
+from deepamp.io.outputs import output_text
 
 RELATIONS = ("cis", "trans", "undetermined")
 DEFAULT_ALPHA = 1e-3
@@ -296,125 +294,91 @@ def phase_pairs(bam: str, variants: Sequence[PhaseVariant | tuple[str, int, str,
 
 
 # ---------------------------------------------------------------------------
-# Command line
+# Phasing the records of a VCF
 # ---------------------------------------------------------------------------
-
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    parser.description = __doc__.split("\n\n")[0] + " See the module documentation for the test."
-    parser.add_argument("bam", metavar="IN.bam", help="coordinate-sorted, indexed BAM/CRAM")
-    parser.add_argument("-i", "--input", required=True, metavar="calls.vcf[.gz]", help="called variants")
-    parser.add_argument("-o", "--output", required=True, metavar="phased.vcf[.gz]",
-                        help="input records + INFO PS and PHASE (.gz: bgzipped and tabix-indexed)")
-    parser.add_argument("--tsv", metavar="pairs.tsv", default=None, help="per-pair fragment counts and relation")
-    parser.add_argument("--annotate-tsv", metavar="phase.tsv", default=None,
-                        help="pairs as mutA<TAB>mutB<TAB>relation with ALK/ROS1 protein names, "
-                             "the format of `deepamp annotate --phase` (pairs without a protein change are left out)")
-    parser.add_argument("--genome", default="hg38", help="genome build for --annotate-tsv (hg38/hg19) [hg38]")
-    parser.add_argument("--reference", "-f", default=None, help="reference FASTA (CRAM input)")
-    parser.add_argument("--max-distance", type=int, default=None,
-                        help="count fragments only for pairs at most this many bases apart; farther pairs are "
-                             "reported undetermined with spanning=0 [the longest fragment seen at the variant sites]")
-    parser.add_argument("--min-mapq", "-q", type=int, default=20, help="minimum mapping quality [20]")
-    parser.add_argument("--min-bq", "-Q", type=int, default=20,
-                        help="bases below this quality count as not covering the site [20]")
-    parser.add_argument("--flag-exclude", type=lambda s: int(s, 0), default=0xF04,
-                        help="skip reads with any of these flags [0xF04]")
-    parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA,
-                        help=f"significance level of the cis and trans tests [{DEFAULT_ALPHA:g}]")
-    parser.add_argument("--min-cis-fragments", type=int, default=3,
-                        help="alt/alt fragments needed for cis [3]")
-    parser.add_argument("--max-trans-fraction", type=float, default=0.02,
-                        help="alt/alt fragments tolerated for trans, as a fraction of the rarer allele's "
-                             "spanning alt fragments [0.02]")
-    parser.add_argument("--all-records", action="store_true",
-                        help="phase non-PASS records too (default: PASS or '.' only)")
-
 
 def _fmt_p(p: float) -> str:
     return f"{p:.3g}"
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run ``deepamp phase``; returns 0, raises DeepampError on errors."""
-    for path in (args.output, args.tsv, args.annotate_tsv):
-        if path is not None:
-            check_writable(path)
-    if args.output == args.input:
-        raise OutputError(f"{args.output}: output would overwrite the input VCF")
-    vin = open_vcf(args.input)
-    with vin:
-        header = vin.header.copy()
-        for key in ("PS", "PHASE"):
-            if key in header.info:
-                raise FormatError(f"{args.input}: INFO field {key} is already defined (already phased?)")
-        header.add_meta("INFO", items=[("ID", "PS"), ("Number", "1"), ("Type", "Integer"),
-                                       ("Description", "Phase set: variants linked in cis by deepamp phase share "
-                                                       "it (the position of the set's first variant)")])
-        header.add_meta("INFO", items=[("ID", "PHASE"), ("Number", "."), ("Type", "String"),
-                                       ("Description", "deepamp phase relation to each nearby variant: "
-                                                       "partner:cis|trans|undetermined:spanning=fragments")])
-        records, variants = [], []
-        try:
-            for rec in vin:
-                records.append(rec)
-                filters = list(rec.filter.keys())
-                if not args.all_records and filters and filters != ["PASS"]:
-                    continue
-                for alt in rec.alts or ():
-                    if len(rec.ref) == 1 and len(alt) == 1 and rec.ref.upper() in "ACGT" and alt.upper() in "ACGT":
-                        variants.append(PhaseVariant(rec.chrom, rec.pos, rec.ref.upper(), alt.upper()))
-        except (OSError, ValueError) as exc:
-            raise FormatError(f"{args.input}: malformed VCF record after {len(records)} records ({exc})") from None
-        results = phase_pairs(args.bam, variants, max_distance=args.max_distance, min_mapq=args.min_mapq,
-                              min_bq=args.min_bq, flag_exclude=args.flag_exclude, alpha=args.alpha,
-                              min_cis_fragments=args.min_cis_fragments,
-                              max_trans_fraction=args.max_trans_fraction, reference=args.reference)
-        ps = _phase_sets(list(dict.fromkeys(variants)), results)
-        notes: dict[tuple[str, int, str, str], list[str]] = {}
+def phase_vcf(bam: str, vcf: str, out: str, *, tsv: str | None = None, annotate_tsv: str | None = None,
+              genome: str = "hg38", reference: str | None = None, min_mapq: int = 0, min_bq: int = 6,
+              flag_exclude: int = 0xF04, max_distance: int | None = None, alpha: float = DEFAULT_ALPHA,
+              min_cis_fragments: int = 3, max_trans_fraction: float = 0.02,
+              all_records: bool = False) -> list[PhaseResult]:
+    """Phase the SNVs of ``vcf`` from the fragments of ``bam``; write the phased VCF (and TSVs).
+
+    The output VCF is the input plus INFO ``PS`` (phase set of cis-linked variants)
+    and ``PHASE`` (relation to each nearby variant).  Only PASS (or '.') records
+    are phased unless ``all_records``.  Every output appears complete or not at all.
+
+    Raises
+    ------
+    InputFileError, FormatError, IndexFileError, RegionError
+        Bad inputs (one line naming the file).
+    OutputError
+        An output cannot be written.
+    """
+    from deepamp.io.vcf import filter_names, read_vcf, write_vcf
+
+    data = read_vcf(vcf)
+    header = data.header.copy()
+    for key in ("PS", "PHASE"):
+        if key in header.info:
+            raise FormatError(f"{vcf}: INFO field {key} is already defined (already phased?)")
+    header.add_line('##INFO=<ID=PS,Number=1,Type=Integer,Description="Phase set: variants linked in cis by '
+                    'deepamp phase share it (the position of the set\'s first variant)">')
+    header.add_line('##INFO=<ID=PHASE,Number=.,Type=String,Description="deepamp phase relation to each nearby '
+                    'variant: partner:cis|trans|undetermined:spanning=fragments">')
+    variants = []
+    for rec in data.records:
+        filters = filter_names(rec)
+        if not all_records and filters:
+            continue
+        for alt in rec.alts or ():
+            if len(rec.ref) == 1 and len(alt) == 1 and rec.ref.upper() in "ACGT" and alt.upper() in "ACGT":
+                variants.append(PhaseVariant(rec.chrom, rec.pos, rec.ref.upper(), alt.upper()))
+    results = phase_pairs(bam, variants, max_distance=max_distance, min_mapq=min_mapq, min_bq=min_bq,
+                          flag_exclude=flag_exclude, alpha=alpha, min_cis_fragments=min_cis_fragments,
+                          max_trans_fraction=max_trans_fraction, reference=reference)
+    ps = _phase_sets(list(dict.fromkeys(variants)), results)
+    notes: dict[tuple[str, int, str, str], list[str]] = {}
+    for r in results:
+        for me, other in ((r.a, r.b), (r.b, r.a)):
+            notes.setdefault((me.contig, me.pos, me.ref, me.alt), []).append(
+                f"{other.label()}:{r.relation}:spanning={r.spanning}")
+    records = []
+    for rec in data.records:
+        rec.translate(header)
+        keys = [(rec.chrom, rec.pos, rec.ref.upper(), (a or "").upper()) for a in rec.alts or ()]
+        mine = [n for k in keys for n in notes.get(k, [])]
+        sets = sorted({ps[PhaseVariant(*k)] for k in keys if PhaseVariant(*k) in ps})
+        if sets:
+            rec.info["PS"] = sets[0]
+        if mine:
+            rec.info["PHASE"] = mine
+        records.append(rec)
+    tsv_text = None
+    if tsv:
+        rows = ["\t".join(TSV_COLUMNS)]
         for r in results:
-            for me, other in ((r.a, r.b), (r.b, r.a)):
-                notes.setdefault((me.contig, me.pos, me.ref, me.alt), []).append(
-                    f"{other.label()}:{r.relation}:spanning={r.spanning}")
-
-        gz = args.output.endswith(".gz")
-        with atomic_path(args.output, suffix=".gz" if gz else "") as tmp:
-            try:
-                with pysam.VariantFile(tmp, "wz" if gz else "w", header=header) as out:
-                    for rec in records:
-                        rec.translate(header)
-                        keys = [(rec.chrom, rec.pos, rec.ref.upper(), (a or "").upper()) for a in rec.alts or ()]
-                        mine = [n for k in keys for n in notes.get(k, [])]
-                        sets = sorted({ps[PhaseVariant(*k)] for k in keys if PhaseVariant(*k) in ps})
-                        if sets:
-                            rec.info["PS"] = sets[0]
-                        if mine:
-                            rec.info["PHASE"] = mine
-                        out.write(rec)
-            except (OSError, ValueError) as exc:
-                raise OutputError(f"{args.output}: cannot write VCF ({exc})") from None
-            if gz:
-                with atomic_path(args.output + ".tbi") as tmp_tbi:
-                    try:
-                        pysam.tabix_index(tmp, preset="vcf", force=True, index=tmp_tbi)
-                    except OSError as exc:
-                        raise FormatError(f"{args.output}: cannot index the output ({exc}); "
-                                          f"is {args.input} coordinate-sorted?") from None
-    if args.tsv:
-        with atomic_output(args.tsv, encoding="utf-8", newline="") as fh:
-            fh.write("\t".join(TSV_COLUMNS) + "\n")
-            for r in results:
-                row = [r.a.contig, r.a.pos, r.a.ref, r.a.alt, r.b.pos, r.b.ref, r.b.alt, r.distance,
-                       r.relation, r.spanning, r.ref_ref, r.ref_alt, r.alt_ref, r.alt_alt, r.other,
-                       r.a_only, r.b_only, r.discordant, _fmt_p(r.p_cis), _fmt_p(r.p_trans),
-                       "" if r.ps is None else r.ps, r.note]
-                fh.write("\t".join(str(x) for x in row) + "\n")
-    if args.annotate_tsv:
-        _write_annotate_tsv(args.annotate_tsv, results, args.genome)
-    return 0
+            row = [r.a.contig, r.a.pos, r.a.ref, r.a.alt, r.b.pos, r.b.ref, r.b.alt, r.distance,
+                   r.relation, r.spanning, r.ref_ref, r.ref_alt, r.alt_ref, r.alt_alt, r.other,
+                   r.a_only, r.b_only, r.discordant, _fmt_p(r.p_cis), _fmt_p(r.p_trans),
+                   "" if r.ps is None else r.ps, r.note]
+            rows.append("\t".join(str(x) for x in row))
+        tsv_text = "\n".join(rows) + "\n"
+    annotate_text = _annotate_tsv_text(results, genome) if annotate_tsv else None
+    write_vcf(out, header, records)
+    if tsv_text is not None:
+        output_text(tsv, tsv_text)
+    if annotate_text is not None:
+        output_text(annotate_tsv, annotate_text)
+    return results
 
 
-def _write_annotate_tsv(path: str, results: Sequence[PhaseResult], genome: str) -> None:
-    """mutA<TAB>mutB<TAB>relation lines, protein names as `deepamp annotate` names them."""
+def _annotate_tsv_text(results: Sequence[PhaseResult], genome: str) -> str:
+    """mutA<TAB>mutB<TAB>relation lines, protein names as ``deepamp annotate`` names them."""
     from deepamp.annotate.hgvs import Variant, annotate
     from deepamp.annotate.ranking import normalize_mutation
     from deepamp.annotate.transcripts import TranscriptSet, check_genome
@@ -435,11 +399,11 @@ def _write_annotate_tsv(path: str, results: Sequence[PhaseResult], genome: str) 
             except ValueError:
                 continue
     seen: set[frozenset[str]] = set()
-    with atomic_output(path, encoding="utf-8", newline="") as fh:
-        fh.write("# deepamp phase: mutA\tmutB\tcis|trans|undetermined\n")
-        for r in results:
-            na, nb = names.get(r.a), names.get(r.b)
-            if na is None or nb is None or na == nb or frozenset((na, nb)) in seen:
-                continue
-            seen.add(frozenset((na, nb)))
-            fh.write(f"{na}\t{nb}\t{r.relation}\n")
+    lines = ["# deepamp phase: mutA\tmutB\tcis|trans|undetermined\n"]
+    for r in results:
+        na, nb = names.get(r.a), names.get(r.b)
+        if na is None or nb is None or na == nb or frozenset((na, nb)) in seen:
+            continue
+        seen.add(frozenset((na, nb)))
+        lines.append(f"{na}\t{nb}\t{r.relation}\n")
+    return "".join(lines)

@@ -14,7 +14,6 @@ be assessed.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -22,11 +21,11 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
-from . import __version__
+from deepamp import __version__
 from deepamp.annotate.knowledge import load_kb
 from deepamp.errors import FormatError, InputFileError
-from deepamp.io.outputs import atomic_output, check_writable
-from deepamp.io.vcf import open_vcf
+from deepamp.io.outputs import output_text
+from deepamp.io.vcf import filter_names, read_vcf
 
 Z95 = 1.959963984540054
 CSS = """
@@ -76,7 +75,7 @@ def _counts(text: str) -> dict[str, int]:
     return out
 
 
-def read_vcf(path: str) -> VcfSummary:
+def read_call_vcf(path: str) -> VcfSummary:
     """Header provenance and records (INFO as plain values) of a deepamp VCF.
 
     Raises
@@ -85,36 +84,33 @@ def read_vcf(path: str) -> VcfSummary:
         The VCF is missing, unreadable or malformed.
     """
     summary = VcfSummary(path)
-    vin = open_vcf(path)
-    with vin:
-        for rec in vin.header.records:
-            key, value = rec.key, rec.value
-            if key == "commandline" and value:
-                summary.command = value.strip('"')
-            elif key == "source" and value:
-                summary.source = value
-            elif key == "deepamp_reads" and value:
-                summary.reads = _counts(value)
-            elif key == "deepamp_bases" and value:
-                summary.bases = _counts(value)
-            elif key in ("deepamp_mtc", "deepamp_indel_mtc") and value:
-                summary.tests.append(f"{key[8:]}: {value}")
-        summary.phased = "PHASE" in vin.header.info or "PS" in vin.header.info
-        try:
-            for rec in vin:
-                info = {k: rec.info[k] for k in rec.info}
-                for i, alt in enumerate(rec.alts or ()):
-                    summary.records[(rec.chrom, rec.pos, rec.ref.upper(), alt.upper())] = {
-                        "filter": ";".join(rec.filter.keys()) or ".",
-                        "depth": info.get("DP"),
-                        "af": _nth(info.get("AF"), i),
-                        "dp4": info.get("DP4"),
-                        "family": info.get("FAMILY"),
-                        "ps": info.get("PS"),
-                        "phase": _as_list(info.get("PHASE")),
-                    }
-        except (OSError, ValueError) as exc:
-            raise FormatError(f"{path}: malformed VCF record ({exc})") from None
+    data = read_vcf(path)
+    for rec in data.header.records:
+        key, value = rec.key, rec.value
+        if key == "commandline" and value:
+            summary.command = value.strip('"')
+        elif key == "source" and value:
+            summary.source = value
+        elif key == "deepamp_reads" and value:
+            summary.reads = _counts(value)
+        elif key == "deepamp_bases" and value:
+            summary.bases = _counts(value)
+        elif key in ("deepamp_mtc", "deepamp_indel_mtc", "deepamp_hotspot_mtc") and value:
+            summary.tests.append(f"{key[8:]}: {value}")
+    summary.phased = "PHASE" in data.header.info or "PS" in data.header.info
+    for rec in data.records:
+        info = {k: rec.info[k] for k in rec.info}
+        names = filter_names(rec)
+        for i, alt in enumerate(rec.alts or ()):
+            summary.records[(rec.chrom, rec.pos, rec.ref.upper(), alt.upper())] = {
+                "filter": "." if names is None else ";".join(names) or "PASS",
+                "depth": info.get("DP"),
+                "af": _nth(info.get("AF"), i),
+                "dp4": info.get("DP4"),
+                "family": info.get("FAMILY"),
+                "ps": info.get("PS"),
+                "phase": _as_list(info.get("PHASE")),
+            }
     return summary
 
 
@@ -306,19 +302,16 @@ def render(vcf: VcfSummary, doc: dict[str, Any], annotation_path: str) -> str:
             f"<title>{title}</title><style>{CSS}</style></head>\n<body>\n" + "\n".join(body) + "\n</body></html>\n")
 
 
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    """Add the ``deepamp report`` arguments to ``parser``."""
-    parser.add_argument("--vcf", required=True, help="VCF from `deepamp call` (or after `deepamp phase`)")
-    parser.add_argument("--annotation", required=True, metavar="JSON", help="PREFIX.json from `deepamp annotate`")
-    parser.add_argument("-o", "--output", required=True, metavar="report.html", help="HTML report to write")
+def write_report(vcf: str, annotation: str, out: str) -> None:
+    """Render the report of ``vcf`` + ``annotation`` (``deepamp annotate`` JSON) into ``out``.
 
-
-def run(args: argparse.Namespace) -> int:
-    """Run ``deepamp report``; returns 0, raises DeepampError on bad input or output."""
-    check_writable(args.output)
-    vcf = read_vcf(args.vcf)
-    doc = read_annotation(args.annotation)
-    page = render(vcf, doc, args.annotation)
-    with atomic_output(args.output, encoding="utf-8") as fh:
-        fh.write(page)
-    return 0
+    Raises
+    ------
+    InputFileError, FormatError
+        An input is missing or malformed.
+    OutputError
+        ``out`` cannot be written (nothing is left behind).
+    """
+    summary = read_call_vcf(vcf)
+    doc = read_annotation(annotation)
+    output_text(out, render(summary, doc, annotation))

@@ -21,7 +21,6 @@ The same ``(run_seed, sample_seed)`` and inputs give byte-identical BAM files.
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import tempfile
@@ -39,7 +38,7 @@ from deepamp.io.reference import Reference
 
 __all__ = [
     "Spike", "Amplicon", "HotSpot", "RunErrorProfile", "TruthRecord", "SimulationResult",
-    "simulate", "parse_spike", "read_spikes_tsv", "QUALITY_MODELS", "configure_parser", "run",
+    "simulate", "parse_spike", "read_spikes_tsv", "parse_contig_lengths", "QUALITY_MODELS",
 ]
 
 _BASES = "ACGT"
@@ -1073,38 +1072,9 @@ def _simulate(ref: Reference, amplicons, out_bam: str, pairs: int, read_length: 
 # CLI glue
 # ---------------------------------------------------------------------------
 
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    """Add the ``deepamp simulate`` options to ``parser``."""
-    parser.add_argument("-f", "--reference", required=True, metavar="FASTA",
-                        help="reference FASTA (slice records like chr2:29191796-29223795 allowed)")
-    parser.add_argument("-l", "--amplicons", required=True, metavar="BED",
-                        help="amplicons, primer end to primer end (BED, 4th column = name)")
-    parser.add_argument("-o", "--output", required=True, metavar="BAM",
-                        help="output BAM (.bai and .truth.tsv are written next to it)")
-    parser.add_argument("--pairs", type=int, default=25000, metavar="N",
-                        help="read pairs per amplicon (default 25000)")
-    parser.add_argument("--read-length", type=int, default=150, metavar="N",
-                        help="read length (default 150)")
-    parser.add_argument("--spike", action="append", default=[], metavar="CONTIG:POS:REF:ALT:VAF[:GROUP]",
-                        help="spike a variant (repeatable); same GROUP = same molecules (cis), "
-                             "different/no group = disjoint molecules (trans)")
-    parser.add_argument("--spikes-tsv", metavar="TSV",
-                        help="spikes as TSV: contig, pos, ref, alt, vaf[, molecule_group]")
-    parser.add_argument("--run-seed", type=int, default=1, metavar="N",
-                        help="seed of the run-level error profile shared by samples (default 1)")
-    parser.add_argument("--seed", type=int, default=2, metavar="N",
-                        help="seed of this sample (default 2)")
-    parser.add_argument("--contig-length", action="append", default=[], metavar="[CONTIG=]LEN",
-                        help="@SQ length (e.g. chr2=242193529); default: end of the reference slice")
-    parser.add_argument("--quality-model", choices=QUALITY_MODELS, default="novaseq",
-                        help="reported base qualities (default novaseq: binned 2/12/23/37)")
-    parser.add_argument("--sample", metavar="NAME", help="read group sample name "
-                        "(default: output file name)")
-    parser.add_argument("--threads", type=int, default=1, metavar="N",
-                        help="threads for sorting/compression (default 1)")
 
-
-def _parse_contig_lengths(values: Sequence[str]) -> int | dict[str, int] | None:
+def parse_contig_lengths(values: Sequence[str]) -> int | dict[str, int] | None:
+    """``[CONTIG=]LENGTH`` values: one length for every contig, or lengths by name (FormatError if bad)."""
     if not values:
         return None
     plain = None
@@ -1128,29 +1098,3 @@ def _parse_contig_lengths(values: Sequence[str]) -> int | dict[str, int] | None:
             raise FormatError("--contig-length: give either one LENGTH or CONTIG=LENGTH values")
         return plain
     return named
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run ``deepamp simulate`` from parsed arguments; returns 0.
-
-    Raises
-    ------
-    DeepampError
-        Subclasses describing the bad input or unwritable output.
-    """
-    spikes = [parse_spike(s) for s in args.spike]
-    if args.spikes_tsv:
-        spikes += read_spikes_tsv(args.spikes_tsv)
-    if args.pairs < 1:
-        raise FormatError(f"--pairs {args.pairs}: must be positive")
-    if args.read_length < 30:
-        raise FormatError(f"--read-length {args.read_length}: must be at least 30")
-    lengths = _parse_contig_lengths(args.contig_length)
-    res = simulate(args.reference, args.amplicons, args.output, pairs_per_amplicon=args.pairs,
-                   read_length=args.read_length, spikes=spikes, run_seed=args.run_seed,
-                   sample_seed=args.seed, contig_length=lengths,
-                   quality_model=args.quality_model, sample=args.sample,
-                   threads=max(1, args.threads))
-    print(f"deepamp simulate: wrote {res.n_reads} reads ({res.n_pairs} pairs) to {res.bam} "
-          f"in {res.seconds:.1f} s; truth in {res.truth}", flush=True)
-    return 0

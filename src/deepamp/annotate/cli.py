@@ -23,12 +23,12 @@ import argparse
 import csv
 import json
 import os
-import tempfile
 from typing import Any
 
 
-from deepamp.errors import DeepampError, FormatError, InputFileError, OutputError
-from deepamp.io.vcf import open_vcf
+from deepamp.errors import FormatError, InputFileError, OptionError
+from deepamp.io.outputs import staged
+from deepamp.io.vcf import read_vcf, write_vcf
 from deepamp.annotate.hgvs import Annotation, Variant, annotate, combine_cis, same_codon_groups
 from deepamp.annotate.knowledge import KnowledgeBase, load_kb
 from deepamp.annotate.ranking import DISCLAIMER, RELATIONS, normalize_mutation, rank_inhibitors
@@ -50,14 +50,14 @@ TSV_COLUMNS = ["contig", "pos", "ref", "alt", "vaf", "gene", "transcript", "exon
                "warnings", "notes"]
 
 
-class AnnotateUsageError(DeepampError, ValueError):
+class AnnotateUsageError(OptionError):
     """A bad option value for ``deepamp annotate`` (e.g. unknown genome build)."""
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Add the ``deepamp annotate`` arguments to ``parser``."""
     parser.add_argument("vcf", help="input VCF (deepamp or LoFreq; plain or bgzipped)")
-    parser.add_argument("-o", "--output", required=True,
+    parser.add_argument("-o", "--out", "--output", dest="output", required=True,
                         help="output prefix: writes PREFIX.tsv, PREFIX.json and PREFIX.vcf")
     parser.add_argument("--genome", default="hg38",
                         help="genome build of the VCF: hg38 (GRCh38, default) or hg19 (GRCh37)")
@@ -190,19 +190,6 @@ def _merge_codons_by_phase(variants: list[Variant], anns: list[Annotation], txs:
                 + ": annotated separately; the amino-acid change of a molecule carrying both is not given")
 
 
-def _temp_in(final: str) -> str:
-    d = os.path.dirname(os.path.abspath(final))
-    try:
-        fd, tmp = tempfile.mkstemp(dir=d, prefix="." + os.path.basename(final) + ".", suffix=".tmp")
-    except OSError as exc:
-        raise OutputError(f"{final}: cannot write output ({exc.strerror})") from None
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    return tmp
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``deepamp annotate``; returns 0 on success, raises DeepampError otherwise."""
     try:
@@ -212,127 +199,100 @@ def run(args: argparse.Namespace) -> int:
     txs = TranscriptSet.default(genome, args.transcripts)
     kb = load_kb()
     phases = _read_phase(args.phase) if args.phase else []
-    vin = open_vcf(args.vcf)
-    with vin:
-        header = vin.header.copy()
-        for key, desc in INFO_FIELDS:
-            if key in header.info:
-                raise FormatError(f"{args.vcf}: INFO field {key} is already defined (already annotated?)")
-            header.add_meta("INFO", items=[("ID", key), ("Number", "A"), ("Type", "String"),
-                                           ("Description", desc)])
-        records, variants, vafs, alt_of = [], [], [], []
-        try:
-            for rec in vin:
-                records.append(rec)
-                for i, alt in enumerate(rec.alts or ()):
-                    if alt.startswith("<") or alt in ("*", "."):
-                        continue
-                    try:
-                        variants.append(Variant(rec.chrom, rec.pos, rec.ref, alt))
-                    except ValueError as exc:
-                        raise FormatError(f"{args.vcf}: {exc}") from None
-                    vafs.append(_vaf(rec, i))
-                    alt_of.append((len(records) - 1, i))
-        except (OSError, ValueError) as exc:
-            raise FormatError(f"{args.vcf}: malformed VCF record after {len(records)} records ({exc})") from None
-        anns = annotate(variants, txs)
-        phased = "PHASE" in vin.header.info or "PS" in vin.header.info
-        rel = vcf_phase_relations(records) if phased else {}
-        _merge_codons_by_phase(variants, anns, txs, rel, phased)
+    data = read_vcf(args.vcf)
+    header = data.header.copy()
+    for key, desc in INFO_FIELDS:
+        if key in header.info:
+            raise FormatError(f"{args.vcf}: INFO field {key} is already defined (already annotated?)")
+        header.add_line(f'##INFO=<ID={key},Number=A,Type=String,Description="{desc}">')
+    records, variants, vafs, alt_of = data.records, [], [], []
+    for ri, rec in enumerate(records):
+        for i, alt in enumerate(rec.alts or ()):
+            if alt.startswith("<") or alt in ("*", "."):
+                continue
+            try:
+                variants.append(Variant(rec.chrom, rec.pos, rec.ref, alt))
+            except ValueError as exc:
+                raise FormatError(f"{data.where(ri)}: {exc}") from None
+            vafs.append(_vaf(rec, i))
+            alt_of.append((ri, i))
+    anns = annotate(variants, txs)
+    phased = "PHASE" in data.header.info or "PS" in data.header.info
+    rel = vcf_phase_relations(records) if phased else {}
+    _merge_codons_by_phase(variants, anns, txs, rel, phased)
 
-        rows, jvars = [], []
-        per_rec: dict[int, dict[int, tuple[Annotation, list[str], list[str]]]] = {}
-        for ann, vaf, (ri, ai) in zip(anns, vafs, alt_of):
-            ids, srcs = _kb_hits(kb, ann)
-            per_rec.setdefault(ri, {})[ai] = (ann, ids, srcs)
-            d = ann.as_dict()
-            d.update({"vaf": vaf, "kb_records": ids, "kb_sources": srcs})
-            jvars.append(d)
-            rows.append([d["contig"], d["pos"], d["ref"], d["alt"], "" if vaf is None else f"{vaf:.6g}",
-                         ann.gene or "", ann.transcript or "", ann.exon or "", ann.intron or "",
-                         ann.hgvsc or "", ann.hgvsp or "", ann.hgvsp1 or "", ann.consequence,
-                         ann.combined_hgvsp1 or "", ann.phase or "", ",".join(ids), ",".join(srcs),
-                         "; ".join(ann.warnings), "; ".join(ann.notes)])
+    rows, jvars = [], []
+    per_rec: dict[int, dict[int, tuple[Annotation, list[str], list[str]]]] = {}
+    for ann, vaf, (ri, ai) in zip(anns, vafs, alt_of):
+        ids, srcs = _kb_hits(kb, ann)
+        per_rec.setdefault(ri, {})[ai] = (ann, ids, srcs)
+        d = ann.as_dict()
+        d.update({"vaf": vaf, "kb_records": ids, "kb_sources": srcs})
+        jvars.append(d)
+        rows.append([d["contig"], d["pos"], d["ref"], d["alt"], "" if vaf is None else f"{vaf:.6g}",
+                     ann.gene or "", ann.transcript or "", ann.exon or "", ann.intron or "",
+                     ann.hgvsc or "", ann.hgvsp or "", ann.hgvsp1 or "", ann.consequence,
+                     ann.combined_hgvsp1 or "", ann.phase or "", ",".join(ids), ",".join(srcs),
+                     "; ".join(ann.warnings), "; ".join(ann.notes)])
 
-        muts: dict[str, float | None] = {}
-        mut_of: dict[str, str] = {}  # variant label -> ranking mutation name
-        for v, ann, vaf in zip(variants, anns, vafs):
-            change = ann.protein_change
-            if ann.combined_hgvsp1 and ann.combined_hgvsp1 != "p.?":
-                change = ann.combined_hgvsp1[2:]   # one amino-acid change for cis partners in one codon
-            if change and ann.gene:
-                name = change if ann.gene == "ALK" else f"{ann.gene}:{change}"
-                try:
-                    key = normalize_mutation(name)
-                except ValueError:
-                    continue
-                mut_of[str(v)] = key
-                prev = muts.get(key)
-                muts[key] = vaf if prev is None else (prev if vaf is None else max(prev, vaf))
-        if not args.phase:  # relations between protein changes from the phased VCF
-            seen: set[frozenset[str]] = set()
-            for pair, relation in sorted(rel.items(), key=lambda kv: sorted(kv[0])):
-                names = frozenset(mut_of.get(lbl) for lbl in pair)
-                if None not in names and len(names) == 2 and names not in seen:
-                    seen.add(names)  # type: ignore[arg-type]
-                    a, b = sorted(names)  # type: ignore[type-var]
-                    phases.append((a, b, relation))
-        try:
-            ranking = rank_inhibitors(list(muts.items()), phases, kb).as_dict()
-        except ValueError as exc:
-            raise FormatError(f"{args.phase or args.vcf}: {exc}") from None
-        doc = {"tool": "deepamp annotate", "input": os.path.abspath(args.vcf), "genome": genome,
-               "kb_version": kb.version, "disclaimer": DISCLAIMER, "variants": jvars, "ranking": ranking}
+    muts: dict[str, float | None] = {}
+    mut_of: dict[str, str] = {}  # variant label -> ranking mutation name
+    for v, ann, vaf in zip(variants, anns, vafs):
+        change = ann.protein_change
+        if ann.combined_hgvsp1 and ann.combined_hgvsp1 != "p.?":
+            change = ann.combined_hgvsp1[2:]   # one amino-acid change for cis partners in one codon
+        if change and ann.gene:
+            name = change if ann.gene == "ALK" else f"{ann.gene}:{change}"
+            try:
+                key = normalize_mutation(name)
+            except ValueError:
+                continue
+            mut_of[str(v)] = key
+            prev = muts.get(key)
+            muts[key] = vaf if prev is None else (prev if vaf is None else max(prev, vaf))
+    if not args.phase:  # relations between protein changes from the phased VCF
+        seen: set[frozenset[str]] = set()
+        for pair, relation in sorted(rel.items(), key=lambda kv: sorted(kv[0])):
+            names = frozenset(mut_of.get(lbl) for lbl in pair)
+            if None not in names and len(names) == 2 and names not in seen:
+                seen.add(names)  # type: ignore[arg-type]
+                a, b = sorted(names)  # type: ignore[type-var]
+                phases.append((a, b, relation))
+    try:
+        ranking = rank_inhibitors(list(muts.items()), phases, kb).as_dict()
+    except ValueError as exc:
+        raise FormatError(f"{args.phase or args.vcf}: {exc}") from None
+    doc = {"tool": "deepamp annotate", "input": os.path.abspath(args.vcf), "genome": genome,
+           "kb_version": kb.version, "disclaimer": DISCLAIMER, "variants": jvars, "ranking": ranking}
 
-        outs = {ext: f"{args.output}.{ext}" for ext in ("tsv", "json", "vcf")}
-        temps: dict[str, str] = {}
-        try:
-            for ext, final in outs.items():
-                temps[ext] = _temp_in(final)
-            with open(temps["tsv"], "w", newline="", encoding="utf-8") as fh:
-                fh.write(f"# deepamp annotate; genome {genome}; knowledge base {kb.version}; {DISCLAIMER}\n")
-                w = csv.writer(fh, delimiter="\t", lineterminator="\n")
-                w.writerow(TSV_COLUMNS)
-                w.writerows(rows)
-            with open(temps["json"], "w", encoding="utf-8") as fh:
-                json.dump(doc, fh, indent=1)
-                fh.write("\n")
-            # Written as text: htslib exits the process when translating records whose
-            # contig is missing from the header (common in LoFreq VCFs), so the
-            # header gets the missing ##contig lines and INFO is appended textually.
-            for rec in records:
-                if rec.chrom not in header.contigs:
-                    header.contigs.add(rec.chrom)
-            with open(temps["vcf"], "w", encoding="utf-8") as vout:
-                vout.write(str(header))
-                for ri, rec in enumerate(records):
-                    fields = str(rec).rstrip("\n").split("\t")
-                    got = per_rec.get(ri, {})
-                    nalt = len(rec.alts or ())
-                    if got and nalt and len(fields) >= 8:
-                        def col(f: Any) -> str:
-                            return ",".join(_enc(f(*got[i])) if i in got else "." for i in range(nalt))
-                        extra = [
-                            ("GENE", col(lambda a, i, s: a.gene)),
-                            ("TRANSCRIPT", col(lambda a, i, s: a.transcript)),
-                            ("EXON", col(lambda a, i, s: a.exon if a.exon else
-                                         (f"intron{a.intron}" if a.intron else None))),
-                            ("HGVSC", col(lambda a, i, s: a.hgvsc)),
-                            ("HGVSP", col(lambda a, i, s: a.hgvsp)),
-                            ("HGVSP1", col(lambda a, i, s: a.hgvsp1)),
-                            ("CSQ", col(lambda a, i, s: a.consequence)),
-                            ("KB", col(lambda a, i, s: "&".join(i))),
-                            ("KB_SOURCES", col(lambda a, i, s: "&".join(s))),
-                        ]
-                        info = [] if fields[7] in (".", "") else [fields[7]]
-                        fields[7] = ";".join(info + [f"{k}={v}" for k, v in extra])
-                    vout.write("\t".join(fields) + "\n")
-            for ext, final in outs.items():
-                os.replace(temps[ext], final)
-        except OSError as exc:
-            raise OutputError(f"{args.output}: cannot write output ({exc})") from None
-        finally:
-            for tmp in temps.values():
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
+    outs = [f"{args.output}.{ext}" for ext in ("tsv", "json", "vcf")]
+    out_records = []
+    for ri, rec in enumerate(records):
+        rec.translate(header)
+        got = per_rec.get(ri, {})
+        nalt = len(rec.alts or ())
+        if got and nalt:
+            def col(f: Any) -> tuple[str, ...]:
+                return tuple(_enc(f(*got[i])) if i in got else "." for i in range(nalt))
+            rec.info["GENE"] = col(lambda a, i, s: a.gene)
+            rec.info["TRANSCRIPT"] = col(lambda a, i, s: a.transcript)
+            rec.info["EXON"] = col(lambda a, i, s: a.exon if a.exon else
+                                   (f"intron{a.intron}" if a.intron else None))
+            rec.info["HGVSC"] = col(lambda a, i, s: a.hgvsc)
+            rec.info["HGVSP"] = col(lambda a, i, s: a.hgvsp)
+            rec.info["HGVSP1"] = col(lambda a, i, s: a.hgvsp1)
+            rec.info["CSQ"] = col(lambda a, i, s: a.consequence)
+            rec.info["KB"] = col(lambda a, i, s: "&".join(i))
+            rec.info["KB_SOURCES"] = col(lambda a, i, s: "&".join(s))
+        out_records.append(rec)
+    with staged(*outs) as (tmp_tsv, tmp_json, tmp_vcf):
+        with open(tmp_tsv, "w", newline="", encoding="utf-8") as fh:
+            fh.write(f"# deepamp annotate; genome {genome}; knowledge base {kb.version}; {DISCLAIMER}\n")
+            w = csv.writer(fh, delimiter="\t", lineterminator="\n")
+            w.writerow(TSV_COLUMNS)
+            w.writerows(rows)
+        with open(tmp_json, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, indent=1)
+            fh.write("\n")
+        write_vcf(tmp_vcf, header, out_records)
     return 0

@@ -1,56 +1,62 @@
 """The ``deepamp`` command line: ``main(argv=None) -> int``.
 
+A thin shell over the library: each subcommand is one module of this package
+with ``configure(parser)`` (argparse only) and ``run(args) -> int`` (maps the
+flags onto option objects and calls the library).  No library module imports
+this package.
+
 Exit codes: 0 success, 1 runtime error (one line on stderr naming the file and
-the problem), 2 usage error, 130 interrupted.  Subcommand implementations are
-imported only when run, so ``deepamp --help`` stays fast.
+the problem), 2 usage error (one line), 130 interrupted (Ctrl-C or SIGTERM; no
+output is left behind).  Subcommand modules are imported only when run, so
+``deepamp --help`` stays fast.  Status goes through :mod:`logging` (logger
+``deepamp``): the run summary at INFO, ``--quiet`` keeps warnings only,
+``--verbose`` adds DEBUG.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
+import logging
 import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Sequence
 
 from deepamp import __version__
-from deepamp.errors import DeepampError
 
-# name -> (module, help); each module has configure_parser(parser) and run(args) -> int
+#: name -> (module under deepamp.cli, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "call": ("deepamp.cli.call", "call low-frequency SNVs (drop-in for `lofreq call`)"),
-    "count": ("deepamp.cli.call", "write the per-position count table (TSV or .npz)"),
-    "simulate": ("deepamp.simulate", "simulate deep-amplicon reads into a sorted, indexed BAM"),
-    "demo": ("deepamp.workflow.demo", "simulate ALK exons 22-25 at 25,000x with resistance mutations and call them"),
-    "annotate": ("deepamp.annotate.cli", "ALK/ROS1 HGVS annotation, resistance evidence and inhibitor ranking"),
-    "background": ("deepamp.models.background", "learn the per-site error background from healthy-control BAMs"),
-    "filter": ("deepamp.filters", "filter a deepamp or LoFreq VCF (drop-in for `lofreq filter`)"),
-    "phase": ("deepamp.phase", "cis/trans phasing of nearby variants from fragments"),
-    "report": ("deepamp.report", "self-contained HTML report of an annotated sample (VCF + annotate JSON)"),
-    "align": ("deepamp.workflow.align", "align paired FASTQs with bwa mem or bowtie2 --very-sensitive-local into a sorted BAM"),
-    "concordance": ("deepamp.concordance", "merge two aligners' VCFs: strong (PASS in both) / weak evidence"),
-    "cohort": ("deepamp.workflow.cohort", "call every sample of a cohort in parallel with Dask (VCFs + cohort.tsv)"),
+    "call": ("call", "call low-frequency SNVs and indels (drop-in for `lofreq call`)"),
+    "count": ("count", "write the per-position count table (TSV or .npz)"),
+    "background": ("background", "learn the per-site error background from healthy-control BAMs"),
+    "filter": ("filter", "filter a deepamp or LoFreq VCF (drop-in for `lofreq filter`)"),
+    "phase": ("phase", "cis/trans phasing of nearby variants from fragments"),
+    "annotate": ("annotate", "HGVS annotation, resistance evidence and inhibitor ranking"),
+    "report": ("report", "self-contained HTML report of an annotated sample (VCF + annotate JSON)"),
+    "align": ("align", "align paired FASTQs with bwa mem or bowtie2 --very-sensitive-local into a sorted BAM"),
+    "concordance": ("concordance", "merge two aligners' VCFs: strong (PASS in both) / weak evidence"),
+    "cohort": ("cohort", "call every sample of a cohort in parallel with Dask (VCFs + cohort.tsv)"),
+    "simulate": ("simulate", "simulate deep-amplicon reads into a sorted, indexed BAM"),
+    "demo": ("demo", "simulate ALK exons 22-25 at 25,000x with resistance mutations and call them"),
 }
 
-
-def _configure(name: str) -> tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]:
-    module = importlib.import_module(COMMANDS[name][0])
-    suffix = "" if COMMANDS[name][0] != "deepamp.cli.call" else f"_{name}"
-    return getattr(module, f"configure{suffix}_parser"), getattr(module, f"run{suffix}")
+log = logging.getLogger("deepamp")
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+def build_parser(command: str | None = None):
     """The argument parser; only ``command``'s module is imported and configured."""
-    parser = argparse.ArgumentParser(
-        prog="deepamp", description="deepamp: fast, exact low-frequency variant calling for deep PCR amplicons")
+    from deepamp.cli.common import Parser
+
+    parser = Parser(prog="deepamp",
+                    description="deepamp: fast, exact low-frequency variant calling for deep PCR amplicons")
     parser.add_argument("--version", action="version", version=f"deepamp {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, (_, help_text) in COMMANDS.items():
+    for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         if command == name:
-            configure, run = _configure(name)
-            configure(p)
-            p.set_defaults(_run=run)
+            mod = importlib.import_module(f"deepamp.cli.{module}")
+            mod.configure(p)
+            p.set_defaults(_run=mod.run)
     return parser
 
 
@@ -60,6 +66,21 @@ def one_line(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+class _Handler(logging.Handler):
+    """``deepamp COMMAND: message`` on stderr, one line per record."""
+
+    def __init__(self, command: str):
+        super().__init__()
+        self.command = command
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(f"deepamp {self.command}: {one_line(record.getMessage())}\n")
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+
+
 def _sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -67,34 +88,51 @@ def _sigterm(signum: int, frame: object) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the deepamp CLI; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    on_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _sigterm) if on_main else None
     command = next((a for a in argv if not a.startswith("-")), None)
-    parser = build_parser(command)
-    args = parser.parse_args(argv)
-    previous = signal.signal(signal.SIGTERM, _sigterm) if _main_thread() else None
+    handler = None
     try:
-        return int(args._run(args) or 0)
-    except DeepampError as exc:
-        print(f"deepamp {args.command}: error: {one_line(str(exc))}", file=sys.stderr)
-        return 1
-    except MemoryError:
-        print(f"deepamp {args.command}: error: out of memory", file=sys.stderr)
-        return 1
-    except BrokenPipeError:  # e.g. `deepamp demo | head`: not an error
-        sys.stderr.close()
-        return 0
+        from deepamp.cli.common import UsageError
+        from deepamp.errors import DeepampError, OptionError
+
+        parser = build_parser(command if command in COMMANDS else None)
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:     # --help, --version (0) or a usage error (2, one line printed)
+            return exc.code if isinstance(exc.code, int) else 2
+        args.argv = argv
+        handler = _Handler(args.command)
+        log.addHandler(handler)
+        log.propagate = False
+        log.setLevel(logging.WARNING if getattr(args, "quiet", False) else
+                     logging.DEBUG if getattr(args, "verbose", False) else logging.INFO)
+        try:
+            return int(args._run(args) or 0)
+        except (OptionError, UsageError) as exc:
+            print(f"deepamp {args.command}: error: {one_line(str(exc))} (see deepamp {args.command} --help)",
+                  file=sys.stderr)
+            return 2
+        except DeepampError as exc:
+            print(f"deepamp {args.command}: error: {one_line(str(exc))}", file=sys.stderr)
+            return 1
+        except MemoryError:
+            print(f"deepamp {args.command}: error: out of memory", file=sys.stderr)
+            return 1
+        except BrokenPipeError:  # e.g. `deepamp call ... | head`: not an error
+            sys.stderr.close()
+            return 0
     except KeyboardInterrupt:
-        print(f"deepamp {args.command}: interrupted; no output written", file=sys.stderr)
+        print(f"deepamp{' ' + command if command else ''}: interrupted; no output written", file=sys.stderr)
         return 130
     finally:
+        if handler is not None:
+            log.removeHandler(handler)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 
 
-def _main_thread() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
-
+__all__ = ["main", "COMMANDS", "build_parser", "one_line"]
 
 if __name__ == "__main__":
     sys.exit(main())

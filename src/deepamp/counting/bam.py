@@ -1,187 +1,47 @@
-"""Counting API: exact per-position x symbol x strand counts from a BAM/CRAM.
+"""Counting from BAM/CRAM: exact per-position x symbol x strand counts by the C kernel.
 
-``count`` is the general entry point (regions, filters, mate-overlap merging,
-threads); ``count_coverage`` is a drop-in for pysam's
+:func:`count` is the general entry point (regions, read and base filters,
+mate-overlap merging, threads); :func:`count_coverage` is a drop-in for pysam's
 ``AlignmentFile.count_coverage`` that returns the same numbers.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
-from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from deepamp import _core
+from deepamp.counting.result import CountResult, IndelEvents
+from deepamp.errors import OptionError, RegionError
 from deepamp.io.alignment import AlignmentInfo, check_reference, inspect_alignment
-from deepamp.errors import FormatError, InputFileError, RegionError
 from deepamp.io.reference import Reference
 from deepamp.io.regions import Region, merge_regions, parse_region, read_bed
+from deepamp.options import (DEFAULT_MATE_MEMORY, FLAG_DUPLICATE, FLAG_QCFAIL, FLAG_SECONDARY, FLAG_UNMAPPED,
+                             CountOptions)
 
-SYMBOLS = _core.SYMBOLS                 # A C G T N DEL INS
-BASES = "ACGTN"
-NQUAL = _core.NQUAL
-
-# SAM flag bits
-FLAG_UNMAPPED, FLAG_SECONDARY, FLAG_QCFAIL, FLAG_DUPLICATE, FLAG_SUPPLEMENTARY = 0x4, 0x100, 0x200, 0x400, 0x800
-DEFAULT_FLAG_EXCLUDE = FLAG_UNMAPPED | FLAG_SECONDARY | FLAG_QCFAIL | FLAG_DUPLICATE | FLAG_SUPPLEMENTARY
-#: Bytes of waiting first mates held in memory per chunk being counted (see ``count(mate_memory=...)``).
-DEFAULT_MATE_MEMORY = 8 << 20
-
-COUNT_FORMAT_VERSION = 1
+__all__ = ["count", "count_coverage", "resolve_regions", "count_options"]
 
 
-@dataclass(frozen=True)
-class IndelEvents:
-    """Distinct indel events, anchored at the reference base before the event.
-
-    ``length`` > 0 is an insertion of ``sequence``; < 0 a deletion of that many
-    reference bases.  ``count`` is (n, 2): forward, reverse fragments.
-    """
-
-    contig: np.ndarray      # str per event
-    pos: np.ndarray         # int64, 0-based anchor
-    length: np.ndarray      # int32
-    sequence: np.ndarray    # str per event ("" for deletions)
-    count: np.ndarray       # uint32 (n, 2)
-
-    def __len__(self) -> int:
-        return len(self.pos)
-
-
-@dataclass
-class CountResult:
-    """Counts over the (merged, sorted) regions, flattened along positions.
-
-    Attributes
-    ----------
-    regions : list of Region, in the order of the position axis
-    contig, pos : per position contig name and 0-based coordinate
-    ref : per position upper-case reference base ("N" if no reference was given)
-    counts : uint32 (P, 7, 2), symbols A C G T N DEL INS x strand (forward, reverse)
-    qual_hist : uint32 (P, 64) or None, counted A/C/G/T bases by Phred quality (clipped at 63)
-    read_stats, base_stats : what was used and what was dropped, by reason
-    indels : IndelEvents
-    params : the arguments the counts were made with
-    header_contigs : (name, length) of every contig in the alignment header
-    junction : uint32 (P, 2) or None, fragments whose aligned bases or deletions
-        cover both position p and p+1, by strand (what an indel anchored at p is
-        tested against); None for counts that did not come from the kernel
-    """
-
-    regions: list[Region]
-    contig: np.ndarray
-    pos: np.ndarray
-    ref: np.ndarray
-    counts: np.ndarray
-    qual_hist: np.ndarray | None
-    read_stats: dict[str, int]
-    base_stats: dict[str, int]
-    indels: IndelEvents
-    params: dict[str, Any] = field(default_factory=dict)
-    header_contigs: tuple[tuple[str, int], ...] = ()
-    junction: np.ndarray | None = None
-
-    @property
-    def depth(self) -> np.ndarray:
-        """Bases counted per position (A+C+G+T+N, both strands)."""
-        return self.counts[:, :5, :].sum(axis=(1, 2), dtype=np.int64)
-
-    @property
-    def depth_with_deletions(self) -> np.ndarray:
-        """Bases plus deletions per position (LoFreq/samtools-style coverage)."""
-        return self.counts[:, :6, :].sum(axis=(1, 2), dtype=np.int64)
-
-    @property
-    def ref_code(self) -> np.ndarray:
-        """int8 per position: 0..3 for A, C, G, T; 4 for anything else."""
-        lut = np.full(256, 4, dtype=np.int8)
-        for i, b in enumerate(b"ACGT"):
-            lut[b] = i
-        return lut[self.ref.astype("S1").view(np.uint8)]
-
-    def index_of(self, contig: str, pos: int) -> int:
-        """Row of 0-based ``pos`` on ``contig``; KeyError if not counted."""
-        hits = np.flatnonzero((self.pos == pos) & (self.contig == contig))
-        if not len(hits):
-            raise KeyError(f"{contig}:{pos + 1} is not in the counted regions")
-        return int(hits[0])
-
-    def write_tsv(self, path: str | os.PathLike[str]) -> None:
-        """Write the count table as TSV (1-based positions), atomically."""
-        from deepamp.io.outputs import atomic_output
-
-        names = [f"{s}_{d}" for s in SYMBOLS for d in ("fwd", "rev")]
-        flat = self.counts.reshape(len(self.pos), -1)
-        with atomic_output(path, "w") as fh:
-            fh.write("#deepamp count table v%d\n" % COUNT_FORMAT_VERSION)
-            fh.write("#params\t" + ";".join(f"{k}={v}" for k, v in sorted(self.params.items())) + "\n")
-            fh.write("\t".join(["contig", "pos", "ref", *names, "depth"]) + "\n")
-            depth = self.depth
-            for i in range(len(self.pos)):
-                row = "\t".join(map(str, flat[i].tolist()))
-                fh.write(f"{self.contig[i]}\t{self.pos[i] + 1}\t{self.ref[i]}\t{row}\t{depth[i]}\n")
-
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Save in the compact binary form (numpy .npz), atomically; see :func:`load_counts`."""
-        from deepamp.io.outputs import atomic_output
-
-        ind = self.indels
-        arrays = dict(
-            format_version=np.array(COUNT_FORMAT_VERSION),
-            region_contig=np.array([r.contig for r in self.regions]),
-            region_start=np.array([r.start for r in self.regions], dtype=np.int64),
-            region_end=np.array([r.end for r in self.regions], dtype=np.int64),
-            region_name=np.array([r.name for r in self.regions]),
-            contig=self.contig, pos=self.pos, ref=self.ref, counts=self.counts,
-            read_stats_names=np.array(list(self.read_stats)),
-            read_stats=np.array(list(self.read_stats.values()), dtype=np.int64),
-            base_stats_names=np.array(list(self.base_stats)),
-            base_stats=np.array(list(self.base_stats.values()), dtype=np.int64),
-            indel_contig=ind.contig, indel_pos=ind.pos, indel_length=ind.length,
-            indel_sequence=ind.sequence, indel_count=ind.count,
-            params=np.array(repr(sorted(self.params.items()))),
-        )
-        if self.qual_hist is not None:
-            arrays["qual_hist"] = self.qual_hist
-        if self.junction is not None:
-            arrays["junction"] = self.junction
-        with atomic_output(path, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-
-
-def load_counts(path: str | os.PathLike[str]) -> CountResult:
-    """Load a count table written by :meth:`CountResult.save`.
+def count_options(options: CountOptions | None = None, **overrides: Any) -> CountOptions:
+    """``options`` (default CountOptions()) with keyword overrides of its fields.
 
     Raises
     ------
-    InputFileError
-        The file is missing or not a deepamp count file.
-    FormatError
-        A count file of another format version.
+    OptionError
+        An unknown option name or an invalid value.
     """
-    from deepamp.io.outputs import open_npz
-
-    path = os.fspath(path)
-    with open_npz(path, "count file") as z:
-        if "format_version" not in z:
-            raise InputFileError(f"{path}: not a deepamp count file")
-        version = int(z["format_version"])
-        if version != COUNT_FORMAT_VERSION:
-            raise FormatError(f"{path}: count file version {version}, this deepamp reads {COUNT_FORMAT_VERSION}")
-        regions = [Region(str(c), int(s), int(e), str(n)) for c, s, e, n in
-                   zip(z["region_contig"], z["region_start"], z["region_end"], z["region_name"])]
-        indels = IndelEvents(z["indel_contig"], z["indel_pos"], z["indel_length"],
-                             z["indel_sequence"], z["indel_count"])
-        return CountResult(
-            regions, z["contig"], z["pos"], z["ref"], z["counts"],
-            z["qual_hist"] if "qual_hist" in z else None,
-            dict(zip(map(str, z["read_stats_names"]), map(int, z["read_stats"]))),
-            dict(zip(map(str, z["base_stats_names"]), map(int, z["base_stats"]))),
-            indels, {"loaded_from": path},
-            junction=z["junction"] if "junction" in z else None)
+    options = options or CountOptions()
+    if not overrides:
+        return options
+    names = {f.name for f in dataclasses.fields(CountOptions)}
+    unknown = set(overrides) - names
+    if unknown:
+        raise OptionError(f"unknown counting option {sorted(unknown)[0]!r}")
+    return dataclasses.replace(options, **overrides)
 
 
 def resolve_regions(info: AlignmentInfo, regions: Sequence[str | Region] | str | None = None,
@@ -220,10 +80,8 @@ def resolve_regions(info: AlignmentInfo, regions: Sequence[str | Region] | str |
 
 def count(bam: str | os.PathLike[str], regions: Sequence[str | Region] | str | None = None, *,
           bed: str | os.PathLike[str] | None = None, reference: str | os.PathLike[str] | None = None,
-          min_mapq: int = 0, min_bq: int = 6, min_alt_bq: int | None = None,
-          flag_exclude: int = DEFAULT_FLAG_EXCLUDE, merge_mates: bool = True,
-          threads: int = 1, qual_hist: bool = True,
-          mate_memory: int = DEFAULT_MATE_MEMORY) -> CountResult:
+          options: CountOptions | None = None, threads: int = 1, qual_hist: bool = True,
+          mate_memory: int = DEFAULT_MATE_MEMORY, **overrides: Any) -> CountResult:
     """Count every base of every read over the regions, with no depth cap.
 
     Parameters
@@ -232,13 +90,9 @@ def count(bam: str | os.PathLike[str], regions: Sequence[str | Region] | str | N
     regions : region strings (``chr2:29220700-29220840``, 1-based) or Region objects
     bed : BED file of regions (both may be given; intervals are merged)
     reference : FASTA; enables the alt-quality filter and fills ``ref`` (needed for CRAM)
-    min_mapq : reads with lower mapping quality are dropped
-    min_bq : bases with lower base quality are dropped (default 6, as in Villa 2024)
-    min_alt_bq : non-reference bases below this are dropped (default: ``min_bq``)
-    flag_exclude : reads with any of these SAM flag bits are dropped
-        (default: unmapped, secondary, QC-fail, duplicate, supplementary)
-    merge_mates : count the overlap of two mates once per fragment; where the
-        mates disagree the position is masked and counted as discordant
+    options : which reads and bases count (:class:`deepamp.options.CountOptions`:
+        ``min_bq``, ``min_alt_bq``, ``min_mapq``, ``flag_exclude``, ``merge_mates``);
+        its fields may also be given as keywords (``min_bq=10``), overriding ``options``
     threads : worker threads (regions are split into fixed chunks, so results
         are identical for any value)
     qual_hist : also return per-position base-quality histograms
@@ -260,7 +114,14 @@ def count(bam: str | os.PathLike[str], regions: Sequence[str | Region] | str | N
     InputFileError, IndexFileError, UnsortedError, TruncatedFileError,
     ReferenceFileError, RegionError
         See :mod:`deepamp.errors`; every message names the file.
+    OptionError
+        An invalid option value (``threads < 1``, a negative quality, ...).
     """
+    opts = count_options(options, **overrides)
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise OptionError(f"threads must be an integer >= 1, not {threads!r}")
+    if isinstance(mate_memory, bool) or not isinstance(mate_memory, int) or mate_memory < 0:
+        raise OptionError(f"mate_memory must be a number of bytes >= 0, not {mate_memory!r}")
     bam = os.fspath(bam)
     ref_path = os.fspath(reference) if reference is not None else None
     info = inspect_alignment(bam, ref_path)
@@ -275,9 +136,9 @@ def count(bam: str | os.PathLike[str], regions: Sequence[str | Region] | str | N
     tid_of = {c: i for i, c in enumerate(info.contigs)}
     raw = _core.pileup(
         bam, [tid_of[r.contig] for r in merged], [r.start for r in merged], [r.end for r in merged],
-        refs, reference_path=ref_path, min_mapq=min_mapq, min_bq=min_bq,
-        min_alt_bq=min_bq if min_alt_bq is None else min_alt_bq, flag_exclude=flag_exclude,
-        merge_mates=merge_mates, threads=threads, qual_hist=qual_hist,
+        refs, reference_path=ref_path, min_mapq=opts.min_mapq, min_bq=opts.min_bq,
+        min_alt_bq=opts.alt_bq, flag_exclude=opts.flag_exclude,
+        merge_mates=opts.merge_mates, threads=threads, qual_hist=qual_hist,
         mate_memory=mate_memory, tmpdir=tempfile.gettempdir())
     contig = np.concatenate([np.full(len(r), r.contig, dtype=object) for r in merged]).astype(str)
     pos = np.concatenate([np.arange(r.start, r.end, dtype=np.int64) for r in merged])
@@ -286,11 +147,9 @@ def count(bam: str | os.PathLike[str], regions: Sequence[str | Region] | str | N
     indels = IndelEvents(names[raw["indel_tid"]] if len(raw["indel_tid"]) else np.array([], dtype=str),
                          raw["indel_pos"], raw["indel_len"], np.array(raw["indel_seq"], dtype=str),
                          raw["indel_count"])
-    params = dict(bam=bam, reference=ref_path, min_mapq=min_mapq, min_bq=min_bq,
-                  min_alt_bq=min_bq if min_alt_bq is None else min_alt_bq,
-                  flag_exclude=flag_exclude, merge_mates=merge_mates, sample=info.sample)
+    source = {"bam": bam, "reference": ref_path, "sample": info.sample}
     return CountResult(merged, contig, pos, ref_arr, raw["counts"], raw["qual_hist"],
-                       raw["read_stats"], raw["base_stats"], indels, params,
+                       raw["read_stats"], raw["base_stats"], indels, opts, source,
                        tuple(zip(info.contigs, info.lengths)), raw["junction"])
 
 

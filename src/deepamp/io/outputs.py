@@ -1,34 +1,86 @@
-"""Output files that appear complete or not at all.
+"""Output files that appear complete or not at all, and never destroy anything else.
 
-Every output is written to a temporary file in the target directory and
-renamed over the target only when writing succeeded; on any exception
-(including KeyboardInterrupt, and SIGTERM which the CLI turns into one) the
-temporary file is removed.
+Every output goes through :func:`staged`: the writer fills a temporary file and
+only when all of it succeeded does it become the output.
+
+* A **regular file** (or a new path) is written to a hidden temporary file in
+  the target's directory and renamed over it (atomic).
+* A **symlink** is followed: the file it points to is replaced atomically in
+  its own directory; the link stays a link.
+* **Special files** (``/dev/stdout``, ``/dev/null``, a FIFO, a terminal) and
+  ``-`` (standard output) are written through at the end, never replaced.
+* A **group** of outputs (a ``.vcf.gz`` and its ``.tbi``; the three files of
+  ``deepamp annotate``) is committed together: the old files of the group
+  after the first are removed before the first is renamed, so an interrupted
+  commit can leave a file missing but never a new file next to a stale
+  partner (a new index with an old VCF).
+
+On any exception (also KeyboardInterrupt, which the CLI makes of SIGTERM) the
+temporary files are removed.  A full disk, a quota or a read-only file system
+while writing becomes one :class:`~deepamp.errors.OutputError` line.
+:func:`check_distinct` refuses an output that would overwrite an input.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
+import stat
+import sys
 import tempfile
-from collections.abc import Iterator
-from typing import IO, Any
+from collections.abc import Iterable, Iterator, Sequence
 
 from deepamp.errors import OutputError
 
+__all__ = ["check_writable", "check_distinct", "staged", "output_text", "output_bytes", "is_stdout"]
+
+#: Errors of the file system being written, reported as OutputError.
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO}
+
+
+def is_stdout(path: str | os.PathLike[str]) -> bool:
+    """``-`` means standard output."""
+    return os.fspath(path) == "-"
+
+
+def _is_special(path: str) -> bool:
+    """An existing non-regular file (device, FIFO, socket), after following links."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+def _target(path: str) -> str:
+    """The file that writing ``path`` changes: a symlink's final target."""
+    return os.path.realpath(path) if os.path.islink(path) else path
+
 
 def check_writable(path: str | os.PathLike[str]) -> str:
-    """Fail early (before any work) if ``path`` cannot be created.
+    """Fail early (before any work) if ``path`` cannot be written.
 
     Raises
     ------
     OutputError
-        The directory does not exist or is not writable, or path is a directory.
+        The path is a directory, its directory does not exist or is not
+        writable, or a special file cannot be opened for writing.
     """
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
+    if is_stdout(path):
+        return path
+    if not path:
+        raise OutputError("empty output path")
+    target = _target(path)
+    if os.path.isdir(target):
         raise OutputError(f"{path}: output path is a directory")
+    if _is_special(target):
+        if not os.access(target, os.W_OK):
+            raise OutputError(f"{path}: cannot write to this special file (permission denied)")
+        return path
+    directory = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(directory):
         raise OutputError(f"{path}: output directory {directory} does not exist")
     if not os.access(directory, os.W_OK | os.X_OK):
@@ -36,60 +88,121 @@ def check_writable(path: str | os.PathLike[str]) -> str:
     return path
 
 
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str], suffix: str = "") -> Iterator[str]:
-    """Yield a temporary path next to ``path``; rename it to ``path`` on success.
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
 
-    For writers that want a file name (pysam, bgzip).  ``suffix`` keeps an
-    extension the writer looks at (e.g. ``.vcf.gz``).
+
+def check_distinct(outputs: Iterable[str | os.PathLike[str] | None],
+                   inputs: Iterable[str | os.PathLike[str] | None]) -> None:
+    """Refuse (before any work) an output that is one of the inputs.
+
+    Special files and ``-`` are never inputs' copies and are skipped.
+
+    Raises
+    ------
+    OutputError
+        ``<output>: would overwrite the input <input>``.
     """
-    path = check_writable(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp" + suffix, dir=directory)
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot write in {directory} ({exc.strerror})") from None
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)   # mkstemp creates 0600; outputs get the usual mode
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
+    ins = [os.fspath(i) for i in inputs if i is not None and not is_stdout(i)]
+    for out in outputs:
+        if out is None or is_stdout(out) or _is_special(_target(os.fspath(out))):
+            continue
+        out = os.fspath(out)
+        for i in ins:
+            if _same_file(out, i):
+                raise OutputError(f"{out}: output would overwrite the input {i}")
+
+
+class _Staged:
+    """One output being written: its final path, what to replace and the temporary file."""
+
+    def __init__(self, final: str, suffix: str):
+        self.final = check_writable(final)
+        self.through = is_stdout(final) or _is_special(_target(final))
+        self.target = _target(final)
+        directory = tempfile.gettempdir() if self.through else os.path.dirname(os.path.abspath(self.target))
+        base = "stdout" if is_stdout(final) else os.path.basename(self.target)
+        try:
+            fd, self.tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp" + suffix, dir=directory)
+        except OSError as exc:
+            raise OutputError(f"{final}: cannot write in {directory} ({exc.strerror})") from None
+        os.close(fd)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self.tmp, 0o666 & ~umask)   # mkstemp creates 0600; outputs get the usual mode
+
+    def remove_stale(self) -> None:
+        if not self.through and os.path.lexists(self.target):
+            os.unlink(self.target)
+
+    def commit(self) -> None:
+        if not self.through:
+            os.replace(self.tmp, self.target)
+            return
+        try:
+            with open(self.tmp, "rb") as src:
+                if is_stdout(self.final):
+                    sys.stdout.flush()
+                    shutil.copyfileobj(src, sys.stdout.buffer)
+                    sys.stdout.buffer.flush()
+                else:
+                    with open(self.target, "wb") as dst:
+                        shutil.copyfileobj(src, dst)
+        finally:
+            os.unlink(self.tmp)
+
+    def discard(self) -> None:
         with contextlib.suppress(OSError):
-            os.unlink(tmp)
+            os.unlink(self.tmp)
+
+
+@contextlib.contextmanager
+def staged(*paths: str | os.PathLike[str], suffixes: Sequence[str] | None = None) -> Iterator[list[str]]:
+    """Temporary file names for ``paths``; on success they become those outputs, in order.
+
+    ``suffixes`` keeps an extension a writer looks at (``.vcf.gz``, ``.bam``).
+
+    Raises
+    ------
+    OutputError
+        An output cannot be written, or the file system failed while writing
+        (disk full, quota, read-only); nothing is left behind.
+    """
+    finals = [os.fspath(p) for p in paths]
+    items: list[_Staged] = []
+    try:
+        for i, p in enumerate(finals):
+            items.append(_Staged(p, suffixes[i] if suffixes else ""))
+        yield [it.tmp for it in items]
+        for it in items[1:]:
+            it.remove_stale()
+        for it in items:
+            it.commit()
+    except OSError as exc:
+        for it in items:
+            it.discard()
+        if exc.errno in _WRITE_ERRNOS:
+            raise OutputError(f"{finals[0]}: cannot write ({os.strerror(exc.errno)})") from None
+        raise
+    except BaseException:
+        for it in items:
+            it.discard()
         raise
 
 
-@contextlib.contextmanager
-def atomic_output(path: str | os.PathLike[str], mode: str = "w", **kwargs: Any) -> Iterator[IO[Any]]:
-    """Open a temporary file next to ``path`` for writing; rename on success."""
-    with atomic_path(path) as tmp:
-        try:
-            fh = open(tmp, mode, **kwargs)
-        except OSError as exc:
-            raise OutputError(f"{os.fspath(path)}: cannot write ({exc.strerror})") from None
-        with fh:
-            yield fh
+def output_text(path: str | os.PathLike[str], text: str | Iterable[str], encoding: str = "utf-8") -> None:
+    """Write ``text`` (a string or an iterable of strings) to ``path`` through :func:`staged`."""
+    with staged(path) as (tmp,), open(tmp, "w", encoding=encoding, newline="") as fh:
+        if isinstance(text, str):
+            fh.write(text)
+        else:
+            fh.writelines(text)
 
 
-def open_npz(path: str, what: str):
-    """``numpy.load`` of a deepamp ``.npz`` file (no pickles) as a context manager.
-
-    Raises InputFileError naming ``what`` ("count file", "background file")
-    when the file is missing, unreadable or not an .npz archive.
-    """
-    import numpy as np
-
-    from deepamp.errors import InputFileError
-
-    try:
-        z = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: {what} not found") from None
-    except (OSError, ValueError) as exc:
-        raise InputFileError(f"{path}: not a deepamp {what} ({exc})") from None
-    if not hasattr(z, "files"):
-        raise InputFileError(f"{path}: not a deepamp {what}")
-    return z
+def output_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` through :func:`staged`."""
+    with staged(path) as (tmp,), open(tmp, "wb") as fh:
+        fh.write(data)

@@ -1,34 +1,10 @@
-"""Per-site error background learned from healthy-control BAMs (``deepamp background``).
+"""A learned per-site error background: the file, its lookup and the background test.
 
-Model
------
-Every control is counted with the same kernel and options as ``deepamp call``
-(:func:`deepamp.counting.bam.count`).  For each panel position, alternative base and
-strand the background is the error rate of that substitution at that site:
-
-1. **Outlier controls.**  A control that carries a real variant at a site
-   (germline SNP, contamination) must not inflate the background.  Its alt
-   count is tested against the pooled rate of the *other* controls (binomial
-   upper tail, Bonferroni over sites x alts x controls at ``outlier_alpha``),
-   and it is excluded for that (site, alt) when the test is significant *and*
-   the effect is large (alt fraction >= ``outlier_min_af`` and
-   >= ``outlier_min_ratio`` x the others' rate).  An alt fraction >=
-   ``germline_af`` is excluded whatever the other controls show (no error
-   process reaches it; this also covers a single control).
-2. **Shrinkage prior.**  Sites are pooled by trinucleotide context
-   (reference strand) x alt base x read strand.  Within each class the site
-   rates get a beta prior by the method of moments (mean and between-site
-   variance, depth-weighted); each site's rate is the posterior mean
-   ``(k + M mu) / (n + M)``, so shallow or few controls fall back on the class
-   rate and deep ones speak for themselves.
-3. **Over-dispersion.**  The beta-binomial intra-class correlation ``rho``
-   across included controls (method of moments on the strand-combined alt
-   fraction), plus the posterior uncertainty of the rate itself
-   (``1 / (n + M + 1)``), is stored per (site, alt) and used by
-   :func:`deepamp.models.quality.background_tests`.
-
-The per-site loops over sites x controls run in numba (``@njit(cache=True)``),
-imported only when a background is learned.
+The background holds, per panel position, alternative base and strand, the
+error rate of that substitution at that site with its over-dispersion across
+controls, and per indel event its rate (see :mod:`deepamp.models.background_fit`
+for how they are learned from healthy controls).  :func:`background_tests`
+tests a sample's alt counts against it.
 
 Summary figure
 --------------
@@ -37,22 +13,6 @@ Villa et al. 2024 summarised their controls as mismatches per mapped base
 background reports the same figure per control and pooled (non-reference
 A/C/G/T bases / all counted A/C/G/T bases) and the flat threshold the same
 ratio implies (``VILLA_THRESHOLD_RATIO`` x pooled figure).
-
-Indel events
-------------
-Every control's indel events are left-normalised and merged as in
-:mod:`deepamp.calling.indels`; for each distinct (anchor, event) seen in any control
-the depth is the control's fragments spanning the junction.  Controls that
-carry the event as a real variant are excluded with the same rules and
-thresholds as for substitutions (germline-level fraction, or a Bonferroni
-binomial outlier against the other controls over events x controls).  The
-rate is the posterior mean ``(k + 1/2) / (n + 1)`` over the included controls
-(Jeffreys prior) and the dispersion is the method-of-moments beta-binomial
-rho across controls plus the posterior uncertainty ``1 / (n + 2)``, capped at
-``max_rho``.  Events never seen in the controls get the same posterior with
-k = 0 over the controls' total junction depth at the anchor (stored per
-position), so a tumour event is always tested against what the controls
-could have shown.
 
 File format (version 2)
 -----------------------
@@ -73,21 +33,20 @@ formats and versions, and :meth:`Background.lookup` rejects counts from a
 different panel or reference.
 """
 
+
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
-import math
 import os
-import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from deepamp.cli.call import add_mate_memory_option, mate_memory_bytes
 from deepamp.errors import FormatError, InputFileError, ReferenceFileError
+from deepamp.models.quality import SiteTests, alt_table, candidates, check_counts
+from deepamp.options import CountOptions
 
 FORMAT_NAME = "deepamp-background"
 FORMAT_VERSION = 2
@@ -97,8 +56,8 @@ INDEL_ARRAYS = ("indel_contig", "indel_pos", "indel_length", "indel_sequence", "
 #: Villa et al. 2024: 0.6 % flat VAF threshold / 0.0024 mismatches per mapped base.
 VILLA_THRESHOLD_RATIO = 0.006 / 0.0024
 
-__all__ = ["Background", "BackgroundParams", "learn", "learn_from_counts", "load", "panel_hash",
-           "mismatch_rate", "configure_parser", "run", "FORMAT_VERSION"]
+__all__ = ["Background", "BackgroundParams", "background_tests", "load", "panel_hash", "mismatch_rate",
+           "FORMAT_VERSION"]
 
 
 def panel_hash(contig: np.ndarray, pos: np.ndarray, ref: np.ndarray) -> str:
@@ -151,15 +110,50 @@ class Background:
     def flat_vaf_threshold(self) -> float:
         return float(self.meta["summary"]["flat_vaf_threshold"])
 
+    @property
+    def panel_sha256(self) -> str:
+        return str(self.meta["panel_sha256"])
+
+    @property
+    def count_options(self) -> CountOptions | None:
+        """The CountOptions the controls were counted with (None if the file does not say)."""
+        stored = self.meta.get("count_options")
+        if stored is None:
+            old = self.meta.get("count_params", {})
+            keys = ("min_bq", "min_alt_bq", "min_mapq", "flag_exclude", "merge_mates")
+            if not all(k in old for k in keys):
+                return None
+            stored = {k: old[k] for k in keys}
+        return CountOptions.from_dict(stored)
+
+    def check_counted_like(self, options: CountOptions | None, what: str = "the sample") -> None:
+        """Refuse counts made with other counting options than the controls'.
+
+        Raises
+        ------
+        ReferenceFileError
+            ``<background>: controls were counted with min_bq 6 vs 10 ...``.
+        """
+        mine = self.count_options
+        if mine is None or options is None:
+            return
+        diff = mine.differences(options)
+        if diff:
+            raise ReferenceFileError(f"{self.path}: the controls were counted with other options than {what} "
+                                     f"({'; '.join(diff)}); count both alike or learn the background again")
+
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the versioned ``.npz`` atomically."""
-        from deepamp.io.outputs import atomic_output
+        import io
 
-        with atomic_output(path, "wb") as fh:
-            np.savez_compressed(fh, contig=self.contig.astype(str), pos=self.pos.astype(np.int64),
-                                ref=self.ref.astype(str), rate=self.rate, dispersion=self.dispersion,
-                                n_controls_used=self.n_controls_used.astype(np.int16),
-                                meta=np.array(json.dumps(self.meta, sort_keys=True)), **self.indels)
+        from deepamp.io.outputs import output_bytes
+
+        buf = io.BytesIO()
+        np.savez_compressed(buf, contig=self.contig.astype(str), pos=self.pos.astype(np.int64),
+                            ref=self.ref.astype(str), rate=self.rate, dispersion=self.dispersion,
+                            n_controls_used=self.n_controls_used.astype(np.int16),
+                            meta=np.array(json.dumps(self.meta, sort_keys=True)), **self.indels)
+        output_bytes(path, buf.getvalue())
 
     def lookup(self, contig: np.ndarray, pos: np.ndarray, ref: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -262,7 +256,7 @@ def load(path: str | os.PathLike[str]) -> Background:
     FormatError
         A background file of another format version.
     """
-    from deepamp.io.outputs import open_npz
+    from deepamp.io.npz import open_npz
 
     path = os.fspath(path)
     with open_npz(path, "background file") as z:
@@ -293,339 +287,81 @@ def load(path: str | os.PathLike[str]) -> Background:
     return bg
 
 
-# ---------------------------------------------------------------- fitting
+def background_tests(counts, ref_code, rate_fwd, rate_rev, dispersion=None) -> SiteTests:
+    """Test alt counts against a per-site, per-strand background error rate.
 
-def _kernels():
-    """Compile (or load from cache) the numba kernels; numba is imported only here."""
-    from numba import njit
+    Strands are combined by testing the total alt count on the total
+    A+C+G+T depth ``d = d_f + d_r`` at the depth-weighted rate
+    ``r = (d_f r_f + d_r r_r) / d``.  This has the same mean as the exact
+    sum of the two per-strand binomials and a variance at least as large,
+    so its tail is never anti-conservative in the far tail relevant here.
+    Without ``dispersion`` the null is Binomial(d, r); with a dispersion
+    (intra-class correlation) rho it is BetaBinomial(d, a, b) with
+    ``a = r (1-rho)/rho``, ``b = (1-r)(1-rho)/rho`` (mean r, overdispersed
+    variance ``d r (1-r) (1 + (d-1) rho)``).  A rate of 0 makes any alt
+    observation impossible under the null (log p = -inf, QUAL capped).
 
-    @njit(cache=True)
-    def class_prior(ks_all, ns_all, cls, ncls):
-        """Per (class, strand) method-of-moments beta prior (mean, pseudo-depth M)."""
-        P = ks_all.shape[0]
-        K = np.zeros((ncls, 2))
-        N = np.zeros((ncls, 2))
-        S = np.zeros((ncls, 2))     # sum n_site * r_site^2
-        W = np.zeros((ncls, 2))     # number of sites
-        for p in range(P):
-            for a in range(4):
-                c = cls[p, a]
-                if c < 0:
-                    continue
-                for s in range(2):
-                    ks = ks_all[p, a, s]
-                    ns = ns_all[p, a, s]
-                    if ns > 0:
-                        K[c, s] += ks
-                        N[c, s] += ns
-                        S[c, s] += ks * ks / ns
-                        W[c, s] += 1.0
-        mu = np.zeros((ncls, 2))
-        M = np.zeros((ncls, 2))
-        for c in range(ncls):
-            for s in range(2):
-                if N[c, s] <= 0:
-                    continue
-                m = (K[c, s] + 0.5) / (N[c, s] + 1.0)
-                mu[c, s] = m
-                # depth-weighted between-site variance, minus the binomial part
-                var = S[c, s] / N[c, s] - (K[c, s] / N[c, s]) ** 2
-                nbar = N[c, s] / W[c, s]
-                between = var - m * (1.0 - m) / nbar
-                if between <= 0.0:
-                    M[c, s] = 1e6
-                else:
-                    M[c, s] = min(max(m * (1.0 - m) / between - 1.0, 10.0), 1e6)
-        return mu, M
+    Parameters
+    ----------
+    counts : (P, 7, 2) integer array
+    ref_code : (P,) integer array
+    rate_fwd, rate_rev : (P, 4) float arrays in [0, 1]
+        Background probability that a forward/reverse read shows base b at
+        the site in error (columns indexed by alt code; the reference
+        column is ignored).
+    dispersion : (P, 4) float array in (0, 1), optional
+        Beta-binomial rho per site and alt; rho = 0 entries use the
+        binomial.
 
-    @njit(cache=True)
-    def site_fit(k, n, include, ks_all, ns_all, cls, mu, M, max_rho):
-        """Posterior-mean rates (P,4,2) and beta-binomial rho (P,4) per site and alt."""
-        P = k.shape[0]
-        J = k.shape[3]
-        rate = np.zeros((P, 4, 2))
-        rho = np.zeros((P, 4))
-        used = np.zeros((P, 4), np.int16)
-        for p in range(P):
-            for a in range(4):
-                c = cls[p, a]
-                if c < 0:
-                    continue
-                ntot = 0.0
-                for s in range(2):
-                    ks = ks_all[p, a, s]
-                    ns = ns_all[p, a, s]
-                    prior_m = M[c, s] if mu[c, s] > 0 else 1.0
-                    prior_mu = mu[c, s] if mu[c, s] > 0 else 1e-6
-                    rate[p, a, s] = (ks + prior_m * prior_mu) / (ns + prior_m)
-                    ntot += ns + prior_m
-                # method-of-moments rho over controls (strands combined)
-                nj = 0
-                sk = 0.0
-                sn = 0.0
-                sn2 = 0.0
-                for j in range(J):
-                    if include[p, a, j] and n[p, 0, j] + n[p, 1, j] > 0:
-                        nj += 1
-                        sk += k[p, a, 0, j] + k[p, a, 1, j]
-                        dn = n[p, 0, j] + n[p, 1, j]
-                        sn += dn
-                        sn2 += dn * dn
-                used[p, a] = nj
-                r_between = 0.0
-                if nj >= 2 and sk > 0:
-                    pbar = sk / sn
-                    ss = 0.0
-                    for j in range(J):
-                        dn = n[p, 0, j] + n[p, 1, j]
-                        if include[p, a, j] and dn > 0:
-                            x = (k[p, a, 0, j] + k[p, a, 1, j]) / dn - pbar
-                            ss += dn * x * x
-                    # E[ss] = pbar(1-pbar) [(J-1) + rho (sn - sn2/sn - (J-1))]
-                    denom = pbar * (1.0 - pbar)
-                    extra = sn - sn2 / sn - (nj - 1)
-                    if denom > 0 and extra > 0:
-                        r_between = (ss / denom - (nj - 1)) / extra
-                r_between = min(max(r_between, 0.0), max_rho)
-                rho[p, a] = min(r_between + 1.0 / (ntot + 1.0), max_rho)
-        return rate, rho, used
-
-    return class_prior, site_fit
-
-
-def _context_classes(ref: np.ndarray, contig: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, int]:
-    """Class index (P,4) = trinucleotide context (ref strand) x alt; -1 for the ref base / N sites."""
-    P = len(ref)
-    code = {b: i for i, b in enumerate("ACGT")}
-    r = [code.get(str(b).upper(), 4) for b in ref.tolist()]
-    cls = np.full((P, 4), -1, np.int64)
-    for i in range(P):
-        if r[i] > 3:
-            continue
-        left = r[i - 1] if i > 0 and contig[i - 1] == contig[i] and pos[i - 1] == pos[i] - 1 else 4
-        right = r[i + 1] if i + 1 < P and contig[i + 1] == contig[i] and pos[i + 1] == pos[i] + 1 else 4
-        base = ((left * 4 + r[i]) * 5 + right) * 4
-        for a in range(4):
-            if a != r[i]:
-                cls[i, a] = base + a
-    return cls, 5 * 4 * 5 * 4
-
-
-def _outliers(k: np.ndarray, n: np.ndarray, ref_code: np.ndarray, params: BackgroundParams
-              ) -> np.ndarray:
-    """Boolean (P, 4, J): control j carries a real variant for (site, alt)."""
-    from deepamp import _stats
-
-    kc = k.sum(axis=2).astype(np.int64)          # (P,4,J)
-    nc = n.sum(axis=1).astype(np.int64)          # (P,J)
-    P, _, J = kc.shape
-    ncb = np.broadcast_to(nc[:, None, :], kc.shape)
-    af = np.divide(kc, ncb, out=np.zeros(kc.shape), where=ncb > 0)
-    out = af >= params.germline_af
-    alt_ok = np.ones((P, 4), bool)
-    alt_ok[np.arange(P), np.minimum(ref_code, 3)] = False
-    alt_ok &= (ref_code < 4)[:, None]
-    out &= alt_ok[:, :, None]
-    if J >= 2:
-        k_oth = kc.sum(axis=2, keepdims=True) - kc
-        n_oth = ncb.sum(axis=2, keepdims=True) - ncb
-        r_oth = (k_oth + 0.5) / (n_oth + 1.0)
-        cand = alt_ok[:, :, None] & (ncb > 0) & (af >= params.outlier_min_af) & \
-            (af >= params.outlier_min_ratio * r_oth)
-        idx = np.nonzero(cand)
-        if idx[0].size:
-            logp = _stats.logsf_binom(kc[idx], ncb[idx], np.minimum(r_oth[idx], 1.0))
-            m = max(1, 3 * P * J)
-            sig = logp + math.log(m) < math.log(params.outlier_alpha)
-            out[tuple(i[sig] for i in idx)] = True
-    return out
-
-
-def _learn_indels(counts_list: list, names: list[str], params: BackgroundParams
-                  ) -> tuple[dict[str, np.ndarray], list[dict[str, Any]]]:
-    """Indel arrays (see the module docstring) and the excluded (control, event) entries."""
-    from deepamp import _stats
-    from deepamp.calling.indels import collect_events, junction_depth
-
-    tables = [collect_events(c) for c in counts_list]
-    jd = np.stack([junction_depth(c).sum(axis=1) for c in counts_list], axis=-1)     # (P, J)
-    first = counts_list[0]
-    row = {(c, int(p)): i for i, (c, p) in enumerate(zip(first.contig.astype(str).tolist(), first.pos.tolist()))}
-    info: dict[tuple[str, int, int, str], tuple[str, str]] = {}
-    for t in tables:
-        for key, r, a in zip(t.keys(), t.ref.tolist(), t.alt.tolist()):
-            info.setdefault(key, (r, a))
-    keys = sorted(info, key=lambda k: (row[(k[0], k[1])], k[2] < 0, abs(k[2]), k[3]))
-    E, J = len(keys), len(counts_list)
-    index = {k: e for e, k in enumerate(keys)}
-    rows = np.array([row[(k[0], k[1])] for k in keys], dtype=np.int64)
-    k = np.zeros((E, J), np.int64)
-    n = jd[rows].astype(np.int64) if E else np.zeros((0, J), np.int64)
-    for j, t in enumerate(tables):
-        for key, cnt, dep in zip(t.keys(), t.count.sum(axis=1), t.depth.sum(axis=1)):
-            e = index[key]
-            k[e, j] = cnt
-            n[e, j] = max(n[e, j], dep)
-    af = np.divide(k, n, out=np.zeros(k.shape), where=n > 0)
-    outl = af >= params.germline_af
-    if J >= 2 and E:
-        k_oth = k.sum(axis=1, keepdims=True) - k
-        n_oth = n.sum(axis=1, keepdims=True) - n
-        r_oth = (k_oth + 0.5) / (n_oth + 1.0)
-        cand = (n > 0) & (af >= params.outlier_min_af) & (af >= params.outlier_min_ratio * r_oth)
-        idx = np.nonzero(cand)
-        if idx[0].size:
-            logp = _stats.logsf_binom(k[idx], n[idx], np.minimum(r_oth[idx], 1.0))
-            sig = logp + math.log(max(1, E * J)) < math.log(params.outlier_alpha)
-            outl[tuple(i[sig] for i in idx)] = True
-    inc = ~outl
-    ks, ns = (k * inc).sum(axis=1), (n * inc).sum(axis=1)
-    rate = (ks + 0.5) / (ns + 1.0)
-    # method-of-moments beta-binomial rho across the included controls (as for substitutions)
-    used = (inc & (n > 0)).sum(axis=1)
-    pbar = np.divide(ks, ns, out=np.zeros(E), where=ns > 0)
-    x = np.divide(k, n, out=np.zeros(k.shape), where=n > 0) - pbar[:, None]
-    ss = (n * x * x * (inc & (n > 0))).sum(axis=1)
-    sn2 = (n.astype(np.float64) ** 2 * inc).sum(axis=1)
-    denom = pbar * (1.0 - pbar)
-    extra = ns - np.divide(sn2, ns, out=np.zeros(E), where=ns > 0) - (used - 1)
-    ok = (used >= 2) & (ks > 0) & (denom > 0) & (extra > 0)
-    between = np.zeros(E)
-    between[ok] = (ss[ok] / denom[ok] - (used[ok] - 1)) / extra[ok]
-    rho = np.minimum(np.clip(between, 0.0, params.max_rho) + 1.0 / (ns + 2.0), params.max_rho)
-    excluded = []
-    for e, j in zip(*np.nonzero(outl)):
-        key = keys[e]
-        n_o = int(n[e].sum() - n[e, j])
-        excluded.append({"control": names[j], "contig": key[0], "pos": key[1], "ref": info[key][0],
-                         "alt": info[key][1], "af": float(af[e, j]),
-                         "others_rate": float((k[e].sum() - k[e, j]) / n_o) if n_o else 0.0,
-                         "reason": "germline-level alt fraction" if af[e, j] >= params.germline_af
-                         else "binomial outlier vs other controls"})
-    arrays = {"indel_contig": np.array([kk[0] for kk in keys], dtype=str),
-              "indel_pos": np.array([kk[1] for kk in keys], dtype=np.int64),
-              "indel_length": np.array([kk[2] for kk in keys], dtype=np.int64),
-              "indel_sequence": np.array([kk[3] for kk in keys], dtype=str),
-              "indel_rate": rate.astype(np.float64), "indel_dispersion": rho.astype(np.float64),
-              "indel_n_controls_used": used.astype(np.int16),
-              "junction_depth": jd.sum(axis=1).astype(np.int64)}
-    return arrays, excluded
-
-
-def learn_from_counts(counts_list: list, names: list[str], params: BackgroundParams | None = None
-                      ) -> Background:
-    """Learn a background from CountResults of the controls (same panel and reference).
+    Returns
+    -------
+    SiteTests
+        Tests with alt count > 0.  ``m`` = 3 x number of testable sites
+        (reference A/C/G/T and depth > 0), i.e. zero-count alts are counted
+        in the burden (conservative).
 
     Raises
     ------
-    ReferenceFileError
-        Controls were counted on different panels or references.
-    InputFileError
-        A control has no coverage on the panel.
+    ValueError
+        On malformed shapes or rates/dispersions outside their ranges.
     """
-    params = params or BackgroundParams()
-    if not counts_list:
-        raise InputFileError("deepamp background needs at least one control BAM")
-    first = counts_list[0]
-    h0 = panel_hash(first.contig.astype(str), first.pos, first.ref.astype(str))
-    for c, name in zip(counts_list, names):
-        if len(c.pos) != len(first.pos) or panel_hash(c.contig.astype(str), c.pos, c.ref.astype(str)) != h0:
-            raise ReferenceFileError(f"{name}: control was counted on another panel or reference than "
-                                     f"{names[0]}")
-        if int(c.counts[:, :4, :].sum()) == 0:
-            raise InputFileError(f"{name}: control has no coverage on the panel (no counted bases)")
-    ref_code = first.ref_code.astype(np.int64)
-    k = np.stack([c.counts[:, :4, :].astype(np.int64) for c in counts_list], axis=-1)   # (P,4,2,J)
-    n = k.sum(axis=1)                                                                     # (P,2,J)
-    outl = _outliers(k, n, ref_code, params)
-    include = ~outl
-    cls, ncls = _context_classes(first.ref.astype(str), first.contig.astype(str), first.pos)
-    class_prior, site_fit = _kernels()
-    # alt and depth counts per site x alt x strand, pooled over the included controls
-    inc = include[:, :, None, :]
-    ks_all = (k * inc).sum(axis=3).astype(np.float64)                        # (P,4,2)
-    ns_all = (n[:, None, :, :] * inc).sum(axis=3).astype(np.float64)         # (P,4,2)
-    mu, M = class_prior(ks_all, ns_all, cls, ncls)
-    rate, rho, used = site_fit(k, n, include, ks_all, ns_all, cls, mu, M, params.max_rho)
-    indel_arrays, excluded_indels = _learn_indels(counts_list, names, params)
+    counts, ref_code = check_counts(counts, ref_code)
+    P = counts.shape[0]
+    rf = np.asarray(rate_fwd, dtype=np.float64)
+    rr = np.asarray(rate_rev, dtype=np.float64)
+    for name, a in (("rate_fwd", rf), ("rate_rev", rr)):
+        if a.shape != (P, 4):
+            raise ValueError(f"{name} must have shape (P, 4)")
+    if dispersion is not None:
+        rho = np.asarray(dispersion, dtype=np.float64)
+        if rho.shape != (P, 4):
+            raise ValueError("dispersion must have shape (P, 4)")
+    testable, depth, acgt = alt_table(counts, ref_code)
+    pos, alt, _, _ = candidates(testable, acgt, ref_code)
+    m = 3 * int(testable.sum())
+    k = acgt[pos, alt].astype(np.int64)
+    d = depth[pos].astype(np.int64)
+    if pos.size == 0:
+        return SiteTests(pos, alt, k, d, np.zeros(0, np.float64), m)
 
-    controls = []
-    tot_mm = tot_b = 0
-    for j, (c, name) in enumerate(zip(counts_list, names)):
-        mm, b = mismatch_rate(c.counts, ref_code)
-        mm -= int(k[..., j].sum(axis=2)[outl[:, :, j]].sum())   # real variants are not errors
-        tot_mm += mm
-        tot_b += b
-        controls.append({"name": name, "mismatches": mm, "bases": b, "mismatch_rate": mm / b if b else 0.0,
-                         "mean_depth": float(c.depth.mean()) if len(c.pos) else 0.0})
-    pooled = tot_mm / tot_b if tot_b else 0.0
-    excluded = []
-    kc = k.sum(axis=2)
-    nc = n.sum(axis=1)
-    others = kc.sum(axis=2)
-    for p, a, j in zip(*np.nonzero(outl)):
-        n_oth = int(nc[p].sum() - nc[p, j])
-        excluded.append({"control": names[j], "contig": str(first.contig[p]), "pos": int(first.pos[p]),
-                         "ref": str(first.ref[p]), "alt": BASES[a], "af": float(kc[p, a, j] / nc[p, j]),
-                         "others_rate": float((others[p, a] - kc[p, a, j]) / n_oth) if n_oth else 0.0,
-                         "reason": "germline-level alt fraction" if kc[p, a, j] / nc[p, j] >= params.germline_af
-                         else "binomial outlier vs other controls"})
-    meta = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "panel_sha256": h0,
-            "count_params": {k_: v for k_, v in first.params.items() if isinstance(v, (int, float, str, bool))},
-            "fit_params": params.__dict__, "controls": controls, "excluded": excluded,
-            "excluded_indels": excluded_indels,
-            "summary": {"pooled_mismatch_rate": pooled, "flat_vaf_threshold": VILLA_THRESHOLD_RATIO * pooled,
-                        "villa2024_mismatch_rate": 0.0024, "villa2024_flat_vaf_threshold": 0.006},
-            "description": "per-site x alt x strand background error rates and per-event indel "
-                           "rates; see deepamp.models.background"}
-    return Background(first.contig.astype(str), first.pos.astype(np.int64), first.ref.astype(str),
-                      rate, rho, used, meta, indels=indel_arrays)
+    r_f = rf[pos, alt]
+    r_r = rr[pos, alt]
+    if not (np.all(np.isfinite(r_f)) and np.all(np.isfinite(r_r))
+            and np.all((r_f >= 0) & (r_f <= 1)) and np.all((r_r >= 0) & (r_r <= 1))):
+        raise ValueError("background rates must be finite and in [0, 1]")
+    d_f = counts[pos, :4, 0].sum(axis=1).astype(np.float64)
+    d_r = counts[pos, :4, 1].sum(axis=1).astype(np.float64)
+    rate = np.clip((d_f * r_f + d_r * r_r) / (d_f + d_r), 0.0, 1.0)
 
-
-def learn(bams: list[str], *, reference: str, bed: str | None = None, regions: list[str] | None = None,
-          params: BackgroundParams | None = None, **count_kwargs: Any) -> Background:
-    """Count every control BAM with :func:`deepamp.counting.bam.count` and learn the background."""
-    from deepamp.counting.bam import count
-
-    counts = [count(b, regions or None, bed=bed, reference=reference, qual_hist=False, **count_kwargs)
-              for b in bams]
-    return learn_from_counts(counts, [os.fspath(b) for b in bams], params)
-
-
-# ---------------------------------------------------------------- CLI
-
-def configure_parser(p: argparse.ArgumentParser) -> None:
-    """Options of ``deepamp background`` (counting options as in ``deepamp call``)."""
-    p.add_argument("controls", nargs="+", metavar="CONTROL.bam", help="healthy-control BAMs (indexed)")
-    p.add_argument("-f", "--ref", required=True, metavar="REF.fa", help="reference FASTA")
-    p.add_argument("-l", "--bed", metavar="AMPLICONS.bed", help="regions (BED)")
-    p.add_argument("-r", "--region", action="append", default=[], metavar="CHR:START-END")
-    p.add_argument("-o", "--out", required=True, metavar="BG_FILE", help="background file (.npz)")
-    p.add_argument("-q", "--min-bq", type=int, default=6, metavar="INT", help="min base quality (default 6)")
-    p.add_argument("-Q", "--min-alt-bq", type=int, default=None, metavar="INT")
-    p.add_argument("-m", "--min-mq", type=int, default=0, metavar="INT")
-    p.add_argument("--no-merge-mates", action="store_true")
-    p.add_argument("--threads", type=int, default=1, metavar="N")
-    add_mate_memory_option(p)
-    p.add_argument("--outlier-alpha", type=float, default=BackgroundParams.outlier_alpha, metavar="FLOAT",
-                   help="Bonferroni level of the per-control outlier test (default 0.001)")
-    p.add_argument("--quiet", action="store_true")
-
-
-def run(args: argparse.Namespace) -> int:
-    """``deepamp background``: count controls, fit, write BG_FILE, print the summary."""
-    from deepamp.errors import RegionError
-    from deepamp.io.outputs import check_writable
-
-    if not args.bed and not args.region:
-        raise RegionError("give the panel with -l AMPLICONS.bed or -r CHR:START-END")
-    check_writable(args.out)
-    bg = learn(args.controls, reference=args.ref, bed=args.bed, regions=args.region,
-               params=BackgroundParams(outlier_alpha=args.outlier_alpha), min_bq=args.min_bq,
-               min_alt_bq=args.min_alt_bq, min_mapq=args.min_mq, merge_mates=not args.no_merge_mates,
-               threads=args.threads, mate_memory=mate_memory_bytes(args))
-    bg.save(args.out)
-    if not args.quiet:
-        for line in bg.summary_lines():
-            print(f"deepamp background: {line}", file=sys.stderr)
-    return 0
+    from deepamp import _stats as st
+    logp = st.logsf_binom(k, d, rate)
+    if dispersion is not None:
+        rh = rho[pos, alt]
+        if not (np.all(np.isfinite(rh)) and np.all((rh >= 0) & (rh < 1))):
+            raise ValueError("dispersion must be finite and in [0, 1)")
+        use = (rh > 0) & (rate > 0) & (rate < 1)
+        if np.any(use):
+            s = (1.0 - rh[use]) / rh[use]
+            logp[use] = st.logsf_betabinom(k[use], d[use], rate[use] * s,
+                                           (1.0 - rate[use]) * s)
+    return SiteTests(pos, alt, k, d, logp, m)

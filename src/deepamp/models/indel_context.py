@@ -204,11 +204,10 @@ def calibrate(table, counts, params: CalibrationParams | None = None) -> dict[st
     ``table`` is the sample's :class:`deepamp.calling.indels.IndelTable` (normalised
     events with junction depths), ``counts`` its CountResult.
     """
-    from deepamp.calling.indels import junction_depth
 
     params = params or CalibrationParams()
     rows, h = run_sites(counts.contig, counts.pos, counts.ref)
-    n = junction_depth(counts).sum(axis=1)[rows]
+    n = counts.junction_depth().sum(axis=1)[rows]
     base = np.asarray(counts.ref).astype(str)[rows + 1] if len(rows) else np.zeros(0, str)
     ev = {(int(r), int(ln), str(s)): int(c) for r, ln, s, c in
           zip(table.row.tolist(), table.length.tolist(), table.sequence.tolist(),

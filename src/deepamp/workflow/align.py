@@ -30,14 +30,13 @@ stderr.
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import hashlib
+import logging
 import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import zlib
 from collections.abc import Sequence
@@ -46,7 +45,9 @@ from dataclasses import dataclass
 import pysam
 
 from deepamp.errors import DeepampError, FormatError, InputFileError, OutputError, ReferenceFileError
-from deepamp.io.outputs import atomic_path, check_writable
+from deepamp.io.outputs import check_writable, staged
+
+logger = logging.getLogger("deepamp.align")
 
 ALIGNERS = ("bwa", "bowtie2")
 _BWA_SUFFIXES = (".amb", ".ann", ".bwt", ".pac", ".sa")
@@ -248,7 +249,7 @@ def _sha256(path: str) -> str:
 
 
 def aligner_index(reference: str, aligner: str, cache_dir: str | None = None,
-                  threads: int = 1, log=None) -> str:
+                  threads: int = 1) -> str:
     """Index prefix for ``aligner`` on ``reference``, building it in the cache when missing.
 
     Returns
@@ -284,8 +285,7 @@ def aligner_index(reference: str, aligner: str, cache_dir: str | None = None,
         work = tempfile.mkdtemp(prefix=f".{aligner}.", dir=os.path.dirname(target))
     except OSError as exc:
         raise OutputError(f"{cache_dir}: cannot create the index cache ({exc.strerror})") from None
-    print(f"deepamp align: building the {aligner} index of {reference} in {target}",
-          file=log or sys.stderr)
+    logger.info(f"building the {aligner} index of {reference} in {target}")
     try:
         shutil.copyfile(reference, os.path.join(work, "ref.fa"))
         if aligner == "bwa":
@@ -315,7 +315,7 @@ def _sample_name(out_bam: str, sample: str | None) -> str:
 
 def align(reference: str, r1: str, r2: str, out_bam: str, aligner: str = "bwa", *,
           threads: int = 1, trim_5p: int = 0, sample: str | None = None,
-          cache_dir: str | None = None, log=None) -> FastqStats:
+          cache_dir: str | None = None) -> FastqStats:
     """Align paired FASTQs with ``aligner`` into a coordinate-sorted, indexed BAM.
 
     Parameters
@@ -368,7 +368,7 @@ def align(reference: str, r1: str, r2: str, out_bam: str, aligner: str = "bwa", 
         if trim_5p:
             fq1, fq2 = os.path.join(work, "R1.fastq"), os.path.join(work, "R2.fastq")
         stats = validate_fastq_pair(r1, r2, trim_5p, fq1 if trim_5p else None, fq2 if trim_5p else None)
-        prefix = aligner_index(reference, aligner, cache_dir, threads, log)
+        prefix = aligner_index(reference, aligner, cache_dir, threads)
         sam = os.path.join(work, "aligned.sam")
         if aligner == "bwa":
             cmd = [exe, "mem", "-t", str(threads), "-R", f"@RG\\tID:{name}\\tSM:{name}", prefix, fq1, fq2]
@@ -377,7 +377,7 @@ def align(reference: str, r1: str, r2: str, out_bam: str, aligner: str = "bwa", 
             cmd = [exe, "--very-sensitive-local", "-p", str(threads), "--rg-id", name, "--rg", f"SM:{name}",
                    "-x", prefix, "-1", fq1, "-2", fq2, "-S", sam]
             run_tool(cmd)
-        with atomic_path(out_bam, suffix=".bam") as tmp_bam, atomic_path(out_bam + ".bai") as tmp_bai:
+        with staged(out_bam, out_bam + ".bai", suffixes=[".bam", ""]) as (tmp_bam, tmp_bai):
             try:
                 pysam.sort("-@", str(threads), "-T", os.path.join(work, "sort"), "-o", tmp_bam, sam,
                            catch_stdout=False)
@@ -387,34 +387,5 @@ def align(reference: str, r1: str, r2: str, out_bam: str, aligner: str = "bwa", 
     return stats
 
 
-# ------------------------------------------------------------------ CLI
-
-def configure_parser(p: argparse.ArgumentParser) -> None:
-    """Options of ``deepamp align``."""
-    p.add_argument("-f", "--ref", required=True, metavar="REF.fa", help="reference FASTA")
-    p.add_argument("-1", dest="r1", required=True, metavar="R1.fastq.gz", help="read 1 FASTQ (plain or gzip)")
-    p.add_argument("-2", dest="r2", required=True, metavar="R2.fastq.gz", help="read 2 FASTQ (plain or gzip)")
-    p.add_argument("--aligner", choices=ALIGNERS, default="bwa",
-                   help="bwa = bwa mem (default settings); bowtie2 = bowtie2 --very-sensitive-local "
-                        "(the two alignments of Villa et al. 2024)")
-    p.add_argument("-o", "--out", required=True, metavar="OUT.bam", help="sorted BAM (+ .bai)")
-    p.add_argument("--threads", type=int, default=1, metavar="N", help="aligner and sort threads")
-    p.add_argument("--trim-5p", type=int, default=0, metavar="N",
-                   help="remove N bases from the 5' end of every read first (e.g. UMIs)")
-    p.add_argument("--sample", metavar="NAME", help="read group ID/SM (default: output name)")
-    p.add_argument("--index-cache", metavar="DIR",
-                   help="where missing aligner indexes are built (default: "
-                        "$XDG_CACHE_HOME/deepamp/index or ~/.cache/deepamp/index)")
-
-
-def run(args: argparse.Namespace) -> int:
-    """``deepamp align``."""
-    stats = align(args.ref, args.r1, args.r2, args.out, args.aligner, threads=args.threads,
-                  trim_5p=args.trim_5p, sample=args.sample, cache_dir=args.index_cache)
-    print(f"deepamp align: {stats.pairs} read pairs aligned with {args.aligner} -> {args.out}",
-          file=sys.stderr)
-    return 0
-
-
 __all__ = ["ALIGNERS", "FastqStats", "PipelineError", "align", "aligner_index", "default_cache_dir",
-           "validate_fastq_pair", "require_tool", "run_tool", "configure_parser", "run"]
+           "validate_fastq_pair", "require_tool", "run_tool"]

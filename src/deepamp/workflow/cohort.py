@@ -24,16 +24,15 @@ from the file name; two samples with the same name are an error.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import copy
 import os
 import shutil
-import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from deepamp.errors import DeepampError, FormatError, InputFileError, OutputError
+from deepamp.errors import DeepampError, InputFileError, OptionError, OutputError
+from deepamp.options import DEFAULT_MATE_MEMORY, CallOptions
 
 #: Columns of ``cohort.tsv``.
 TSV_COLUMNS = ("sample", "chrom", "pos", "ref", "alt", "filter", "qual", "dp", "af",
@@ -82,48 +81,26 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "sample"
 
 
-def call_sample(args: argparse.Namespace, bam: str, out_vcf: str, command: str) -> tuple[str, str] | None:
-    """Run ``deepamp call`` on one BAM (a Dask task).
+def call_sample(bam: str, out_vcf: str, sample: str, *, reference: str, bed: str | None,
+                regions: list[str] | None, background: str | None, background_source: str | None,
+                options: CallOptions, threads: int, mate_memory: int, command: str
+                ) -> list[CohortCall] | tuple[str, str]:
+    """Call one BAM with :func:`deepamp.call` and write its VCF (a Dask task).
 
-    Returns None, or for a deepamp error its class name and message: an
-    exception raised in a worker process would come back with the worker's
-    traceback folded into its message.
+    Returns the sample's calls, or for a deepamp error its class name and
+    message: an exception raised in a worker process would come back with the
+    worker's traceback folded into its message.
     """
-    from deepamp.cli.call import run_call
+    from deepamp.calling.call import call
 
-    ns = copy.copy(args)
-    ns.bam, ns.out, ns.quiet, ns.command_line = bam, out_vcf, True, command
     try:
-        run_call(ns)
+        result = call(bam, reference=reference, bed=bed, regions=regions, background=background,
+                      background_source=background_source, options=options, threads=threads,
+                      mate_memory=mate_memory)
+        result.write_vcf(out_vcf, command=command)
     except DeepampError as exc:
         return type(exc).__name__, str(exc)
-    return None
-
-
-def read_calls(sample: str, vcf: str) -> list[CohortCall]:
-    """The variants of one sample's VCF."""
-    from deepamp.io.vcf import open_vcf
-
-    import pysam
-
-    calls = []
-    verbosity = pysam.set_verbosity(0)  # htslib warns that SB is LoFreq's Number=1, not VCF 4.3's
-    try:
-        fh = open_vcf(vcf)
-    finally:
-        pysam.set_verbosity(verbosity)
-    with fh:
-        for rec in fh:
-            filters = list(rec.filter.keys())
-            for alt in rec.alts or ():
-                af = rec.info.get("AF")
-                calls.append(CohortCall(sample, rec.chrom, rec.pos, rec.ref, alt,
-                                        "PASS" if not filters or filters == ["PASS"] else ";".join(filters),
-                                        float(rec.qual) if rec.qual is not None else float("nan"),
-                                        int(rec.info.get("DP", 0)),
-                                        float(af[0] if isinstance(af, tuple) else af) if af is not None
-                                        else float("nan")))
-    return calls
+    return [CohortCall(sample, c.chrom, c.pos, c.ref, c.alt, c.filter, c.qual, c.dp, c.af) for c in result]
 
 
 def write_table(path: str, calls: list[CohortCall]) -> None:
@@ -182,74 +159,73 @@ def _umask() -> int:
     return mask
 
 
-def configure_parser(p: argparse.ArgumentParser) -> None:
-    """Options of ``deepamp cohort``: those of ``deepamp call``, BAMs and an output directory."""
-    from deepamp.cli.call import configure_call_parser
+def run_cohort(bams: Sequence[str], out_dir: str, *, reference: str, bed: str | None = None,
+               regions: Sequence[str] | None = None, background: str | None = None,
+               control: Sequence[str] | None = None, options: CallOptions | None = None, threads: int = 1,
+               mate_memory: int = DEFAULT_MATE_MEMORY, workers: int = 1, scheduler: str | None = None,
+               command: str = "deepamp cohort") -> list[CohortCall]:
+    """Call every BAM as one Dask task into a new directory ``out_dir`` (see the module docstring).
 
-    configure_call_parser(p, cohort=True)
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N",
-                   help="local worker processes, one sample each at a time (default: CPUs); "
-                        "--threads is per sample")
-    p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="run on this dask.distributed scheduler instead (e.g. tcp://host:8786); "
-                        "the workers must share the file system of the BAMs and the output")
+    Returns every call of every sample.
 
-
-def run(args: argparse.Namespace) -> int:
-    """``deepamp cohort``: call each BAM as a Dask task, write the VCFs and cohort.tsv."""
+    Raises
+    ------
+    InputFileError
+        dask missing, a BAM missing, two samples with the same name, or a sample's error (one line).
+    OptionError
+        ``workers < 1``, or ``background`` and ``control`` together.
+    OutputError
+        ``out_dir`` exists or cannot be created; nothing is left behind.
+    """
     try:
         import dask
     except ImportError:
         raise InputFileError("deepamp cohort needs dask: pip install 'deepamp[cohort]'") from None
-    from deepamp.cli.call import check_call_args
+    from deepamp.calling.call import resolve_options
 
-    if args.workers < 1:
-        raise FormatError("--workers must be >= 1")
-    check_call_args(args)
-    names = {}
-    for bam in args.bams:
+    options = resolve_options(options, {})
+    if workers < 1:
+        raise OptionError("workers must be >= 1")
+    if background and control:
+        raise OptionError("give a background or controls to learn it from, not both")
+    names: dict[str, str] = {}
+    for bam in bams:
         if not os.path.exists(bam):
             raise InputFileError(f"{bam}: file not found")
         name = sample_name(bam)
         if name in names:
             raise InputFileError(f"{bam}: sample {name!r} is also {names[name]}")
         names[name] = bam
+    regions = list(regions) if regions else None
+    with _staging(out_dir) as tmp:
+        source = None
+        if control:
+            from deepamp.models.background_fit import learn
 
-    command = "deepamp " + " ".join(sys.argv[1:])
-    with _staging(args.out) as tmp:
-        args = copy.copy(args)
-        if args.control:
-            from deepamp.models.background import learn
-            from deepamp.cli.call import flag_exclude, mate_memory_bytes
-
-            bg = learn(args.control, reference=args.ref, bed=args.bed, regions=args.region,
-                       min_bq=args.min_bq, min_alt_bq=args.min_alt_bq, min_mapq=args.min_mq,
-                       flag_exclude=flag_exclude(args), merge_mates=not args.no_merge_mates,
-                       threads=args.threads, mate_memory=mate_memory_bytes(args))
-            args.background = os.path.join(tmp, "background.npz")
-            bg.save(args.background)
+            bg = learn(control, reference=reference, bed=bed, regions=regions, options=options.count,
+                       threads=threads, mate_memory=mate_memory)
+            background = os.path.join(tmp, "background.npz")
+            bg.save(background)
             # the VCF headers name the file where it will be once the directory is renamed
-            args.background_source = os.path.join(os.path.abspath(args.out), "background.npz")
-            args.control = []
+            source = os.path.join(os.path.abspath(out_dir), "background.npz")
         vcfs = {name: os.path.join(tmp, _safe(name) + ".vcf.gz") for name in names}
         if len(set(vcfs.values())) < len(vcfs):
             raise InputFileError("two sample names map to the same file name: " + ", ".join(sorted(names)))
-        tasks = [dask.delayed(call_sample, pure=False)(args, bam, vcfs[name], command)
-                 for name, bam in names.items()]
+        tasks = [dask.delayed(call_sample, pure=False)(
+            bam, vcfs[name], name, reference=reference, bed=bed, regions=regions, background=background,
+            background_source=source, options=options, threads=threads, mate_memory=mate_memory,
+            command=command) for name, bam in names.items()]
         try:
-            results = _compute(tasks, args.workers, args.scheduler)
+            results = _compute(tasks, workers, scheduler)
         except Exception as exc:  # a worker died: name what happened, in one line
             raise DeepampError(f"a sample's task failed: {type(exc).__name__}: "
                                f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
-        for failed in results:
-            if failed:
+        calls: list[CohortCall] = []
+        for res in results:
+            if isinstance(res, tuple):
                 from deepamp import errors
 
-                raise getattr(errors, failed[0], DeepampError)(failed[1])
-        calls = [c for name in names for c in read_calls(name, vcfs[name])]
+                raise getattr(errors, res[0], DeepampError)(res[1])
+            calls.extend(res)
         write_table(os.path.join(tmp, "cohort.tsv"), calls)
-    if not args.quiet:
-        n_pass = sum(1 for c in calls if c.filter == "PASS")
-        print(f"deepamp cohort: {len(names)} samples, {len(calls)} calls ({n_pass} PASS); "
-              f"wrote {os.path.abspath(args.out)}", file=sys.stderr)
-    return 0
+    return calls

@@ -10,7 +10,6 @@ truth vs calls for both.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
@@ -37,33 +36,24 @@ def data_path(name: str) -> str:
     return str(resources.files("deepamp") / "data" / name)
 
 
-def configure_parser(p: argparse.ArgumentParser) -> None:
-    """Options of ``deepamp demo``."""
-    p.add_argument("-o", "--outdir", metavar="DIR",
-                   help="keep the simulated BAM and the VCF here (default: a temporary directory)")
-    p.add_argument("--pairs", type=int, default=25000, metavar="N", help="read pairs per amplicon (default 25000)")
-    p.add_argument("--threads", type=int, default=2, metavar="N", help="threads (default 2)")
-    p.add_argument("--seed", type=int, default=7, metavar="N", help="tumour sample seed (default 7)")
-    p.add_argument("--controls", type=int, default=4, metavar="N",
-                   help="healthy controls simulated from the same run for the background (default 4; "
-                        "0 = quality model only)")
+def run_demo(outdir: str | None = None, *, pairs: int = 25000, threads: int = 2, seed: int = 7,
+             controls: int = 4, out=None) -> bool:
+    """Simulate, call and print truth vs calls to ``out`` (stdout); True when every spike is called.
 
-
-def run(args: argparse.Namespace) -> int:
-    """Simulate, call and print truth vs calls."""
-    if args.outdir:
-        os.makedirs(args.outdir, exist_ok=True)
-        return _run_in(args, args.outdir)
+    With ``outdir`` the simulated BAMs and the VCF are kept there; otherwise
+    everything happens in a temporary directory that is removed afterwards.
+    """
+    out = out or sys.stdout
+    if outdir:
+        os.makedirs(outdir, exist_ok=True)
+        return _run_in(outdir, pairs, threads, seed, controls, out, keep=True)
     with tempfile.TemporaryDirectory(prefix="deepamp-demo-") as tmp:
-        return _run_in(args, tmp)
+        return _run_in(tmp, pairs, threads, seed, controls, out, keep=False)
 
 
-def _run_in(args: argparse.Namespace, outdir: str) -> int:
-    from deepamp.calling.snvs import CallParams, call_snvs
-    from deepamp.cli.call import stats_header_lines, summary_lines
-    from deepamp.counting.bam import count
+def _run_in(outdir: str, pairs: int, threads: int, seed: int, n_controls: int, out, keep: bool) -> bool:
+    from deepamp.calling.call import call
     from deepamp.simulate import simulate
-    from deepamp.io.vcf import VcfHeader, write_vcf
 
     ref = data_path("ALK_hg38_chr2_29191796-29223795.fa")
     bed = data_path("alk_exons22-25_amplicons.bed")
@@ -71,41 +61,37 @@ def _run_in(args: argparse.Namespace, outdir: str) -> int:
     vcf = os.path.join(outdir, "demo_tumour.vcf.gz")
     lengths = {"chr2": GRCH38_CHR2_LENGTH}
     t0 = time.perf_counter()
-    simulate(ref, bed, bam, pairs_per_amplicon=args.pairs, spikes=DEMO_SPIKES, run_seed=1,
-             sample_seed=args.seed, contig_length=lengths, sample="demo_tumour")
+    simulate(ref, bed, bam, pairs_per_amplicon=pairs, spikes=DEMO_SPIKES, run_seed=1,
+             sample_seed=seed, contig_length=lengths, sample="demo_tumour")
     controls = []
-    for i in range(args.controls):
+    for i in range(n_controls):
         controls.append(os.path.join(outdir, f"demo_control{i + 1}.bam"))
-        simulate(ref, bed, controls[-1], pairs_per_amplicon=args.pairs, run_seed=1,
+        simulate(ref, bed, controls[-1], pairs_per_amplicon=pairs, run_seed=1,
                  sample_seed=1000 + i, contig_length=lengths, sample=f"demo_control{i + 1}")
     t1 = time.perf_counter()
-    counts = count(bam, bed=bed, reference=ref, min_bq=6, threads=args.threads)
-    quality_calls, m = call_snvs(counts, CallParams())
-    final, model_name = quality_calls, "quality"
-    background = None
+    quality = call(bam, reference=ref, bed=bed, threads=threads, min_bq=6)
+    final, model_name = quality, "quality"
     if controls:
-        from deepamp.models.background import learn
-        from deepamp.calling.hotspots import load_hotspots
-
-        background = learn(controls, reference=ref, bed=bed, min_bq=6, threads=args.threads)
-        final, m = call_snvs(counts, CallParams(), background=background, hotspots=load_hotspots())
+        final = call(bam, reference=ref, bed=bed, control=controls, threads=threads, min_bq=6, hotspots="shipped")
         model_name = "background"
-    header = VcfHeader(counts.header_contigs, reference=ref, command="deepamp demo")
-    header.extra += [f"##deepamp_mtc=bonferroni,tests={m},alpha=0.01"] + stats_header_lines(counts)
-    write_vcf(vcf, header, (v.to_record() for v in final))
+    final.write_vcf(vcf, command="deepamp demo")
     t2 = time.perf_counter()
 
-    print(f"deepamp demo: ALK exons 22-25, 4 amplicons x {args.pairs} read pairs; 1 tumour"
-          + (f" + {len(controls)} healthy controls of the same run" if controls else "")
-          + f" (simulated in {t1 - t0:.1f} s, counted and called in {t2 - t1:.1f} s)")
-    for line in summary_lines(counts):
-        print(f"  {line}")
-    if background is not None:
-        for line in background.summary_lines():
-            print(f"  background: {line}")
-    by_q = {(v.pos + 1, v.alt): v for v in quality_calls}
-    by_f = {(v.pos + 1, v.alt): v for v in final}
-    print(f"\n{'mutation':<12} {'position':<16} {'change':<6} {'spiked VAF':>10} {'called VAF':>10} "
+    def say(text: str = "") -> None:
+        print(text, file=out)
+
+    say(f"deepamp demo: ALK exons 22-25, 4 amplicons x {pairs} read pairs; 1 tumour"
+        + (f" + {len(controls)} healthy controls of the same run" if controls else "")
+        + f" (simulated in {t1 - t0:.1f} s, counted and called in {t2 - t1:.1f} s)")
+    for line in final.counts.summary_lines():
+        say(f"  {line}")
+    for line in final.background_summary:
+        say(f"  background: {line}")
+    quality_calls = [c for c in quality if c.kind == "snv"]
+    final_calls = [c for c in final if c.kind == "snv"]
+    by_q = {(v.pos, v.alt): v for v in quality_calls}
+    by_f = {(v.pos, v.alt): v for v in final_calls}
+    say(f"\n{'mutation':<12} {'position':<16} {'change':<6} {'spiked VAF':>10} {'called VAF':>10} "
           f"{'QUAL':>8} {'quality model':>13}  {model_name} model")
     spiked = {(s.pos, s.alt) for s in DEMO_SPIKES}
     for s in DEMO_SPIKES:
@@ -114,21 +100,21 @@ def _run_in(args: argparse.Namespace, outdir: str) -> int:
         qual = f"{v.qual:.0f}" if v else "-"
         q_status = "called" if (s.pos, s.alt) in by_q else "missed"
         status = "called" if (s.pos, s.alt) in by_f else "MISSED"
-        print(f"{DEMO_LABELS[s.pos]:<12} {s.contig}:{s.pos:<11} {s.ref}>{s.alt:<4} {s.vaf:>10.4f} {vaf:>10} "
-              f"{qual:>8} {q_status:>13}  {status}")
+        say(f"{DEMO_LABELS[s.pos]:<12} {s.contig}:{s.pos:<11} {s.ref}>{s.alt:<4} {s.vaf:>10.4f} {vaf:>10} "
+            f"{qual:>8} {q_status:>13}  {status}")
     others = sorted((set(by_q) | set(by_f)) - spiked)
     for pos, alt in others:
         v = by_f.get((pos, alt)) or by_q[(pos, alt)]
         q_status = "called" if (pos, alt) in by_q else "-"
         status = "called (not spiked)" if (pos, alt) in by_f else "-"
-        print(f"{'(artefact?)':<12} chr2:{pos:<11} {v.ref}>{alt:<4} {'-':>10} {v.af:>10.4f} {v.qual:>8.0f} "
-              f"{q_status:>13}  {status}")
+        say(f"{'(artefact?)':<12} chr2:{pos:<11} {v.ref}>{alt:<4} {'-':>10} {v.af:>10.4f} {v.qual:>8.0f} "
+            f"{q_status:>13}  {status}")
     n_false_q = sum(1 for k in by_q if k not in spiked)
     n_false_f = sum(1 for k in by_f if k not in spiked)
-    print(f"\nnot spiked but called: quality model {n_false_q}, {model_name} model {n_false_f}")
-    print(f"VCF ({model_name} model): {vcf}" + ("" if args.outdir else " (temporary; use -o DIR to keep it)"))
-    return 0 if spiked <= set(by_f) else 1
+    say(f"\nnot spiked but called: quality model {n_false_q}, {model_name} model {n_false_f}")
+    if keep:
+        say(f"VCF ({model_name} model): {vcf}")
+    else:
+        say("(the simulated BAMs and the VCF were temporary; use -o DIR to keep them)")
+    return spiked <= set(by_f)
 
-
-if __name__ == "__main__":
-    sys.exit(run(argparse.Namespace(outdir=None, pairs=25000, threads=2, seed=7, controls=4)))

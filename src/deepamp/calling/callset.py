@@ -1,0 +1,244 @@
+"""What calling a sample gives: :class:`Call` records and the :class:`CallSet` around them.
+
+A CallSet holds the sample's counts, every call (SNVs and indels, in position
+order) with its evidence, the options, the number of tests of each family and
+what happened to every site.  ``CallSet.write_vcf`` writes the VCF that
+``deepamp call`` writes; iterating a CallSet yields its calls.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from deepamp.counting.result import CountResult
+from deepamp.models.multiple_testing import format_p, phred
+from deepamp.models.strand_bias import strand_bias_phred
+from deepamp.options import CallOptions
+
+__all__ = ["Call", "CallSet"]
+
+
+@dataclass
+class Call:
+    """One called allele with its evidence.
+
+    Attributes
+    ----------
+    chrom, pos, ref, alt : the VCF allele (``pos`` 1-based; indels VCF-anchored)
+    dp : depth tested (bases for SNVs, fragments spanning the junction for indels)
+    alt_count : alt bases / fragments
+    dp4 : ref-forward, ref-reverse, alt-forward, alt-reverse
+    logp, logp_adj : natural log of the p-value, uncorrected and corrected
+    model : "quality", "context" (indels) or "background"
+    family : testing family: "panel", "hotspot" or "indel"
+    kind : "snv" or "indel"
+    row : index of the (anchor) position in the sample's CountResult
+    rate : the null's error rate (INFO BGRATE for the background model, IDRATE for indels' context model)
+    hrun : LoFreq's HRUN (indels)
+    filters : FILTER names failed (empty = PASS)
+    sba, popaf : INFO SBA / POPAF when the filters computed them
+    """
+
+    chrom: str
+    pos: int
+    ref: str
+    alt: str
+    dp: int
+    alt_count: int
+    dp4: tuple[int, int, int, int]
+    logp: float
+    logp_adj: float
+    model: str
+    family: str
+    kind: str
+    row: int
+    rate: float | None = None
+    hrun: int | None = None
+    filters: list[str] = field(default_factory=list)
+    sba: float | None = None
+    popaf: float | None = None
+
+    @property
+    def af(self) -> float:
+        """Allele frequency alt / DP (6 decimals, as written)."""
+        return round(self.alt_count / self.dp, 6) if self.dp else 0.0
+
+    @property
+    def qual(self) -> float:
+        """QUAL: Phred of the uncorrected p-value (LoFreq's convention), 2 decimals."""
+        return round(float(phred(np.array([self.logp]))[0]), 2)
+
+    @property
+    def padj(self) -> float:
+        """The corrected p-value (0.0 when it underflows a double; see ``info['PADJ']``)."""
+        return math.exp(self.logp_adj)
+
+    @property
+    def filter(self) -> str:
+        """The VCF FILTER column: "PASS" or the failed filters joined by ';'."""
+        return ";".join(self.filters) if self.filters else "PASS"
+
+    @property
+    def is_indel(self) -> bool:
+        return self.kind == "indel"
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """INFO fields as written: LoFreq's first, then deepamp's."""
+        out: dict[str, Any] = {"DP": self.dp, "AF": self.af, "SB": strand_bias_phred(*self.dp4), "DP4": self.dp4}
+        if self.kind == "indel":
+            out["INDEL"] = True
+            out["HRUN"] = self.hrun
+        out.update(MODEL=self.model, PADJ=format_p(self.logp_adj, 4), FAMILY=self.family)
+        if self.rate is not None:
+            out["BGRATE" if self.model == "background" else "IDRATE"] = float(f"{self.rate:.4g}")
+        if self.sba is not None:
+            out["SBA"] = self.sba
+        if self.popaf is not None:
+            out["POPAF"] = self.popaf
+        return out
+
+
+@dataclass
+class CallSet:
+    """The calls of one sample and everything needed to report them.
+
+    Attributes
+    ----------
+    counts : the sample's CountResult
+    calls : every significant allele, SNVs and indels in position order (SNVs first at a shared anchor)
+    options : the CallOptions used
+    tests : number of tests per family burden: ``snv`` (panel family; LoFreq's dynamic
+        Bonferroni factor unless fixed), ``hotspot`` and ``indel``
+    sites : what happened to every position (tested for SNVs, or why not)
+    notes : remarks for the run summary (what was counted but not tested, model fits)
+    reference : the reference FASTA
+    background_source : where the background came from (file or controls), or None
+    background_panel : the background's panel hash, or None
+    filter_descriptions : FILTER name -> description of the filters applied
+    """
+
+    counts: CountResult
+    calls: list[Call]
+    options: CallOptions
+    tests: dict[str, int]
+    sites: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+    reference: str | None = None
+    background_source: str | None = None
+    background_panel: str | None = None
+    filter_descriptions: dict[str, str] = field(default_factory=dict)
+    background_summary: list[str] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[Call]:
+        return iter(self.calls)
+
+    def __len__(self) -> int:
+        return len(self.calls)
+
+    def __getitem__(self, i: int) -> Call:
+        return self.calls[i]
+
+    @property
+    def passing(self) -> list[Call]:
+        """Calls that pass every filter."""
+        return [c for c in self.calls if not c.filters]
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """One numpy array per column: chrom, pos, ref, alt, kind, dp, alt_count, af, qual,
+        logp, logp_adj, filter, model, family, row, dp4 (n, 4)."""
+        c = self.calls
+        return {
+            "chrom": np.array([x.chrom for x in c], dtype=str), "pos": np.array([x.pos for x in c], np.int64),
+            "ref": np.array([x.ref for x in c], dtype=str), "alt": np.array([x.alt for x in c], dtype=str),
+            "kind": np.array([x.kind for x in c], dtype=str), "dp": np.array([x.dp for x in c], np.int64),
+            "alt_count": np.array([x.alt_count for x in c], np.int64),
+            "af": np.array([x.af for x in c], np.float64), "qual": np.array([x.qual for x in c], np.float64),
+            "logp": np.array([x.logp for x in c], np.float64),
+            "logp_adj": np.array([x.logp_adj for x in c], np.float64),
+            "filter": np.array([x.filter for x in c], dtype=str),
+            "model": np.array([x.model for x in c], dtype=str), "family": np.array([x.family for x in c], dtype=str),
+            "row": np.array([x.row for x in c], np.int64),
+            "dp4": np.array([x.dp4 for x in c], np.int64).reshape(len(c), 4),
+        }
+
+    # ------------------------------------------------------------ reporting
+
+    def header_lines(self) -> list[str]:
+        """deepamp's ``##`` lines: tests per family, reads/bases used and dropped, sites, background."""
+        o = self.options
+        out = [f"##deepamp_counting={self.counts.options.describe()}" if self.counts.options else
+               "##deepamp_counting=unknown (counts from another source)"]
+        if o.snvs:
+            out.append(f"##deepamp_mtc={o.mtc},tests={self.tests.get('snv', 0)},alpha={o.alpha}")
+            if o.hotspots:
+                out.append(f"##deepamp_hotspot_mtc={o.mtc},tests={self.tests.get('hotspot', 0)},alpha={o.alpha}")
+        if o.indels:
+            out.append(f"##deepamp_indel_mtc={o.mtc},tests={self.tests.get('indel', 0)},alpha={o.alpha}")
+        if self.counts.read_stats:
+            out.append("##deepamp_reads=" + ",".join(f"{k}:{v}" for k, v in self.counts.read_stats.items()))
+        if self.counts.base_stats:
+            out.append("##deepamp_bases=" + ",".join(f"{k}:{v}" for k, v in self.counts.base_stats.items()))
+        out.append("##deepamp_sites=" + ",".join(f"{k}:{v}" for k, v in self.sites.items()
+                                                 if not k.endswith("_positions")))
+        if self.background_source is not None:
+            out.append(f"##deepamp_background={self.background_source},panel_sha256={self.background_panel}")
+        return out
+
+    def vcf_header(self, command: str | None = None):
+        """The pysam header of the VCF (see :func:`deepamp.io.vcf.new_header`)."""
+        from deepamp.io.vcf import new_header
+
+        contigs = self.counts.header_contigs or tuple((r.contig, None) for r in self.counts.regions)
+        return new_header(contigs, reference=self.reference, command=command or "deepamp.call",
+                          filters=self.filter_descriptions, extra=self.header_lines())
+
+    def write_vcf(self, path: str | os.PathLike[str], *, command: str | None = None) -> None:
+        """Write the VCF that ``deepamp call`` writes (``.vcf.gz``: bgzipped + indexed; ``-``: stdout).
+
+        ``command`` goes into ``##commandline`` (default ``deepamp.call``).
+
+        Raises
+        ------
+        OutputError
+            The output cannot be written; nothing is left behind.
+        """
+        from deepamp.io.vcf import write_vcf
+
+        header = self.vcf_header(command)
+        records = []
+        for c in self.calls:
+            rec = header.new_record(contig=c.chrom, start=c.pos - 1, alleles=(c.ref, c.alt), qual=c.qual,
+                                    filter=c.filters or ["PASS"])
+            for key, value in c.info.items():
+                rec.info[key] = value
+            records.append(rec)
+        write_vcf(path, header, records)
+
+    def summary_lines(self) -> list[str]:
+        """The run summary: reads and bases, sites, calls and tests, notes."""
+        s = self.sites
+        untested = ", ".join(f"{k}={s[k]}" for k in ("non_acgt_ref", "no_coverage", "below_min_cov") if s.get(k))
+        site_line = f"sites: {s['positions']} positions, {s['tested']} tested for SNVs" + \
+            (f"; not tested: {untested}" if untested else "")
+        if s.get("non_acgt_ref"):
+            site_line += " (reference not A/C/G/T at " + ", ".join(s["non_acgt_ref_positions"]) + \
+                (", ..." if s["non_acgt_ref"] > 10 else "") + ")"
+        n_snv = sum(1 for c in self.calls if c.kind == "snv")
+        n_indel = len(self.calls) - n_snv
+        parts = []
+        if self.options.snvs:
+            parts.append(f"{n_snv} of {self.tests.get('snv', 0) + self.tests.get('hotspot', 0)} SNV tests significant")
+        if self.options.indels:
+            parts.append(f"{n_indel} of {self.tests.get('indel', 0)} indel tests")
+        calls = "calls: " + ", ".join(parts)
+        if self.options.filters is not None:
+            calls += f", {len(self.passing)} PASS filters"
+        return self.counts.summary_lines() + [site_line, calls] + \
+            ["background: " + line for line in self.background_summary] + self.notes
