@@ -65,3 +65,41 @@ def sam_to_bam_fixture():
 @pytest.fixture(name="ref_fasta")
 def ref_fasta_fixture():
     return ref_fasta
+
+
+# ---------------------------------------------------------------- one simulated run for the session
+
+DATA = Path(__file__).resolve().parents[1] / "src" / "deepamp" / "data"
+ALK_REF = str(DATA / "ALK_hg38_chr2_29191796-29223795.fa")
+ALK_BED = str(DATA / "alk_exons22-25_amplicons.bed")
+CHR2_LENGTH = 242_193_529
+
+
+class AmpliconRun:
+    """Simulated ALK exons 22-25 run: healthy controls and a tumour sharing the run's artefacts.
+
+    Tumour spikes (GRCh38): G1202R 5 %, G1269A 3 %, L1196M 1 %, and a 1-bp deletion at 4 %.
+    """
+
+    def __init__(self, directory: Path, pairs: int = 3000, n_controls: int = 3):
+        from deepamp.simulate import Spike, simulate
+
+        self.ref, self.bed, self.pairs = ALK_REF, ALK_BED, pairs
+        self.spikes = (Spike("chr2", 29220747, "C", "T", 0.05), Spike("chr2", 29209816, "C", "G", 0.03),
+                       Spike("chr2", 29220765, "G", "T", 0.01), Spike("chr2", 29222340, "TT", "T", 0.04))
+        lengths = {"chr2": CHR2_LENGTH}
+        self.tumour = str(directory / "tumour.bam")
+        simulate(self.ref, self.bed, self.tumour, pairs_per_amplicon=pairs, spikes=self.spikes, run_seed=21,
+                 sample_seed=5, contig_length=lengths, sample="tumour")
+        self.controls = []
+        for j in range(n_controls):
+            path = str(directory / f"control{j + 1}.bam")
+            simulate(self.ref, self.bed, path, pairs_per_amplicon=pairs, run_seed=21, sample_seed=100 + j,
+                     contig_length=lengths, sample=f"control{j + 1}")
+            self.controls.append(path)
+
+
+@pytest.fixture(scope="session")
+def amplicon_run(tmp_path_factory) -> AmpliconRun:
+    """One simulated run (tumour + 3 controls, 3,000 pairs per amplicon) shared by the session."""
+    return AmpliconRun(tmp_path_factory.mktemp("amplicon_run"))

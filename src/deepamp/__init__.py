@@ -33,7 +33,7 @@ from __future__ import annotations
 from importlib import import_module as _import_module
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+from deepamp._version import __version__
 
 _LAZY = {
     "count": "deepamp.counting.bam",

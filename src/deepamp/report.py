@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
-from deepamp import __version__
+from deepamp._version import __version__
 from deepamp.annotate.knowledge import load_kb
 from deepamp.errors import FormatError, InputFileError
 from deepamp.io.outputs import output_text

@@ -1013,7 +1013,7 @@ def _simulate(ref: Reference, amplicons, out_bam: str, pairs: int, read_length: 
     tmp_truth = tmp_sam[:-4] + ".truth.tsv"
     tmp_files = [tmp_sam, tmp_bam, tmp_bai, tmp_truth]
     counts = {(s.contig, s.pos, s.ref, s.alt): [0, 0] for s in spikes}
-    from deepamp import __version__
+    from deepamp._version import __version__
     try:
         n_reads = 0
         with os.fdopen(fd, "wb") as fh:

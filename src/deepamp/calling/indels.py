@@ -66,7 +66,7 @@ class IndelParams:
 
 def _context_tests(table: IndelTable, fits: dict[str, KindFit]) -> tuple[np.ndarray, np.ndarray]:
     """Each event against its kind's calibrated slippage rate for its repeat length."""
-    from deepamp import _stats
+    import deepamp._stats as _stats
 
     k = table.count.sum(axis=1)
     d = table.depth.sum(axis=1)
@@ -84,7 +84,7 @@ def _context_tests(table: IndelTable, fits: dict[str, KindFit]) -> tuple[np.ndar
 
 
 def _background_tests(table: IndelTable, background) -> tuple[np.ndarray, np.ndarray]:
-    from deepamp import _stats
+    import deepamp._stats as _stats
 
     k = table.count.sum(axis=1)
     d = table.depth.sum(axis=1)

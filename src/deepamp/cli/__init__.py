@@ -22,7 +22,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from deepamp import __version__
+from deepamp._version import __version__
 
 #: name -> (module under deepamp.cli, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {

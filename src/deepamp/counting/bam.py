@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from deepamp import _core
+import deepamp._core as _core
 from deepamp.counting.result import CountResult, IndelEvents
 from deepamp.errors import OptionError, RegionError
 from deepamp.io.alignment import AlignmentInfo, check_reference, inspect_alignment

@@ -301,7 +301,7 @@ def new_header(contigs: Sequence[tuple[str, int | None]], *, reference: str | No
     ``info`` defaults to :data:`INFO_DEFS`; ``##fileDate`` and ``##commandline``
     are the only lines that change from run to run.
     """
-    from deepamp import __version__
+    from deepamp._version import __version__
 
     h = pysam.VariantHeader()
     h.add_line(f"##fileDate={datetime.date.today():%Y%m%d}")

@@ -353,7 +353,7 @@ def background_tests(counts, ref_code, rate_fwd, rate_rev, dispersion=None) -> S
     d_r = counts[pos, :4, 1].sum(axis=1).astype(np.float64)
     rate = np.clip((d_f * r_f + d_r * r_r) / (d_f + d_r), 0.0, 1.0)
 
-    from deepamp import _stats as st
+    import deepamp._stats as st
     logp = st.logsf_binom(k, d, rate)
     if dispersion is not None:
         rh = rho[pos, alt]

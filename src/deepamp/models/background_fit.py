@@ -185,7 +185,7 @@ def _context_classes(ref: np.ndarray, contig: np.ndarray, pos: np.ndarray) -> tu
 def _outliers(k: np.ndarray, n: np.ndarray, ref_code: np.ndarray, params: BackgroundParams
               ) -> np.ndarray:
     """Boolean (P, 4, J): control j carries a real variant for (site, alt)."""
-    from deepamp import _stats
+    import deepamp._stats as _stats
 
     kc = k.sum(axis=2).astype(np.int64)          # (P,4,J)
     nc = n.sum(axis=1).astype(np.int64)          # (P,J)
@@ -215,7 +215,7 @@ def _outliers(k: np.ndarray, n: np.ndarray, ref_code: np.ndarray, params: Backgr
 def _learn_indels(counts_list: list, names: list[str], params: BackgroundParams
                   ) -> tuple[dict[str, np.ndarray], list[dict[str, Any]]]:
     """Indel arrays (see the module docstring) and the excluded (control, event) entries."""
-    from deepamp import _stats
+    import deepamp._stats as _stats
     from deepamp.counting.indel_table import collect_events
 
     tables = [collect_events(c) for c in counts_list]

@@ -91,7 +91,7 @@ DINDEL_AS_IS = KindFit(0.0, 0.0, 1, 0.0, 0, 0)
 
 
 def _logsf(k: np.ndarray, n: np.ndarray, mu: np.ndarray, rho: float) -> np.ndarray:
-    from deepamp import _stats
+    import deepamp._stats as _stats
 
     if rho <= 0:
         return _stats.logsf_binom(k, n, mu)

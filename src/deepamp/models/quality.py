@@ -50,7 +50,7 @@ __all__ = ["SiteTests", "quality_tests", "alt_table", "candidates", "check_count
 
 
 def _stats():
-    from deepamp import _stats
+    import deepamp._stats as _stats
 
     return _stats
 
@@ -196,7 +196,7 @@ def quality_tests(counts, qual_hist, ref_code, *, error_rate: float | None = Non
 
 def _uniform_rate_tests(counts: np.ndarray, ref_code: np.ndarray, error_rate: float) -> SiteTests:
     """The quality null with every base erring at ``error_rate``: Binomial(depth, error_rate)."""
-    from deepamp import _stats
+    import deepamp._stats as _stats
 
     testable, depth, acgt = alt_table(counts, ref_code)
     pos, alt, alt_mask, _ = candidates(testable, acgt, ref_code)

@@ -223,7 +223,7 @@ def run_cohort(bams: Sequence[str], out_dir: str, *, reference: str, bed: str | 
         calls: list[CohortCall] = []
         for res in results:
             if isinstance(res, tuple):
-                from deepamp import errors
+                import deepamp.errors as errors
 
                 raise getattr(errors, res[0], DeepampError)(res[1])
             calls.extend(res)
