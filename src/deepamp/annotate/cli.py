@@ -1,11 +1,14 @@
 """``deepamp annotate``: HGVS annotation, knowledge-base evidence and inhibitor ranking.
 
-Reads a deepamp or LoFreq VCF (optionally phased by ``deepamp phase``) and writes ``PREFIX.tsv``, ``PREFIX.json`` and
+Reads a deepamp or LoFreq VCF (optionally phased by ``deepamp phase``) and writes ``PREFIX.tsv``, ``PREFIX.json``,
 ``PREFIX.vcf`` (input records plus INFO GENE, TRANSCRIPT, EXON, HGVSC, HGVSP,
-HGVSP1, CSQ, KB, KB_SOURCES).  Every output is written to a temporary file in
+HGVSP1, CSQ, KB, KB_SOURCES, BYPASS) and ``PREFIX.ranking.tsv`` (the inhibitor
+ranking by group).  Every output is written to a temporary file in
 the target directory and renamed only when all of them are complete.
 
-The JSON also holds the inhibitor ranking for the ALK protein changes found
+The JSON also holds the inhibitor ranking for the ALK protein changes found,
+in groups (evidence of activity, conflicting, resistance; "no data" not ranked),
+and what the knowledge base says about off-target (bypass) changes
 (decision support for a tumour board, not a treatment order); ``--phase``
 gives the phase relation of mutation pairs (TSV: mutA, mutB, cis|trans|undetermined).
 
@@ -31,7 +34,9 @@ from ..errors import DeepampError, FormatError, InputFileError, OutputError
 from ..vcf import open_vcf
 from .hgvs import Annotation, Variant, annotate, combine_cis, same_codon_groups
 from .knowledge import KnowledgeBase, load_kb
-from .ranking import DISCLAIMER, RELATIONS, normalize_mutation, rank_inhibitors
+from .bypass import ON_TARGET, annotation_name, assess
+from .mutation_names import split_gene
+from .ranking import DISCLAIMER, RELATIONS, rank_inhibitors
 from .transcripts import TranscriptSet, check_genome
 
 INFO_FIELDS = [
@@ -44,10 +49,11 @@ INFO_FIELDS = [
     ("CSQ", "Consequence (Sequence Ontology term)"),
     ("KB", "deepamp knowledge-base record ids for this protein change (Table2 = Villa 2024 IC50 row)"),
     ("KB_SOURCES", "Sources of the KB records (see deepamp/annotate/data/kb_sources.tsv)"),
+    ("BYPASS", "Off-target (bypass) change: what the knowledge base says, incl. whether switching ALK inhibitor alone is expected to help"),
 ]
 TSV_COLUMNS = ["contig", "pos", "ref", "alt", "vaf", "gene", "transcript", "exon", "intron", "hgvsc",
                "hgvsp", "hgvsp1", "consequence", "combined_hgvsp1", "phase", "kb_records", "kb_sources",
-               "warnings", "notes"]
+               "bypass", "warnings", "notes"]
 
 
 class AnnotateUsageError(DeepampError, ValueError):
@@ -58,7 +64,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Add the ``deepamp annotate`` arguments to ``parser``."""
     parser.add_argument("vcf", help="input VCF (deepamp or LoFreq; plain or bgzipped)")
     parser.add_argument("-o", "--output", required=True,
-                        help="output prefix: writes PREFIX.tsv, PREFIX.json and PREFIX.vcf")
+                        help="output prefix: writes PREFIX.tsv, PREFIX.json, PREFIX.vcf and PREFIX.ranking.tsv")
     parser.add_argument("--genome", default="hg38",
                         help="genome build of the VCF: hg38 (GRCh38, default) or hg19 (GRCh37)")
     parser.add_argument("--transcripts", metavar="JSON", default=None,
@@ -67,22 +73,25 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="phase relations for the ranking: mutA<TAB>mutB<TAB>cis|trans|undetermined")
 
 
-def _kb_hits(kb: KnowledgeBase, ann: Annotation) -> tuple[list[str], list[str]]:
-    change = ann.combined_hgvsp1[2:] if ann.combined_hgvsp1 and ann.combined_hgvsp1 != "p.?" else ann.protein_change
-    if ann.gene != "ALK" or not change:
-        return [], []
-    try:
-        geno = normalize_mutation(change)
-    except ValueError:
-        return [], []
+def _kb_hits(kb: KnowledgeBase, ann: Annotation, txs: TranscriptSet) -> tuple[list[str], list[str], str]:
+    """Knowledge-base record ids, source ids and (off-target genes) the bypass summary of one annotation."""
+    name = annotation_name(ann, txs)
+    if name is None:
+        return [], [], ""
+    gene = split_gene(name)[0]
+    if gene not in ("ALK", *ON_TARGET):
+        finding = assess(kb, name)
+        return finding.record_ids, finding.source_ids, finding.summary
+    if gene != "ALK":
+        return [], [], ""
     ids, srcs = [], []
-    if any(r.genotype == geno for r in kb.ic50):
+    if any(r.genotype == name for r in kb.ic50):
         ids.append("Table2")
         srcs.append("villa2024")
-    for e in kb.evidence_for(geno):
+    for e in kb.evidence_for(name):
         ids.append(e.record_id)
         srcs.append(e.source_id)
-    return ids, sorted(set(srcs))
+    return ids, sorted(set(srcs)), ""
 
 
 def _vaf(rec: Any, alt_index: int) -> float | None:
@@ -241,31 +250,24 @@ def run(args: argparse.Namespace) -> int:
         _merge_codons_by_phase(variants, anns, txs, rel, phased)
 
         rows, jvars = [], []
-        per_rec: dict[int, dict[int, tuple[Annotation, list[str], list[str]]]] = {}
+        per_rec: dict[int, dict[int, tuple[Annotation, list[str], list[str], str]]] = {}
         for ann, vaf, (ri, ai) in zip(anns, vafs, alt_of):
-            ids, srcs = _kb_hits(kb, ann)
-            per_rec.setdefault(ri, {})[ai] = (ann, ids, srcs)
+            ids, srcs, bypass = _kb_hits(kb, ann, txs)
+            per_rec.setdefault(ri, {})[ai] = (ann, ids, srcs, bypass)
             d = ann.as_dict()
-            d.update({"vaf": vaf, "kb_records": ids, "kb_sources": srcs})
+            d.update({"vaf": vaf, "kb_records": ids, "kb_sources": srcs, "bypass": bypass})
             jvars.append(d)
             rows.append([d["contig"], d["pos"], d["ref"], d["alt"], "" if vaf is None else f"{vaf:.6g}",
                          ann.gene or "", ann.transcript or "", ann.exon or "", ann.intron or "",
                          ann.hgvsc or "", ann.hgvsp or "", ann.hgvsp1 or "", ann.consequence,
                          ann.combined_hgvsp1 or "", ann.phase or "", ",".join(ids), ",".join(srcs),
-                         "; ".join(ann.warnings), "; ".join(ann.notes)])
+                         bypass, "; ".join(ann.warnings), "; ".join(ann.notes)])
 
         muts: dict[str, float | None] = {}
         mut_of: dict[str, str] = {}  # variant label -> ranking mutation name
         for v, ann, vaf in zip(variants, anns, vafs):
-            change = ann.protein_change
-            if ann.combined_hgvsp1 and ann.combined_hgvsp1 != "p.?":
-                change = ann.combined_hgvsp1[2:]   # one amino-acid change for cis partners in one codon
-            if change and ann.gene:
-                name = change if ann.gene == "ALK" else f"{ann.gene}:{change}"
-                try:
-                    key = normalize_mutation(name)
-                except ValueError:
-                    continue
+            key = annotation_name(ann, txs)
+            if key is not None:
                 mut_of[str(v)] = key
                 prev = muts.get(key)
                 muts[key] = vaf if prev is None else (prev if vaf is None else max(prev, vaf))
@@ -278,13 +280,14 @@ def run(args: argparse.Namespace) -> int:
                     a, b = sorted(names)  # type: ignore[type-var]
                     phases.append((a, b, relation))
         try:
-            ranking = rank_inhibitors(list(muts.items()), phases, kb).as_dict()
+            ranked = rank_inhibitors(list(muts.items()), phases, kb)
         except ValueError as exc:
             raise FormatError(f"{args.phase or args.vcf}: {exc}") from None
+        ranking = ranked.as_dict()
         doc = {"tool": "deepamp annotate", "input": os.path.abspath(args.vcf), "genome": genome,
                "kb_version": kb.version, "disclaimer": DISCLAIMER, "variants": jvars, "ranking": ranking}
 
-        outs = {ext: f"{args.output}.{ext}" for ext in ("tsv", "json", "vcf")}
+        outs = {ext: f"{args.output}.{ext}" for ext in ("tsv", "json", "vcf", "ranking.tsv")}
         temps: dict[str, str] = {}
         try:
             for ext, final in outs.items():
@@ -294,6 +297,8 @@ def run(args: argparse.Namespace) -> int:
                 w = csv.writer(fh, delimiter="\t", lineterminator="\n")
                 w.writerow(TSV_COLUMNS)
                 w.writerows(rows)
+            with open(temps["ranking.tsv"], "w", encoding="utf-8") as fh:
+                fh.write(ranked.to_tsv())
             with open(temps["json"], "w", encoding="utf-8") as fh:
                 json.dump(doc, fh, indent=1)
                 fh.write("\n")
@@ -313,16 +318,17 @@ def run(args: argparse.Namespace) -> int:
                         def col(f: Any) -> str:
                             return ",".join(_enc(f(*got[i])) if i in got else "." for i in range(nalt))
                         extra = [
-                            ("GENE", col(lambda a, i, s: a.gene)),
-                            ("TRANSCRIPT", col(lambda a, i, s: a.transcript)),
-                            ("EXON", col(lambda a, i, s: a.exon if a.exon else
+                            ("GENE", col(lambda a, i, s, b: a.gene)),
+                            ("TRANSCRIPT", col(lambda a, i, s, b: a.transcript)),
+                            ("EXON", col(lambda a, i, s, b: a.exon if a.exon else
                                          (f"intron{a.intron}" if a.intron else None))),
-                            ("HGVSC", col(lambda a, i, s: a.hgvsc)),
-                            ("HGVSP", col(lambda a, i, s: a.hgvsp)),
-                            ("HGVSP1", col(lambda a, i, s: a.hgvsp1)),
-                            ("CSQ", col(lambda a, i, s: a.consequence)),
-                            ("KB", col(lambda a, i, s: "&".join(i))),
-                            ("KB_SOURCES", col(lambda a, i, s: "&".join(s))),
+                            ("HGVSC", col(lambda a, i, s, b: a.hgvsc)),
+                            ("HGVSP", col(lambda a, i, s, b: a.hgvsp)),
+                            ("HGVSP1", col(lambda a, i, s, b: a.hgvsp1)),
+                            ("CSQ", col(lambda a, i, s, b: a.consequence)),
+                            ("KB", col(lambda a, i, s, b: "&".join(i))),
+                            ("KB_SOURCES", col(lambda a, i, s, b: "&".join(s))),
+                            ("BYPASS", col(lambda a, i, s, b: b)),
                         ]
                         info = [] if fields[7] in (".", "") else [fields[7]]
                         fields[7] = ";".join(info + [f"{k}={v}" for k, v in extra])
