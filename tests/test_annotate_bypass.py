@@ -288,3 +288,28 @@ def test_utr_ends_from_an_older_refseq_version_are_noted(builds):
     assert coding.notes == []
     egfr = annotate([Variant("chr7", 55019273, "C", "A")], builds["hg38"])[0]  # EGFR: exons are MANE's
     assert egfr.notes == []
+
+
+@pytest.mark.parametrize("genome", ["hg38", "hg19"])
+def test_met_exon14_splice_changes_are_named_as_skipping(builds, genome):
+    from deepamp.annotate.bypass import annotation_name
+    ts, off = builds[genome], HG19_OFFSET["MET"] if genome == "hg19" else 0
+    cases = [(116771990, "G", "T", "MET:exon14skipping"),          # c.3028+1 (donor)
+             (116771847, "A", "G", "MET:exon14skipping"),          # c.2888-2 (acceptor)
+             (116771984, "CAGAAGGTATA", "C", "MET:exon14skipping"),  # c.3024_3028+5del over the donor
+             (116772009, "T", "A", None),                          # c.3028+20: intronic, no event
+             (116771497, "A", "G", None)]                          # acceptor side of exon 13 is not exon 14
+    anns = annotate([Variant("chr7", p + off, r, a) for p, r, a, _ in cases], ts)
+    assert [annotation_name(a, ts) for a in anns] == [c[3] for c in cases]
+
+
+def test_egfr_exon19_deletions_by_residue():
+    from deepamp.annotate.bypass import exon_event
+    assert exon_event("EGFR:E746_A750del").name == "exon19del"
+    assert exon_event("EGFR:L747_P753delinsS").name == "exon19del"
+    assert exon_event("EGFR:E746_S752delinsV").name == "exon19del"
+    assert exon_event("EGFR:G729_E734del").name == "exon19del"      # first codon of exon 19 (c.2185)
+    assert exon_event("EGFR:D770_N771insG") is None                 # exon 20 insertion
+    assert exon_event("EGFR:L747_A750delinsPGRS") is None           # no net loss of residues
+    assert exon_event("EGFR:A767_V769del") is None                  # exon 20
+    assert exon_event("EGFR:E884del") is None

@@ -33,8 +33,8 @@ from typing import Any
 from ..errors import DeepampError, FormatError, InputFileError, OutputError
 from ..vcf import open_vcf
 from .hgvs import Annotation, Variant, annotate, combine_cis, same_codon_groups
-from .knowledge import KnowledgeBase, load_kb
 from .bypass import ON_TARGET, annotation_name, assess
+from .knowledge import KnowledgeBase, load_kb
 from .mutation_names import split_gene
 from .ranking import DISCLAIMER, RELATIONS, rank_inhibitors
 from .transcripts import TranscriptSet, check_genome

@@ -3,9 +3,9 @@
 ``annotate(variants, transcripts, cis_groups)`` takes VCF-style variants
 (contig "chr2" or "2", 1-based position, REF, ALT) and returns one
 :class:`Annotation` per variant.  Indels are shifted 3' in the *transcript*
-orientation (HGVS rule), so on the minus-strand genes ALK and ROS1 the two
-left-normalised VCF alleles of ALK G1202del (chr2:29220745 TCCC>T and
-chr2:29220743 TCTC>T) both give c.3604_3606del / p.Gly1202del.  SNVs that
+orientation (HGVS rule, :mod:`.shift3`): a left-aligned VCF deletion on a
+plus-strand gene such as EGFR moves to its most 3' copy, on a minus-strand gene
+such as ALK it is usually there already.  SNVs that
 ``cis_groups`` declares to be on the same molecule and that hit one codon get a
 single combined amino-acid change (``combined_hgvsp``).
 """
