@@ -8,7 +8,7 @@ from importlib import resources
 import pytest
 
 from deepamp.annotate.hgvs import THREE, Variant, annotate, parse_variant
-from deepamp.annotate.transcripts import (CODON_TABLE, TranscriptSet, load_transcripts,
+from deepamp.annotate.transcripts import (CODON_TABLE, TranscriptSet, load_transcripts, translate,
                                           revcomp)
 from deepamp.errors import FormatError
 
@@ -348,16 +348,22 @@ def test_frameshift_named_examples(hg38):
     assert r.hgvsp == "p.Arg1275ProfsTer10"
 
 
-def test_frameshift_running_off_the_cds_uses_short_form_with_note(hg38):
-    # c.4849_4850insT in codon 1617 (CAG): the shifted frame has no stop before the CDS ends
+def test_frameshift_reads_on_into_the_3utr(hg38, alk_slice):
+    # c.4849_4850insT in codon 1617 (CAG): no stop in the shifted frame before the CDS ends; the
+    # frame is read on into the 3' UTR of the slice.  Expected values by hand from the slice:
+    # transcript strand from c.4849 (chr2:29193238) downwards, T inserted after c.4849.
+    tx = "".join({"A": "T", "C": "G", "G": "C", "T": "A"}[alk_slice(g)] for g in range(29193238, 29192800, -1))
+    mutant = translate(tx[:1] + "T" + tx[1:])
+    assert tx[:15] == "CAGCCTGGGCCCTGA" and mutant.index("*") + 1 == 59
     a = ann1(hg38, "chr2:29193237T>TA")
-    assert a.hgvsp == "p.Gln1617fs" and a.hgvsp1 == "p.Q1617fs"
-    assert a.consequence == "frameshift_variant"
-    assert any("no stop codon in the shifted frame" in n for n in a.notes)
-    assert a.as_dict()["notes"] == a.notes
-    # deleting a G of the last GGG codon leaves G1619 and P1620; the stop codon itself is lost
+    assert (a.hgvsp, a.hgvsp1) == ("p.Gln1617LeufsTer59", "p.Q1617Lfs*59")
+    assert a.consequence == "frameshift_variant" and not a.notes
+    # deleting a G of the last GGG codon (c.4857) loses the stop codon: Q P G P then E...; the new
+    # stop comes 13 codons after the old one (1634 - 1621), named as an extension
+    del_mutant = translate(tx[:8] + tx[9:])
+    assert del_mutant[4] == "E" and del_mutant.index("*") + 1617 - 1621 == 13
     b = ann1(hg38, "chr2:29193231CC>C")
-    assert b.hgvsc.endswith("c.4857del") and b.hgvsp1 == "p.*1621fs" and b.notes
+    assert b.hgvsc.endswith("c.4857del") and (b.hgvsp, b.hgvsp1) == ("p.Ter1621GluextTer13", "p.*1621Eext*13")
 
 
 def test_frameshift_creating_an_immediate_stop_is_named_as_nonsense(hg38):

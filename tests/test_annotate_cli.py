@@ -1,4 +1,4 @@
-"""``deepamp annotate`` end to end (deepamp.annotate.cli.run)."""
+"""``deepamp annotate`` end to end (deepamp.cli.annotate over deepamp.annotate.vcf_annotation)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from pathlib import Path
 import pysam
 import pytest
 
-from deepamp.annotate import cli
+from deepamp.annotate.vcf_annotation import INFO_FIELDS
+from deepamp.cli import annotate as cli
+from deepamp.cli import main
 from deepamp.errors import DeepampError, FormatError, InputFileError, OutputError
 
 VCF = """##fileformat=VCFv4.2
@@ -31,7 +33,7 @@ def args(tmp_path, *extra, vcf_text=VCF):
     vcf = tmp_path / "in.vcf"
     vcf.write_text(vcf_text)
     p = argparse.ArgumentParser()
-    cli.configure_parser(p)
+    cli.configure(p)
     return p.parse_args([str(vcf), "-o", str(tmp_path / "out"), *extra])
 
 
@@ -43,7 +45,7 @@ def test_end_to_end(tmp_path):
     phase = tmp_path / "phase.tsv"
     phase.write_text("L1196M\tG1202R\tcis\n")
     assert cli.run(args(tmp_path, "--phase", str(phase))) == 0
-    assert outputs(tmp_path) == ["out.json", "out.tsv", "out.vcf"]
+    assert outputs(tmp_path) == ["out.json", "out.ranking.tsv", "out.tsv", "out.vcf"]
 
     lines = (tmp_path / "out.tsv").read_text().splitlines()
     assert lines[0].startswith("#") and "not a treatment order" in lines[0]
@@ -64,10 +66,15 @@ def test_end_to_end(tmp_path):
     rk = doc["ranking"]
     assert "L1196M+G1202R" in [c["genotype"] for c in rk["clones"]]
     lor = next(r for r in rk["recommendations"] if r["inhibitor"] == "lorlatinib")
-    assert lor["call"] == "resistant"
+    assert lor["call"] == "resistant" and lor["group"] == "resistance"
+    ranked = (tmp_path / "out.ranking.tsv").read_text().splitlines()
+    assert ranked[0].startswith("#") and "not a treatment order" in ranked[0]
+    table = [dict(zip(ranked[1].split("\t"), l.split("\t"))) for l in ranked[2:]]
+    assert [r["inhibitor"] for r in table] == [r["inhibitor"] for r in rk["recommendations"]]
+    assert {r["group"] for r in table} <= {"activity", "conflicting", "resistance", "no data"}
 
     with pysam.VariantFile(str(tmp_path / "out.vcf")) as vf:
-        for key, _ in cli.INFO_FIELDS:
+        for key, _ in INFO_FIELDS:
             assert key in vf.header.info
         recs = list(vf)
     assert recs[0].info["HGVSP1"] == ("p.G1202R",)
@@ -103,10 +110,15 @@ def _no_outputs(tmp_path):
     return not any(p.name.startswith("out") or p.name.startswith(".out") for p in tmp_path.iterdir())
 
 
-def test_unknown_genome(tmp_path):
-    with pytest.raises(DeepampError, match="unknown genome build"):
-        cli.run(args(tmp_path, "--genome", "hg18"))
+def test_unknown_genome(tmp_path, capsys):
+    vcf = tmp_path / "in.vcf"
+    vcf.write_text(VCF)
+    assert main(["annotate", "--genome", "hg18", "-o", str(tmp_path / "out"), str(vcf)]) == 2
+    assert "--genome" in capsys.readouterr().err
     assert _no_outputs(tmp_path)
+    from deepamp.annotate.vcf_annotation import annotate_vcf
+    with pytest.raises(DeepampError, match="unknown genome build"):
+        annotate_vcf(str(vcf), genome="hg18")
 
 
 def test_missing_vcf(tmp_path):
@@ -144,14 +156,14 @@ def test_bad_phase_file_leaves_no_output(tmp_path):
 
 def test_unwritable_output_dir(tmp_path):
     a = args(tmp_path)
-    a.output = str(tmp_path / "no_such_dir" / "out")
+    a.out = str(tmp_path / "no_such_dir" / "out")
     with pytest.raises(OutputError, match="no_such_dir"):
         cli.run(a)
 
 
 def test_already_annotated_input_is_rejected(tmp_path):
     assert cli.run(args(tmp_path)) == 0
-    again = argparse.Namespace(vcf=str(tmp_path / "out.vcf"), output=str(tmp_path / "again"),
+    again = argparse.Namespace(vcf=str(tmp_path / "out.vcf"), out=str(tmp_path / "again"),
                                genome="hg38", transcripts=None, phase=None)
     with pytest.raises(FormatError, match="already defined"):
         cli.run(again)
@@ -231,3 +243,46 @@ def test_same_codon_without_phase_information_is_flagged_not_merged(tmp_path):
     a = got[(29220747, "T")]
     assert a["combined_hgvsp1"] is None and a["phase"] == "not phased"
     assert any("(not phased)" in w for w in a["warnings"])
+
+
+BYPASS_VCF = """##fileformat=VCFv4.2
+##INFO=<ID=AF,Number=A,Type=Float,Description="Allele frequency">
+#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO
+chr2\t29220747\t.\tC\tT\t100\tPASS\tAF=0.031
+chr7\t55174771\t.\tAGGAATTAAGAGAAGC\tA\t100\tPASS\tAF=0.012
+chr7\t55181370\t.\tG\tA\t100\tPASS\tAF=0.45
+chr7\t116771990\t.\tG\tT\t100\tPASS\tAF=0.008
+chr12\t25245351\t.\tC\tA\t100\tPASS\tAF=0.009
+"""
+
+
+@pytest.mark.parametrize("genome", ["hg38", "hg19"])
+def test_bypass_changes_end_to_end(tmp_path, genome):
+    text = BYPASS_VCF
+    if genome == "hg19":  # GRCh37 = GRCh38 + the per-gene offset (ALK +222866, EGFR/MET chr7, KRAS)
+        for chrom, pos, off in (("chr2", 29220747, 222866), ("chr7", 55174771, 67693), ("chr7", 55181370, 67693),
+                                ("chr7", 116771990, -359946), ("chr12", 25245351, 152934)):
+            text = text.replace(f"{chrom}\t{pos}\t", f"{chrom}\t{pos + off}\t")
+    assert cli.run(args(tmp_path, "--genome", genome, vcf_text=text)) == 0
+    lines = (tmp_path / "out.tsv").read_text().splitlines()
+    rows = [dict(zip(lines[1].split("\t"), l.split("\t"))) for l in lines[2:]]
+    alk, egfr, syn, met, kras = rows
+    assert alk["bypass"] == "" and alk["gene"] == "ALK"
+    assert (egfr["gene"], egfr["hgvsc"], egfr["hgvsp1"]) == ("EGFR", "NM_005228.5:c.2235_2249del", "p.E746_A750del")
+    assert "EGFR exon 19 deletion" in egfr["bypass"] and "not expected to help" in egfr["bypass"]
+    assert "M04" in egfr["kb_records"].split(",") and "molonc2021" in egfr["kb_sources"]
+    assert syn["consequence"] == "synonymous_variant" and syn["bypass"] == ""
+    assert met["consequence"] == "splice_donor_variant" and met["hgvsc"] == "NM_000245.4:c.3028+1G>T"
+    assert "MET exon 14 skipping" in met["bypass"] and "no data" in met["bypass"]
+    assert kras["hgvsp1"] == "p.G12C" and "no source in the knowledge base reports KRAS" in kras["bypass"]
+    doc = json.loads((tmp_path / "out.json").read_text())
+    found = {b["mutation"]: b for b in doc["ranking"]["bypass"]}
+    assert set(found) == {"EGFR:E746_A750del", "MET:exon14skipping", "KRAS:G12C"}
+    assert found["EGFR:E746_A750del"]["switching_alk_inhibitor_alone"] == "switching ALK inhibitor alone is not expected to help"
+    assert found["KRAS:G12C"]["switching_alk_inhibitor_alone"] == "no data"
+    lor = next(r for r in doc["ranking"]["recommendations"] if r["inhibitor"] == "lorlatinib")
+    assert lor["group"] == "activity" and any("not expected to help" in w for w in lor["warnings"])
+    with pysam.VariantFile(str(tmp_path / "out.vcf")) as vf:
+        recs = list(vf)
+    assert "EGFR%20exon%2019%20deletion" in recs[1].info["BYPASS"][0]
+    assert recs[0].info["BYPASS"] == (".",)

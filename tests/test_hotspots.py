@@ -1,6 +1,8 @@
 """Hotspot list (derived from the transcript model), user files, and the hotspot testing family."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -26,10 +28,90 @@ def test_shipped_table_equals_derivation_and_known_alleles():
     assert "villa2024" in next(h.citation for h in shipped if h.protein == "G1202R")
 
 
+def test_bypass_alleles_are_their_own_family():
+    shipped = H.load_hotspots()
+    assert [h.family for h in shipped] == sorted((h.family for h in shipped), key=H.FAMILIES.index)
+    assert {h.gene for h in shipped if h.family == "hotspot"} == {"ALK", "ROS1"}
+    bypass = {(h.contig, h.pos, h.ref, h.alt): (h.gene, h.protein) for h in shipped if h.family == "bypass"}
+    # published GRCh38 alleles
+    assert bypass[("chr7", 55191822, "T", "G")] == ("EGFR", "L858R")
+    assert bypass[("chr12", 25245351, "C", "A")] == ("KRAS", "G12C")
+    assert bypass[("chr7", 140753336, "A", "T")] == ("BRAF", "V600E")
+    assert bypass[("chr3", 179234297, "A", "G")] == ("PIK3CA", "H1047R")
+    assert bypass[("chr3", 179218303, "G", "A")] == ("PIK3CA", "E545K")
+    assert bypass[("chr15", 90088702, "C", "T")] == ("IDH2", "R140Q")
+    # MAP2K1 F129 TTC (c.385-387, chr15:66436839-66436841): TTC>CTC, TTA, TTG all give Leu
+    assert sorted(k for k, v in bypass.items() if v == ("MAP2K1", "F129L")) == [
+        ("chr15", 66436839, "T", "C"), ("chr15", 66436841, "C", "A"), ("chr15", 66436841, "C", "G")]
+    assert {v for v in bypass.values()} >= {("BRAF", "G466V"), ("NRAS", "Q61K")}
+    cites = {h.protein: h.citation for h in shipped if h.family == "bypass"}
+    assert cites["G466V"] == cites["F129L"] == "molonc2021" and cites["V600E"] == "koopman2022"
+
+
+def test_every_allele_ref_is_the_grch38_reference():
+    from importlib import resources
+    pieces = {}
+    for pkg, name in (("deepamp.annotate.data", "bypass_grch38_exon_flanks.fa"),
+                      ("deepamp.data", "ALK_hg38_chr2_29191796-29223795.fa")):
+        head = None
+        for line in resources.files(pkg).joinpath(name).read_text().splitlines():
+            if line.startswith(">"):
+                head = line[1:].split()[0]
+                pieces[head] = []
+            else:
+                pieces[head].append(line.strip().upper())
+
+    def base(contig, pos):
+        for head, lines in pieces.items():
+            c, rng = head.split(":")
+            start, end = (int(x) for x in rng.split("-"))
+            if c == contig and start <= pos <= end:
+                return "".join(lines)[pos - start]
+        return None
+
+    checked = 0
+    for h in H.load_hotspots():
+        if h.gene == "ROS1":  # no GRCh38 piece shipped for ROS1 (its codons come from a cDNA segment)
+            continue
+        assert base(h.contig, h.pos) == h.ref, h
+        checked += 1
+    assert checked == 29
+
+
+SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data-sources" / "bypass"
+
+
+@pytest.mark.skipif(not SOURCE.is_dir(), reason=f"source slices not available at {SOURCE}")
+def test_bypass_allele_refs_against_the_source_slices():
+    slices = []
+    for f in SOURCE.glob("*_GRCh38_chr*.fa"):
+        lines = f.read_text().splitlines()
+        contig, rng = lines[0][1:].split()[0].split(":")
+        slices.append((contig, int(rng.split("-")[0]), "".join(lines[1:]).upper()))
+    bypass = [h for h in H.load_hotspots() if h.family == "bypass"]
+    for h in bypass:
+        (seq,) = [s[h.pos - start] for c, start, s in slices if c == h.contig and 0 <= h.pos - start < len(s)]
+        assert seq == h.ref, h
+    assert len(bypass) == 11
+
+
+def test_mask_by_family():
+    counts = _counts()
+    hs = [H.Hotspot("2", 1011, "C", "T"), H.Hotspot("chr2", 1021, "C", "T", family="bypass")]
+    both = H.hotspot_mask(counts.contig, counts.pos, counts.ref, hs)
+    assert both.sum() == 2 and both[10, 3] and both[20, 3]
+    hot = H.hotspot_mask(counts.contig, counts.pos, counts.ref, hs, family="hotspot")
+    byp = H.hotspot_mask(counts.contig, counts.pos, counts.ref, hs, family="bypass")
+    assert hot.sum() == byp.sum() == 1 and hot[10, 3] and byp[20, 3]
+
+
 def test_user_file_and_errors(tmp_path):
     p = tmp_path / "h.tsv"
     p.write_text("contig\tpos\tref\talt\n2\t100\tc\tt\n")
     assert H.load_hotspots(p) == [H.Hotspot("2", 100, "C", "T")]
+    assert H.load_hotspots(p)[0].family == "hotspot"
+    p.write_text("contig\tpos\tref\talt\tfamily\n2\t100\tC\tT\tbypass\n2\t101\tC\tT\t\n")
+    assert [h.family for h in H.load_hotspots(p)] == ["bypass", "hotspot"]
     p.write_text("contig\tpos\tref\talt\n2\tx\tC\tT\n")
     with pytest.raises(FormatError, match="h.tsv: line 2: bad position"):
         H.load_hotspots(p)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -33,14 +34,16 @@ def test_version_and_sources(kb):
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 needs_seeds = pytest.mark.skipif(not SEEDS.is_dir(), reason=f"seed texts not available at {SEEDS}")
+#: which text copy of each paper the checks below read (see the seeds' README)
+SEED_OF = {"molonc2021": "000_", "jamme2019": "001_", "koopman2022": "002_", "villa2024": "003_",
+           "sasaki2011": "004_"}
 
 
 @needs_seeds
 def test_every_doi_is_printed_in_its_seed_text(kb):
+    assert set(SEED_OF) == set(kb.sources)
     for s in kb.sources.values():
-        named = re.findall(r"\d{3}_[0-9a-f]{16}\.txt", s.doi_note)
-        assert len(named) == 1, f"{s.source_id}: doi_note must name its seed text"
-        text = (SEEDS / named[0]).read_text(encoding="utf-8")
+        text = next(SEEDS.glob(SEED_OF[s.source_id] + "*.txt")).read_text(encoding="utf-8")
         if s.doi:
             assert f"doi: {s.doi}" in text or f"doi:{s.doi}" in text, s.source_id
         else:  # the paper's own DOI is absent: the seed prints no DOI at all
@@ -139,3 +142,86 @@ def test_canonical_genotype():
     assert canonical_genotype("wt") == "WT"
     with pytest.raises(ValueError):
         canonical_genotype("not a mutation")
+
+
+def test_shipped_text_names_papers_not_files():
+    """Citations name the paper and the place in it, never a text file, a folder or a line number."""
+    bad = re.compile(r"\bseeds?\b|shared/|data-sources|/work/|\blines? \d|\d{3}_[0-9a-f]{16}", re.IGNORECASE)
+    roots = [resources.files("deepamp.annotate"), resources.files("deepamp.data")]
+    checked = 0
+    for root in roots:
+        for entry in _walk(root):
+            if entry.name.endswith((".py", ".md", ".tsv", ".json", ".fa")):
+                text = entry.read_text(encoding="utf-8")
+                hits = [m.group() for m in bad.finditer(text)]
+                assert not hits, (entry.name, hits)
+                checked += 1
+    assert checked >= 15
+
+
+def _walk(root):
+    for entry in root.iterdir():
+        if entry.is_dir():
+            if entry.name != "__pycache__":
+                yield from _walk(entry)
+        else:
+            yield entry
+
+
+PLACE = re.compile(r"Abstract|Methods|Results|Discussion|Conclusions|Table \d|Figure \d|Fig\. \d|main text")
+
+
+def test_every_row_names_its_place_in_the_paper(kb):
+    for e in kb.evidence:
+        assert PLACE.search(e.location), (e.record_id, e.location)
+    for r in kb.ic50:
+        assert r.location == "Table 2"
+    for s in kb.sources.values():
+        assert s.short and s.at("Abstract").endswith(", Abstract")
+
+
+def test_bypass_rows(kb):
+    by_id = {e.record_id: e for e in kb.evidence}
+    for rid, gene, genotype in (("M04", "EGFR", "exon19del"), ("M05", "BRAF", "G466V"), ("M06", "MAP2K1", "F129L")):
+        e = by_id[rid]
+        assert (e.gene, e.genotype, e.call, e.source_id) == (gene, genotype, "no_benefit_from_alk_inhibitor",
+                                                            "molonc2021")
+        assert "no objective survival benefit" in e.statement and e.location == "Abstract"
+    assert {by_id["M07"].gene, by_id["M08"].gene} == {"PIK3CA", "IDH2"}
+    assert by_id["M07"].genotype == "" and by_id["M07"].call == "potential_resistance"
+    assert (by_id["K29"].genotype, by_id["K29"].call) == ("V600E", "off_target_resistance")
+    assert (by_id["K28"].genotype, by_id["K28"].call) == ("amplification", "")  # a copy-number change
+    assert by_id["S05"].evidence_type == "in_vitro" and by_id["S05"].call == "combination_more_effective"
+    assert "MET" in by_id["M10"].genes and "KRAS" not in by_id["M10"].genes
+    assert kb.gene_records("KRAS") == [] and kb.gene_records("NRAS") == [] and kb.gene_records("ALK") == []
+    assert [e.record_id for e in kb.general_off_target_records()] == ["K30", "V12"]
+    # ALK lookups never pick up an off-target row with the same residue name
+    assert all(e.gene == "ALK" for e in kb.evidence_for("F129L"))
+
+
+#: words each off-target statement rests on, as printed in the paper
+STATED = {
+    "M04": ("molonc2021", "a deletion in exon 19 in EGFR"),
+    "M05": ("molonc2021", "a non-V600 BRAF mutation (G466V)"),
+    "M06": ("molonc2021", "identified in four patients who showed no objective survival benefit from ALK-Is"),
+    "M07": ("molonc2021", "Potential ALK-I-resistance mutations were also found in PIK3CA and IDH2"),
+    "M10": ("molonc2021", "61 somatic mutations were detected in 14 genes"),
+    "K28": ("koopman2022", "MET amplification (which may sensitize tumors to crizotinib)"),
+    "K29": ("koopman2022", "or BRAF p.(V600E)"),
+    "K30": ("koopman2022", "need to be assessed in addition to ALK mutations to ascertain drug actionability"),
+    "S03": ("sasaki2011", "did not contain an ALK secondary mutation but instead harbored coactivation of EGFR"),
+    "S04": ("sasaki2011", "(3/50; 6%) of treatment naive NSCLC patients with ALK rearrangements"),
+    "S05": ("sasaki2011", "Dual inhibition of both ALK and EGFR was the most effective therapeutic strategy"),
+    "V12": ("villa2024", "the lack of information on by-pass mechanisms in ALK WT patients"),
+    "V13": ("villa2024", "acquired additional, ALK-independent, mechanisms of resistance"),
+}
+
+
+@needs_seeds
+def test_off_target_statements_are_printed_in_their_paper(kb):
+    by_id = {e.record_id: e for e in kb.evidence}
+    for rid, (source, words) in STATED.items():
+        assert by_id[rid].source_id == source
+        text = next(SEEDS.glob(SEED_OF[source] + "*.txt")).read_text(encoding="utf-8")
+        flat = " ".join(re.sub(r"-\s*\n\s*", "", text).split())
+        assert " ".join(words.split()) in flat, rid

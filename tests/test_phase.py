@@ -252,7 +252,7 @@ def test_cli_end_to_end(simulated, tmp_path):
     rel = {(int(r[1]), int(r[4])): r[8] for r in rows[1:]}
     assert rel[(min(c1.pos, c2.pos), max(c1.pos, c2.pos))] == "cis"
     # the annotate-format file is accepted by `deepamp annotate --phase`
-    from deepamp.annotate.cli import _read_phase
+    from deepamp.annotate.vcf_annotation import read_phase as _read_phase
     phases = _read_phase(str(ann))
     assert phases and all(r in ("cis", "trans", "undetermined") for _, _, r in phases)
     assert ("T1211A", "G1202R", "trans") in phases

@@ -3,9 +3,9 @@
 ``annotate(variants, transcripts, cis_groups)`` takes VCF-style variants
 (contig "chr2" or "2", 1-based position, REF, ALT) and returns one
 :class:`Annotation` per variant.  Indels are shifted 3' in the *transcript*
-orientation (HGVS rule), so on the minus-strand genes ALK and ROS1 the two
-left-normalised VCF alleles of ALK G1202del (chr2:29220745 TCCC>T and
-chr2:29220743 TCTC>T) both give c.3604_3606del / p.Gly1202del.  SNVs that
+orientation (HGVS rule, :mod:`.shift3`): a left-aligned VCF deletion on a
+plus-strand gene such as EGFR moves to its most 3' copy, on a minus-strand gene
+such as ALK it is usually there already.  SNVs that
 ``cis_groups`` declares to be on the same molecule and that hit one codon get a
 single combined amino-acid change (``combined_hgvsp``).
 """
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 from deepamp.normalise import trim_alleles
+from deepamp.annotate.shift3 import Shifted, duplicated_span, shift_deletion, shift_insertion
 from deepamp.annotate.transcripts import Transcript, TranscriptSet, normalize_contig, revcomp, translate
 
 THREE = {"A": "Ala", "R": "Arg", "N": "Asn", "D": "Asp", "C": "Cys", "Q": "Gln", "E": "Glu",
@@ -113,7 +114,9 @@ def _protein_change(tx: Transcript, first_codon: int, ref_nt: str, alt_nt: str) 
         return _P(f"{_p3(ref_res)}{p}Ter", f"{ref_res}{p}*", "stop_gained")
     if len(r) == 1 and len(a) == 1:
         if r == "*":
-            return _P(f"Ter{pos}{_p3(a)}ext*?", f"*{pos}{a}ext*?", "stop_lost")
+            n = _extension_length(tx)
+            ext3, ext1 = ("Ter?", "*?") if n is None else (f"Ter{n}", f"*{n}")
+            return _P(f"Ter{pos}{_p3(a)}ext{ext3}", f"*{pos}{a}ext{ext1}", "stop_lost")
         if pos == 1 and r == "M":
             return _P("Met1?", "M1?", "start_lost")
         return _P(f"{_p3(r)}{pos}{_p3(a)}", f"{r}{pos}{a}", "missense_variant")
@@ -150,6 +153,12 @@ def _protein_change(tx: Transcript, first_codon: int, ref_nt: str, alt_nt: str) 
     head = f"{_p3(r[0])}{pos}" if len(r) == 1 else f"{_p3(r[0])}{pos}_{_p3(r[-1])}{e}"
     head1 = f"{r[0]}{pos}" if len(r) == 1 else f"{r[0]}{pos}_{r[-1]}{e}"
     return _P(f"{head}delins{_p3(a)}", f"{head1}delins{a}", csq)
+
+
+def _extension_length(tx: Transcript) -> int | None:
+    """Codons added by a lost stop codon: the first in-frame stop of the known 3' UTR (None if none)."""
+    k = translate(tx.utr3()).find("*")
+    return None if k < 0 else k + 1
 
 
 def _c_range(tx: Transcript, g_lo: int, g_hi: int) -> tuple[str, str]:
@@ -202,44 +211,39 @@ def annotate_one(var: Variant, tx: Transcript) -> Annotation:
         ann.consequence = "upstream_gene_variant" if locs[0].region == "upstream" else "downstream_gene_variant"
     coding = all(l.in_cds for l in locs) and len(exons) == 1
 
-    # ---- reference check against the known CDS sequence ------------------
-    if kind != "ins" and coding:
-        known = [tx.cds.get(l.cds_pos) for l in locs]  # type: ignore[arg-type]
-        if None not in known:
-            seq_t = "".join(known)  # type: ignore[arg-type]
-            if (revcomp(seq_t) if minus else seq_t) != ref:
-                ann.warnings.append(f"REF {ref} does not match the {tx.gene} reference "
-                                    f"{revcomp(seq_t) if minus else seq_t}")
+    # ---- reference check against the shipped reference --------------------
+    if kind != "ins":
+        known = tx.ref_seq(g_lo, g_hi)
+        if known is not None and known != ref:
+            ann.warnings.append(f"REF {ref} does not match the {tx.gene} reference {known}")
 
-    # ---- c. name -----------------------------------------------------------
+    # ---- c. name (3' rule, see shift3) ----------------------------------------
     if kind == "snv":
         ann.hgvsc = f"{tx.accession}:c.{locs[0].c}{tstrand(ref)}>{tstrand(alt)}"
     elif kind == "delins":
         a, b = _c_range(tx, g_lo, g_hi)
         ann.hgvsc = f"{tx.accession}:c.{a}_{b}delins{tstrand(alt)}"
     elif kind == "del":
-        lo_pos, hi_pos = _shift_del(tx, locs, g_lo, g_hi) if coding else (g_lo, g_hi)
-        a, b = _c_range(tx, lo_pos, hi_pos)
+        sh = shift_deletion(tx, g_lo, g_hi)
+        a, b = _c_range(tx, sh.lo, sh.hi)
         ann.hgvsc = f"{tx.accession}:c.{a}del" if a == b else f"{tx.accession}:c.{a}_{b}del"
+        _note_unshifted(ann, tx, sh)
     else:
-        ins_t = tstrand(alt)
-        l0, l1 = tx.locate(g_lo), tx.locate(g_hi)
-        if l0.in_cds and l1.in_cds and l0.exon == l1.exon:
-            left_c = min(l0.cds_pos, l1.cds_pos)  # type: ignore[type-var]
-            left_c, ins_t = _shift_ins(tx, left_c, ins_t)
-            k = len(ins_t)
-            prev = "".join(tx.cds.get(c, "?") for c in range(left_c - k + 1, left_c + 1))
-            if prev == ins_t:
-                ann.hgvsc = (f"{tx.accession}:c.{left_c}dup" if k == 1 else
-                             f"{tx.accession}:c.{left_c - k + 1}_{left_c}dup")
-            else:
-                ann.hgvsc = f"{tx.accession}:c.{left_c}_{left_c + 1}ins{ins_t}"
-            coding = True
-            locs = [l0, l1]
+        sh = shift_insertion(tx, g_lo, alt)
+        dup = duplicated_span(tx, sh)
+        if dup is not None:
+            a, b = _c_range(tx, *dup)
+            ann.hgvsc = f"{tx.accession}:c.{a}dup" if a == b else f"{tx.accession}:c.{a}_{b}dup"
         else:
-            a, b = _c_range(tx, g_lo, g_hi)
-            ann.hgvsc = f"{tx.accession}:c.{a}_{b}ins{ins_t}"
-            coding = False
+            a, b = _c_range(tx, sh.lo, sh.hi)
+            ann.hgvsc = f"{tx.accession}:c.{a}_{b}ins{tstrand(sh.inserted)}"
+        _note_unshifted(ann, tx, sh)
+        l0, l1 = tx.locate(g_lo), tx.locate(g_hi)
+        coding = l0.in_cds and l1.in_cds and l0.exon == l1.exon
+        locs = [l0, l1]
+    if tx.utr_note and any(l.region != "intron" and not l.in_cds for l in locs):
+        ann.notes.append(f"{tx.gene} UTR ends: {tx.utr_note}; c.-N/c.*N labels near the transcript "
+                         f"ends and the UTR/flank class can differ from {tx.accession}")
 
     # ---- consequence and p. ----------------------------------------------------
     if not coding:
@@ -317,8 +321,9 @@ def _frameshift(tx: Transcript, first_codon: int, ref_c: tuple[int, int], alt_c:
     plus the position of the new stop counted from that residue (the residue
     itself is 1), e.g. p.Gly1202AlafsTer12 / p.G1202Afs*12.  When the first
     changed residue is itself a stop the change is named as a nonsense change
-    (p.Gly1202Ter).  When the shifted frame reaches the end of the modelled
-    CDS without a stop, the short form p.Gly1202fs is returned with a note.
+    (p.Gly1202Ter).  When the CDS is modelled to its end, the shifted frame is
+    read on into the known 3' UTR.  When it reaches the end of the modelled
+    sequence without a stop, the short form p.Gly1202fs is returned with a note.
     Returns None when the CDS is not known at ``first_codon``.
     """
     base = 3 * first_codon - 2
@@ -328,11 +333,12 @@ def _frameshift(tx: Transcript, first_codon: int, ref_c: tuple[int, int], alt_c:
     ref_nt = "".join(tx.cds[c] for c in range(base, end))
     if len(ref_nt) < 3:
         return None
+    utr = tx.utr3() if end > tx.cds_length else ""
     if kind == "ins":
         cut = min(ref_c) - base + 1
-        alt_nt = ref_nt[:cut] + alt_c + ref_nt[cut:]
+        alt_nt = ref_nt[:cut] + alt_c + ref_nt[cut:] + utr
     else:
-        alt_nt = ref_nt[:ref_c[0] - base] + alt_c + ref_nt[ref_c[1] - base + 1:]
+        alt_nt = ref_nt[:ref_c[0] - base] + alt_c + ref_nt[ref_c[1] - base + 1:] + utr
     r, a = translate(ref_nt), translate(alt_nt)
     i = next((k for k, (x, y) in enumerate(zip(r, a)) if x != y), None)
     if i is None:  # identical as far as the mutant has whole codons: the change is past them
@@ -347,10 +353,18 @@ def _frameshift(tx: Transcript, first_codon: int, ref_c: tuple[int, int], alt_c:
         return _Frameshift(f"p.{_p3(ref_res)}{pos}Ter", f"p.{ref_res}{pos}*", None)
     stop = a.find("*", i)
     head3, head1 = f"p.{_p3(ref_res)}{pos}", f"p.{ref_res}{pos}"
+    if ref_res == "*":  # the stop codon itself is lost: an extension (new stop counted from the old one)
+        n3, n1 = ("Ter?", "*?") if stop < 0 else (f"Ter{stop - i}", f"*{stop - i}")
+        note = None
+        if stop < 0:
+            note = ("stop codon lost: no stop codon in the shifted frame in the modelled 3' UTR" if utr else
+                    "stop codon lost: the 3' UTR is not modelled, extension length unknown")
+        return _Frameshift(f"{head3}{_p3(a[i])}ext{n3}", f"{head1}{a[i]}ext{n1}", note)
     if stop < 0:
         modelled_end = base + len(ref_nt) - 1
         whole = modelled_end >= tx.cds_length
-        where = "the end of the CDS (the 3' UTR is not modelled)" if whole else \
+        where = (f"the end of the modelled 3' UTR (c.*{len(utr)})" if utr else
+                 "the end of the CDS (the 3' UTR is not modelled)") if whole else \
             f"the end of the modelled {tx.gene} CDS sequence (c.{modelled_end})"
         return _Frameshift(f"{head3}fs", f"{head1}fs",
                            f"frameshift: no stop codon in the shifted frame before {where}; "
@@ -372,31 +386,10 @@ def _splice_flag(ann: Annotation, locs: list) -> None:
         ann.consequence += "&splice_region_variant"
 
 
-def _shift_del(tx: Transcript, locs: list, g_lo: int, g_hi: int) -> tuple[int, int]:
-    """Shift a coding deletion 3' in transcript orientation within its exon."""
-    cs = sorted(l.cds_pos for l in locs)
-    a, b = cs[0], cs[-1]
-    exon = locs[0].exon
-    while True:
-        nxt, first = tx.cds.get(b + 1), tx.cds.get(a)
-        if nxt is None or first is None or nxt != first or b + 1 > tx.cds_length:
-            break
-        if tx.exon_of_axis(b + 1) != exon:
-            break
-        a, b = a + 1, b + 1
-    ga, gb = tx.axis_to_genomic(a), tx.axis_to_genomic(b)
-    assert ga is not None and gb is not None
-    return min(ga, gb), max(ga, gb)
-
-
-def _shift_ins(tx: Transcript, left_c: int, ins: str) -> tuple[int, str]:
-    """Shift an insertion after CDS position ``left_c`` 3' (transcript orientation)."""
-    exon = tx.exon_of_axis(left_c)
-    while left_c + 1 <= tx.cds_length and tx.cds.get(left_c + 1) == ins[0] \
-            and tx.exon_of_axis(left_c + 1) == exon:
-        ins = ins[1:] + ins[0]
-        left_c += 1
-    return left_c, ins
+def _note_unshifted(ann: Annotation, tx: Transcript, sh: Shifted) -> None:
+    if sh.stopped_at is not None:
+        ann.notes.append(f"3' shift stopped at {tx.chrom}:{sh.stopped_at}: the {tx.gene} reference "
+                         "is not shipped there; the name may not be the most 3' one")
 
 
 def annotate(variants: Sequence[Variant], transcripts: TranscriptSet,

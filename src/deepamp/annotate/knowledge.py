@@ -2,11 +2,13 @@
 
 Three tables live in ``deepamp/annotate/data`` (see its README.md):
 
-* ``kb_sources.tsv``   -- one row per paper: citation, DOI (from the seed text) or a note.
+* ``kb_sources.tsv``   -- one row per paper: citation, DOI (or how the paper is
+  identified when no DOI is given) and a short label.
 * ``kb_ic50_villa2024.tsv`` -- Villa et al. 2024 Table 2, IC50 in nM for 11
   EML4::ALK genotypes x 7 inhibitors; ``>`` values are kept as right-censored.
 * ``kb_evidence.tsv``  -- clinical and in-vitro statements (Koopman 2022,
-  Villa 2024 narrative, Mol Oncol 2021, Jamme 2019, Sasaki 2011).
+  Villa 2024 narrative, Mol Oncol 2021, Jamme 2019, Sasaki 2011), on ALK
+  mutations and on off-target (bypass) changes, each with its place in the paper.
 
 Every IC50 and evidence row carries ``source_id`` and ``evidence_type``
 (``in_vitro`` or ``clinical``); loading fails with FormatError otherwise.
@@ -22,9 +24,14 @@ from dataclasses import dataclass
 from importlib import resources
 
 from deepamp.errors import FormatError
+from deepamp.annotate.mutation_names import normalize_mutation
 
 EVIDENCE_TYPES = ("in_vitro", "clinical")
-CALLS = ("sensitive", "intermediate", "resistant", "conflicting", "selected_under_drug", "")
+ALK_CALLS = ("sensitive", "intermediate", "resistant", "conflicting", "selected_under_drug")
+#: calls of off-target (bypass) rows, see data/README.md
+BYPASS_CALLS = ("no_benefit_from_alk_inhibitor", "off_target_resistance", "potential_resistance",
+                "combination_more_effective")
+CALLS = ALK_CALLS + BYPASS_CALLS + ("",)
 CLINICAL_DRUGS = ("crizotinib", "ceritinib", "alectinib", "brigatinib", "lorlatinib")
 INVESTIGATIONAL_DRUGS = ("zotizalkib", "repotrectinib")
 DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
@@ -37,9 +44,15 @@ class Source:
     citation: str
     doi: str
     doi_note: str
+    short: str = ""
 
     def cite(self) -> str:
+        """Full reference with its DOI (or how the paper is identified)."""
         return f"{self.citation} doi:{self.doi}" if self.doi else f"{self.citation} ({self.doi_note})"
+
+    def at(self, location: str) -> str:
+        """Short label plus a place in the paper, e.g. 'Mol Oncol 2021 (PMID 34058070), Abstract'."""
+        return f"{self.short or self.source_id}, {location}" if location else (self.short or self.source_id)
 
 
 @dataclass(frozen=True)
@@ -76,6 +89,11 @@ class Evidence:
     evidence_type: str
     location: str
 
+    @property
+    def genes(self) -> tuple[str, ...]:
+        """Genes the row is about ('' = off-target resistance in general)."""
+        return tuple(g.strip() for g in self.gene.split(",") if g.strip())
+
 
 @dataclass(frozen=True)
 class FoldChange:
@@ -96,7 +114,6 @@ def canonical_genotype(text: str) -> str:
     a gene prefix, joined by '+', '/', ',' or whitespace.  Returns the
     mutations in residue order joined by '+', e.g. 'L1196M+G1202R'.
     """
-    from deepamp.annotate.ranking import normalize_mutation  # local import: ranking imports this module
     parts = [p for p in re.split(r"[+/,\s]+", text.strip()) if p and p.upper() not in ("ALK", "ALK:")]
     if not parts:
         raise ValueError("empty genotype")
@@ -152,7 +169,8 @@ class KnowledgeBase:
                 raise FormatError(f"{swhere}: source {r['source_id']}: field 'doi' is not a DOI")
             if not r["doi"] and not r["doi_note"]:
                 raise FormatError(f"{swhere}: source {r['source_id']}: no 'doi' and no 'doi_note'")
-            self.sources[r["source_id"]] = Source(r["source_id"], r["citation"], r["doi"], r["doi_note"])
+            self.sources[r["source_id"]] = Source(r["source_id"], r["citation"], r["doi"], r["doi_note"],
+                                                  r.get("short", ""))
         irows, iwhere = _rows(manifest["tables"]["ic50"])
         self.ic50: list[IC50] = []
         for r in irows:
@@ -172,7 +190,11 @@ class KnowledgeBase:
             if r["call"] not in CALLS:
                 raise FormatError(f"{ewhere}: {r['record_id']}: field 'call' has unknown value {r['call']!r}")
             geno = r["genotype"]
-            if r["call"] and geno:
+            if r["call"] in BYPASS_CALLS and r["gene"] in ("", "ALK"):
+                raise FormatError(f"{ewhere}: {r['record_id']}: call {r['call']!r} needs an off-target gene")
+            if r["call"] in ALK_CALLS and r["gene"] != "ALK":
+                raise FormatError(f"{ewhere}: {r['record_id']}: call {r['call']!r} is for ALK rows")
+            if r["call"] in ALK_CALLS and geno:
                 geno = canonical_genotype(geno) if not geno.endswith("X") else geno
             self.evidence.append(Evidence(
                 r["record_id"], r["record_type"], r["gene"], geno, r["phase"], r["inhibitor"],
@@ -215,11 +237,28 @@ class KnowledgeBase:
         return seen
 
     def evidence_for(self, genotype: str, inhibitor: str | None = None) -> list[Evidence]:
-        """Evidence rows with a call for this exact genotype (or a matching 'F1174X' wildcard)."""
+        """ALK evidence rows with a call for this exact genotype (or a matching 'F1174X' wildcard).
+
+        Parameters
+        ----------
+        genotype : str
+            ALK genotype, e.g. 'G1202R' or 'L1196M+G1202R'.
+        inhibitor : str, optional
+            Only rows for this drug.
+
+        Returns
+        -------
+        list of Evidence
+
+        Raises
+        ------
+        ValueError
+            The genotype cannot be parsed.
+        """
         g = canonical_genotype(genotype)
         out = []
         for e in self.evidence:
-            if not e.call or not e.genotype:
+            if e.gene != "ALK" or e.call not in ALK_CALLS or not e.genotype:
                 continue
             if inhibitor is not None and e.inhibitor != inhibitor:
                 continue
@@ -228,11 +267,26 @@ class KnowledgeBase:
                 out.append(e)
         return out
 
-    def bypass_records(self, gene: str) -> list[Evidence]:
-        return [e for e in self.evidence if e.record_type in ("bypass", "copy_number", "prevalence")
-                and e.gene == gene and gene not in ("ALK",)]
+    def gene_records(self, gene: str) -> list[Evidence]:
+        """Rows about ``gene`` (alone or among other genes), for a gene other than ALK.
+
+        Parameters
+        ----------
+        gene : str
+            Gene symbol, e.g. 'EGFR'.
+
+        Returns
+        -------
+        list of Evidence (empty for ALK and for genes the knowledge base does not name).
+        """
+        return [e for e in self.evidence if gene != "ALK" and gene in e.genes]
+
+    def general_off_target_records(self) -> list[Evidence]:
+        """Statements about off-target (bypass) resistance in general."""
+        return [e for e in self.evidence if e.record_type == "off_target_general" and not e.genes]
 
     def source(self, source_id: str) -> Source:
+        """The paper with this id (KeyError when unknown)."""
         return self.sources[source_id]
 
 

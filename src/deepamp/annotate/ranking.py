@@ -28,8 +28,18 @@ Rule (documented in ``data/README.md``):
    with a warning that the compound may be more resistant than any part.
 5. A drug must cover every clone: its call is the worst over clones (order
    sensitive < intermediate < conflicting < insufficient evidence <
-   resistant).  Drugs are ranked by that call, then by the largest known
-   fold change, approved drugs before investigational ones.
+   resistant).
+6. Groups.  Drugs with evidence of activity on every clone (sensitive,
+   intermediate) come first, then drugs with conflicting evidence, then drugs
+   with evidence of resistance on at least one clone; within a group by call,
+   then by the largest known fold change, approved drugs before
+   investigational ones.  Only these are ranked (1, 2, ...).  Drugs without
+   evidence for some clone and no resistance evidence form the "no data"
+   group: listed, never ranked.
+7. Off-target (bypass) changes -- protein changes outside ALK and ROS1 -- are
+   assessed by :mod:`.bypass`.  When one of them means that switching ALK
+   inhibitor alone is not expected to help, the result says so and every drug
+   in the activity group carries that warning.
 """
 
 from __future__ import annotations
@@ -40,8 +50,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from deepamp.annotate.knowledge import CLINICAL_DRUGS, INVESTIGATIONAL_DRUGS, KnowledgeBase, load_kb
 from deepamp.clones import cis_groups
+from deepamp.annotate.bypass import NOT_EXPECTED, ON_TARGET, BypassFinding, assess
+from deepamp.annotate.knowledge import CLINICAL_DRUGS, INVESTIGATIONAL_DRUGS, KnowledgeBase, load_kb
+from deepamp.annotate.mutation_names import normalize_mutation, split_gene
 
 DISCLAIMER = ("Decision support for a molecular tumour board, not a treatment order. "
               "Evidence is limited (small in-vitro panels and pooled case series); "
@@ -52,31 +64,14 @@ INSUFFICIENT = "insufficient evidence"
 ORDER = {"sensitive": 0, "intermediate": 1, "conflicting": 2, INSUFFICIENT: 3, "resistant": 4}
 _LEVEL = {"sensitive": 0, "intermediate": 1, "resistant": 2, "selected_under_drug": 2}
 SECOND_GENERATION = ("ceritinib", "alectinib", "brigatinib")
-BYPASS_GENES = ("EGFR", "BRAF", "MAP2K1", "PIK3CA", "IDH2", "MET", "MYC", "CCND1", "FGFR3")
 RELATIONS = ("cis", "trans", "undetermined")
-_ONE = {"Ala": "A", "Arg": "R", "Asn": "N", "Asp": "D", "Cys": "C", "Gln": "Q", "Glu": "E",
-        "Gly": "G", "His": "H", "Ile": "I", "Leu": "L", "Lys": "K", "Met": "M", "Phe": "F",
-        "Pro": "P", "Ser": "S", "Thr": "T", "Trp": "W", "Tyr": "Y", "Val": "V", "Ter": "*"}
-_MUT_RE = re.compile(r"^[A-Z*]\d+(_[A-Z*]\d+)?([A-Z*]|del|dup|[A-Z]?fs(\*\d+)?|delins[A-Z*]+|ins[A-Z*]+)$")
-
-
-def normalize_mutation(text: str) -> str:
-    """'ALK:p.Gly1202Arg' / 'p.G1202R' / 'g1202r' -> 'G1202R'; other genes keep 'GENE:' prefix."""
-    t = text.strip()
-    gene = ""
-    m = re.match(r"^([A-Za-z0-9-]+)[:\s]+(.+)$", t)
-    if m and not re.match(r"^[pP]\.", t):
-        gene, t = m.group(1).upper(), m.group(2).strip()
-    t = re.sub(r"^[pP]\.", "", t).strip("()")
-    for three, one in _ONE.items():
-        t = re.sub(three, one, t, flags=re.IGNORECASE) if len(t) > 4 else t
-    t = t.upper().replace("DELINS", "delins").replace("DEL", "del").replace("DUP", "dup") \
-        .replace("FS", "fs").replace("INS", "ins")
-    if not _MUT_RE.match(t) and not re.match(r"^EXON\d+del$", t, re.IGNORECASE):
-        raise ValueError(f"cannot parse protein change {text!r}")
-    return t if gene in ("", "ALK") else f"{gene}:{t}"
-
-
+ACTIVITY, CONFLICTING, RESISTANCE, NO_DATA_GROUP = "activity", "conflicting", "resistance", "no data"
+#: output groups in order; only the first three are ranked
+GROUPS = (ACTIVITY, CONFLICTING, RESISTANCE, NO_DATA_GROUP)
+GROUP_TITLES = {ACTIVITY: "evidence of activity", CONFLICTING: "conflicting evidence",
+                RESISTANCE: "evidence of resistance", NO_DATA_GROUP: "no data (not ranked)"}
+_GROUP_OF = {"sensitive": ACTIVITY, "intermediate": ACTIVITY, "conflicting": CONFLICTING,
+             "resistant": RESISTANCE, INSUFFICIENT: NO_DATA_GROUP}
 @dataclass
 class EvidenceItem:
     genotype: str
@@ -104,7 +99,7 @@ class CloneCall:
 
 @dataclass
 class Recommendation:
-    rank: int
+    rank: int | None      # None for the "no data" group, which is not ranked
     inhibitor: str
     investigational: bool
     call: str
@@ -112,12 +107,17 @@ class Recommendation:
     warnings: list[str] = field(default_factory=list)
 
     @property
+    def group(self) -> str:
+        """Output group: activity, conflicting, resistance or no data."""
+        return _GROUP_OF[self.call]
+
+    @property
     def evidence(self) -> list[EvidenceItem]:
         return [e for c in self.clone_calls for e in c.evidence]
 
     def as_dict(self) -> dict[str, object]:
-        return {"rank": self.rank, "inhibitor": self.inhibitor, "investigational": self.investigational,
-                "call": self.call, "warnings": self.warnings,
+        return {"rank": self.rank, "group": self.group, "inhibitor": self.inhibitor,
+                "investigational": self.investigational, "call": self.call, "warnings": self.warnings,
                 "clones": [{"clone": c.clone, "call": c.call, "basis": c.basis,
                             "max_fold_change": c.max_fold_change, "warnings": c.warnings,
                             "evidence": [e.as_dict() for e in c.evidence]} for c in self.clone_calls]}
@@ -125,32 +125,73 @@ class Recommendation:
 
 @dataclass
 class RankingResult:
-    recommendations: list[Recommendation]
+    recommendations: list[Recommendation]   # ranked groups first, then the "no data" group
     clones: list[tuple[str, float | None]]
     warnings: list[str]
     kb_version: str
     disclaimer: str = DISCLAIMER
+    bypass: list[BypassFinding] = field(default_factory=list)
+
+    def group(self, name: str) -> list[Recommendation]:
+        """Recommendations of one group (see GROUPS), in output order."""
+        return [r for r in self.recommendations if r.group == name]
 
     def as_dict(self) -> dict[str, object]:
         return {"disclaimer": self.disclaimer, "kb_version": self.kb_version,
                 "clones": [{"genotype": g, "vaf": v} for g, v in self.clones],
                 "warnings": self.warnings,
+                "bypass": [b.as_dict() for b in self.bypass],
+                "groups": {g: [r.inhibitor for r in self.group(g)] for g in GROUPS},
                 "recommendations": [r.as_dict() for r in self.recommendations]}
 
     def to_text(self) -> str:
+        """Human-readable ranking: bypass findings, then one block per group."""
         lines = [f"NOTE: {self.disclaimer}", f"knowledge base version {self.kb_version}",
                  "clones: " + ", ".join(f"{g} (VAF {v:.4f})" if v is not None else g for g, v in self.clones)]
         lines += [f"warning: {w}" for w in self.warnings]
-        for r in self.recommendations:
-            tag = " [investigational]" if r.investigational else ""
-            lines.append(f"{r.rank}. {r.inhibitor}{tag}: {r.call}")
-            for c in r.clone_calls:
-                lines.append(f"   clone {c.clone}: {c.call} ({c.basis})")
-                for e in c.evidence:
-                    lines.append(f"     - [{e.evidence_type}] {e.detail} -- {e.citation}")
-                lines += [f"     ! {w}" for w in c.warnings]
-            lines += [f"   ! {w}" for w in r.warnings]
+        if self.bypass:
+            lines.append("off-target (bypass) changes:")
+            for b in self.bypass:
+                lines.append(f"  {b.mutation}: {b.summary}")
+                for st in b.statements:
+                    lines.append(f"     - {st.record_id} [{st.evidence_type}, {st.level}] {st.statement} -- {st.cited}")
+        for g in GROUPS:
+            recs = self.group(g)
+            if not recs:
+                continue
+            lines.append(f"{GROUP_TITLES[g]}:")
+            for r in recs:
+                tag = " [investigational]" if r.investigational else ""
+                head = f"{r.rank}." if r.rank is not None else "-"
+                lines.append(f"  {head} {r.inhibitor}{tag}: {r.call}")
+                for c in r.clone_calls:
+                    lines.append(f"     clone {c.clone}: {c.call} ({c.basis})")
+                    for e in c.evidence:
+                        lines.append(f"       - [{e.evidence_type}] {e.detail} -- {e.citation}")
+                    lines += [f"       ! {w}" for w in c.warnings]
+                lines += [f"     ! {w}" for w in r.warnings]
         return "\n".join(lines)
+
+    def to_tsv(self) -> str:
+        """One row per drug (group, rank, call, per-clone calls, sources, warnings), bypass findings as comments."""
+        out = [f"# deepamp inhibitor ranking; knowledge base {self.kb_version}; {self.disclaimer}"]
+        out += [f"# bypass\t{b.mutation}\t{b.switching_alk_inhibitor}\t{_tsv_cell(b.summary)}" for b in self.bypass]
+        out.append("\t".join(TSV_COLUMNS))
+        for r in self.recommendations:
+            out.append("\t".join([
+                r.group, "" if r.rank is None else str(r.rank), r.inhibitor,
+                "yes" if r.investigational else "no", r.call,
+                "; ".join(f"{c.clone}: {c.call}" for c in r.clone_calls),
+                ",".join(sorted({e.source_id for e in r.evidence})),
+                _tsv_cell("; ".join(r.warnings))]))
+        return "\n".join(out) + "\n"
+
+
+TSV_COLUMNS = ("group", "rank", "inhibitor", "investigational", "call", "clones", "sources", "warnings")
+
+
+def _tsv_cell(text: str) -> str:
+    return text.replace("\t", " ").replace("\n", " ")
 
 
 def _fc_call(fc: float, lower_bound: bool) -> tuple[str, str | None]:
@@ -194,7 +235,7 @@ class _Evaluator:
             items.append(EvidenceItem(
                 genotype, drug, call, "in_vitro",
                 f"IC50 {fc.ic50.qualifier}{fc.ic50.value_nM:g} nM vs WT {fc.wt.value_nM:g} nM "
-                f"= {'>=' if fc.lower_bound else ''}{fc.value:.1f}-fold ({fc.ic50.location}"
+                f"= {'>=' if fc.lower_bound else ''}{fc.value:.1f}-fold ({src.at(fc.ic50.location)}"
                 f"{'; ' + fc.ic50.note if fc.ic50.note else ''})", src.source_id, src.cite()))
         for drug_key in (drug, "second_generation" if drug in SECOND_GENERATION else None):
             if drug_key is None:
@@ -202,7 +243,8 @@ class _Evaluator:
             for e in kb.evidence_for(genotype, drug_key):
                 src = kb.source(e.source_id)
                 items.append(EvidenceItem(genotype, drug, e.call, e.evidence_type,
-                                          f"{e.record_id}: {e.statement}", src.source_id, src.cite()))
+                                          f"{e.record_id}: {e.statement} ({src.at(e.location)})",
+                                          src.source_id, src.cite()))
         if not items:
             return None
         clinical = [i.call for i in items if i.evidence_type == "clinical"]
@@ -267,16 +309,16 @@ def rank_inhibitors(mutations: Iterable[str | tuple[str, float | None]],
         vaf[key] = None if v is None else float(v)
     warnings: list[str] = []
     alk = [m for m in vaf if ":" not in m]
-    other = [m for m in vaf if ":" in m]
-    for m in other:
-        gene = m.split(":")[0]
-        recs = kb.bypass_records(gene)
-        if gene in BYPASS_GENES or recs:
-            cites = "; ".join(sorted({kb.source(r.source_id).cite() for r in recs}))
-            warnings.append(f"{m}: {gene} alteration reported as an off-target (bypass) resistance mechanism"
-                            + (f" ({cites})" if cites else "") + "; ALK-inhibitor ranking may not apply")
-        else:
+    findings: list[BypassFinding] = []
+    for m in (m for m in vaf if ":" in m):
+        gene = split_gene(m)[0]
+        if gene in ON_TARGET:
             warnings.append(f"{m}: no knowledge-base evidence for this gene")
+            continue
+        f = assess(kb, m)
+        findings.append(f)
+        cites = "; ".join(kb.source(sid).cite() for sid in f.basis_source_ids)
+        warnings.append(f"{m}: bypass (off-target) change: {f.summary}" + (f" [{cites}]" if cites else ""))
     edges: dict[frozenset[str], str] = {}
     for a, b, rel in phases:
         rel = rel.strip().lower()
@@ -333,15 +375,25 @@ def rank_inhibitors(mutations: Iterable[str | tuple[str, float | None]],
         r_warn = []
         if len(scenarios[0]) > 1 and call in ("sensitive", "intermediate"):
             r_warn.append(f"covers all {len(scenarios[0])} clones")
-        recs.append(Recommendation(0, drug, drug in INVESTIGATIONAL_DRUGS, call, clone_calls, r_warn))
+        recs.append(Recommendation(None, drug, drug in INVESTIGATIONAL_DRUGS, call, clone_calls, r_warn))
 
-    def sort_key(r: Recommendation) -> tuple[int, float, int, str]:
+    def sort_key(r: Recommendation) -> tuple[int, int, float, int, str]:
         fcs = [c.max_fold_change for c in r.clone_calls if c.max_fold_change is not None]
-        return (ORDER[r.call], max(fcs) if fcs else math.inf, int(r.investigational), r.inhibitor)
+        return (GROUPS.index(r.group), ORDER[r.call], max(fcs) if fcs else math.inf,
+                int(r.investigational), r.inhibitor)
 
     recs.sort(key=sort_key)
-    for i, r in enumerate(recs, 1):
+    ranked = [r for r in recs if r.group != NO_DATA_GROUP]
+    for i, r in enumerate(ranked, 1):
         r.rank = i
+    blocking = [f for f in findings if f.switching_alk_inhibitor == NOT_EXPECTED]
+    if blocking:
+        names = ", ".join(f.mutation for f in blocking)
+        warnings.append(f"bypass change(s) {names}: {NOT_EXPECTED} (see the bypass findings)")
+        for r in recs:
+            if r.group == ACTIVITY:
+                r.warnings.append(f"detected bypass change(s) {names}: switching to {r.inhibitor} alone "
+                                  "is not expected to help")
     if alk and all(r.call == INSUFFICIENT for r in recs):
         warnings.append("insufficient evidence for every inhibitor: the knowledge base has no data for "
                         + ", ".join(alk))
@@ -349,4 +401,4 @@ def rank_inhibitors(mutations: Iterable[str | tuple[str, float | None]],
     for cl in scenarios[0]:
         vs = [vaf[m] for m in cl if vaf[m] is not None]
         clones_out.append(("+".join(cl), min(vs) if vs else None))  # type: ignore[type-var]
-    return RankingResult(recs, clones_out, warnings, kb.version)
+    return RankingResult(recs, clones_out, warnings, kb.version, bypass=findings)

@@ -1,16 +1,20 @@
 """Transcript models: genomic position -> exon/intron, c. position, codon.
 
 A transcript is described by the JSON schema documented in
-``deepamp/annotate/data/README.md`` (the shipped ``transcripts.json`` holds
-ALK ENST00000389048.7 / NM_004304.4 and ROS1 ENST00000368508.7 / NM_002944).
+``deepamp/annotate/data/README.md``.  The shipped ``transcripts.json`` holds
+ALK (NM_004304.4), ROS1 (NM_002944.2) and the bypass genes EGFR, KRAS, BRAF,
+MAP2K1, PIK3CA, MET, NRAS and IDH2 (MANE Select RefSeq accessions).
 Coordinates in the JSON are GRCh38, 1-based inclusive; GRCh37 ("hg19") uses
 ``hg19_minus_hg38_offset`` (a constant per gene) or per-exon
 ``start_hg19``/``end_hg19``.
 
-The CDS sequence is only partly known (ALK exons 20-29 from the shipped
-GRCh38 slice, ROS1 c.5558-c.7044 from a read consensus).  Every fully known
-codon is translated at load time and must equal the UniProt protein; a
-mismatch raises :class:`FormatError` naming the file.
+The CDS is read from GRCh38 reference pieces (:mod:`.genome_pieces`) or a
+cDNA segment.  It is complete for the eight bypass genes and partly known for
+ALK (exons 20-29) and ROS1 (c.5558-c.7044, a read consensus).  Every fully
+known codon is translated at load time and must equal the UniProt / RefSeq
+protein; a mismatch raises :class:`FormatError` naming the file.  The same
+pieces give the reference base of non-coding positions (REF checks and 3'
+shifting of intronic and UTR indels) where they cover them.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from importlib import resources
 from typing import Any, Iterable
 
 from deepamp.errors import FormatError, InputFileError
+from deepamp.annotate.genome_pieces import GenomePieces, pieces_from_records
 
 GENOMES = ("hg38", "hg19")
 COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
@@ -102,6 +107,9 @@ class Transcript:
     cds: dict[int, str] = field(default_factory=dict)  # CDS position -> base (transcript strand)
     sources: str = ""
     genome: str = "hg38"
+    pieces: GenomePieces | None = None  # GRCh38 plus-strand reference pieces, when shipped
+    build_offset: int | None = 0        # position in this build minus GRCh38 position (None: unknown)
+    utr_note: str | None = None         # why c.-N / c.*N labels near the transcript ends may differ
 
     # ---- geometry -------------------------------------------------------
     def _exon_cdna_starts(self) -> list[int]:
@@ -202,6 +210,41 @@ class Transcript:
         raise AssertionError("unreachable: position inside span but not located")
 
     # ---- sequence -------------------------------------------------------
+    def ref_seq(self, start: int, end: int) -> str | None:
+        """Plus-strand reference bases ``start..end`` (positions in this build).
+
+        Returns None when the shipped reference pieces do not cover every base
+        (or there are none for this build); the coding bases are also known
+        from the CDS when no piece covers them.
+        """
+        if end < start:
+            return ""
+        if self.pieces is not None and self.build_offset is not None:
+            got = self.pieces.fetch(start - self.build_offset, end - self.build_offset)
+            if got is not None:
+                return got
+        bases = []
+        for g in range(start, end + 1):
+            axis = self.genomic_to_axis(g)
+            b = self.cds.get(axis) if axis is not None else None
+            if b is None:
+                return None
+            bases.append(b.translate(COMPLEMENT) if self.strand == "-" else b)
+        return "".join(bases)
+
+    def utr3(self) -> str:
+        """Known 3' UTR bases (transcript strand) right after the stop codon, up to the first unknown base."""
+        out = []
+        axis = self.cds_length + 1
+        while True:
+            g = self.axis_to_genomic(axis)
+            b = None if g is None else self.ref_seq(g, g)
+            if not b:
+                break
+            out.append(b.translate(COMPLEMENT) if self.strand == "-" else b)
+            axis += 1
+        return "".join(out)
+
     def codon(self, number: int) -> str | None:
         """Reference codon (transcript strand) or None if not fully known."""
         bases = [self.cds.get(3 * (number - 1) + k) for k in (1, 2, 3)]
@@ -267,6 +310,15 @@ class _Source:
     def __init__(self, path: str | None):
         self.path = path  # None = shipped data
         self.where = path or "deepamp/annotate/data/transcripts.json"
+        self._fasta: dict[tuple[str, str | None], tuple[dict[str, str], str]] = {}
+
+    def fasta(self, filename: str, package: str | None = None) -> tuple[dict[str, str], str]:
+        """Records of a FASTA file named in the JSON (parsed once per load) and its display name."""
+        key = (filename, package)
+        if key not in self._fasta:
+            text, where = self.read(filename, package)
+            self._fasta[key] = (_read_fasta_text(text, where), where)
+        return self._fasta[key]
 
     def read(self, filename: str, package: str | None = None) -> tuple[str, str]:
         if self.path is None or package is not None:
@@ -328,25 +380,20 @@ def _fill_cds(tx: Transcript, t: dict[str, Any], src: _Source, ctx: str, exons38
                 if 1 <= c0 + i <= tx.cds_length:
                     tx.cds[c0 + i] = b
         elif kind == "genomic_fasta":
-            text, where = src.read(_need(ent, "file", str, src.where, ectx), ent.get("package"))
-            recs = _read_fasta_text(text, where)
-            name, seq = next(iter(recs.items()))
-            head = name.split()[0]
-            try:
-                contig, rng = head.rsplit(":", 1)
-                gstart = int(rng.split("-")[0])
-            except ValueError:
-                raise FormatError(f"{where}: header must name a slice like chr2:START-END") from None
-            if normalize_contig(contig) != tx.chrom:
-                raise FormatError(f"{where}: slice contig {contig} is not the transcript contig {tx.chrom}")
-            # The slice is GRCh38; map with the GRCh38 exon coordinates.
+            records, where = src.fasta(_need(ent, "file", str, src.where, ectx), ent.get("package"))
+            pieces = pieces_from_records(records, tx.chrom, where, normalize_contig)
+            if pieces is None:
+                raise FormatError(f"{where}: no slice on the transcript contig {tx.chrom} ({ctx})")
+            if tx.pieces is not None:
+                raise FormatError(f"{src.where}: {ctx}: more than one 'genomic_fasta' entry")
+            tx.pieces = pieces
+            # The pieces are GRCh38; map with the GRCh38 exon coordinates.
             geo = Transcript(tx.gene, tx.chrom, tx.strand, tx.accession, tx.ensembl, exons38,
                              tx.cdna_c1, tx.cds_length, None)
-            gend = gstart + len(seq) - 1
             for cpos in range(1, tx.cds_length + 1):
                 g = geo.axis_to_genomic(cpos)
-                if g is not None and gstart <= g <= gend:
-                    b = seq[g - gstart]
+                b = None if g is None else pieces.base(g)
+                if b is not None:
                     tx.cds[cpos] = b.translate(COMPLEMENT) if tx.strand == "-" else b
         else:
             raise FormatError(f"{src.where}: {ectx}: field 'type' must be 'cdna' or 'genomic_fasta'")
@@ -408,8 +455,12 @@ def _build(t: dict[str, Any], src: _Source, idx: int, genome: str) -> Transcript
     if protein is not None and len(protein) * 3 + 3 != cds_len:
         raise FormatError(f"{src.where}: {ctx}: protein length {len(protein)} does not match "
                           f"field 'cds_length_nt' {cds_len}")
+    utr_note = t.get("utr_ends_note")
+    if utr_note is not None and not isinstance(utr_note, str):
+        raise FormatError(f"{src.where}: {ctx}: field 'utr_ends_note' must be a string")
     tx = Transcript(gene, chrom, strand, accession, str(t.get("ensembl", "")), exg, cdna_c1,
-                    cds_len, protein, sources=str(t.get("sources", "")), genome=genome)
+                    cds_len, protein, sources=str(t.get("sources", "")), genome=genome,
+                    build_offset=0 if genome == "hg38" else offset, utr_note=utr_note)
     _fill_cds(tx, t, src, ctx, ex38)
     tx.check_translation(src.where)
     return tx

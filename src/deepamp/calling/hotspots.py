@@ -1,17 +1,22 @@
-"""Known ALK/ROS1 resistance hotspots: their own testing family in ``deepamp call``.
+"""Known resistance hotspots: their own testing families in ``deepamp call``.
 
 The shipped list (``data/hotspots_grch38.tsv``) is derived, not typed in: for
-every protein change in :data:`RESISTANCE_CHANGES` the reference codon is read
-from the transcript model of :mod:`deepamp.annotate.transcripts` (ALK from the
-GRCh38 slice, ROS1 from its cDNA segment), and every single-nucleotide change
-of that codon that encodes the new amino acid is listed as a plus-strand
-genomic allele.  :func:`derive_table` rebuilds the list and the tests compare
-it with the shipped file.
+every protein change in :data:`RESISTANCE_CHANGES` (ALK/ROS1, family
+``hotspot``) and :data:`BYPASS_CHANGES` (off-target genes, family ``bypass``)
+the reference codon is read from the transcript model of
+:mod:`deepamp.annotate.transcripts`, and every single-nucleotide change of that
+codon that encodes the new amino acid is listed as a plus-strand genomic
+allele.  :func:`derive_table` rebuilds the list and the tests compare it with
+the shipped file.
 
-TSV columns: ``contig pos ref alt gene protein citation`` (1-based ``pos``;
-user files passed with ``--hotspots`` need only the first four).  Hotspot
-alleles form a separate family with its own multiple-testing burden (the
-number of hotspot alleles on the panel); INFO/FAMILY says ``hotspot``.
+TSV columns: ``contig pos ref alt gene protein citation family`` (1-based
+``pos``; user files passed with ``--hotspots`` need only the first four, and a
+row without ``family`` is in the ``hotspot`` family).  Hotspot alleles form a
+separate family with its own multiple-testing burden (the number of hotspot
+alleles on the panel); INFO/FAMILY says ``hotspot``.  :func:`hotspot_mask`
+without ``family`` marks the alleles of every family (one burden for all of
+them); with ``family=`` it marks one family, so a caller can give each family
+its own burden.
 """
 
 from __future__ import annotations
@@ -34,11 +39,20 @@ RESISTANCE_CHANGES: tuple[tuple[str, str], ...] = (
     ("ROS1", "S1986F"), ("ROS1", "S1986Y"), ("ROS1", "L2026M"), ("ROS1", "G2032R"),
     ("ROS1", "D2033N"),
 )
-COLUMNS = ("contig", "pos", "ref", "alt", "gene", "protein", "citation")
+#: (gene, protein change) of off-target (bypass) alleles: the single-nucleotide changes that the
+#: knowledge base names (BRAF G466V, MAP2K1 F129L, BRAF V600E) and the recurrent clinical alleles
+#: of the other bypass genes.  EGFR exon 19 deletions are indels and cannot be listed here.
+BYPASS_CHANGES: tuple[tuple[str, str], ...] = (
+    ("EGFR", "L858R"), ("KRAS", "G12C"), ("BRAF", "G466V"), ("BRAF", "V600E"), ("MAP2K1", "F129L"),
+    ("PIK3CA", "E545K"), ("PIK3CA", "H1047R"), ("NRAS", "Q61K"), ("IDH2", "R140Q"),
+)
+#: testing families of the shipped list, in file order
+FAMILIES = ("hotspot", "bypass")
+COLUMNS = ("contig", "pos", "ref", "alt", "gene", "protein", "citation", "family")
 _COMP = str.maketrans("ACGT", "TGCA")
 
-__all__ = ["Hotspot", "RESISTANCE_CHANGES", "derive_table", "load_hotspots", "shipped_path",
-           "write_table", "hotspot_mask"]
+__all__ = ["BYPASS_CHANGES", "FAMILIES", "Hotspot", "RESISTANCE_CHANGES", "derive_table", "load_hotspots",
+           "shipped_path", "write_table", "hotspot_mask"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +64,7 @@ class Hotspot:
     gene: str = ""
     protein: str = ""
     citation: str = ""
+    family: str = "hotspot"
 
 
 def shipped_path() -> str:
@@ -81,7 +96,7 @@ def _citations() -> dict[tuple[str, str], str]:
 
 
 def derive_table() -> list[Hotspot]:
-    """Genomic SNV alleles of :data:`RESISTANCE_CHANGES` from the transcript model.
+    """Genomic SNV alleles of :data:`RESISTANCE_CHANGES` and :data:`BYPASS_CHANGES` from the transcript model.
 
     Raises
     ------
@@ -93,7 +108,8 @@ def derive_table() -> list[Hotspot]:
     ts = TranscriptSet.default()
     cites = _citations()
     out: list[Hotspot] = []
-    for gene, change in RESISTANCE_CHANGES:
+    for family, gene, change in [("hotspot", g, c) for g, c in RESISTANCE_CHANGES] + \
+            [("bypass", g, c) for g, c in BYPASS_CHANGES]:
         tx = ts.by_gene(gene)
         ref_aa, number, alt_aa = change[0], int(change[1:-1]), change[-1]
         codon = tx.codon(number)
@@ -112,19 +128,19 @@ def derive_table() -> list[Hotspot]:
                 g = tx.axis_to_genomic(3 * (number - 1) + k + 1)
                 assert g is not None
                 ref, alt = (codon[k], b) if tx.strand == "+" else (codon[k].translate(_COMP), b.translate(_COMP))
-                out.append(Hotspot(tx.chrom, g, ref, alt, gene, change, cite))
+                out.append(Hotspot(tx.chrom, g, ref, alt, gene, change, cite, family))
     return out
 
 
 def write_table(path: str, hotspots: list[Hotspot]) -> None:
-    from deepamp.io.outputs import atomic_output
+    from deepamp.io.outputs import staged
 
-    with atomic_output(path, "w") as fh:
-        fh.write("# ALK/ROS1 resistance hotspot alleles, GRCh38 plus strand, derived by "
-                 "deepamp.calling.hotspots.derive_table from the annotate transcript model\n")
+    with staged(path) as (tmp,), open(tmp, "w", encoding="utf-8") as fh:
+        fh.write("# Resistance hotspot alleles, GRCh38 plus strand, derived by deepamp.calling.hotspots.derive_table "
+                 "from the annotate transcript model; family: hotspot (ALK/ROS1) or bypass (off-target genes)\n")
         fh.write("\t".join(COLUMNS) + "\n")
         for h in hotspots:
-            fh.write(f"{h.contig}\t{h.pos}\t{h.ref}\t{h.alt}\t{h.gene}\t{h.protein}\t{h.citation}\n")
+            fh.write(f"{h.contig}\t{h.pos}\t{h.ref}\t{h.alt}\t{h.gene}\t{h.protein}\t{h.citation}\t{h.family}\n")
 
 
 def load_hotspots(path: str | os.PathLike[str] | None = None) -> list[Hotspot]:
@@ -162,7 +178,7 @@ def load_hotspots(path: str | os.PathLike[str] | None = None) -> list[Hotspot]:
             raise FormatError(f"{path}: line {no}: expected a position >= 1 and an A/C/G/T SNV")
         extra = dict(zip(head[4:], f[4:]))
         out.append(Hotspot(f[0], pos, ref, alt, extra.get("gene", ""), extra.get("protein", ""),
-                           extra.get("citation", "")))
+                           extra.get("citation", ""), extra.get("family") or "hotspot"))
     return out
 
 
@@ -170,11 +186,18 @@ def _norm(contig: str) -> str:
     return contig[3:] if contig.startswith("chr") else contig
 
 
-def hotspot_mask(contig: np.ndarray, pos: np.ndarray, ref: np.ndarray, hotspots: list[Hotspot]) -> np.ndarray:
-    """Boolean (P, 4): (panel row, alt base) is a hotspot allele (``chr2`` and ``2`` match)."""
+def hotspot_mask(contig: np.ndarray, pos: np.ndarray, ref: np.ndarray, hotspots: list[Hotspot],
+                 family: str | None = None) -> np.ndarray:
+    """Boolean (P, 4): (panel row, alt base) is a hotspot allele (``chr2`` and ``2`` match).
+
+    ``family`` limits the mask to the alleles of one testing family (``hotspot``
+    or ``bypass`` in the shipped list); None takes every allele.
+    """
     index = {(_norm(str(c)), int(p)): i for i, (c, p) in enumerate(zip(contig.tolist(), pos.tolist()))}
     mask = np.zeros((len(pos), 4), bool)
     for h in hotspots:
+        if family is not None and h.family != family:
+            continue
         i = index.get((_norm(h.contig), h.pos - 1))
         if i is not None and str(ref[i]).upper() == h.ref:
             mask[i, "ACGT".index(h.alt)] = True

@@ -1,38 +1,44 @@
-"""``deepamp annotate``: HGVS annotation, knowledge-base evidence and inhibitor ranking.
+"""Annotating the records of a VCF: HGVS, knowledge-base evidence, bypass changes and the inhibitor ranking.
 
-Reads a deepamp or LoFreq VCF (optionally phased by ``deepamp phase``) and writes ``PREFIX.tsv``, ``PREFIX.json`` and
-``PREFIX.vcf`` (input records plus INFO GENE, TRANSCRIPT, EXON, HGVSC, HGVSP,
-HGVSP1, CSQ, KB, KB_SOURCES).  Every output is written to a temporary file in
-the target directory and renamed only when all of them are complete.
+:func:`annotate_vcf` reads a deepamp or LoFreq VCF (optionally phased by
+``deepamp phase``) and returns an :class:`AnnotatedVcf`; :meth:`AnnotatedVcf.write`
+writes ``PREFIX.tsv``, ``PREFIX.json``, ``PREFIX.vcf`` (input records plus INFO
+GENE, TRANSCRIPT, EXON, HGVSC, HGVSP, HGVSP1, CSQ, KB, KB_SOURCES, BYPASS) and
+``PREFIX.ranking.tsv`` (the inhibitor ranking by group), all four or none.
 
-The JSON also holds the inhibitor ranking for the ALK protein changes found
-(decision support for a tumour board, not a treatment order); ``--phase``
-gives the phase relation of mutation pairs (TSV: mutA, mutB, cis|trans|undetermined).
+The JSON also holds the inhibitor ranking for the ALK protein changes found,
+in groups (evidence of activity, conflicting, resistance; "no data" not ranked),
+and what the knowledge base says about off-target (bypass) changes
+(decision support for a tumour board, not a treatment order); ``phase`` gives
+the phase relation of mutation pairs (TSV: mutA, mutB, cis|trans|undetermined).
 
 On a VCF written by ``deepamp phase`` (INFO ``PS`` shared by variants linked in
 cis, INFO ``PHASE`` = ``partner:relation:spanning=N`` per nearby variant), two
 SNVs in one codon that are phased cis get one combined amino-acid change; when
 they are trans, undetermined or not phased at all they are annotated
-separately and flagged (``phase`` column and a warning).  Without ``--phase``
+separately and flagged (``phase`` column and a warning).  Without ``phase``
 the ranking takes its phase relations from the same INFO fields.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import os
+from dataclasses import dataclass
 from typing import Any
 
+import pysam
 
+from deepamp.annotate.bypass import ON_TARGET, annotation_name, assess
+from deepamp.annotate.hgvs import Annotation, Variant, annotate, combine_cis, same_codon_groups
+from deepamp.annotate.knowledge import KnowledgeBase, load_kb
+from deepamp.annotate.mutation_names import split_gene
+from deepamp.annotate.ranking import DISCLAIMER, RELATIONS, RankingResult, rank_inhibitors
+from deepamp.annotate.transcripts import TranscriptSet, check_genome
 from deepamp.errors import FormatError, InputFileError, OptionError
 from deepamp.io.outputs import staged
 from deepamp.io.vcf import read_vcf, write_vcf
-from deepamp.annotate.hgvs import Annotation, Variant, annotate, combine_cis, same_codon_groups
-from deepamp.annotate.knowledge import KnowledgeBase, load_kb
-from deepamp.annotate.ranking import DISCLAIMER, RELATIONS, normalize_mutation, rank_inhibitors
-from deepamp.annotate.transcripts import TranscriptSet, check_genome
 
 INFO_FIELDS = [
     ("GENE", "Gene symbol (deepamp annotate)"),
@@ -44,45 +50,35 @@ INFO_FIELDS = [
     ("CSQ", "Consequence (Sequence Ontology term)"),
     ("KB", "deepamp knowledge-base record ids for this protein change (Table2 = Villa 2024 IC50 row)"),
     ("KB_SOURCES", "Sources of the KB records (see deepamp/annotate/data/kb_sources.tsv)"),
+    ("BYPASS", "Off-target (bypass) change: what the knowledge base says, incl. whether switching ALK inhibitor alone is expected to help"),
 ]
 TSV_COLUMNS = ["contig", "pos", "ref", "alt", "vaf", "gene", "transcript", "exon", "intron", "hgvsc",
                "hgvsp", "hgvsp1", "consequence", "combined_hgvsp1", "phase", "kb_records", "kb_sources",
-               "warnings", "notes"]
+               "bypass", "warnings", "notes"]
 
 
-class AnnotateUsageError(OptionError):
-    """A bad option value for ``deepamp annotate`` (e.g. unknown genome build)."""
+OUTPUT_SUFFIXES = ("tsv", "json", "vcf", "ranking.tsv")
 
 
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    """Add the ``deepamp annotate`` arguments to ``parser``."""
-    parser.add_argument("vcf", help="input VCF (deepamp or LoFreq; plain or bgzipped)")
-    parser.add_argument("-o", "--out", "--output", dest="output", required=True,
-                        help="output prefix: writes PREFIX.tsv, PREFIX.json and PREFIX.vcf")
-    parser.add_argument("--genome", default="hg38",
-                        help="genome build of the VCF: hg38 (GRCh38, default) or hg19 (GRCh37)")
-    parser.add_argument("--transcripts", metavar="JSON", default=None,
-                        help="extra transcript JSON (schema in deepamp/annotate/data/README.md)")
-    parser.add_argument("--phase", metavar="TSV", default=None,
-                        help="phase relations for the ranking: mutA<TAB>mutB<TAB>cis|trans|undetermined")
-
-
-def _kb_hits(kb: KnowledgeBase, ann: Annotation) -> tuple[list[str], list[str]]:
-    change = ann.combined_hgvsp1[2:] if ann.combined_hgvsp1 and ann.combined_hgvsp1 != "p.?" else ann.protein_change
-    if ann.gene != "ALK" or not change:
-        return [], []
-    try:
-        geno = normalize_mutation(change)
-    except ValueError:
-        return [], []
+def _kb_hits(kb: KnowledgeBase, ann: Annotation, txs: TranscriptSet) -> tuple[list[str], list[str], str]:
+    """Knowledge-base record ids, source ids and (off-target genes) the bypass summary of one annotation."""
+    name = annotation_name(ann, txs)
+    if name is None:
+        return [], [], ""
+    gene = split_gene(name)[0]
+    if gene not in ("ALK", *ON_TARGET):
+        finding = assess(kb, name)
+        return finding.record_ids, finding.source_ids, finding.summary
+    if gene != "ALK":
+        return [], [], ""
     ids, srcs = [], []
-    if any(r.genotype == geno for r in kb.ic50):
+    if any(r.genotype == name for r in kb.ic50):
         ids.append("Table2")
         srcs.append("villa2024")
-    for e in kb.evidence_for(geno):
+    for e in kb.evidence_for(name):
         ids.append(e.record_id)
         srcs.append(e.source_id)
-    return ids, sorted(set(srcs))
+    return ids, sorted(set(srcs)), ""
 
 
 def _vaf(rec: Any, alt_index: int) -> float | None:
@@ -112,7 +108,7 @@ def _enc(value: object) -> str:
     return s
 
 
-def _read_phase(path: str) -> list[tuple[str, str, str]]:
+def read_phase(path: str) -> list[tuple[str, str, str]]:
     try:
         fh = open(path, encoding="utf-8")
     except OSError as exc:
@@ -190,20 +186,83 @@ def _merge_codons_by_phase(variants: list[Variant], anns: list[Annotation], txs:
                 + ": annotated separately; the amino-acid change of a molecule carrying both is not given")
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run ``deepamp annotate``; returns 0 on success, raises DeepampError otherwise."""
+@dataclass
+class AnnotatedVcf:
+    """A VCF's records with their annotations, the JSON document and the inhibitor ranking.
+
+    Attributes
+    ----------
+    header, records : the output VCF (input records + annotation INFO fields)
+    rows : the TSV rows (:data:`TSV_COLUMNS`)
+    doc : the JSON document (variants, ranking, disclaimer, knowledge-base version)
+    ranking : the inhibitor ranking
+    genome : "hg38" or "hg19"
+    kb_version : knowledge-base version
+    """
+
+    header: pysam.VariantHeader
+    records: list[pysam.VariantRecord]
+    rows: list[list[Any]]
+    doc: dict[str, Any]
+    ranking: RankingResult
+    genome: str
+    kb_version: str
+
+    def write(self, prefix: str) -> list[str]:
+        """Write ``PREFIX.tsv``, ``.json``, ``.vcf`` and ``.ranking.tsv``, all or none; returns the paths.
+
+        Raises
+        ------
+        OutputError
+            An output cannot be written; nothing is left behind.
+        """
+        outs = [f"{prefix}.{ext}" for ext in OUTPUT_SUFFIXES]
+        with staged(*outs) as (tmp_tsv, tmp_json, tmp_vcf, tmp_rank):
+            with open(tmp_tsv, "w", newline="", encoding="utf-8") as fh:
+                fh.write(f"# deepamp annotate; genome {self.genome}; knowledge base {self.kb_version}; "
+                         f"{DISCLAIMER}\n")
+                w = csv.writer(fh, delimiter="\t", lineterminator="\n")
+                w.writerow(TSV_COLUMNS)
+                w.writerows(self.rows)
+            with open(tmp_json, "w", encoding="utf-8") as fh:
+                json.dump(self.doc, fh, indent=1)
+                fh.write("\n")
+            write_vcf(tmp_vcf, self.header, self.records)
+            with open(tmp_rank, "w", encoding="utf-8") as fh:
+                fh.write(self.ranking.to_tsv())
+        return outs
+
+
+def annotate_vcf(vcf: str, *, genome: str = "hg38", transcripts: str | None = None,
+                 phase: str | None = None) -> AnnotatedVcf:
+    """Annotate every ALT allele of ``vcf`` and rank the inhibitors for the protein changes found.
+
+    Parameters
+    ----------
+    vcf : deepamp or LoFreq VCF (plain, bgzip or gzip; a ``deepamp phase`` VCF gives phase relations)
+    genome : "hg38" (GRCh38) or "hg19" (GRCh37)
+    transcripts : optional extra transcript JSON
+    phase : optional TSV of phase relations (mutA, mutB, cis|trans|undetermined)
+
+    Raises
+    ------
+    OptionError
+        An unknown genome build.
+    InputFileError, FormatError
+        A missing or malformed input (the line is named), or a VCF already annotated.
+    """
     try:
-        genome = check_genome(args.genome)
+        genome = check_genome(genome)
     except ValueError as exc:
-        raise AnnotateUsageError(f"--genome: {exc}") from None
-    txs = TranscriptSet.default(genome, args.transcripts)
+        raise OptionError(f"--genome: {exc}") from None
+    txs = TranscriptSet.default(genome, transcripts)
     kb = load_kb()
-    phases = _read_phase(args.phase) if args.phase else []
-    data = read_vcf(args.vcf)
+    phases = read_phase(phase) if phase else []
+    data = read_vcf(vcf)
     header = data.header.copy()
     for key, desc in INFO_FIELDS:
         if key in header.info:
-            raise FormatError(f"{args.vcf}: INFO field {key} is already defined (already annotated?)")
+            raise FormatError(f"{vcf}: INFO field {key} is already defined (already annotated?)")
         header.add_line(f'##INFO=<ID={key},Number=A,Type=String,Description="{desc}">')
     records, variants, vafs, alt_of = data.records, [], [], []
     for ri, rec in enumerate(records):
@@ -222,35 +281,28 @@ def run(args: argparse.Namespace) -> int:
     _merge_codons_by_phase(variants, anns, txs, rel, phased)
 
     rows, jvars = [], []
-    per_rec: dict[int, dict[int, tuple[Annotation, list[str], list[str]]]] = {}
+    per_rec: dict[int, dict[int, tuple[Annotation, list[str], list[str], str]]] = {}
     for ann, vaf, (ri, ai) in zip(anns, vafs, alt_of):
-        ids, srcs = _kb_hits(kb, ann)
-        per_rec.setdefault(ri, {})[ai] = (ann, ids, srcs)
+        ids, srcs, bypass = _kb_hits(kb, ann, txs)
+        per_rec.setdefault(ri, {})[ai] = (ann, ids, srcs, bypass)
         d = ann.as_dict()
-        d.update({"vaf": vaf, "kb_records": ids, "kb_sources": srcs})
+        d.update({"vaf": vaf, "kb_records": ids, "kb_sources": srcs, "bypass": bypass})
         jvars.append(d)
         rows.append([d["contig"], d["pos"], d["ref"], d["alt"], "" if vaf is None else f"{vaf:.6g}",
                      ann.gene or "", ann.transcript or "", ann.exon or "", ann.intron or "",
                      ann.hgvsc or "", ann.hgvsp or "", ann.hgvsp1 or "", ann.consequence,
                      ann.combined_hgvsp1 or "", ann.phase or "", ",".join(ids), ",".join(srcs),
-                     "; ".join(ann.warnings), "; ".join(ann.notes)])
+                     bypass, "; ".join(ann.warnings), "; ".join(ann.notes)])
 
     muts: dict[str, float | None] = {}
     mut_of: dict[str, str] = {}  # variant label -> ranking mutation name
     for v, ann, vaf in zip(variants, anns, vafs):
-        change = ann.protein_change
-        if ann.combined_hgvsp1 and ann.combined_hgvsp1 != "p.?":
-            change = ann.combined_hgvsp1[2:]   # one amino-acid change for cis partners in one codon
-        if change and ann.gene:
-            name = change if ann.gene == "ALK" else f"{ann.gene}:{change}"
-            try:
-                key = normalize_mutation(name)
-            except ValueError:
-                continue
+        key = annotation_name(ann, txs)
+        if key is not None:
             mut_of[str(v)] = key
             prev = muts.get(key)
             muts[key] = vaf if prev is None else (prev if vaf is None else max(prev, vaf))
-    if not args.phase:  # relations between protein changes from the phased VCF
+    if not phase:  # relations between protein changes from the phased VCF
         seen: set[frozenset[str]] = set()
         for pair, relation in sorted(rel.items(), key=lambda kv: sorted(kv[0])):
             names = frozenset(mut_of.get(lbl) for lbl in pair)
@@ -259,13 +311,11 @@ def run(args: argparse.Namespace) -> int:
                 a, b = sorted(names)  # type: ignore[type-var]
                 phases.append((a, b, relation))
     try:
-        ranking = rank_inhibitors(list(muts.items()), phases, kb).as_dict()
+        ranked = rank_inhibitors(list(muts.items()), phases, kb)
     except ValueError as exc:
-        raise FormatError(f"{args.phase or args.vcf}: {exc}") from None
-    doc = {"tool": "deepamp annotate", "input": os.path.abspath(args.vcf), "genome": genome,
-           "kb_version": kb.version, "disclaimer": DISCLAIMER, "variants": jvars, "ranking": ranking}
-
-    outs = [f"{args.output}.{ext}" for ext in ("tsv", "json", "vcf")]
+        raise FormatError(f"{phase or vcf}: {exc}") from None
+    doc = {"tool": "deepamp annotate", "input": os.path.abspath(vcf), "genome": genome,
+           "kb_version": kb.version, "disclaimer": DISCLAIMER, "variants": jvars, "ranking": ranked.as_dict()}
     out_records = []
     for ri, rec in enumerate(records):
         rec.translate(header)
@@ -274,25 +324,20 @@ def run(args: argparse.Namespace) -> int:
         if got and nalt:
             def col(f: Any) -> tuple[str, ...]:
                 return tuple(_enc(f(*got[i])) if i in got else "." for i in range(nalt))
-            rec.info["GENE"] = col(lambda a, i, s: a.gene)
-            rec.info["TRANSCRIPT"] = col(lambda a, i, s: a.transcript)
-            rec.info["EXON"] = col(lambda a, i, s: a.exon if a.exon else
+            rec.info["GENE"] = col(lambda a, i, s, b: a.gene)
+            rec.info["TRANSCRIPT"] = col(lambda a, i, s, b: a.transcript)
+            rec.info["EXON"] = col(lambda a, i, s, b: a.exon if a.exon else
                                    (f"intron{a.intron}" if a.intron else None))
-            rec.info["HGVSC"] = col(lambda a, i, s: a.hgvsc)
-            rec.info["HGVSP"] = col(lambda a, i, s: a.hgvsp)
-            rec.info["HGVSP1"] = col(lambda a, i, s: a.hgvsp1)
-            rec.info["CSQ"] = col(lambda a, i, s: a.consequence)
-            rec.info["KB"] = col(lambda a, i, s: "&".join(i))
-            rec.info["KB_SOURCES"] = col(lambda a, i, s: "&".join(s))
+            rec.info["HGVSC"] = col(lambda a, i, s, b: a.hgvsc)
+            rec.info["HGVSP"] = col(lambda a, i, s, b: a.hgvsp)
+            rec.info["HGVSP1"] = col(lambda a, i, s, b: a.hgvsp1)
+            rec.info["CSQ"] = col(lambda a, i, s, b: a.consequence)
+            rec.info["KB"] = col(lambda a, i, s, b: "&".join(i))
+            rec.info["KB_SOURCES"] = col(lambda a, i, s, b: "&".join(s))
+            rec.info["BYPASS"] = col(lambda a, i, s, b: b)
         out_records.append(rec)
-    with staged(*outs) as (tmp_tsv, tmp_json, tmp_vcf):
-        with open(tmp_tsv, "w", newline="", encoding="utf-8") as fh:
-            fh.write(f"# deepamp annotate; genome {genome}; knowledge base {kb.version}; {DISCLAIMER}\n")
-            w = csv.writer(fh, delimiter="\t", lineterminator="\n")
-            w.writerow(TSV_COLUMNS)
-            w.writerows(rows)
-        with open(tmp_json, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=1)
-            fh.write("\n")
-        write_vcf(tmp_vcf, header, out_records)
-    return 0
+    return AnnotatedVcf(header, out_records, rows, doc, ranked, genome, kb.version)
+
+
+__all__ = ["AnnotatedVcf", "annotate_vcf", "vcf_phase_relations", "read_phase", "INFO_FIELDS", "TSV_COLUMNS",
+           "OUTPUT_SUFFIXES"]
