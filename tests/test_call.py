@@ -142,7 +142,7 @@ def test_call_from_counts_not_from_a_bam():
     assert [(v.pos, v.ref, v.alt) for v in variants] == [(1, "A", "G")]
     assert variants[0].dp4 == (5000, 4900, 60, 40)
     # min coverage removes the column from testing and from the burden
-    assert call_snvs(counts, CallOptions(min_cov=20000)) == ([], 0, 0)
+    assert call_snvs(counts, CallOptions(min_cov=20000)) == ([], 0, {})
 
 
 def test_fisher_matches_scipy():

@@ -142,5 +142,39 @@ def test_hotspot_family_has_its_own_burden():
     # 20 alt bases at Q30 on 10000 (p = 0.0035): significant alone (m = 1), not after 3 x 400 tests
     assert [v.pos for v in panel] == []
     assert [(v.pos, v.family) for v in hot] == [(1011, "hotspot")]
-    assert m2 == m - 1 and m_hot == 1
+    assert m2 == m - 1 and m_hot == {"hotspot": 1}
     assert hot[0].info["FAMILY"] == "hotspot"
+
+
+def test_bypass_alleles_are_their_own_family():
+    """ALK/ROS1 hotspots and off-target (bypass) alleles each get their own burden."""
+    shipped = H.load_hotspots()
+    g12c = next(h for h in shipped if h.gene == "KRAS" and h.protein == "G12C")
+    g1202r = next(h for h in shipped if h.protein == "G1202R")
+    assert (g12c.family, g1202r.family) == ("bypass", "hotspot")
+    P = 300
+    c = np.zeros((2 * P, 7, 2), np.uint32)
+    ref = []
+    pos = []
+    contig = []
+    for k, h in enumerate((g1202r, g12c)):
+        base = "ACGT".index(h.ref)
+        rows = slice(k * P, (k + 1) * P)
+        c[rows, base, :] = 5000
+        c[rows, (base + 1) % 4, 0] = 1                 # one error per site: every site is tested
+        centre = k * P + P // 2
+        c[centre, "ACGT".index(h.alt), :] = 12          # 24 alt reads: significant among a few alleles, not 600 sites
+        ref += [h.ref] * P
+        pos += list(range(h.pos - 1 - P // 2, h.pos - 1 + P - P // 2))
+        contig += [h.contig] * P
+    qh = np.zeros((2 * P, 64), np.uint32)
+    qh[:, 30] = c[:, :5, :].sum(axis=(1, 2))
+    counts = CountResult.from_arrays(np.array(contig), np.array(pos), "".join(ref), c, qual_hist=qh)
+    calls, m, families = call_snvs(counts, CallOptions(), hotspots=shipped)
+    assert {(v.chrom, v.pos, v.alt): v.family for v in calls} == {
+        (g1202r.contig, g1202r.pos, g1202r.alt): "hotspot", (g12c.contig, g12c.pos, g12c.alt): "bypass"}
+    shipped_here = {f: sum(1 for h in shipped if h.family == f and (h.contig, h.pos - 1) in set(zip(contig, pos))
+                           and h.ref == ref[pos.index(h.pos - 1)]) for f in ("hotspot", "bypass")}
+    assert families == shipped_here and families["bypass"] >= 1
+    panel, m_panel, none = call_snvs(counts, CallOptions())
+    assert none == {} and m < m_panel and panel == []   # the family tests leave the panel burden

@@ -95,7 +95,7 @@ def read_call_vcf(path: str) -> VcfSummary:
             summary.reads = _counts(value)
         elif key == "deepamp_bases" and value:
             summary.bases = _counts(value)
-        elif key in ("deepamp_mtc", "deepamp_indel_mtc", "deepamp_hotspot_mtc") and value:
+        elif key in ("deepamp_mtc", "deepamp_indel_mtc", "deepamp_hotspot_mtc", "deepamp_bypass_mtc") and value:
             summary.tests.append(f"{key[8:]}: {value}")
     summary.phased = "PHASE" in data.header.info or "PS" in data.header.info
     for rec in data.records:

@@ -160,11 +160,11 @@ def _call(counts: CountResult, ref: str | None, bg, source: str | None, opts: Ca
 
     if bg is not None:
         bg.check_counted_like(counts.options)
-    snvs, m, m_hot = call_snvs(counts, opts, background=bg, hotspots=hotspots) if opts.snvs else ([], 0, 0)
+    snvs, m, family_tests = call_snvs(counts, opts, background=bg, hotspots=hotspots) if opts.snvs else ([], 0, {})
     indels, m_indel, notes = call_indels(counts, opts, background=bg, reference=ref) if opts.indels \
         else ([], 0, [])
     calls = merge_sorted(snvs, indels)
-    result = CallSet(counts, calls, opts, {"snv": m, "hotspot": m_hot, "indel": m_indel},
+    result = CallSet(counts, calls, opts, {"snv": m, **family_tests, "indel": m_indel},
                      site_stats(counts, opts), list(notes), ref, source,
                      None if bg is None else bg.panel_sha256)
     if opts.filters is not None:

@@ -115,7 +115,8 @@ class CallSet:
     calls : every significant allele, SNVs and indels in position order (SNVs first at a shared anchor)
     options : the CallOptions used
     tests : number of tests per family burden: ``snv`` (panel family; LoFreq's dynamic
-        Bonferroni factor unless fixed), ``hotspot`` and ``indel``
+        Bonferroni factor unless fixed), ``indel``, and each hotspot family on the panel
+        (``hotspot``: ALK/ROS1 resistance alleles, ``bypass``: off-target genes)
     sites : what happened to every position (tested for SNVs, or why not)
     notes : remarks for the run summary (what was counted but not tested, model fits)
     reference : the reference FASTA
@@ -177,8 +178,9 @@ class CallSet:
                "##deepamp_counting=unknown (counts from another source)"]
         if o.snvs:
             out.append(f"##deepamp_mtc={o.mtc},tests={self.tests.get('snv', 0)},alpha={o.alpha}")
-            if o.hotspots:
-                out.append(f"##deepamp_hotspot_mtc={o.mtc},tests={self.tests.get('hotspot', 0)},alpha={o.alpha}")
+            for family in ("hotspot", "bypass"):
+                if family in self.tests:
+                    out.append(f"##deepamp_{family}_mtc={o.mtc},tests={self.tests[family]},alpha={o.alpha}")
         if o.indels:
             out.append(f"##deepamp_indel_mtc={o.mtc},tests={self.tests.get('indel', 0)},alpha={o.alpha}")
         if self.counts.read_stats:
@@ -234,7 +236,8 @@ class CallSet:
         n_indel = len(self.calls) - n_snv
         parts = []
         if self.options.snvs:
-            parts.append(f"{n_snv} of {self.tests.get('snv', 0) + self.tests.get('hotspot', 0)} SNV tests significant")
+            n_tests = self.tests.get("snv", 0) + self.tests.get("hotspot", 0) + self.tests.get("bypass", 0)
+            parts.append(f"{n_snv} of {n_tests} SNV tests significant")
         if self.options.indels:
             parts.append(f"{n_indel} of {self.tests.get('indel', 0)} indel tests")
         calls = "calls: " + ", ".join(parts)

@@ -31,9 +31,9 @@ __all__ = ["SnvCalls", "call_snvs", "site_stats", "testable_ref_code"]
 class SnvCalls(NamedTuple):
     """Result of :func:`call_snvs`."""
 
-    calls: list[Call]       # significant SNVs sorted by position, alt
-    tests: int              # the panel family's number of tests m
-    hotspot_tests: int      # the hotspot family's (0 without hotspots)
+    calls: list[Call]               # significant SNVs sorted by position, alt
+    tests: int                      # the panel family's number of tests m
+    family_tests: dict[str, int]    # tests of each hotspot family on the panel ("hotspot", "bypass")
 
 
 def testable_ref_code(counts: CountResult, options: CallOptions) -> np.ndarray:
@@ -97,13 +97,14 @@ def call_snvs(counts: CountResult, options: CallOptions | None = None, *, backgr
         (MODEL=background, INFO BGRATE); raises ReferenceFileError if it was
         learned on another panel or reference.
     hotspots : list of deepamp.calling.hotspots.Hotspot, optional
-        Hotspot alleles form their own family (FAMILY=hotspot) corrected for
-        the number of hotspot alleles on the panel; the panel family's burden
-        loses those tests.
+        Known alleles form their own testing families by their ``family``
+        (``hotspot``: ALK/ROS1 resistance; ``bypass``: off-target genes), each
+        corrected for its own number of alleles on the panel (INFO FAMILY);
+        the panel family's burden loses those tests.
 
     Returns
     -------
-    SnvCalls (calls sorted by position, panel-family tests, hotspot-family tests)
+    SnvCalls (calls sorted by position, panel-family tests, tests per hotspot family on the panel)
 
     Raises
     ------
@@ -118,19 +119,27 @@ def call_snvs(counts: CountResult, options: CallOptions | None = None, *, backgr
         tests, rate = _quality_site_tests(counts, options), None
         model_name = "quality"
     m = options.bonf if options.bonf is not None else tests.m
-    fam = np.zeros(len(tests), bool)
-    m_hot = 0
+    family = np.full(len(tests), "panel", dtype=object)
+    family_tests: dict[str, int] = {}
     if hotspots:
-        from deepamp.calling.hotspots import hotspot_mask
+        from deepamp.calling.hotspots import FAMILIES, hotspot_mask
 
-        mask = hotspot_mask(counts.contig, counts.pos, counts.ref, hotspots)
-        mask &= ((counts.ref_code < 4) & (counts.depth >= max(options.min_cov, 1)))[:, None]
-        fam = mask[tests.pos, tests.alt] if len(tests) else fam
-        m_hot = max(int(mask.sum()), int(fam.sum()), 1)
-        m = max(int(m) - int(fam.sum()), int((~fam).sum()), 1)
+        testable = ((counts.ref_code < 4) & (counts.depth >= max(options.min_cov, 1)))[:, None]
+        for name in FAMILIES:
+            mask = hotspot_mask(counts.contig, counts.pos, counts.ref, hotspots, family=name) & testable
+            if not mask.any():
+                continue
+            sel = mask[tests.pos, tests.alt] & (family == "panel") if len(tests) else np.zeros(0, bool)
+            family[sel] = name
+            family_tests[name] = max(int(mask.sum()), int(sel.sum()), 1)
+        in_families = family != "panel"
+        m = max(int(m) - int(in_families.sum()), int((~in_families).sum()), 1)
     logp_adj = np.empty(len(tests))
-    logp_adj[~fam] = adjust(tests.logp[~fam], m, options.mtc)
-    logp_adj[fam] = adjust(tests.logp[fam], m_hot, options.mtc)
+    panel = family == "panel"
+    logp_adj[panel] = adjust(tests.logp[panel], m, options.mtc)
+    for name, m_family in family_tests.items():
+        sel = family == name
+        logp_adj[sel] = adjust(tests.logp[sel], m_family, options.mtc)
     keep = np.flatnonzero(logp_adj < math.log(options.alpha))
     ref_code = counts.ref_code
     out = []
@@ -141,8 +150,7 @@ def call_snvs(counts: CountResult, options: CallOptions | None = None, *, backgr
         out.append(Call(str(counts.contig[row]), int(counts.pos[row]) + 1, BASES[ref], BASES[alt],
                         int(tests.depth[i]), int(tests.alt_count[i]),
                         (int(c[ref, 0]), int(c[ref, 1]), int(c[alt, 0]), int(c[alt, 1])),
-                        float(tests.logp[i]), float(logp_adj[i]), model_name,
-                        "hotspot" if fam[i] else "panel", "snv", row,
+                        float(tests.logp[i]), float(logp_adj[i]), model_name, str(family[i]), "snv", row,
                         rate=None if rate is None else float(rate[i])))
     out.sort(key=lambda v: (v.row, v.alt))
-    return SnvCalls(out, int(m), int(m_hot))
+    return SnvCalls(out, int(m), family_tests)

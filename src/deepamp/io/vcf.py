@@ -55,8 +55,9 @@ INFO_DEFS: dict[str, tuple[str, str, str]] = {
                              "(indels: repeat-length slippage rate) or background (per-site rate from controls)"),
     "PADJ": ("1", "String", "Multiple-testing adjusted p-value (method in ##deepamp_mtc); a number written "
                             "as text so that values below 1e-38 keep their digits"),
-    "FAMILY": ("1", "String", "Testing family: panel (all sites), hotspot (known resistance sites) or indel "
-                              "(indel events); each has its own multiple-testing burden"),
+    "FAMILY": ("1", "String", "Testing family: panel (all sites), hotspot (known ALK/ROS1 resistance alleles), "
+                              "bypass (known off-target resistance alleles) or indel (indel events); each has "
+                              "its own multiple-testing burden"),
     "BGRATE": ("1", "Float", "Background error rate of this substitution or indel event at this site "
                              "(background model only)"),
     "IDRATE": ("1", "Float", "Per-fragment indel error rate of the context model (Dindel homopolymer shape, "
