@@ -202,14 +202,13 @@ def test_insertions_with_n_are_counted_not_tested(tmp_path, capsys):
     assert sorted(counts.indels.sequence.astype(str).tolist()) == ["G", "GN", "N"]
     t = collect_events(counts)
     assert t.alt.tolist() == ["AG"] and t.pos.tolist() == [27]         # G after GG: left-normalised
-    assert (t.ambiguous_events, t.ambiguous_fragments) == (2, 10)
+    assert t.untested == {"inserted N": (2, 10)}
     calls, m, notes = call_indels(counts, CallOptions(alpha=1.0, mtc="none"))
     assert m == 1 and [v.alt for v in calls] == ["AG"]
-    assert "indels: 10 fragments with N in the inserted bases (2 events) not tested" in notes
+    assert "indels: 2 events (10 fragments) not tested: inserted N" in notes
     out = str(tmp_path / "n.vcf")
     assert cli.main(["call", "-f", fa, "-r", "c1:1-60", "-o", out, bam]) == 0
-    assert "deepamp call: indels: 10 fragments with N in the inserted bases (2 events) not tested" \
-        in capsys.readouterr().err
+    assert "deepamp call: indels: 2 events (10 fragments) not tested: inserted N" in capsys.readouterr().err
     assert [r.alts[0] for r in _records(out) if "INDEL" in r.info] == ["AG"]
 
 

@@ -185,8 +185,10 @@ def test_corrupt_gzip_fastq(tmp_path):
     r1 = tmp_path / "r1.fastq.gz"
     data = gzip.compress("".join(f"@p{i}\nACGT\n+\nIIII\n" for i in range(2000)).encode())
     r1.write_bytes(data[:len(data) // 2])
+    r2 = tmp_path / "r2.fastq.gz"
+    r2.write_bytes(gzip.compress("".join(f"@p{i}\nTTGC\n+\nIIII\n" for i in range(2000)).encode()))
     with pytest.raises(FormatError, match="r1.fastq.gz: corrupt or truncated gzip"):
-        validate_fastq_pair(str(r1), str(r1))
+        validate_fastq_pair(str(r1), str(r2))
 
 
 def test_cli_missing_fastq_one_line_and_no_output(tmp_path, capsys):
@@ -232,10 +234,11 @@ def test_failing_child_names_tool_and_last_stderr_line_and_leaves_no_output(tmp_
     for suffix in (".amb", ".ann", ".bwt", ".pac", ".sa"):      # an "index" so bwa mem is what fails
         (tmp_path / f"r.fa{suffix}").write_text("x")
     fq = write_fastq(tmp_path / "r.fq", [("p", "ACGT", "IIII")], gz=False)
+    fq2 = write_fastq(tmp_path / "r2.fq", [("p", "TTGC", "IIII")], gz=False)
     out = tmp_path / "out" / "o.bam"
     out.parent.mkdir()
     with pytest.raises(PipelineError) as exc:
-        align(str(ref), fq, fq, str(out), "bwa")
+        align(str(ref), fq, fq2, str(out), "bwa")
     assert str(exc.value) == "bwa failed (exit 3): [E::bwa_idx_load] fail to locate the index"
     assert os.listdir(out.parent) == []
 

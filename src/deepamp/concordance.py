@@ -106,8 +106,7 @@ class LeftAligner:
         self._ref.close()
 
     def _base(self, contig: str, p: int) -> str:
-        rc = self._ref.contig(contig)
-        return self._ref.fetch(contig, p, p + 1) if rc.offset <= p < rc.end else "N"
+        return self._ref.fetch(contig, p, p + 1) if self._ref.covers(contig, p) else "N"
 
     def align(self, key: Key, source: str) -> Key:
         """The left-most equivalent of indel ``key`` (other alleles unchanged)."""
@@ -115,8 +114,8 @@ class LeftAligner:
         if not (len(ref) != len(alt) and min(len(ref), len(alt)) == 1 and ref[0] == alt[0]
                 and set(ref + alt) <= set("ACGT")):
             return key
-        rc = self._ref.contig(chrom)
-        if not rc.offset <= pos - 1 <= pos - 1 + len(ref) <= rc.end or \
+        self._ref.pieces(chrom)          # the contig is in the reference at all
+        if not self._ref.covers(chrom, pos - 1, pos - 1 + len(ref)) or \
                 self._ref.fetch(chrom, pos - 1, pos - 1 + len(ref)) != ref:
             raise ReferenceFileError(f"{self.path}: does not carry REF {ref} at {chrom}:{pos} of "
                                      f"{source} (another reference? give the right one with -f)")

@@ -149,6 +149,10 @@ def read_annotation(path: str) -> dict[str, Any]:
     for n, v in enumerate(doc["variants"]):
         if not isinstance(v, dict) or not all(k in v for k in ("contig", "pos", "ref", "alt")):
             raise FormatError(f"{path}: variants[{n}] lacks contig/pos/ref/alt")
+        if not (isinstance(v["contig"], str) and isinstance(v["pos"], int) and not isinstance(v["pos"], bool)
+                and v["pos"] >= 1 and isinstance(v["ref"], str) and isinstance(v["alt"], str)):
+            raise FormatError(f"{path}: variants[{n}] has no valid contig/pos/ref/alt "
+                              f"(pos must be a positive integer, not {v['pos']!r})")
     return doc
 
 

@@ -274,12 +274,12 @@ class RunErrorProfile:
             np.random.SeedSequence([self.run_seed & 0xFFFFFFFF, zlib.crc32(contig.encode()),
                                     index, 0x5EED]))
         start = index * _BLOCK
-        rc = self.reference.contig(contig)
-        # Sequence with two bases of context either side ("N" outside the FASTA).
-        lo, hi = max(start - 2, rc.offset), min(start + _BLOCK + 2, rc.end)
+        # Sequence with two bases of context either side ("N" outside the FASTA's records).
         seq = bytearray(b"N" * (_BLOCK + 4))
-        if lo < hi:
-            seq[lo - (start - 2):hi - (start - 2)] = self.reference.fetch(contig, lo, hi).encode()
+        for rc in self.reference.pieces(contig):
+            lo, hi = max(start - 2, rc.offset), min(start + _BLOCK + 2, rc.end)
+            if lo < hi:
+                seq[lo - (start - 2):hi - (start - 2)] = self.reference.fetch(contig, lo, hi).encode()
         codes = _CODE[np.frombuffer(bytes(seq), dtype=np.uint8)]
         mid = codes[2:-2]
         sd = self.site_sd
@@ -459,11 +459,9 @@ def _validate_spikes(ref: Reference, spikes: Sequence[Spike], amplicons: Sequenc
             raise FormatError(f"{where}: indel REF and ALT must share their first (anchor) base")
         if s.pos < 1:
             raise FormatError(f"{where}: position must be >= 1")
-        try:
-            rc = ref.contig(s.contig)
-        except ReferenceFileError:
-            raise RegionError(f"{where}: contig {s.contig!r} is not in the reference {ref.path}") from None
-        if s.start0 < rc.offset or s.end0 > rc.end:
+        if not ref.has(s.contig):
+            raise RegionError(f"{where}: contig {s.contig!r} is not in the reference {ref.path}")
+        if not ref.covers(s.contig, s.start0, s.end0):
             raise RegionError(f"{where}: outside the reference {ref.path}")
         actual = ref.fetch(s.contig, s.start0, s.end0)
         if actual != s.ref:
@@ -962,25 +960,23 @@ def _simulate(ref: Reference, amplicons, out_bam: str, pairs: int, read_length: 
         if a.name in names:
             raise RegionError(f"amplicon name {a.name!r} is used twice")
         names.add(a.name)
-        try:
-            rc = ref.contig(a.contig)
-        except ReferenceFileError:
-            raise RegionError(f"amplicon {a.name}: contig {a.contig!r} is not in the reference "
-                              f"{ref.path}") from None
-        if a.start0 < rc.offset or a.end0 > rc.end or a.end0 <= a.start0:
+        if not ref.has(a.contig):
+            raise RegionError(f"amplicon {a.name}: contig {a.contig!r} is not in the reference {ref.path}")
+        if a.end0 <= a.start0 or not ref.covers(a.contig, a.start0, a.end0):
             raise RegionError(f"amplicon {a.name} ({a.contig}:{a.start0 + 1}-{a.end0}) is outside "
-                              f"the reference {ref.path} ({a.contig}:{rc.offset + 1}-{rc.end})")
+                              f"the reference {ref.path} ({ref.describe(a.contig)})")
     _validate_spikes(ref, spikes, amps, read_length)
     if profile is None:
         profile = RunErrorProfile(ref, run_seed)
 
     # @SQ lines: every reference contig, in reference order.
     lengths: dict[str, int] = {}
-    for name, rc in ref.contigs.items():
+    for name in ref.names:
+        last = ref.span(name)[1]
         if contig_length is None:
-            ln = rc.end
+            ln = last
         elif isinstance(contig_length, Mapping):
-            ln = int(contig_length.get(name, rc.end))
+            ln = int(contig_length.get(name, last))
         else:
             ln = int(contig_length)
         lengths[name] = ln
@@ -989,9 +985,9 @@ def _simulate(ref: Reference, amplicons, out_bam: str, pairs: int, read_length: 
             raise RegionError(f"amplicon {a.name} ends at {a.end0}, beyond the contig length "
                               f"{lengths[a.contig]} of {a.contig}")
     for name, ln in lengths.items():
-        if ln < ref.contigs[name].end:
+        if ln < ref.span(name)[1]:
             raise RegionError(f"contig length {ln} of {name} is shorter than the reference, "
-                              f"which reaches {ref.contigs[name].end}")
+                              f"which reaches {ref.span(name)[1]}")
 
     out_bam = os.path.abspath(out_bam)
     base = out_bam[:-4] if out_bam.endswith(".bam") else out_bam

@@ -164,9 +164,21 @@ def _call(counts: CountResult, ref: str | None, bg, source: str | None, opts: Ca
     indels, m_indel, notes = call_indels(counts, opts, background=bg, reference=ref) if opts.indels \
         else ([], 0, [])
     calls = merge_sorted(snvs, indels)
+    warnings = []
+    if hotspots:
+        from deepamp.calling.hotspots import ref_mismatches
+
+        wrong = ref_mismatches(counts.contig, counts.pos, counts.ref, hotspots)
+        if wrong:
+            h, here = wrong[0]
+            message = (f"hotspots: {len(wrong)} alleles have another REF than the reference (first: {h.contig}:"
+                       f"{h.pos} {h.ref}>{h.alt}, the reference has {here}); another genome build? They are "
+                       "not tested as hotspots")
+            log.warning(message)
+            warnings.append(message)
     result = CallSet(counts, calls, opts, {"snv": m, **family_tests, "indel": m_indel},
                      site_stats(counts, opts), list(notes), ref, source,
-                     None if bg is None else bg.panel_sha256)
+                     None if bg is None else bg.panel_sha256, warnings=warnings)
     if opts.filters is not None:
         _apply(result, population)
     return result
@@ -194,4 +206,6 @@ def _apply(result: CallSet, population) -> None:
         if not math.isnan(fo.popaf[i]):
             c.popaf = float(fo.popaf[i])
     result.filter_descriptions = fo.descriptions
-    result.notes += fo.notes
+    for note in fo.notes:
+        log.warning(note)
+    result.warnings += fo.notes

@@ -123,6 +123,9 @@ class CallSet:
     background_source : where the background came from (file or controls), or None
     background_panel : the background's panel hash, or None
     filter_descriptions : FILTER name -> description of the filters applied
+    background_summary : the background's summary lines when it was learned from controls now
+    warnings : what the user must know (logged as warnings when it happened), e.g. hotspot
+        alleles of another genome build, a population filter that could not run
     """
 
     counts: CountResult
@@ -136,6 +139,7 @@ class CallSet:
     background_panel: str | None = None
     filter_descriptions: dict[str, str] = field(default_factory=dict)
     background_summary: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[Call]:
         return iter(self.calls)

@@ -52,7 +52,7 @@ COLUMNS = ("contig", "pos", "ref", "alt", "gene", "protein", "citation", "family
 _COMP = str.maketrans("ACGT", "TGCA")
 
 __all__ = ["BYPASS_CHANGES", "FAMILIES", "Hotspot", "RESISTANCE_CHANGES", "derive_table", "load_hotspots",
-           "shipped_path", "write_table", "hotspot_mask"]
+           "shipped_path", "write_table", "hotspot_mask", "ref_mismatches"]
 
 
 @dataclass(frozen=True)
@@ -202,3 +202,16 @@ def hotspot_mask(contig: np.ndarray, pos: np.ndarray, ref: np.ndarray, hotspots:
         if i is not None and str(ref[i]).upper() == h.ref:
             mask[i, "ACGT".index(h.alt)] = True
     return mask
+
+
+def ref_mismatches(contig: np.ndarray, pos: np.ndarray, ref: np.ndarray,
+                   hotspots: list[Hotspot]) -> list[tuple[Hotspot, str]]:
+    """(allele, reference base) of hotspot alleles at a panel position whose REF is not the
+    reference base there (a list of another genome build?)."""
+    index = {(_norm(str(c)), int(p)): i for i, (c, p) in enumerate(zip(contig.tolist(), pos.tolist()))}
+    out = []
+    for h in hotspots:
+        i = index.get((_norm(h.contig), h.pos - 1))
+        if i is not None and str(ref[i]).upper() != h.ref:
+            out.append((h, str(ref[i]).upper()))
+    return out

@@ -155,9 +155,8 @@ def call_indels(counts: CountResult, options: CallOptions | None = None, *, back
     notes = []
     if background is None:
         notes.append("indel context model: " + describe(fits).replace(",", ", "))
-    if table.ambiguous_events:
-        notes.append(f"indels: {table.ambiguous_fragments} fragments with N in the inserted bases "
-                     f"({table.ambiguous_events} events) not tested")
+    for reason, (events, fragments) in table.untested.items():
+        notes.append(f"indels: {events} events ({fragments} fragments) not tested: {reason}")
     return IndelCalls(out, int(m), notes)
 
 

@@ -72,9 +72,13 @@ class _RefWindows:
             ref = reference if isinstance(reference, Reference) else Reference(reference)
             try:
                 for c, (lo, hi) in spans.items():
-                    rc = ref.contig(c)
-                    a, b = max(rc.offset, lo - _PAD), min(rc.end, hi + _PAD)
-                    self._win[c] = (a, ref.fetch(c, a, b))
+                    a, b = max(0, lo - _PAD), hi + _PAD
+                    buf = bytearray(b"N" * (b - a))
+                    for rc in ref.pieces(c):      # 'N' between and beyond the FASTA's records
+                        x, y = max(a, rc.offset), min(b, rc.end)
+                        if x < y:
+                            buf[x - a:y - a] = ref.fetch(c, x, y).encode()
+                    self._win[c] = (a, buf.decode())
             finally:
                 if ref is not reference:
                     ref.close()
@@ -168,9 +172,12 @@ class IndelTable:
     depth : int64 (n, 2) fragments spanning the junction, forward / reverse
     ref_count : int64 (n, 2) spanning fragments without an indel of the same kind here
     hrun : LoFreq's HRUN; repeat : repeat length of the context model
-    ambiguous_events, ambiguous_fragments : insertions with N in the inserted bases
-        (raw events and their fragments), left out of the table because they are
-        not a determinate allele
+    untested : why counted events were left out of the table: reason -> (raw events,
+        fragments).  ``inserted N``: an insertion with N among its bases (not a
+        determinate allele); ``deleted bases unknown``: a deletion reaching past the
+        reference records (or 512 bases past the regions) or over reference N, whose
+        REF cannot be written without inventing bases; ``anchor not A/C/G/T``: no
+        placement of the event has a counted A/C/G/T anchor base
     """
 
     contig: np.ndarray
@@ -185,8 +192,7 @@ class IndelTable:
     ref_count: np.ndarray
     hrun: np.ndarray
     repeat: np.ndarray
-    ambiguous_events: int = 0
-    ambiguous_fragments: int = 0
+    untested: dict[str, tuple[int, int]] = dataclasses.field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.pos.shape[0])
@@ -197,7 +203,7 @@ class IndelTable:
                         self.sequence.tolist()))
 
     def subset(self, idx: np.ndarray) -> "IndelTable":
-        """The events at indices ``idx`` (the ambiguous counts are kept)."""
+        """The events at indices ``idx`` (the ``untested`` counts are kept)."""
         arrays = {f.name: getattr(self, f.name)[idx] for f in dataclasses.fields(self)
                   if isinstance(getattr(self, f.name), np.ndarray)}
         return dataclasses.replace(self, **arrays)
@@ -217,19 +223,24 @@ def collect_events(counts: CountResult, reference=None) -> IndelTable:
     row_of = {(c, int(p)): i for i, (c, p) in enumerate(zip(counts.contig.astype(str).tolist(),
                                                             counts.pos.tolist()))}
     merged: dict[tuple[str, int, int, str], np.ndarray] = {}
-    n_ambiguous = [0, 0]
+    untested: dict[str, tuple[int, int]] = {}
+
+    def leave_out(reason: str, fragments: np.ndarray) -> None:
+        events, frags = untested.get(reason, (0, 0))
+        untested[reason] = (events + 1, frags + int(fragments.sum()))
+
     for c, p, n, s, k in zip(ind.contig.astype(str).tolist(), ind.pos.tolist(), ind.length.tolist(),
                              ind.sequence.astype(str).tolist(), np.asarray(ind.count, np.int64)):
         p, n = int(p), int(n)
         seq = ref.fetch(c, p + 1, p + 1 - n) if n < 0 else s.upper()
-        if n > 0 and "N" in seq:            # not a determinate allele: counted, not tested
-            n_ambiguous[0] += 1
-            n_ambiguous[1] += int(k.sum())
+        if "N" in seq:                      # not a determinate allele / no known REF: counted, not tested
+            leave_out("inserted N" if n > 0 else "deleted bases unknown", k)
             continue
         # left-most equivalent placement whose anchor is a counted position
         place = next(((a, q) for a, q in placements(functools.partial(ref.base, c), p, seq, n < 0)
                       if (c, a) in row_of), None)
         if place is None or ref.base(c, place[0]) not in "ACGT":
+            leave_out("anchor not A/C/G/T", k)
             continue
         key = (c, place[0], n, place[1])
         merged[key] = merged.get(key, np.zeros(2, np.int64)) + k
@@ -257,4 +268,4 @@ def collect_events(counts: CountResult, reference=None) -> IndelTable:
                       rows, length, np.array([k[3] for k in keys], dtype=str), np.array(refs, dtype=str),
                       np.array(alts, dtype=str), count, depth, depth - same_kind,
                       np.array(hruns, np.int64), np.array(reps, np.int64),
-                      ambiguous_events=n_ambiguous[0], ambiguous_fragments=n_ambiguous[1])
+                      untested=untested)

@@ -73,8 +73,11 @@ def _check_bai(index: str, alignment: str) -> None:
     """
     import struct
 
-    with open(index, "rb") as fh:
-        data = fh.read()
+    try:
+        with open(index, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise IndexFileError(f"{alignment}: cannot read its index {index} ({exc.strerror})") from None
     bad = IndexFileError(f"{alignment}: index {index} is corrupt (re-index it)")
     if data[:4] != b"BAI\x01":
         raise bad
@@ -128,8 +131,11 @@ def inspect_alignment(path: str | os.PathLike[str], reference: str | None = None
         raise InputFileError(f"{path}: alignment file not found")
     if not os.path.isfile(path) or not os.access(path, os.R_OK):
         raise InputFileError(f"{path}: not a readable file")
-    with open(path, "rb") as fh:
-        magic = fh.read(4)
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read ({exc.strerror})") from None
     if magic == b"CRAM":
         fmt = "CRAM"
     elif magic[:2] == b"\x1f\x8b":
@@ -180,13 +186,13 @@ def check_reference(info: AlignmentInfo, ref: Reference, contigs: set[str]) -> N
     """
     lengths = info.contig_lengths
     for name in sorted(contigs):
-        rc = ref.contig(name)
         bam_len = lengths[name]
-        if rc.offset == 0 and rc.fasta_name == name and rc.length != bam_len:
-            raise ReferenceFileError(
-                f"{ref.path}: contig {name} has length {rc.length} but {bam_len} in "
-                f"{info.path} (different reference build?)")
-        if rc.end > bam_len:
-            raise ReferenceFileError(
-                f"{ref.path}: {rc.fasta_name} extends past the end of {name} "
-                f"({bam_len} bp in {info.path})")
+        for rc in ref.pieces(name):
+            if rc.offset == 0 and rc.fasta_name == name and rc.length != bam_len:
+                raise ReferenceFileError(
+                    f"{ref.path}: contig {name} has length {rc.length} but {bam_len} in "
+                    f"{info.path} (different reference build?)")
+            if rc.end > bam_len:
+                raise ReferenceFileError(
+                    f"{ref.path}: {rc.fasta_name} extends past the end of {name} "
+                    f"({bam_len} bp in {info.path})")

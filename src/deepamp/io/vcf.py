@@ -351,21 +351,30 @@ def write_vcf(path: str | os.PathLike[str], header: pysam.VariantHeader,
     with staged(*targets, suffixes=[".vcf.gz", ""] if gz else [".vcf"]) as tmps:
         if gz:
             recs = _sorted(header, recs)
+        verbosity = pysam.set_verbosity(0)          # failures are reported below, in one line
         try:
             with pysam.VariantFile(tmps[0], "wz" if gz else "w", header=header) as out:
                 for r in recs:
                     out.write(r)
+            if gz:
+                pysam.tabix_index(tmps[0], preset="vcf", force=True, index=tmps[1])
         except (OSError, ValueError) as exc:
             if isinstance(exc, OSError) and exc.errno:
                 raise
-            raise OutputError(f"{path}: cannot write VCF ({exc})") from None
-        if gz:
-            try:
-                pysam.tabix_index(tmps[0], preset="vcf", force=True, index=tmps[1])
-            except OSError as exc:
-                if exc.errno:
-                    raise
-                raise OutputError(f"{path}: cannot index the VCF ({exc})") from None
+            raise OutputError(f"{path}: cannot write VCF ({_why(tmps[0], exc)})") from None
+        finally:
+            pysam.set_verbosity(verbosity)
+
+
+def _why(tmp: str, exc: Exception) -> str:
+    """htslib reports a failed write without its cause: a full file system is the usual one."""
+    try:
+        st = os.statvfs(os.path.dirname(os.path.abspath(tmp)))
+        if st.f_bavail * st.f_frsize < 1 << 16:
+            return os.strerror(28)          # ENOSPC
+    except OSError:
+        pass
+    return str(exc)
 
 
 def info_value(rec: pysam.VariantRecord, key: str, alt_index: int = 0):

@@ -148,7 +148,12 @@ def validate_fastq_pair(r1: str, r2: str, trim_5p: int = 0,
         raise FormatError("--trim-5p must be >= 0")
     if trim_5p and (out1 is None or out2 is None):
         raise ValueError("trimmed copies need out1 and out2")
-    pairs = bases = 0
+    for path in (r1, r2):
+        if not os.path.isfile(path):
+            raise InputFileError(f"{path}: FASTQ not found")
+    if os.path.samefile(r1, r2):
+        raise FormatError(f"{r2}: is the same file as R1 ({r1}); give the read 1 and read 2 files of the pair")
+    pairs = bases = same = too_short = 0
     with _open_fastq(r1) as f1, _open_fastq(r2) as f2:
         w1 = open(out1, "w", encoding="ascii") if trim_5p else None
         w2 = open(out2, "w", encoding="ascii") if trim_5p else None
@@ -167,6 +172,8 @@ def validate_fastq_pair(r1: str, r2: str, trim_5p: int = 0,
                                       f"(R1 and R2 out of step)")
                 pairs += 1
                 bases += len(a[2]) + len(b[2])
+                same += a[2] == b[2]
+                too_short += (len(a[2]) <= trim_5p) + (len(b[2]) <= trim_5p)
                 if trim_5p:
                     for w, (_, header, seq, plus, qual) in ((w1, a), (w2, b)):
                         cut = min(trim_5p, len(seq) - 1) if seq else 0
@@ -177,6 +184,11 @@ def validate_fastq_pair(r1: str, r2: str, trim_5p: int = 0,
                     w.close()
     if pairs == 0:
         raise FormatError(f"{r1}: no reads")
+    if same == pairs and pairs >= 10:
+        raise FormatError(f"{r2}: every read repeats its mate in {r1}; R2 looks like a copy of R1")
+    if trim_5p and too_short > pairs:          # most of the 2 x pairs reads
+        raise FormatError(f"--trim-5p {trim_5p} would remove whole reads (mean read length "
+                          f"{bases / (2 * pairs):.0f}); it is meant for UMIs or primers at the 5' end")
     return FastqStats(pairs, bases)
 
 
@@ -384,6 +396,11 @@ def align(reference: str, r1: str, r2: str, out_bam: str, aligner: str = "bwa", 
                 pysam.index("-o", tmp_bai, tmp_bam, catch_stdout=False)
             except pysam.SamtoolsError as exc:
                 raise PipelineError(f"samtools sort/index failed: {_last_line(str(exc))}") from None
+            with pysam.AlignmentFile(tmp_bam, index_filename=tmp_bai) as fh:
+                mapped = sum(s.mapped for s in fh.get_index_statistics())
+            if mapped == 0:
+                raise PipelineError(f"{out_bam}: none of the {stats.pairs} read pairs aligned to {reference} "
+                                    f"with {aligner} (another reference, or reads of another panel?)")
     return stats
 
 
