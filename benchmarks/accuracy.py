@@ -6,8 +6,11 @@ hence the same systematic errors) on the shipped ALK exon 22-25 panel at
 24 spike-ins, 4 at each VAF of 0.1, 0.2, 0.5, 1, 2 and 5 %, at positions and
 alt bases drawn with a fixed seed (>= 25 bp from amplicon ends, >= 5 bp
 apart).  Reported per model: sensitivity per VAF and false positives (calls
-at no spiked allele) per tumour.  Nothing is tuned to the simulator: every
-model runs with its defaults (alpha 0.01, Bonferroni).
+at no spiked allele) per tumour.  Every model runs with its defaults (alpha
+0.01, Bonferroni).  This runs on deepamp's own simulator, whose run-level
+artefacts (strand-specific hot spots shared by every sample of a run) are what
+the background model learns from the controls by design: the numbers show the
+method working as designed, not performance on independent or real data.
 
 Models
 ------
@@ -75,13 +78,11 @@ def main(argv=None) -> int:
 
 
 def _run(args, work: str) -> int:
-    from deepamp.models.background import learn_from_counts
-    from deepamp.calling.snvs import CallParams, call_snvs
-    from deepamp.workflow.demo import GRCH38_CHR2_LENGTH, data_path
-    from deepamp.filters import PRESETS, apply_filters
-    from deepamp.calling.hotspots import load_hotspots
-    from deepamp.counting.bam import count
+    from deepamp import call_counts, count
+    from deepamp.models.background_fit import learn_from_counts
+    from deepamp.options import PRESETS, CallOptions
     from deepamp.simulate import simulate
+    from deepamp.workflow.demo import GRCH38_CHR2_LENGTH, data_path
 
     ref = data_path("ALK_hg38_chr2_29191796-29223795.fa")
     bedf = data_path("alk_exons22-25_amplicons.bed")
@@ -96,8 +97,8 @@ def _run(args, work: str) -> int:
         controls.append(count(b, bed=bedf, reference=ref, qual_hist=False, threads=args.threads))
     bg = learn_from_counts(controls, [f"control{j}" for j in range(4)])
     ref_bases = {int(p) + 1: str(r) for p, r in zip(controls[0].pos, controls[0].ref)}
-    hot = load_hotspots()
     villa = PRESETS["villa2024"]
+    snvs = CallOptions(indels=False)
     models = ("quality", "background", "background+hotspots", "villa2024", "background+villa2024")
     found = {m: {v: 0 for v in VAFS} for m in models}
     fps: dict[str, list[int]] = {m: [] for m in models}
@@ -112,27 +113,26 @@ def _run(args, work: str) -> int:
         truth = {(s.pos, s.alt): s.vaf for s in spikes}
         for s in spikes:
             n_per_vaf[s.vaf] += 1
-        calls = {"quality": call_snvs(counts, CallParams())[0],
-                 "background": call_snvs(counts, CallParams(), background=bg)[0],
-                 "background+hotspots": call_snvs(counts, CallParams(), background=bg, hotspots=hot)[0]}
-        for src, name in (("quality", "villa2024"), ("background", "background+villa2024")):
-            recs = [v.to_record() for v in calls[src]]
-            res = apply_filters(recs, villa)
-            calls[name] = [v for v, f in zip(calls[src], res.filters) if not f]
+        calls = {"quality": list(call_counts(counts, options=snvs)),
+                 "background": list(call_counts(counts, options=snvs, background=bg)),
+                 "background+hotspots": list(call_counts(counts, options=snvs, background=bg, hotspots="shipped")),
+                 "villa2024": list(call_counts(counts, options=snvs, filters=villa).passing),
+                 "background+villa2024": list(call_counts(counts, options=snvs, background=bg,
+                                                          filters=villa).passing)}
         for m in models:
             fp = 0
             for v in calls[m]:
-                key = (v.pos + 1, v.alt)
+                key = (v.pos, v.alt)
                 if key in truth:
                     found[m][truth[key]] += 1
                 else:
                     fp += 1
-                    fp_list[m].append(f"tumour{t} chr2:{v.pos + 1} {v.ref}>{v.alt} AF={v.af:.4f}")
+                    fp_list[m].append(f"tumour{t} chr2:{v.pos} {v.ref}>{v.alt} AF={v.af:.4f}")
             fps[m].append(fp)
         # precision-recall: every test, scored by adjusted p
         for m in ("quality", "background"):
-            allv = call_snvs(counts, CallParams(alpha=1.0), background=bg if m == "background" else None)[0]
-            pr_scores[m] += [(v.logp_adj, (v.pos + 1, v.alt) in truth) for v in allv]
+            allv = call_counts(counts, options=snvs, alpha=1.0, background=bg if m == "background" else None)
+            pr_scores[m] += [(v.logp_adj, (v.pos, v.alt) in truth) for v in allv]
     n_true = sum(n_per_vaf.values())
     pr = {}
     for m, sc in pr_scores.items():

@@ -418,13 +418,11 @@ def main(argv: list[str]) -> int:
         res["loadavg_at_end"] = os.getloadavg()
     res["targets"] = targets(res)
     res["analysis"] = analysis(res)
-    from deepamp.io.outputs import atomic_output
+    from deepamp.io.outputs import output_text
 
     os.makedirs(RESULTS, exist_ok=True)
-    with atomic_output(os.path.join(RESULTS, "memory.json")) as fh:
-        json.dump(res, fh, indent=1)
-    with atomic_output(os.path.join(RESULTS, "memory.md")) as fh:
-        fh.write(markdown(res))
+    output_text(os.path.join(RESULTS, "memory.json"), json.dumps(res, indent=1))
+    output_text(os.path.join(RESULTS, "memory.md"), markdown(res))
     print(markdown(res))
     return 0
 

