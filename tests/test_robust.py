@@ -319,7 +319,7 @@ def test_an_unreadable_index_is_one_line(amplicon_run, tmp_path):
     assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr
 
 
-@pytest.mark.parametrize("delay", [0.1, 0.15, 0.2, 0.25])
+@pytest.mark.parametrize("delay", [0.2, 0.25, 0.3, 0.35])
 def test_ctrl_c_during_start_up_is_exit_130_without_traceback(amplicon_run, delay):
     """Interrupted while importing, parsing or counting: the shell sees 130 (exit status 130, or
     death by SIGINT, which the shell reports as 130), one line, no traceback, no partial output."""

@@ -2,6 +2,10 @@
 
 import sys
 
-from deepamp.cli import main
+try:
+    from deepamp.cli import main
+except KeyboardInterrupt:            # Ctrl-C before the command line is up: one line, no traceback
+    sys.stderr.write("deepamp: interrupted; no output written\n")
+    sys.exit(130)
 
 sys.exit(main())

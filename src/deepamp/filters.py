@@ -64,6 +64,12 @@ def _thr(v: float) -> str:
     return f"{v:g}"
 
 
+def _as_stored(v: float) -> float:
+    """A threshold at the precision VCF values are held in (BCF's 32-bit Float), so that
+    ``AF=0.01`` read from a file is not below a threshold of 0.01."""
+    return float(np.float32(v))
+
+
 def _sb_name(o: FilterOptions) -> tuple[str, str]:
     desc = ("Strand-Bias (LoFreq SB)" if o.sb_test == "lofreq" else
             f"Amplicon-aware strand bias (alt vs ref strand ratio, odds-ratio floor {o.sb_min_or:g})")
@@ -176,14 +182,14 @@ def apply_filters(options: FilterOptions, *, dp: Sequence[int] | np.ndarray, af:
     if o.min_af is not None or o.max_af is not None:
         need(af_a, "INFO/AF")
         if o.min_af is not None:
-            failed[f"min_af_{_thr(o.min_af)}"] = af_a < o.min_af
+            failed[f"min_af_{_thr(o.min_af)}"] = af_a < _as_stored(o.min_af)
         if o.max_af is not None:
-            failed[f"max_af_{_thr(o.max_af)}"] = af_a > o.max_af
+            failed[f"max_af_{_thr(o.max_af)}"] = af_a > _as_stored(o.max_af)
     if o.min_snvqual is not None or o.snvqual_alpha is not None:
         need(q_a, "QUAL")
         for kind, fam in (("snv", ~indel), ("indel", indel)):
             if o.min_snvqual is not None:
-                failed[f"min_{kind}qual_{o.min_snvqual:g}"] = fam & (q_a < o.min_snvqual)
+                failed[f"min_{kind}qual_{o.min_snvqual:g}"] = fam & (q_a < _as_stored(o.min_snvqual))
             if o.snvqual_alpha is not None:
                 mask = np.zeros(n, bool)
                 sel = np.flatnonzero(fam)

@@ -49,7 +49,7 @@ from deepamp.calling.callset import Call
 from deepamp.counting.result import CountResult
 from deepamp.counting.indel_table import IndelTable, collect_events
 from deepamp.models.indel_context import CalibrationParams, KindFit, calibrate, describe
-from deepamp.models.multiple_testing import adjust
+from deepamp.models.multiple_testing import adjust, effective_tests
 from deepamp.options import CallOptions
 
 __all__ = ["IndelParams", "IndelCalls", "call_indels", "merge_sorted"]
@@ -142,9 +142,9 @@ def call_indels(counts: CountResult, options: CallOptions | None = None, *, back
         fits = calibrate(table, counts, indel_params.calibration)
         logp, rate = _context_tests(sub, fits)
         model_name = "context"
-    m = options.bonf if options.bonf is not None else len(sub)
+    m = effective_tests(options.bonf if options.bonf is not None else len(sub), len(sub), options.mtc)
     logp = np.minimum(np.asarray(logp, np.float64), 0.0)
-    logp_adj = adjust(logp, max(int(m), 1), options.mtc)
+    logp_adj = adjust(logp, m, options.mtc)
     out: list[Call] = []
     for i in np.flatnonzero(logp_adj < math.log(options.alpha)).tolist():
         dp4 = (int(sub.ref_count[i, 0]), int(sub.ref_count[i, 1]), int(sub.count[i, 0]), int(sub.count[i, 1]))

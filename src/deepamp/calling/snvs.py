@@ -19,7 +19,7 @@ import numpy as np
 from deepamp.calling.callset import Call
 from deepamp.counting.result import CountResult
 from deepamp.errors import OptionError
-from deepamp.models.multiple_testing import adjust
+from deepamp.models.multiple_testing import adjust, effective_tests
 from deepamp.models.quality import SiteTests, quality_tests
 from deepamp.options import CallOptions
 
@@ -136,10 +136,12 @@ def call_snvs(counts: CountResult, options: CallOptions | None = None, *, backgr
         m = max(int(m) - int(in_families.sum()), int((~in_families).sum()), 1)
     logp_adj = np.empty(len(tests))
     panel = family == "panel"
+    m = effective_tests(m, int(panel.sum()), options.mtc)
     logp_adj[panel] = adjust(tests.logp[panel], m, options.mtc)
     for name, m_family in family_tests.items():
         sel = family == name
-        logp_adj[sel] = adjust(tests.logp[sel], m_family, options.mtc)
+        family_tests[name] = effective_tests(m_family, int(sel.sum()), options.mtc)
+        logp_adj[sel] = adjust(tests.logp[sel], family_tests[name], options.mtc)
     keep = np.flatnonzero(logp_adj < math.log(options.alpha))
     ref_code = counts.ref_code
     out = []

@@ -81,15 +81,34 @@ class _Handler(logging.Handler):
             pass
 
 
-def _sigterm(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+class Interrupted(BaseException):
+    """Ctrl-C or SIGTERM: unwinds like KeyboardInterrupt (every output is staged and removed).
+
+    A separate class, because CPython ends a process whose KeyboardInterrupt passed through
+    some of its entry points by its own SIGINT even when the exception was handled."""
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise Interrupted
+
+
+def _caused_by_interrupt(exc: BaseException | None) -> bool:
+    """Whether an exception is, or was raised while handling, an interrupt (a C extension that is
+    interrupted while importing turns the interrupt into an ImportError)."""
+    seen = 0
+    while exc is not None and seen < 20:
+        if isinstance(exc, (Interrupted, KeyboardInterrupt)):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the deepamp CLI; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     on_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _sigterm) if on_main else None
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)} if on_main else {}
     command = next((a for a in argv if not a.startswith("-")), None)
     handler = None
     try:
@@ -122,14 +141,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         except BrokenPipeError:  # e.g. `deepamp call ... | head`: not an error
             sys.stderr.close()
             return 0
-    except KeyboardInterrupt:
+    except BaseException as exc:
+        if not _caused_by_interrupt(exc):
+            raise
         print(f"deepamp{' ' + command if command else ''}: interrupted; no output written", file=sys.stderr)
         return 130
     finally:
         if handler is not None:
             log.removeHandler(handler)
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 __all__ = ["main", "COMMANDS", "build_parser", "one_line"]

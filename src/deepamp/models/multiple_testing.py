@@ -21,8 +21,8 @@ import math
 
 import numpy as np
 
-__all__ = ["bonferroni", "holm", "benjamini_hochberg", "adjust", "phred", "format_p", "PHRED_CAP",
-           "METHODS"]
+__all__ = ["bonferroni", "holm", "benjamini_hochberg", "adjust", "effective_tests", "phred", "format_p",
+           "PHRED_CAP", "METHODS"]
 
 #: Upper bound returned by :func:`phred` (p <= 1e-10000 all map here).
 PHRED_CAP = 100000.0
@@ -50,7 +50,8 @@ def bonferroni(logp, m) -> np.ndarray:
     Parameters
     ----------
     logp : 1-D array of natural-log p-values (<= 0).
-    m : int, total number of tests (>= len(logp)).
+    m : int >= 1, the factor: normally the number of tests; a fixed factor (LoFreq's
+        ``-b N``) may be smaller than ``len(logp)`` and is used as given.
 
     Returns
     -------
@@ -59,10 +60,12 @@ def bonferroni(logp, m) -> np.ndarray:
     Raises
     ------
     ValueError
-        If logp contains NaN/positive values or m < len(logp).
+        If logp contains NaN/positive values or m is not an integer >= 1.
     """
-    lp, m = _check_logp(logp, m)
-    return np.minimum(lp + math.log(m), 0.0)
+    lp, _ = _check_logp(logp, max(1, np.asarray(logp).shape[0]) if np.ndim(logp) == 1 else 1)
+    if int(m) != m or m < 1:
+        raise ValueError("m must be an integer >= 1")
+    return np.minimum(lp + math.log(int(m)), 0.0)
 
 
 def holm(logp, m) -> np.ndarray:
@@ -116,10 +119,19 @@ def benjamini_hochberg(logp, m) -> np.ndarray:
     return out
 
 
+def effective_tests(m: int | None, n: int, method: str) -> int:
+    """The number of tests a method uses: ``m`` as given for Bonferroni (a fixed factor may be
+    below ``n``), at least ``n`` for Holm and Benjamini-Hochberg, ``n`` when ``m`` is None."""
+    m = n if m is None else int(m)
+    if n == 0:
+        return max(m, 0)
+    return max(m, 1) if METHODS.get(method) in ("bonferroni", "none") else max(m, n, 1)
+
+
 def adjust(logp, m: int | None, method: str) -> np.ndarray:
     """Adjusted log p-values by ``method`` (see :data:`METHODS`) over ``m`` tests.
 
-    ``m`` None or smaller than ``len(logp)`` means ``len(logp)``.
+    ``m`` None means ``len(logp)``; see :func:`effective_tests` for the number used.
 
     Raises
     ------
@@ -134,7 +146,7 @@ def adjust(logp, m: int | None, method: str) -> np.ndarray:
     if kind == "none" or lp.size == 0:
         _check_logp(lp, max(1, lp.size))
         return lp.copy()
-    m = max(int(m or 0), lp.size, 1)
+    m = effective_tests(m, lp.size, method)
     return {"bonferroni": bonferroni, "holm": holm, "fdr": benjamini_hochberg}[kind](lp, m)
 
 
