@@ -235,8 +235,12 @@ def test_call_applies_filters_and_preset(sim, tmp_path, capsys):
     body = {f[1] + f[4]: f[6] for f in (ln.split("\t") for ln in open(out) if not ln.startswith("#"))}
     assert body["29220747T"] == "PASS"                            # the 2 % spike
     assert all(v == "min_af_0.015" for k, v in body.items() if k != "29220747T")
-    # without filter flags, call behaves as before: everything PASS, no ##FILTER lines
+    # without filter flags, LoFreq's default filters apply (as `lofreq call` runs `lofreq filter`) ...
     assert main(["call", "-f", REF, "-l", BED, "-o", out, tumour]) == 0
+    text = open(out).read()
+    assert "##FILTER=<ID=min_dp_10," in text and "##FILTER=<ID=sba_fdr," in text
+    # ... and --no-default-filter switches them off: everything PASS, no ##FILTER lines
+    assert main(["call", "-f", REF, "-l", BED, "--no-default-filter", "-o", out, tumour]) == 0
     text = open(out).read()
     assert "##FILTER=<ID=min" not in text
     assert all(ln.split("\t")[6] == "PASS" for ln in text.splitlines() if not ln.startswith("#"))

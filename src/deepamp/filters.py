@@ -29,10 +29,18 @@ pass (whose AF filter is silently skipped for records with a huge QUAL),
 a record fails ``min_af`` whenever its AF is below the threshold.
 
 Defaults as LoFreq's: ``-v 10`` and strand-bias FDR at 0.001;
-``--no-defaults`` switches both off.  Strand bias defaults to the
-amplicon-aware test (``--sb-test amplicon``, :func:`deepamp.models.strand_bias.sba_logp`),
-written as INFO/SBA (always finite; no sentinels); ``--sb-test lofreq`` uses
-INFO/SB (LoFreq's two-sided Fisher test) instead.  The population filter
+``--no-defaults`` switches them off.  The strand-bias test suits the assay
+(``--sb-test auto``, the default): in amplicon regions the amplicon-aware
+test (:func:`deepamp.models.strand_bias.sba_logp`, INFO/SBA, always finite),
+because amplicon ends are read from one strand only by design; in capture
+regions LoFreq's two-sided Fisher test on INFO/SB, with LoFreq's compound
+rule (a record fails only when its alt bases also sit > 85 % on one strand;
+``--sb-no-compound`` drops the rule).  The shape of each region comes from
+the ``##deepamp_assay`` header line that ``deepamp call`` writes (amplicon
+when a VCF has none); ``--sb-test amplicon`` / ``lofreq`` force one test.
+In capture regions calls are also tested for read-orientation artefacts
+(8-oxo-G; :mod:`deepamp.models.orientation_bias`, FILTER ``orientation_bias``,
+INFO/OBP) by ``deepamp call``, which has the reads.  The population filter
 reads INFO/AF of ``--population-vcf`` (:class:`deepamp.io.population.PopulationVcf`)
 and writes the matched AF as INFO/POPAF.
 
@@ -44,6 +52,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -70,15 +79,26 @@ def _as_stored(v: float) -> float:
     return float(np.float32(v))
 
 
-def _sb_name(o: FilterOptions) -> tuple[str, str]:
-    desc = ("Strand-Bias (LoFreq SB)" if o.sb_test == "lofreq" else
-            f"Amplicon-aware strand bias (alt vs ref strand ratio, odds-ratio floor {o.sb_min_or:g})")
-    return ("sb_" if o.sb_test == "lofreq" else "sba_") + o.sb_mtc, \
-        f"{desc}: {o.sb_mtc}-corrected p < {o.sb_alpha:g}"
+#: Share of alt bases on one strand above which LoFreq's compound strand-bias rule lets SB fail a record.
+ALT_STRAND_SHARE = 0.85
 
 
-def filter_descriptions(o: FilterOptions, *, population: bool = True) -> dict[str, str]:
-    """FILTER name -> description of every active filter (for ``##FILTER`` lines)."""
+def _sb_name(o: FilterOptions, test: str) -> tuple[str, str]:
+    """(FILTER name, description) of a strand-bias test: "lofreq" or "amplicon"."""
+    if test == "lofreq":
+        rule = f" and > {ALT_STRAND_SHARE:g} of alt bases on one strand" if o.sb_compound else ""
+        return f"sb_{o.sb_mtc}", f"Strand-Bias (LoFreq SB, Fisher): {o.sb_mtc}-corrected p < {o.sb_alpha:g}{rule}"
+    return f"sba_{o.sb_mtc}", (f"Amplicon-aware strand bias (alt vs ref strand ratio, odds-ratio floor "
+                               f"{o.sb_min_or:g}): {o.sb_mtc}-corrected p < {o.sb_alpha:g}")
+
+
+def filter_descriptions(o: FilterOptions, *, population: bool = True, tests: Sequence[str] = ()) -> dict[str, str]:
+    """FILTER name -> description of every active filter (for ``##FILTER`` lines).
+
+    ``tests``: the strand-bias tests in use ("amplicon", "lofreq"); empty = the ones ``o`` names.
+    """
+    if not tests:
+        tests = ("amplicon",) if o.sb_test in ("auto", "amplicon") else ("lofreq",)
     out: dict[str, str] = {}
     if o.min_cov is not None:
         out[f"min_dp_{o.min_cov}"] = f"Minimum Coverage {o.min_cov}"
@@ -95,8 +115,13 @@ def filter_descriptions(o: FilterOptions, *, population: bool = True) -> dict[st
             out[f"{kind}qual_{o.snvqual_mtc}"] = (f"{label} Quality: {o.snvqual_mtc}-corrected p >= "
                                                  f"{o.snvqual_alpha:g}")
     if o.sb_alpha is not None:
-        name, desc = _sb_name(o)
-        out[name] = desc
+        for test in ("amplicon", "lofreq"):
+            if o.sb_test in (test, "auto") and (test in tests or not tests):
+                name, desc = _sb_name(o, test)
+                out[name] = desc
+    if o.orientation_posterior is not None and "lofreq" in tests:
+        out["orientation_bias"] = (f"Read-orientation artefact (F1R2/F2R1, e.g. 8-oxo-G): posterior probability "
+                                   f"> {o.orientation_posterior:g}")
     threshold = o.population_af_threshold
     if threshold is not None and population and o.population_vcf:
         out[f"popaf_{_thr(threshold)}"] = f"Population allele frequency > {threshold:g}"
@@ -113,12 +138,14 @@ class FilterOutcome:
     descriptions : FILTER name -> description, for every active filter
     sba : float array, INFO/SBA per record (NaN when the amplicon test did not run)
     popaf : float array, INFO/POPAF per record (NaN when not listed or not looked up)
+    obp : float array, INFO/OBP: posterior probability of a read-orientation artefact (NaN: not tested)
     """
 
     failed: dict[str, np.ndarray]
     descriptions: dict[str, str]
     sba: np.ndarray
     popaf: np.ndarray
+    obp: np.ndarray
     notes: list[str] = field(default_factory=list)
 
     def names(self, i: int) -> list[str]:
@@ -139,6 +166,7 @@ def apply_filters(options: FilterOptions, *, dp: Sequence[int] | np.ndarray, af:
                   qual: Sequence[float] | np.ndarray, dp4: np.ndarray | None = None,
                   sb: Sequence[float] | np.ndarray | None = None, is_indel: Sequence[bool] | np.ndarray | None = None,
                   alleles: Sequence[tuple[str, int, str, str]] | None = None, population=None,
+                  assay: Sequence[str] | None = None, orientation: Sequence[float] | np.ndarray | None = None,
                   where: Sequence[str] | None = None) -> FilterOutcome:
     """Evaluate every active filter of ``options`` on arrays of n records.
 
@@ -151,6 +179,9 @@ def apply_filters(options: FilterOptions, *, dp: Sequence[int] | np.ndarray, af:
     is_indel : per record; indels are their own QUAL family (all SNVs when None)
     alleles : (chrom, 1-based pos, ref, alt) per record, for the population filter
     population : a :class:`deepamp.io.population.PopulationVcf` (the population filter runs only with it)
+    assay : per record, the shape of its region ("amplicon", "capture", "unknown"); decides the
+        strand-bias test when ``sb_test`` is "auto" (None: amplicon)
+    orientation : per record, the posterior probability of a read-orientation artefact (NaN: not tested)
     where : per record, how to name it in an error message (``file: line N``)
 
     Raises
@@ -172,7 +203,13 @@ def apply_filters(options: FilterOptions, *, dp: Sequence[int] | np.ndarray, af:
             raise FormatError(f"{names[int(bad[0])]}: {what} missing (needed by the filters asked for)")
 
     failed: dict[str, np.ndarray] = {}
-    descriptions = filter_descriptions(o, population=population is not None)
+    if o.sb_test == "auto":
+        kinds = np.array(["lofreq" if a == "capture" else "amplicon" for a in (assay or ["amplicon"] * n)])
+    else:
+        kinds = np.full(n, o.sb_test)
+    in_use = tuple(k for k in ("amplicon", "lofreq") if (kinds == k).any()) or \
+        (("lofreq",) if o.sb_test == "lofreq" else ("amplicon",))
+    descriptions = filter_descriptions(o, population=population is not None, tests=in_use)
     if o.min_cov is not None or o.max_cov is not None:
         need(dp_a, "INFO/DP")
         if o.min_cov is not None:
@@ -200,23 +237,37 @@ def apply_filters(options: FilterOptions, *, dp: Sequence[int] | np.ndarray, af:
                 failed[f"{kind}qual_{o.snvqual_mtc}"] = mask
     sba = np.full(n, np.nan)
     if o.sb_alpha is not None and n:
-        if o.sb_test == "lofreq":
+        logp = np.zeros(n)
+        fisher = kinds == "lofreq"
+        if fisher.any():
             if sb is None:
-                raise FormatError(f"{names[0]}: INFO/SB missing (needed by --sb-test lofreq)")
+                raise FormatError(f"{names[0]}: INFO/SB missing (needed by LoFreq's strand-bias test)")
             sb_a = np.asarray(sb, dtype=np.float64)
-            need(sb_a, "INFO/SB")
-            logp = np.minimum(-sb_a / 10.0 * _LN10, 0.0)
-        else:
+            need(np.where(fisher, sb_a, 0.0), "INFO/SB")
+            logp[fisher] = np.minimum(-sb_a[fisher] / 10.0 * _LN10, 0.0)
+        if (~fisher).any():
             if dp4 is None:
                 raise FormatError(f"{names[0]}: INFO/DP4 missing (needed by the amplicon strand-bias test)")
             d4 = np.asarray(dp4, dtype=np.float64).reshape(n, -1)
             if d4.shape[1] != 4:
                 raise FormatError(f"{names[0]}: INFO/DP4 must have 4 values")
-            need(d4.sum(axis=1), "INFO/DP4")
-            logp = np.array([sba_logp(*row, min_or=o.sb_min_or) for row in d4.astype(np.int64).tolist()])
-            sba = np.round(-10.0 * logp / _LN10, 2) + 0.0
-        adj = adjust(np.minimum(logp, 0.0), o.sb_ntests, o.sb_mtc)
-        failed[_sb_name(o)[0]] = adj < math.log(o.sb_alpha)
+            need(np.where(~fisher, d4.sum(axis=1), 0.0), "INFO/DP4")
+            sel = np.flatnonzero(~fisher)
+            logp[sel] = [sba_logp(*row, min_or=o.sb_min_or) for row in d4[sel].astype(np.int64).tolist()]
+            sba[sel] = np.round(-10.0 * logp[sel] / _LN10, 2) + 0.0
+        biased = adjust(np.minimum(logp, 0.0), o.sb_ntests, o.sb_mtc) < math.log(o.sb_alpha)
+        if fisher.any() and o.sb_compound:
+            d4 = np.asarray(dp4, dtype=np.float64).reshape(n, -1) if dp4 is not None else None
+            if d4 is None or np.isnan(d4[fisher]).any():
+                raise FormatError(f"{names[0]}: INFO/DP4 missing (needed by the compound strand-bias rule)")
+            alt_total = np.maximum(d4[:, 2] + d4[:, 3], 1)
+            one_strand = np.maximum(d4[:, 2], d4[:, 3]) / alt_total > ALT_STRAND_SHARE
+            biased &= ~fisher | one_strand
+        for test in in_use:
+            failed[_sb_name(o, test)[0]] = biased & (kinds == test)
+    obp = np.full(n, np.nan) if orientation is None else np.asarray(orientation, dtype=np.float64)
+    if o.orientation_posterior is not None and orientation is not None and "lofreq" in in_use:
+        failed["orientation_bias"] = ~np.isnan(obp) & (obp > o.orientation_posterior)
     popaf = np.full(n, np.nan)
     threshold = o.population_af_threshold
     if threshold is not None and population is not None:
@@ -231,7 +282,27 @@ def apply_filters(options: FilterOptions, *, dp: Sequence[int] | np.ndarray, af:
     notes = []
     if threshold is not None and o.population_vcf is None:
         notes.append("population filter not applied (no population VCF)")
-    return FilterOutcome(failed, descriptions, sba, popaf, notes)
+    return FilterOutcome(failed, descriptions, sba, popaf, obp, notes)
+
+
+_ASSAY_RE = re.compile(r"([^;:]+):(\d+)-(\d+):(amplicon|capture|unknown)")
+
+
+def assay_header_line(shapes) -> str:
+    """``##deepamp_assay=`` line recording each region's assay shape (see :mod:`deepamp.counting.assay_shape`)."""
+    return "##deepamp_assay=" + ";".join(s.describe() for s in shapes)
+
+
+def assay_of_header(header):
+    """A function (contig, 1-based pos) -> assay shape, from a VCF's ``##deepamp_assay`` line ("amplicon" if none)."""
+    spans = []
+    for rec in header.records:
+        if rec.key == "deepamp_assay" and rec.value:
+            spans += [(c, int(a), int(b), k) for c, a, b, k in _ASSAY_RE.findall(rec.value)]
+
+    def shape(contig: str, pos: int) -> str:
+        return next((k for c, a, b, k in spans if c == contig and a <= pos <= b), "amplicon")
+    return shape
 
 
 def _number(value, default: float = math.nan) -> float:
@@ -278,11 +349,13 @@ def filter_vcf(vcf_in: str, out: str, options: FilterOptions, *, pass_only: bool
             if len(v) != 4:
                 raise FormatError(f"{data.where(i)}: INFO/DP4 must have 4 values")
             dp4[i] = [np.nan if x is None else x for x in v]
+    shapes = assay_of_header(data.header)
     res = apply_filters(options, dp=col("DP"), af=col("AF"),
                         qual=np.array([math.nan if r.qual is None else r.qual for r in recs]),
                         dp4=dp4, sb=col("SB"), is_indel=[is_indel_record(r) for r in recs],
                         alleles=[(r.chrom, r.pos, r.ref, ",".join(r.alts or ())) for r in recs],
-                        population=population, where=[data.where(i) for i in range(n)])
+                        population=population, assay=[shapes(r.chrom, r.pos) for r in recs],
+                        where=[data.where(i) for i in range(n)])
     header = data.header.copy()
     for name, desc in res.descriptions.items():
         if name not in header.filters:

@@ -36,7 +36,7 @@ DEFAULT_MATE_MEMORY = 8 << 20
 
 MTC_METHODS = ("bonferroni", "fdr", "none")
 FILTER_MTC = ("bonf", "holm-bonf", "fdr")
-SB_TESTS = ("amplicon", "lofreq")
+SB_TESTS = ("auto", "amplicon", "lofreq")
 #: Highest base / mapping quality a BAM can hold.
 MAX_QUALITY = 255
 
@@ -161,8 +161,10 @@ class FilterOptions:
     sb_alpha: float | None = 0.001
     sb_mtc: str = "fdr"
     sb_ntests: int | None = None
-    sb_test: str = "amplicon"
+    sb_test: str = "auto"
     sb_min_or: float = 3.0
+    sb_compound: bool = True
+    orientation_posterior: float | None = 0.5
     max_population_af: float | None = None
     population_vcf: str | None = None
 
@@ -187,6 +189,8 @@ class FilterOptions:
         if self.min_snvqual is not None:
             _check_finite("min_snvqual", self.min_snvqual, 0.0)
         _check_finite("sb_min_or", self.sb_min_or, 1.0)
+        if self.orientation_posterior is not None:
+            _check_prob("orientation_posterior", self.orientation_posterior, one=False)
 
     @property
     def population_af_threshold(self) -> float | None:
@@ -196,8 +200,8 @@ class FilterOptions:
         return self.max_population_af
 
 
-#: All filters off (``--no-defaults``; the starting point of ``call``'s filters).
-NO_FILTERS = FilterOptions(min_cov=None, sb_alpha=None)
+#: All filters off (``--no-defaults`` / ``--no-default-filter``).
+NO_FILTERS = FilterOptions(min_cov=None, sb_alpha=None, orientation_posterior=None)
 
 #: Villa et al. 2024: coverage >= 5000, AF >= 0.6 %, QUAL and strand-bias FDR < 0.001,
 #: population AF < 1e-5 (minimum base quality 6 is a counting option).
@@ -221,7 +225,9 @@ class CallOptions:
     snvs, indels : call SNVs / indels
     hotspots : "shipped" (deepamp's list of known resistance alleles), a TSV path, or None:
         hotspot alleles are tested as their own family with their own burden
-    filters : FilterOptions applied to the calls before they are written (None: no filters)
+    filters : FilterOptions applied to the calls before they are written: by default LoFreq's
+        default filters (coverage >= 10, strand bias at FDR 0.001 with the test that suits the
+        assay) and the read-orientation artefact filter (capture data); None: no filters
     base_error_rate : per-base error rate for the quality model when the counts carry no
         quality histograms (counts from another source); None = use the histograms
     """
@@ -234,7 +240,7 @@ class CallOptions:
     snvs: bool = True
     indels: bool = True
     hotspots: str | None = None
-    filters: FilterOptions | None = None
+    filters: FilterOptions | None = field(default_factory=FilterOptions)
     base_error_rate: float | None = None
 
     def __post_init__(self) -> None:

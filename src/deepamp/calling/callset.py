@@ -43,6 +43,10 @@ class Call:
     hrun : LoFreq's HRUN (indels)
     filters : FILTER names failed (empty = PASS)
     sba, popaf : INFO SBA / POPAF when the filters computed them
+    obp : INFO OBP, the posterior probability of a read-orientation artefact (capture regions)
+    normal_count, normal_depth : the matched normal's count of ALT and depth (matched-normal model)
+    direction : "gain" (the tumour carries more of ALT than its normal) or "loss" (less of ALT:
+        the tumour gained the reference base); matched-normal model only
     """
 
     chrom: str
@@ -63,6 +67,10 @@ class Call:
     filters: list[str] = field(default_factory=list)
     sba: float | None = None
     popaf: float | None = None
+    obp: float | None = None
+    normal_count: int | None = None
+    normal_depth: int | None = None
+    direction: str | None = None
 
     @property
     def af(self) -> float:
@@ -97,11 +105,18 @@ class Call:
             out["HRUN"] = self.hrun
         out.update(MODEL=self.model, PADJ=format_p(self.logp_adj, 4), FAMILY=self.family)
         if self.rate is not None:
-            out["BGRATE" if self.model == "background" else "IDRATE"] = float(f"{self.rate:.4g}")
+            key = {"background": "BGRATE", "matched": "MNRATE"}.get(self.model, "IDRATE")
+            out[key] = float(f"{self.rate:.4g}")
+        if self.normal_depth is not None:
+            out["NAF"] = round(self.normal_count / self.normal_depth, 6) if self.normal_depth else 0.0
+            out["NDP"] = self.normal_depth
+            out["MNDIR"] = self.direction
         if self.sba is not None:
             out["SBA"] = self.sba
         if self.popaf is not None:
             out["POPAF"] = self.popaf
+        if self.obp is not None:
+            out["OBP"] = self.obp
         return out
 
 
@@ -126,6 +141,8 @@ class CallSet:
     background_summary : the background's summary lines when it was learned from controls now
     warnings : what the user must know (logged as warnings when it happened), e.g. hotspot
         alleles of another genome build, a population filter that could not run
+    assay : the assay shape of each counted region (:mod:`deepamp.counting.assay_shape`);
+        empty for counts that did not come from a BAM (amplicon tests are used)
     """
 
     counts: CountResult
@@ -140,6 +157,7 @@ class CallSet:
     filter_descriptions: dict[str, str] = field(default_factory=dict)
     background_summary: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    assay: list = field(default_factory=list)
 
     def __iter__(self) -> Iterator[Call]:
         return iter(self.calls)
@@ -195,6 +213,10 @@ class CallSet:
                                                  if not k.endswith("_positions")))
         if self.background_source is not None:
             out.append(f"##deepamp_background={self.background_source},panel_sha256={self.background_panel}")
+        if self.assay:
+            from deepamp.filters import assay_header_line
+
+            out.append(assay_header_line(self.assay))
         return out
 
     def vcf_header(self, command: str | None = None):

@@ -105,8 +105,23 @@ class IndelCalls(NamedTuple):
     notes: list[str]               # what was counted but not tested, for the run summary
 
 
+def _matched_tests(table: IndelTable, normal: CountResult, reference) -> tuple[np.ndarray, np.ndarray, list]:
+    """Each tumour event against the same event in the matched normal (0 fragments when absent)."""
+    from deepamp.models.matched_normal import matched_event_tests
+
+    ntab = collect_events(normal, reference)
+    theirs = {key: int(c) for key, c in zip(ntab.keys(), ntab.count.sum(axis=1).tolist())}
+    jd = normal.junction_depth().sum(axis=1)
+    k_n = np.array([theirs.get(key, 0) for key in table.keys()], np.int64)
+    n_n = np.maximum(jd[table.row], k_n) if len(table) else np.zeros(0, np.int64)
+    logp, rate, _ = matched_event_tests(table.count.sum(axis=1), table.depth.sum(axis=1), k_n, n_n,
+                                        (table.length > 0).astype(np.int64))
+    return logp, rate, list(zip(k_n.tolist(), n_n.tolist()))
+
+
 def call_indels(counts: CountResult, options: CallOptions | None = None, *, background=None,
-                reference=None, indel_params: IndelParams | None = None) -> IndelCalls:
+                reference=None, indel_params: IndelParams | None = None,
+                normal: CountResult | None = None) -> IndelCalls:
     """Call indels from counted indel events.
 
     Parameters
@@ -116,6 +131,8 @@ def call_indels(counts: CountResult, options: CallOptions | None = None, *, back
     background : deepamp.models.background.Background, optional
         Test each event against the rate learned from controls (MODEL=background,
         INFO BGRATE) instead of the context model (MODEL=context, INFO IDRATE).
+    normal : the matched normal's CountResult, optional
+        Test each event against the same event in the normal (MODEL=matched).
     reference : FASTA path or Reference, optional (default: the one of ``counts``)
     indel_params : IndelParams of the context model
 
@@ -138,6 +155,9 @@ def call_indels(counts: CountResult, options: CallOptions | None = None, *, back
     if background is not None:
         logp, rate = _background_tests(sub, background)
         model_name = "background"
+    elif normal is not None:
+        logp, rate, in_normal = _matched_tests(sub, normal, reference)
+        model_name = "matched"
     else:
         fits = calibrate(table, counts, indel_params.calibration)
         logp, rate = _context_tests(sub, fits)
@@ -148,12 +168,16 @@ def call_indels(counts: CountResult, options: CallOptions | None = None, *, back
     out: list[Call] = []
     for i in np.flatnonzero(logp_adj < math.log(options.alpha)).tolist():
         dp4 = (int(sub.ref_count[i, 0]), int(sub.ref_count[i, 1]), int(sub.count[i, 0]), int(sub.count[i, 1]))
-        out.append(Call(str(sub.contig[i]), int(sub.pos[i]) + 1, str(sub.ref[i]), str(sub.alt[i]),
-                        int(sub.depth[i].sum()), int(sub.count[i].sum()), dp4, float(logp[i]),
-                        float(logp_adj[i]), model_name, "indel", "indel", int(sub.row[i]),
-                        rate=float(rate[i]), hrun=int(sub.hrun[i])))
+        call = Call(str(sub.contig[i]), int(sub.pos[i]) + 1, str(sub.ref[i]), str(sub.alt[i]),
+                    int(sub.depth[i].sum()), int(sub.count[i].sum()), dp4, float(logp[i]),
+                    float(logp_adj[i]), model_name, "indel", "indel", int(sub.row[i]),
+                    rate=float(rate[i]), hrun=int(sub.hrun[i]))
+        if normal is not None:
+            call.normal_count, call.normal_depth = in_normal[i]
+            call.direction = "gain"
+        out.append(call)
     notes = []
-    if background is None:
+    if background is None and normal is None:
         notes.append("indel context model: " + describe(fits).replace(",", ", "))
     for reason, (events, fragments) in table.untested.items():
         notes.append(f"indels: {events} events ({fragments} fragments) not tested: {reason}")

@@ -84,8 +84,25 @@ def _background_site_tests(counts: CountResult, options: CallOptions, background
     return tests, rate
 
 
+def _matched_site_tests(counts: CountResult, options: CallOptions, normal: CountResult):
+    """Matched-normal tests (:mod:`deepamp.models.matched_normal`) on the positions of both samples."""
+    from deepamp.errors import ReferenceFileError
+    from deepamp.models.matched_normal import matched_tests
+
+    if len(normal.pos) != len(counts.pos) or not (np.array_equal(normal.pos, counts.pos)
+                                                  and np.array_equal(normal.contig, counts.contig)):
+        raise ReferenceFileError(f"{normal.source.get('bam', 'the normal')}: the matched normal was counted on "
+                                 "other positions than the tumour; count both over the same panel")
+    if not np.array_equal(normal.ref, counts.ref):
+        raise ReferenceFileError(f"{normal.source.get('bam', 'the normal')}: the matched normal was counted "
+                                 "against another reference than the tumour")
+    min_cov = max(options.min_cov, 1)
+    return matched_tests(counts.counts, normal.counts, counts.ref_code,
+                         testable=(counts.depth >= min_cov) & (normal.depth >= min_cov))
+
+
 def call_snvs(counts: CountResult, options: CallOptions | None = None, *, background=None,
-              hotspots=None) -> SnvCalls:
+              hotspots=None, normal: CountResult | None = None) -> SnvCalls:
     """Call SNVs from counts with the quality model (default) or a learned background.
 
     Parameters
@@ -96,6 +113,9 @@ def call_snvs(counts: CountResult, options: CallOptions | None = None, *, backgr
         Test every (site, alt) against its own background rate and dispersion
         (MODEL=background, INFO BGRATE); raises ReferenceFileError if it was
         learned on another panel or reference.
+    normal : the matched normal's CountResult (same positions), optional
+        Test every (site, base) against the normal's own fraction
+        (MODEL=matched; INFO NAF, NDP, MNDIR); exclusive with ``background``.
     hotspots : list of deepamp.calling.hotspots.Hotspot, optional
         Known alleles form their own testing families by their ``family``
         (``hotspot``: ALK/ROS1 resistance; ``bypass``: off-target genes), each
@@ -112,7 +132,11 @@ def call_snvs(counts: CountResult, options: CallOptions | None = None, *, backgr
         Quality-model calling on counts without quality histograms and without ``base_error_rate``.
     """
     options = options or CallOptions()
-    if background is not None:
+    matched = None
+    if normal is not None:
+        tests = matched = _matched_site_tests(counts, options, normal)
+        rate, model_name = tests.rate, "matched"
+    elif background is not None:
         tests, rate = _background_site_tests(counts, options, background)
         model_name = "background"
     else:
@@ -130,6 +154,8 @@ def call_snvs(counts: CountResult, options: CallOptions | None = None, *, backgr
             if not mask.any():
                 continue
             sel = mask[tests.pos, tests.alt] & (family == "panel") if len(tests) else np.zeros(0, bool)
+            if matched is not None:
+                sel &= ~matched.loss
             family[sel] = name
             family_tests[name] = max(int(mask.sum()), int(sel.sum()), 1)
         in_families = family != "panel"
@@ -149,10 +175,14 @@ def call_snvs(counts: CountResult, options: CallOptions | None = None, *, backgr
         row, alt = int(tests.pos[i]), int(tests.alt[i])
         ref = int(ref_code[row])
         c = counts.counts[row]
-        out.append(Call(str(counts.contig[row]), int(counts.pos[row]) + 1, BASES[ref], BASES[alt],
-                        int(tests.depth[i]), int(tests.alt_count[i]),
-                        (int(c[ref, 0]), int(c[ref, 1]), int(c[alt, 0]), int(c[alt, 1])),
-                        float(tests.logp[i]), float(logp_adj[i]), model_name, str(family[i]), "snv", row,
-                        rate=None if rate is None else float(rate[i])))
+        call = Call(str(counts.contig[row]), int(counts.pos[row]) + 1, BASES[ref], BASES[alt],
+                    int(tests.depth[i]), int(tests.alt_count[i]),
+                    (int(c[ref, 0]), int(c[ref, 1]), int(c[alt, 0]), int(c[alt, 1])),
+                    float(tests.logp[i]), float(logp_adj[i]), model_name, str(family[i]), "snv", row,
+                    rate=None if rate is None else float(rate[i]))
+        if matched is not None:
+            call.normal_count, call.normal_depth = int(matched.normal_count[i]), int(matched.normal_depth[i])
+            call.direction = "loss" if matched.loss[i] else "gain"
+        out.append(call)
     out.sort(key=lambda v: (v.row, v.alt))
     return SnvCalls(out, int(m), family_tests)

@@ -40,10 +40,10 @@ def run(args: argparse.Namespace) -> int:
     options = common.call_options(args)
     check_writable(args.out)
     check_distinct([args.out, args.out + ".tbi" if args.out.endswith(".gz") else None],
-                   [args.bam, args.ref, args.bed, args.background, *args.control])
+                   [args.bam, args.ref, args.bed, args.background, args.matched_normal, *args.control])
     result = call(args.bam, reference=args.ref, bed=args.bed, regions=args.region or None,
-                  background=args.background, control=args.control or None, options=options,
-                  threads=args.threads, mate_memory=args.mate_memory)
+                  background=args.background, control=args.control or None, matched_normal=args.matched_normal,
+                  options=options, threads=args.threads, mate_memory=args.mate_memory)
     result.write_vcf(args.out, command=common.command_line(args))
     for line in result.summary_lines():
         log.info(line)

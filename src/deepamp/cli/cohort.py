@@ -17,7 +17,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     common.add_panel(p)
     common.add_output(p, metavar="OUT_DIR", help="new directory for the VCFs (SAMPLE.vcf.gz) and cohort.tsv")
     common.add_counting(p)
-    common.add_calling(p)
+    common.add_calling(p, matched=False)
     common.add_filters(p, for_call=True)
     p.add_argument("--workers", type=common.POSITIVE, default=os.cpu_count() or 1, metavar="N",
                    help="local worker processes, one sample each at a time (default: CPUs); "

@@ -186,7 +186,7 @@ def add_lofreq_compat(p: argparse.ArgumentParser) -> None:
     g.add_argument("--call-indels", action="store_true", help="indels are called by default")
 
 
-def add_calling(p: argparse.ArgumentParser) -> None:
+def add_calling(p: argparse.ArgumentParser, *, matched: bool = True) -> None:
     """Significance, multiple testing, models and families of ``call`` (and ``cohort``)."""
     p.add_argument("-C", "--min-cov", type=NON_NEGATIVE, default=1, metavar="INT",
                    help="test only sites with at least this many counted bases (default 1)")
@@ -197,6 +197,12 @@ def add_calling(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mtc", choices=MTC_METHODS, default="bonferroni",
                    help="multiple-testing correction (default bonferroni, as LoFreq)")
     bg = p.add_mutually_exclusive_group()
+    if matched:
+        bg.add_argument("--matched-normal", metavar="NORMAL.bam",
+                        help="matched normal: the same patient's normal (or an earlier time point), counted with "
+                             "this run's options; the sample is tested against the normal's own alleles, so an "
+                             "allele both carry is never called, and a loss towards the reference is reported "
+                             "(INFO MNDIR) (deepSNV-style test vs control)")
     bg.add_argument("--background", metavar="BG_FILE",
                     help="panel of normals: test each (site, alt) against its error rate learned by "
                          "`deepamp background` from other people's healthy DNA (their real variants "
@@ -213,8 +219,13 @@ def add_calling(p: argparse.ArgumentParser) -> None:
 
 
 def add_filters(p: argparse.ArgumentParser, *, for_call: bool = False) -> None:
-    """Filter flags (``lofreq filter`` spellings); with ``for_call`` no filter is on unless asked for."""
-    g = p.add_argument_group("filters" + (" (none unless given; see deepamp filter)" if for_call else ""))
+    """Filter flags (``lofreq filter`` spellings).
+
+    As ``lofreq call`` runs ``lofreq filter`` with its defaults unless given
+    ``--no-default-filter``, ``call`` applies the default filters too.
+    """
+    g = p.add_argument_group("filters (LoFreq's defaults: coverage >= 10, strand bias FDR < 0.001; "
+                             "see deepamp filter)")
     g.add_argument("--preset", choices=sorted(PRESETS),
                    help="villa2024: cov>=5000, AF>=0.006, QUAL & SB FDR<0.001, pop AF<1e-5")
 
@@ -236,14 +247,26 @@ def add_filters(p: argparse.ArgumentParser, *, for_call: bool = False) -> None:
     g.add_argument("--sb-mtc", dest="f_sb_mtc", choices=FILTER_MTC, help="(default fdr)")
     g.add_argument("--sb-ntests", dest="f_sb_ntests", type=POSITIVE, metavar="INT")
     g.add_argument("--sb-test", dest="f_sb_test", choices=SB_TESTS,
-                   help="amplicon (INFO/SBA, default) or lofreq (INFO/SB)")
+                   help="auto (default: the amplicon-aware test, INFO/SBA, in amplicon regions; LoFreq's "
+                        "Fisher test, INFO/SB, in capture regions), amplicon or lofreq")
     g.add_argument("--sb-min-or", dest="f_sb_min_or", type=float_range(1.0), metavar="FLOAT",
                    help="odds-ratio floor of the amplicon-aware test (default 3)")
+    g.add_argument("--sb-no-compound", dest="f_sb_compound", action="store_const", const=False, default=None,
+                   help="LoFreq's strand-bias test alone fails a record (default: only when its alt bases also "
+                        "sit > 85%% on one strand, as LoFreq)")
+    if for_call:
+        g.add_argument("--orientation-posterior", dest="f_orientation_posterior",
+                       type=float_range(0.0, 1.0, lo_open=True, hi_open=True), metavar="FLOAT",
+                       help="fail capture-region calls whose posterior probability of a read-orientation "
+                            "artefact (8-oxo-G) exceeds this (default 0.5)")
     g.add_argument("--population-vcf", dest="f_population_vcf", metavar="FILE.vcf.gz",
                    help="bgzipped + indexed VCF with INFO/AF")
     g.add_argument("--max-population-af", dest="f_max_population_af", type=FRACTION, metavar="FLOAT",
                    help="max population AF (default 1e-5 with --population-vcf)")
-    if not for_call:
+    if for_call:
+        g.add_argument("--no-default-filter", dest="no_defaults", action="store_true",
+                       help="switch off the default filters (LoFreq's spelling); the filters given still apply")
+    else:
         g.add_argument("--no-defaults", action="store_true", help="switch off the default filters")
 
 
@@ -258,23 +281,24 @@ def count_options(args: argparse.Namespace) -> CountOptions:
 
 
 _FILTER_FIELDS = ("min_cov", "max_cov", "min_af", "max_af", "min_snvqual", "snvqual_alpha", "snvqual_mtc",
-                  "snvqual_ntests", "sb_alpha", "sb_mtc", "sb_ntests", "sb_test", "sb_min_or", "population_vcf",
-                  "max_population_af")
+                  "snvqual_ntests", "sb_alpha", "sb_mtc", "sb_ntests", "sb_test", "sb_min_or", "sb_compound",
+                  "orientation_posterior", "population_vcf", "max_population_af")
 
 
 def filter_options(args: argparse.Namespace, *, for_call: bool = False) -> FilterOptions | None:
-    """FilterOptions from the filter flags; None when ``for_call`` and no filter was asked for."""
+    """FilterOptions from the filter flags (the defaults unless ``--no-defaults`` / ``--no-default-filter``);
+    None when the defaults are off and no filter was asked for."""
     import dataclasses
 
     given = {f: getattr(args, "f_" + f) for f in _FILTER_FIELDS if getattr(args, "f_" + f, None) is not None}
     if args.preset:
         base = PRESETS[args.preset]
-    elif for_call:
-        if not given:
+    elif args.no_defaults:
+        if for_call and not given:
             return None
         base = NO_FILTERS
     else:
-        base = NO_FILTERS if args.no_defaults else FilterOptions()
+        base = FilterOptions()
     return dataclasses.replace(base, **given)
 
 

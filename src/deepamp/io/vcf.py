@@ -52,7 +52,8 @@ INFO_DEFS: dict[str, tuple[str, str, str]] = {
     "INDEL": ("0", "Flag", "Indicates that the variant is an INDEL."),
     "HRUN": ("1", "Integer", "Homopolymer length to the right of report indel position"),
     "MODEL": ("1", "String", "Null model of the test: quality (Phred-derived Poisson-binomial), context "
-                             "(indels: repeat-length slippage rate) or background (per-site rate from controls)"),
+                             "(indels: repeat-length slippage rate), background (per-site rate from a panel of "
+                             "normals) or matched (the same patient's normal)"),
     "PADJ": ("1", "String", "Multiple-testing adjusted p-value (method in ##deepamp_mtc); a number written "
                             "as text so that values below 1e-38 keep their digits"),
     "FAMILY": ("1", "String", "Testing family: panel (all sites), hotspot (known ALK/ROS1 resistance alleles), "
@@ -62,9 +63,16 @@ INFO_DEFS: dict[str, tuple[str, str, str]] = {
                              "(background model only)"),
     "IDRATE": ("1", "Float", "Per-fragment indel error rate of the context model (Dindel homopolymer shape, "
                              "level calibrated on the sample)"),
+    "MNRATE": ("1", "Float", "Matched-normal model: the null's fraction of the tested base (from the normal)"),
+    "NAF": ("1", "Float", "Fraction of the ALT allele in the matched normal"),
+    "NDP": ("1", "Integer", "Depth of the matched normal at this site"),
+    "MNDIR": ("1", "String", "Matched-normal model: gain = the sample carries more of ALT than its normal; "
+                             "loss = less of ALT (it carries more of the reference allele)"),
     "SBA": ("1", "Float", "Amplicon-aware strand bias: Phred of the test of the alt strand ratio against "
                           "the ref strand ratio"),
     "POPAF": ("1", "Float", "Population allele frequency of this allele (population VCF)"),
+    "OBP": ("1", "Float", "Posterior probability that the call is a read-orientation (F1R2/F2R1) artefact such "
+                          "as 8-oxo-G damage (capture regions)"),
 }
 #: Keys carrying numbers too small for BCF's 32-bit Float: always read and written as text.
 TEXT_KEYS = ("PADJ",)
