@@ -105,18 +105,31 @@ class IndelCalls(NamedTuple):
     notes: list[str]               # what was counted but not tested, for the run summary
 
 
-def _matched_tests(table: IndelTable, normal: CountResult, reference) -> tuple[np.ndarray, np.ndarray, list]:
-    """Each tumour event against the same event in the matched normal (0 fragments when absent)."""
+def _matched_tests(table: IndelTable, sub: IndelTable, counts: CountResult, normal: CountResult,
+                   reference) -> tuple[np.ndarray, np.ndarray, list]:
+    """Each tested tumour event against the same event in the matched normal (0 fragments when absent);
+    the between-sample over-dispersion is pooled over every event of either sample."""
     from deepamp.models.matched_normal import matched_event_tests
 
     ntab = collect_events(normal, reference)
-    theirs = {key: int(c) for key, c in zip(ntab.keys(), ntab.count.sum(axis=1).tolist())}
-    jd = normal.junction_depth().sum(axis=1)
-    k_n = np.array([theirs.get(key, 0) for key in table.keys()], np.int64)
-    n_n = np.maximum(jd[table.row], k_n) if len(table) else np.zeros(0, np.int64)
-    logp, rate, _ = matched_event_tests(table.count.sum(axis=1), table.depth.sum(axis=1), k_n, n_n,
-                                        (table.length > 0).astype(np.int64))
-    return logp, rate, list(zip(k_n.tolist(), n_n.tolist()))
+    mine = {key: (int(c), int(d)) for key, c, d in zip(table.keys(), table.count.sum(axis=1).tolist(),
+                                                       table.depth.sum(axis=1).tolist())}
+    theirs = {key: (int(c), int(r)) for key, c, r in zip(ntab.keys(), ntab.count.sum(axis=1).tolist(),
+                                                         ntab.row.tolist())}
+    jd_t, jd_n = counts.junction_depth().sum(axis=1), normal.junction_depth().sum(axis=1)
+    row_t = dict(zip(table.keys(), table.row.tolist()))
+    keys = list(dict.fromkeys(list(table.keys()) + list(theirs)))
+    k_t, n_t, k_n, n_n = [], [], [], []
+    for key in keys:
+        row = row_t.get(key, theirs.get(key, (0, 0))[1])
+        kt, dt = mine.get(key, (0, int(jd_t[row])))
+        kn = theirs.get(key, (0, row))[0]
+        k_t.append(kt), n_t.append(max(dt, kt)), k_n.append(kn), n_n.append(max(int(jd_n[row]), kn))
+    kind = np.array([key[2] > 0 for key in keys], np.int64)
+    logp, rate, _ = matched_event_tests(np.array(k_t), np.array(n_t), np.array(k_n), np.array(n_n), kind)
+    at = {key: i for i, key in enumerate(keys)}
+    idx = np.array([at[key] for key in sub.keys()], np.int64)
+    return logp[idx], rate[idx], [(k_n[i], n_n[i]) for i in idx.tolist()]
 
 
 def call_indels(counts: CountResult, options: CallOptions | None = None, *, background=None,
@@ -156,7 +169,7 @@ def call_indels(counts: CountResult, options: CallOptions | None = None, *, back
         logp, rate = _background_tests(sub, background)
         model_name = "background"
     elif normal is not None:
-        logp, rate, in_normal = _matched_tests(sub, normal, reference)
+        logp, rate, in_normal = _matched_tests(table, sub, counts, normal, reference)
         model_name = "matched"
     else:
         fits = calibrate(table, counts, indel_params.calibration)

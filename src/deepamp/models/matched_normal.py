@@ -57,6 +57,8 @@ __all__ = ["MatchedTests", "matched_tests", "pair_rho", "matched_event_tests", "
 MAX_RHO = 0.2
 #: Share of the largest site-wise estimates left out of the pooled rho (real differences).
 TRIM = 0.05
+#: Sites a class needs for its own rho; fewer: only the normal's sampling uncertainty.
+MIN_SITES = 20
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,7 @@ def pair_rho(k_t: np.ndarray, n_t: np.ndarray, mu: np.ndarray, n_n: np.ndarray, 
 
     Returns
     -------
-    float64 (n_classes,) rho per class (0 for a class without usable sites)
+    float64 (n_classes,) rho per class (0 for a class with fewer than ``MIN_SITES`` usable sites)
     """
     k_t, n_t, mu, n_n = (np.asarray(a, np.float64) for a in (k_t, n_t, mu, n_n))
     use = (classes >= 0) & (n_t > 1) & (mu > 0) & (mu < 1)
@@ -118,7 +120,7 @@ def pair_rho(k_t: np.ndarray, n_t: np.ndarray, mu: np.ndarray, n_n: np.ndarray, 
     out = np.zeros(n_classes)
     for c in range(n_classes):
         vals = np.sort(r[use & (classes == c)])
-        if vals.size == 0:
+        if vals.size < MIN_SITES:
             continue
         keep = vals[: max(1, int(np.floor(vals.size * (1 - trim))))]
         out[c] = min(max(float(keep.mean()), 0.0), max_rho)
@@ -182,9 +184,11 @@ def matched_event_tests(k_t: np.ndarray, n_t: np.ndarray, k_n: np.ndarray, n_n: 
                         kind: np.ndarray, *, max_rho: float = MAX_RHO) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Indel events of the tumour against the same events in the normal.
 
+    Give every event seen in either sample (rho is pooled over all of them).
+
     Parameters
     ----------
-    k_t, n_t : tumour fragments with the event / spanning the junction
+    k_t, n_t : tumour fragments with the event (0 when only the normal has it) / spanning the junction
     k_n, n_n : the normal's (0 when it has no such event) / the normal's junction depth
     kind : 0 deletion, 1 insertion (one pooled rho each)
 

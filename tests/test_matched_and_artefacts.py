@@ -1,0 +1,215 @@
+"""The matched-normal model (against scipy and on simulated pairs), the assay shape, the
+read-orientation artefact model and the unflagged-duplicate warning."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pysam
+import pytest
+from scipy import stats
+from scipy.special import logsumexp
+
+import deepamp
+from deepamp import cli
+from deepamp.counting.assay_shape import assay_shapes
+from deepamp.io.regions import Region
+from deepamp.models.matched_normal import matched_event_tests, matched_tests, pair_rho
+from deepamp.models.orientation_bias import artefact_posterior, type_artefacts
+from deepamp.simulate import Spike, simulate
+
+from conftest import ref_fasta, sam_header, sam_to_bam
+
+
+# ---------------------------------------------------------------- matched normal: the test itself
+
+def _pair(tumour: list[tuple[int, int, int, int]], normal: list[tuple[int, int, int, int]]):
+    t = np.zeros((len(tumour), 7, 2), np.int64)
+    n = np.zeros_like(t)
+    t[:, :4, 0] = tumour
+    n[:, :4, 0] = normal
+    return t, n
+
+
+def test_matched_test_is_the_beta_binomial_predictive_of_the_normal():
+    tumour = [(9900, 100, 0, 0), (9990, 10, 0, 0), (5000, 0, 5000, 0), (9000, 0, 0, 1000)]
+    normal = [(9995, 5, 0, 0), (9990, 10, 0, 0), (5000, 0, 5000, 0), (100, 0, 0, 9900)]
+    t, n = _pair(tumour, normal)
+    res = matched_tests(t, n, np.zeros(4, np.int64))
+    got = {(int(p), int(b)): (float(lp), float(r)) for p, b, lp, r in zip(res.pos, res.base, res.logp, res.rho)}
+    # site 0: C 100 of 10000 against the normal's 5 of 10000
+    k, nt, kn, nn = 100, 10000, 5, 10000
+    mu = (kn + 0.5) / (nn + 1)
+    lp, rho = got[(0, 1)]
+    s = (1 - rho) / rho
+    want = logsumexp(stats.betabinom.logpmf(np.arange(k, nt + 1), nt, mu * s, (1 - mu) * s))
+    assert lp == pytest.approx(want, rel=1e-6)
+    assert rho >= 1 / (nn + 2)
+    # site 1 (equal fractions) and site 2 (a shared 50 % allele) are no gain: not tested
+    assert not any(p in (1, 2) for p, _ in got)
+    # site 3: the tumour carries less T than its normal (10 % vs 99 %): a gain of the reference A,
+    # reported as the loss of T
+    i = int(np.flatnonzero(res.pos == 3)[0])
+    assert res.base[i] == 0 and res.loss[i] and res.alt[i] == 3
+    assert res.alt_count[i] == 1000 and res.normal_count[i] == 9900
+    assert res.m == sum(1 for row in tumour for c in row if c)
+
+
+def test_pair_rho_recovers_the_between_sample_dispersion():
+    rng = np.random.default_rng(4)
+    sites, depth, rho = 3000, 20000, 0.002
+    mu = rng.uniform(2e-4, 3e-3, sites)
+    a = mu * (1 - rho) / rho
+    b = (1 - mu) * (1 - rho) / rho
+    k_t = rng.binomial(depth, rng.beta(a, b))
+    k_n = rng.binomial(depth, mu)
+    mu_hat = (k_n + 0.5) / (depth + 1)
+    est = pair_rho(k_t, np.full(sites, depth), mu_hat, np.full(sites, depth), np.zeros(sites, np.int64), 1,
+                   trim=0.0)[0]
+    assert est == pytest.approx(rho, rel=0.25)
+    # with no difference between the samples, it is about 0
+    same = pair_rho(rng.binomial(depth, mu), np.full(sites, depth), mu_hat, np.full(sites, depth),
+                    np.zeros(sites, np.int64), 1, trim=0.0)[0]
+    assert same < rho / 5
+
+
+def test_matched_event_test_uses_the_normal_event_counts():
+    logp, rate, rho = matched_event_tests(np.array([40, 5]), np.array([2000, 2000]), np.array([0, 5]),
+                                          np.array([2000, 2000]), np.array([0, 1]))
+    assert logp[0] < -20 and logp[1] == 0.0           # the second is not above the normal
+    assert rate[0] == pytest.approx(0.5 / 2001)
+
+
+# ---------------------------------------------------------------- matched normal: simulated pairs
+
+@pytest.fixture(scope="module")
+def pair(amplicon_run, tmp_path_factory):
+    d = tmp_path_factory.mktemp("pair")
+    run = amplicon_run
+    shared_t, shared_n = Spike("chr2", 29220800, "C", "T", 0.95), Spike("chr2", 29220800, "C", "T", 0.999)
+    tumour, normal = str(d / "t.bam"), str(d / "n.bam")
+    kw = dict(pairs_per_amplicon=3000, run_seed=21, contig_length={"chr2": 242193529})
+    simulate(run.ref, run.bed, tumour, spikes=[shared_t, Spike("chr2", 29220747, "C", "T", 0.02),
+                                                Spike("chr2", 29209816, "C", "G", 0.01)], sample_seed=9, sample="t", **kw)
+    simulate(run.ref, run.bed, normal, spikes=[shared_n], sample_seed=10, sample="n", **kw)
+    return tumour, normal
+
+
+def test_matched_normal_calls_differences_only(amplicon_run, pair, tmp_path):
+    run = amplicon_run
+    tumour, normal = pair
+    out = tmp_path / "m.vcf"
+    assert cli.main(["call", "-f", run.ref, "-l", run.bed, "--matched-normal", normal, "-o", str(out), "--quiet",
+                     tumour]) == 0
+    with pysam.VariantFile(str(out)) as fh:
+        calls = {(r.pos, r.ref, r.alts[0]): r for r in fh}
+        header = str(fh.header)
+    assert calls[(29220747, "C", "T")].info["MNDIR"] == "gain"
+    assert calls[(29209816, "C", "G")].info["MODEL"] == "matched"
+    shared = calls[(29220800, "C", "T")]                    # 95 % here, 99.9 % in the normal
+    assert shared.info["MNDIR"] == "loss" and shared.info["NAF"] > 0.99 and shared.info["AF"][0] < 0.97
+    assert len(calls) == 3 and "##deepamp_background=matched:" in header
+
+
+def test_two_samples_without_a_difference_give_no_calls(amplicon_run):
+    run = amplicon_run
+    calls = deepamp.call(run.controls[1], reference=run.ref, bed=run.bed, matched_normal=run.controls[0])
+    assert [(c.pos, c.alt) for c in calls] == []
+
+
+def test_a_panel_of_normals_calls_the_tumours_own_alleles(amplicon_run, pair):
+    run = amplicon_run
+    tumour, normal = pair
+    pon = deepamp.call(tumour, reference=run.ref, bed=run.bed, control=[normal])
+    assert (29220800, "T") in {(c.pos, c.alt) for c in pon}          # germline-level: excluded from the PoN
+    with pytest.raises(deepamp.errors.OptionError, match="replaces the panel of normals"):
+        deepamp.call(tumour, reference=run.ref, bed=run.bed, control=[normal], matched_normal=normal)
+
+
+# ---------------------------------------------------------------- assay shape, orientation, duplicates
+
+def _capture_bam(tmp_path, *, artefact: float = 0.0, duplicates: float = 0.0, seed: int = 1):
+    """Capture-like pairs over one 400-base target: random fragment starts, both orientations;
+    a real variant at 200 (5 %, both orientations) and G>T errors on F1R2 fragments only."""
+    rng = np.random.default_rng(seed)
+    bases = "ACGT"
+    seq = "".join(bases[i] for i in rng.integers(0, 4, 1000))
+    seq = seq[:200] + "C" + seq[201:300] + "G" + seq[301:]
+    fa = ref_fasta(tmp_path, {"cap": seq})
+    lines = []
+    n = 0
+    frags = []
+    for i in range(3000):
+        start = int(rng.integers(100, 500))
+        length = int(np.clip(rng.normal(170, 20), 120, 240))
+        frags.append((start, length, bool(rng.random() < 0.5), bool(rng.random() < 0.05)))
+    frags += [frags[int(j)] for j in rng.integers(0, len(frags), int(duplicates * len(frags)))]
+    for start, length, f1r2, real in frags:
+        n += 1
+        frag = list(seq[start:start + length])
+        if real and start <= 200 < start + length:
+            frag[200 - start] = "T"
+        if f1r2 and start <= 300 < start + length and rng.random() < artefact:
+            frag[300 - start] = "T"                    # G>T on F1R2 fragments only (8-oxo-G)
+        frag = "".join(frag)
+        r_len = min(100, length)
+        left, right = frag[:r_len], frag[-r_len:]
+        lpos, rpos = start + 1, start + length - r_len + 1
+        tlen = length
+        f_left = 99 if f1r2 else 163                    # read 1 forward (F1R2) or read 2 forward (F2R1)
+        f_right = 147 if f1r2 else 83
+        lines.append(f"f{n}\t{f_left}\tcap\t{lpos}\t60\t{r_len}M\t=\t{rpos}\t{tlen}\t{left}\t{'I' * r_len}")
+        lines.append(f"f{n}\t{f_right}\tcap\t{rpos}\t60\t{r_len}M\t=\t{lpos}\t{-tlen}\t{right}\t{'I' * r_len}")
+    bam = sam_to_bam(tmp_path, sam_header({"cap": 1000}) + "\n".join(lines), name=f"cap{seed}")
+    return bam, fa
+
+
+def test_assay_shape_tells_amplicons_from_capture(amplicon_run, tmp_path):
+    from deepamp.io.regions import read_bed
+
+    shapes = assay_shapes(amplicon_run.tumour, read_bed(amplicon_run.bed))
+    assert [s.kind for s in shapes] == ["amplicon"] * 4 and min(s.end_share for s in shapes) > 0.8
+    bam, _ = _capture_bam(tmp_path)
+    (cap,) = assay_shapes(bam, [Region("cap", 150, 550)])
+    assert cap.kind == "capture" and cap.end_share < 0.1 and cap.duplicate_share < 0.05
+
+
+def test_oxidation_artefacts_are_flagged_and_real_variants_kept(tmp_path, capsys):
+    bam, fa = _capture_bam(tmp_path, artefact=0.03)
+    out = tmp_path / "c.vcf"
+    assert cli.main(["call", "-f", fa, "-r", "cap:150-550", "-o", str(out), bam]) == 0
+    err = capsys.readouterr().err
+    assert "duplicates" not in err
+    with pysam.VariantFile(str(out)) as fh:
+        calls = {(r.pos, r.alts[0]): r for r in fh}
+        header = str(fh.header)
+    assert "cap:150-550:capture" in header and "##FILTER=<ID=sb_fdr," in header
+    real, artefact = calls[(201, "T")], calls[(301, "T")]
+    assert list(real.filter) == ["PASS"] and real.info["OBP"] < 0.5
+    assert "orientation_bias" in list(artefact.filter) and artefact.info["OBP"] > 0.5
+    # the posterior from hand-made counts: the artefact's type pooled, one site per call
+    counts = np.zeros((2, 4, 2))
+    counts[:, 2] = (50, 50)            # reference G, both orientations
+    counts[0, 3] = (6, 0)              # G>T all F1R2
+    counts[1, 3] = (3, 3)              # G>T in both
+    types = type_artefacts([2] * 2, [3] * 2, counts)
+    assert types.orientation[2 * 4 + 3] == 0 and types.share[2 * 4 + 3] > 0.2
+    post = artefact_posterior([2, 2], [3, 3], counts, types)
+    assert post[0] > 0.9 > 0.1 > post[1]
+
+
+def test_unflagged_duplicates_in_capture_data_are_warned_about(tmp_path, capsys):
+    bam, fa = _capture_bam(tmp_path, duplicates=0.8, seed=2)
+    assert cli.main(["call", "-f", fa, "-r", "cap:150-550", "-o", str(tmp_path / "c.vcf"), bam]) == 0
+    err = capsys.readouterr().err
+    assert "not flagged as duplicates" in err and "samtools markdup" in err
+
+
+def test_amplicon_data_gets_no_duplicate_warning_and_no_orientation_test(amplicon_run, tmp_path, capsys):
+    run = amplicon_run
+    out = tmp_path / "a.vcf"
+    assert cli.main(["call", "-f", run.ref, "-l", run.bed, "-o", str(out), run.tumour]) == 0
+    assert "duplicates" not in capsys.readouterr().err
+    text = out.read_text()
+    assert "orientation_bias" not in text and "OBP=" not in text and "SBA=" in text
