@@ -73,9 +73,9 @@ def test_every_allele_ref_is_the_grch38_reference():
     for h in H.load_hotspots():
         if h.gene == "ROS1":  # no GRCh38 piece shipped for ROS1 (its codons come from a cDNA segment)
             continue
-        assert base(h.contig, h.pos) == h.ref, h
+        assert "".join(base(h.contig, h.pos + k) or "?" for k in range(len(h.ref))) == h.ref, h
         checked += 1
-    assert checked == 29
+    assert checked == 34          # 29 SNVs and 5 deletions
 
 
 SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data-sources" / "bypass"
@@ -90,9 +90,10 @@ def test_bypass_allele_refs_against_the_source_slices():
         slices.append((contig, int(rng.split("-")[0]), "".join(lines[1:]).upper()))
     bypass = [h for h in H.load_hotspots() if h.family == "bypass"]
     for h in bypass:
-        (seq,) = [s[h.pos - start] for c, start, s in slices if c == h.contig and 0 <= h.pos - start < len(s)]
+        (seq,) = [s[h.pos - start:h.pos - start + len(h.ref)] for c, start, s in slices
+                  if c == h.contig and 0 <= h.pos - start < len(s)]
         assert seq == h.ref, h
-    assert len(bypass) == 11
+    assert len(bypass) == 15      # 11 SNVs and 4 EGFR exon 19 deletions
 
 
 def test_mask_by_family():
@@ -178,3 +179,25 @@ def test_bypass_alleles_are_their_own_family():
     assert families == shipped_here and families["bypass"] >= 1
     panel, m_panel, none = call_snvs(counts, CallOptions())
     assert none == {} and m < m_panel and panel == []   # the family tests leave the panel burden
+
+
+def test_known_deletions_are_their_own_family(tmp_path):
+    """ALK G1202del (and EGFR exon 19 deletions on a panel covering them) are tested as hotspot
+    indels with their own burden, whatever placement the aligner chose for them."""
+    import deepamp
+    from deepamp.simulate import Spike, simulate
+    from deepamp.workflow.demo import GRCH38_CHR2_LENGTH, data_path
+
+    ref, bed = data_path("ALK_hg38_chr2_29191796-29223795.fa"), data_path("alk_exons22-25_amplicons.bed")
+    g1202del = next(h for h in H.load_hotspots() if h.protein == "G1202del")
+    assert (g1202del.pos, g1202del.ref, g1202del.alt) == (29220744, "CTCC", "C")     # c.3604_3606del
+    assert {h.protein for h in H.load_hotspots() if h.is_indel} >= {"E746_A750del", "L747_P753delinsS"}
+    bam = str(tmp_path / "t.bam")
+    simulate(ref, bed, bam, pairs_per_amplicon=3000, spikes=[Spike("chr2", 29220744, "CTCC", "C", 0.004)],
+             run_seed=21, sample_seed=33, contig_length={"chr2": GRCH38_CHR2_LENGTH})
+    plain = deepamp.call(bam, reference=ref, bed=bed)
+    known = deepamp.call(bam, reference=ref, bed=bed, hotspots="shipped")
+    [d] = [c for c in known if c.kind == "indel"]
+    assert (d.pos, d.ref, d.alt, d.family) == (29220743, "TCTC", "T", "hotspot")   # left-normalised
+    assert known.tests["hotspot_indel"] == 1 and known.tests["indel"] == plain.tests["indel"] - 1
+    assert d.logp == next(c.logp for c in plain if c.kind == "indel")

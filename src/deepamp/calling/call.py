@@ -192,8 +192,8 @@ def _call(counts: CountResult, ref: str | None, bg, source: str | None, opts: Ca
                                  f"than the sample ({'; '.join(normal.options.differences(counts.options))})")
     snvs, m, family_tests = call_snvs(counts, opts, background=bg, hotspots=hotspots, normal=normal) \
         if opts.snvs else ([], 0, {})
-    indels, m_indel, notes = call_indels(counts, opts, background=bg, reference=ref, normal=normal) \
-        if opts.indels else ([], 0, [])
+    indels, m_indel, notes, indel_families = call_indels(counts, opts, background=bg, reference=ref, normal=normal,
+                                                         hotspots=hotspots) if opts.indels else ([], 0, [], {})
     calls = merge_sorted(snvs, indels)
     warnings = []
     if hotspots:
@@ -212,7 +212,8 @@ def _call(counts: CountResult, ref: str | None, bg, source: str | None, opts: Ca
         from deepamp.models.background import panel_hash
 
         panel = panel_hash(normal.contig.astype(str), normal.pos, normal.ref.astype(str))
-    result = CallSet(counts, calls, opts, {"snv": m, **family_tests, "indel": m_indel},
+    tests = {"snv": m, **family_tests, "indel": m_indel, **{f"{k}_indel": v for k, v in indel_families.items()}}
+    result = CallSet(counts, calls, opts, tests,
                      site_stats(counts, opts), list(notes), ref, source, panel, warnings=warnings,
                      assay=list(shapes or []))
     if opts.filters is not None:

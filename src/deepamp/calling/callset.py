@@ -130,8 +130,9 @@ class CallSet:
     calls : every significant allele, SNVs and indels in position order (SNVs first at a shared anchor)
     options : the CallOptions used
     tests : number of tests per family burden: ``snv`` (panel family; LoFreq's dynamic
-        Bonferroni factor unless fixed), ``indel``, and each hotspot family on the panel
-        (``hotspot``: ALK/ROS1 resistance alleles, ``bypass``: off-target genes)
+        Bonferroni factor unless fixed), ``indel``, and each known-allele family on the panel
+        (``hotspot``: ALK/ROS1 resistance alleles, ``bypass``: off-target genes; their indels
+        as ``hotspot_indel`` / ``bypass_indel``)
     sites : what happened to every position (tested for SNVs, or why not)
     notes : remarks for the run summary (what was counted but not tested, model fits)
     reference : the reference FASTA
@@ -205,6 +206,10 @@ class CallSet:
                     out.append(f"##deepamp_{family}_mtc={o.mtc},tests={self.tests[family]},alpha={o.alpha}")
         if o.indels:
             out.append(f"##deepamp_indel_mtc={o.mtc},tests={self.tests.get('indel', 0)},alpha={o.alpha}")
+            for family in ("hotspot", "bypass"):
+                if f"{family}_indel" in self.tests:
+                    out.append(f"##deepamp_{family}_indel_mtc={o.mtc},tests={self.tests[f'{family}_indel']},"
+                               f"alpha={o.alpha}")
         if self.counts.read_stats:
             out.append("##deepamp_reads=" + ",".join(f"{k}:{v}" for k, v in self.counts.read_stats.items()))
         if self.counts.base_stats:
@@ -265,7 +270,8 @@ class CallSet:
             n_tests = self.tests.get("snv", 0) + self.tests.get("hotspot", 0) + self.tests.get("bypass", 0)
             parts.append(f"{n_snv} of {n_tests} SNV tests significant")
         if self.options.indels:
-            parts.append(f"{n_indel} of {self.tests.get('indel', 0)} indel tests")
+            n_tests = sum(v for k, v in self.tests.items() if k == "indel" or k.endswith("_indel"))
+            parts.append(f"{n_indel} of {n_tests} indel tests")
         calls = "calls: " + ", ".join(parts)
         if self.options.filters is not None:
             calls += f", {len(self.passing)} PASS filters"

@@ -46,13 +46,25 @@ BYPASS_CHANGES: tuple[tuple[str, str], ...] = (
     ("EGFR", "L858R"), ("KRAS", "G12C"), ("BRAF", "G466V"), ("BRAF", "V600E"), ("MAP2K1", "F129L"),
     ("PIK3CA", "E545K"), ("PIK3CA", "H1047R"), ("NRAS", "Q61K"), ("IDH2", "R140Q"),
 )
+#: In-frame deletions tested as known alleles: (gene, protein change, first and last deleted c. position,
+#: family).  ALK G1202del (Gainor et al. 2016, Cancer Discov 6:1118-1133, resistance to second-generation
+#: ALK inhibitors); frequent EGFR exon 19 deletions (the off-target "EGFR exon 19 deletion" of Mol Oncol
+#: 2021); deletions that left-normalise to one allele are listed once.
+INDEL_CHANGES: tuple[tuple[str, str, int, int, str], ...] = (
+    ("ALK", "G1202del", 3604, 3606, "hotspot"),
+    ("EGFR", "E746_A750del", 2235, 2249, "bypass"),
+    ("EGFR", "E746_A750del", 2236, 2250, "bypass"),
+    ("EGFR", "L747_T751del", 2240, 2254, "bypass"),
+    ("EGFR", "L747_S752del", 2239, 2256, "bypass"),
+    ("EGFR", "L747_P753delinsS", 2240, 2257, "bypass"),
+)
 #: testing families of the shipped list, in file order
 FAMILIES = ("hotspot", "bypass")
 COLUMNS = ("contig", "pos", "ref", "alt", "gene", "protein", "citation", "family")
 _COMP = str.maketrans("ACGT", "TGCA")
 
-__all__ = ["BYPASS_CHANGES", "FAMILIES", "Hotspot", "RESISTANCE_CHANGES", "derive_table", "load_hotspots",
-           "shipped_path", "write_table", "hotspot_mask", "ref_mismatches"]
+__all__ = ["BYPASS_CHANGES", "FAMILIES", "INDEL_CHANGES", "Hotspot", "RESISTANCE_CHANGES", "derive_table",
+           "load_hotspots", "shipped_path", "write_table", "hotspot_mask", "ref_mismatches"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +77,10 @@ class Hotspot:
     protein: str = ""
     citation: str = ""
     family: str = "hotspot"
+
+    @property
+    def is_indel(self) -> bool:
+        return len(self.ref) != len(self.alt)
 
 
 def shipped_path() -> str:
@@ -117,7 +133,7 @@ def derive_table() -> list[Hotspot]:
             raise FormatError(f"{gene} {change}: codon {number} of the transcript model is {codon}, "
                               f"not {ref_aa}")
         cite = cites.get((gene, change), "")
-        cite = cite or "no deepamp knowledge-base record (listed in the deepamp hotspot requirements)"
+        cite = cite or "no knowledge-base record; a recurrent resistance allele"
         for k in range(3):
             for b in "ACGT":
                 if b == codon[k]:
@@ -129,7 +145,32 @@ def derive_table() -> list[Hotspot]:
                 assert g is not None
                 ref, alt = (codon[k], b) if tx.strand == "+" else (codon[k].translate(_COMP), b.translate(_COMP))
                 out.append(Hotspot(tx.chrom, g, ref, alt, gene, change, cite, family))
+    seen = set()
+    for gene, change, first, last, family in INDEL_CHANGES:
+        cite = cites.get((gene, change)) or (cites.get((gene, "exon19del"), "") if gene == "EGFR" else
+                                             "Gainor et al. 2016, Cancer Discov 6:1118-1133")
+        h = _deletion(ts.by_gene(gene), gene, change, first, last, family, cite)
+        if (h.contig, h.pos, h.ref) not in seen:
+            seen.add((h.contig, h.pos, h.ref))
+            out.append(h)
     return out
+
+
+def _deletion(tx, gene: str, change: str, first: int, last: int, family: str, cite: str) -> Hotspot:
+    """The VCF allele (left-normalised, anchored) of deleting c.first..c.last of ``tx``."""
+    g = sorted(tx.axis_to_genomic(c) for c in (first, last))
+    lo, hi = g[0], g[1]
+    seq = tx.ref_seq(lo - 1, hi)
+    if seq is None or len(seq) != hi - lo + 2:
+        raise FormatError(f"{gene} {change}: the reference around c.{first}_{last}del is not shipped")
+    while True:                                # shift left while the deleted bases repeat
+        before = tx.ref_seq(lo - 2, lo - 2)
+        if not before or before != seq[-1]:
+            break
+        lo, hi = lo - 1, hi - 1
+        seq = before + seq[:-1]
+    return Hotspot(tx.chrom, lo - 1, seq, seq[0], gene, change,
+                   cite or "no knowledge-base record; a recurrent resistance allele", family)
 
 
 def write_table(path: str, hotspots: list[Hotspot]) -> None:
@@ -174,8 +215,11 @@ def load_hotspots(path: str | os.PathLike[str] | None = None) -> list[Hotspot]:
         except ValueError:
             raise FormatError(f"{path}: line {no}: bad position {f[1]!r}") from None
         ref, alt = f[2].upper(), f[3].upper()
-        if pos < 1 or len(ref) != 1 or len(alt) != 1 or ref not in "ACGT" or alt not in "ACGT" or ref == alt:
-            raise FormatError(f"{path}: line {no}: expected a position >= 1 and an A/C/G/T SNV")
+        snv = len(ref) == len(alt) == 1 and ref != alt
+        indel = len(ref) != len(alt) and min(len(ref), len(alt)) == 1 and ref[0] == alt[0]
+        if pos < 1 or not (snv or indel) or set(ref + alt) - set("ACGT"):
+            raise FormatError(f"{path}: line {no}: expected a position >= 1 and an A/C/G/T SNV or a VCF-anchored "
+                              "insertion or deletion")
         extra = dict(zip(head[4:], f[4:]))
         out.append(Hotspot(f[0], pos, ref, alt, extra.get("gene", ""), extra.get("protein", ""),
                            extra.get("citation", ""), extra.get("family") or "hotspot"))
@@ -196,7 +240,7 @@ def hotspot_mask(contig: np.ndarray, pos: np.ndarray, ref: np.ndarray, hotspots:
     index = {(_norm(str(c)), int(p)): i for i, (c, p) in enumerate(zip(contig.tolist(), pos.tolist()))}
     mask = np.zeros((len(pos), 4), bool)
     for h in hotspots:
-        if family is not None and h.family != family:
+        if h.is_indel or (family is not None and h.family != family):
             continue
         i = index.get((_norm(h.contig), h.pos - 1))
         if i is not None and str(ref[i]).upper() == h.ref:
@@ -211,7 +255,10 @@ def ref_mismatches(contig: np.ndarray, pos: np.ndarray, ref: np.ndarray,
     index = {(_norm(str(c)), int(p)): i for i, (c, p) in enumerate(zip(contig.tolist(), pos.tolist()))}
     out = []
     for h in hotspots:
-        i = index.get((_norm(h.contig), h.pos - 1))
-        if i is not None and str(ref[i]).upper() != h.ref:
-            out.append((h, str(ref[i]).upper()))
+        here = []
+        for k in range(len(h.ref)):
+            i = index.get((_norm(h.contig), h.pos - 1 + k))
+            here.append(None if i is None else str(ref[i]).upper())
+        if any(b is not None for b in here) and any(b is not None and b != r for b, r in zip(here, h.ref)):
+            out.append((h, "".join(b or "N" for b in here)))
     return out

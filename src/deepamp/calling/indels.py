@@ -101,8 +101,9 @@ class IndelCalls(NamedTuple):
     """Result of :func:`call_indels`."""
 
     calls: list[Call]              # significant indels sorted by anchor
-    tests: int                     # number of indel tests m
+    tests: int                     # number of indel tests m (the indel family)
     notes: list[str]               # what was counted but not tested, for the run summary
+    family_tests: dict[str, int] = {}   # tests of each known-allele family ("hotspot", "bypass")
 
 
 def _matched_tests(table: IndelTable, sub: IndelTable, counts: CountResult, normal: CountResult,
@@ -132,9 +133,41 @@ def _matched_tests(table: IndelTable, sub: IndelTable, counts: CountResult, norm
     return logp[idx], rate[idx], [(k_n[i], n_n[i]) for i in idx.tolist()]
 
 
+def _known_families(sub: IndelTable, counts: CountResult, reference, hotspots, min_cov: int
+                    ) -> tuple[np.ndarray, dict[str, int]]:
+    """Family of each event (known indel alleles of the hotspot list by their family, else "indel") and the
+    number of known alleles of each family testable on the panel."""
+    from deepamp.calling.hotspots import FAMILIES
+    from deepamp.counting.indel_table import EventKeys
+
+    family = np.full(len(sub), "indel", dtype=object)
+    known = [h for h in hotspots or () if h.is_indel]
+    if not known:
+        return family, {}
+    keyer = EventKeys(counts, reference)
+    contigs = set(counts.contig.tolist())
+    jd = counts.junction_depth().sum(axis=1)
+    of_key: dict[tuple, str] = {}
+    for h in known:
+        contig = h.contig if h.contig in contigs else ("chr" + h.contig if "chr" + h.contig in contigs
+                                                       else h.contig.removeprefix("chr"))
+        if contig not in contigs:
+            continue
+        key = keyer.vcf_key(contig, h.pos, h.ref, h.alt)
+        if isinstance(key, tuple) and jd[keyer.row_of[(key[0], key[1])]] >= min_cov:
+            of_key[key] = h.family
+    tests = {}
+    for name in FAMILIES:
+        mine = {k for k, f in of_key.items() if f == name}
+        if mine:
+            family[np.array([k in mine for k in sub.keys()], bool)] = name
+            tests[name] = len(mine)
+    return family, tests
+
+
 def call_indels(counts: CountResult, options: CallOptions | None = None, *, background=None,
                 reference=None, indel_params: IndelParams | None = None,
-                normal: CountResult | None = None) -> IndelCalls:
+                normal: CountResult | None = None, hotspots=None) -> IndelCalls:
     """Call indels from counted indel events.
 
     Parameters
@@ -146,6 +179,9 @@ def call_indels(counts: CountResult, options: CallOptions | None = None, *, back
         INFO BGRATE) instead of the context model (MODEL=context, INFO IDRATE).
     normal : the matched normal's CountResult, optional
         Test each event against the same event in the normal (MODEL=matched).
+    hotspots : list of deepamp.calling.hotspots.Hotspot, optional
+        Its insertions and deletions are known alleles: tested as their own families
+        (FAMILY=hotspot / bypass) with their own burden, which the indel family loses.
     reference : FASTA path or Reference, optional (default: the one of ``counts``)
     indel_params : IndelParams of the context model
 
@@ -175,15 +211,23 @@ def call_indels(counts: CountResult, options: CallOptions | None = None, *, back
         fits = calibrate(table, counts, indel_params.calibration)
         logp, rate = _context_tests(sub, fits)
         model_name = "context"
-    m = effective_tests(options.bonf if options.bonf is not None else len(sub), len(sub), options.mtc)
     logp = np.minimum(np.asarray(logp, np.float64), 0.0)
-    logp_adj = adjust(logp, m, options.mtc)
+    family, family_tests = _known_families(sub, counts, reference, hotspots, max(options.min_cov, 1))
+    panel = family == "indel"
+    m = effective_tests(options.bonf if options.bonf is not None else int(panel.sum()), int(panel.sum()),
+                        options.mtc)
+    logp_adj = np.empty(len(sub))
+    logp_adj[panel] = adjust(logp[panel], m, options.mtc)
+    for name, m_family in family_tests.items():
+        sel = family == name
+        family_tests[name] = effective_tests(m_family, int(sel.sum()), options.mtc)
+        logp_adj[sel] = adjust(logp[sel], family_tests[name], options.mtc)
     out: list[Call] = []
     for i in np.flatnonzero(logp_adj < math.log(options.alpha)).tolist():
         dp4 = (int(sub.ref_count[i, 0]), int(sub.ref_count[i, 1]), int(sub.count[i, 0]), int(sub.count[i, 1]))
         call = Call(str(sub.contig[i]), int(sub.pos[i]) + 1, str(sub.ref[i]), str(sub.alt[i]),
                     int(sub.depth[i].sum()), int(sub.count[i].sum()), dp4, float(logp[i]),
-                    float(logp_adj[i]), model_name, "indel", "indel", int(sub.row[i]),
+                    float(logp_adj[i]), model_name, str(family[i]), "indel", int(sub.row[i]),
                     rate=float(rate[i]), hrun=int(sub.hrun[i]))
         if normal is not None:
             call.normal_count, call.normal_depth = in_normal[i]
@@ -194,7 +238,7 @@ def call_indels(counts: CountResult, options: CallOptions | None = None, *, back
         notes.append("indel context model: " + describe(fits).replace(",", ", "))
     for reason, (events, fragments) in table.untested.items():
         notes.append(f"indels: {events} events ({fragments} fragments) not tested: {reason}")
-    return IndelCalls(out, int(m), notes)
+    return IndelCalls(out, int(m), notes, family_tests)
 
 
 def merge_sorted(snvs: list[Call], indels: list[Call]) -> list[Call]:

@@ -45,7 +45,7 @@ import numpy as np
 from deepamp.counting.result import CountResult
 from deepamp.normalise import placements
 
-__all__ = ["IndelTable", "collect_events"]
+__all__ = ["IndelTable", "EventKeys", "collect_events"]
 
 _MAX_UNIT = 6
 _PAD = 512
@@ -209,6 +209,34 @@ class IndelTable:
         return dataclasses.replace(self, **arrays)
 
 
+class EventKeys:
+    """Keys of indel events as :func:`collect_events` writes them: (contig, anchor, length, sequence)
+    of the left-most placement whose anchor is a counted position."""
+
+    def __init__(self, counts: CountResult, reference=None):
+        self.ref = _RefWindows(counts, reference)
+        self.row_of = {(c, int(p)): i for i, (c, p) in enumerate(zip(counts.contig.astype(str).tolist(),
+                                                                     counts.pos.tolist()))}
+
+    def key(self, contig: str, anchor: int, length: int, inserted: str = "") -> tuple[str, int, int, str] | str:
+        """The event's key, or why it has none ("inserted N", "deleted bases unknown", "anchor not A/C/G/T")."""
+        ref = self.ref
+        seq = ref.fetch(contig, anchor + 1, anchor + 1 - length) if length < 0 else inserted.upper()
+        if "N" in seq:                      # not a determinate allele / no known REF: counted, not tested
+            return "inserted N" if length > 0 else "deleted bases unknown"
+        place = next(((a, q) for a, q in placements(functools.partial(ref.base, contig), anchor, seq, length < 0)
+                      if (contig, a) in self.row_of), None)
+        if place is None or ref.base(contig, place[0]) not in "ACGT":
+            return "anchor not A/C/G/T"
+        return (contig, place[0], length, place[1])
+
+    def vcf_key(self, contig: str, pos: int, ref: str, alt: str) -> tuple[str, int, int, str] | str:
+        """The key of a VCF-anchored insertion or deletion (1-based ``pos``)."""
+        if len(ref) > len(alt):
+            return self.key(contig, pos - 1, -(len(ref) - len(alt)))
+        return self.key(contig, pos - 1, len(alt) - len(ref), alt[len(ref):])
+
+
 def collect_events(counts: CountResult, reference=None) -> IndelTable:
     """Left-normalise and merge ``counts.indels`` and attach junction depths.
 
@@ -219,9 +247,8 @@ def collect_events(counts: CountResult, reference=None) -> IndelTable:
     reference : path or :class:`deepamp.io.reference.Reference`, optional
     """
     ind = counts.indels
-    ref = _RefWindows(counts, reference)
-    row_of = {(c, int(p)): i for i, (c, p) in enumerate(zip(counts.contig.astype(str).tolist(),
-                                                            counts.pos.tolist()))}
+    keyer = EventKeys(counts, reference)
+    ref, row_of = keyer.ref, keyer.row_of
     merged: dict[tuple[str, int, int, str], np.ndarray] = {}
     untested: dict[str, tuple[int, int]] = {}
 
@@ -231,18 +258,10 @@ def collect_events(counts: CountResult, reference=None) -> IndelTable:
 
     for c, p, n, s, k in zip(ind.contig.astype(str).tolist(), ind.pos.tolist(), ind.length.tolist(),
                              ind.sequence.astype(str).tolist(), np.asarray(ind.count, np.int64)):
-        p, n = int(p), int(n)
-        seq = ref.fetch(c, p + 1, p + 1 - n) if n < 0 else s.upper()
-        if "N" in seq:                      # not a determinate allele / no known REF: counted, not tested
-            leave_out("inserted N" if n > 0 else "deleted bases unknown", k)
+        key = keyer.key(c, int(p), int(n), s)
+        if isinstance(key, str):
+            leave_out(key, k)
             continue
-        # left-most equivalent placement whose anchor is a counted position
-        place = next(((a, q) for a, q in placements(functools.partial(ref.base, c), p, seq, n < 0)
-                      if (c, a) in row_of), None)
-        if place is None or ref.base(c, place[0]) not in "ACGT":
-            leave_out("anchor not A/C/G/T", k)
-            continue
-        key = (c, place[0], n, place[1])
         merged[key] = merged.get(key, np.zeros(2, np.int64)) + k
     keys = sorted(merged, key=lambda t: (row_of[(t[0], t[1])], t[2] < 0, abs(t[2]), t[3]))
     n = len(keys)
