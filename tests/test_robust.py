@@ -329,6 +329,9 @@ def test_ctrl_c_during_start_up_is_exit_130_without_traceback(amplicon_run, dela
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
+    if err.startswith("Fatal Python error: init_import_site"):    # a loaded machine: the interpreter's
+        assert proc.returncode != 0 and out == ""                  # own start-up, before deepamp runs
+        return
     assert "Traceback" not in err, err
     assert proc.returncode in (0, 130, -signal.SIGINT), err
     if "interrupted; no output written" in err:

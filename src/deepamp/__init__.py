@@ -16,7 +16,8 @@ Counting and models:
   :func:`count_coverage` -- drop-in for pysam's ``count_coverage``;
   :meth:`CountResult.from_arrays` -- counts from any other source; :func:`load_counts`.
 * :func:`call` / :func:`call_counts` -- the calling pipeline, from a BAM or from counts (:class:`CallSet`
-  of :class:`Call`).
+  of :class:`Call`); :meth:`CallSet.detection_limits` -- the VAF each tested site would be called at
+  with 80 % probability by that run's own test, per site and per amplicon.
 * :func:`learn_background` / :func:`load_background` -- per-site error background from healthy controls
   (:class:`Background`).
 * Options: :class:`CountOptions` (which reads and bases count), :class:`CallOptions` (models, multiple

@@ -215,7 +215,7 @@ def _call(counts: CountResult, ref: str | None, bg, source: str | None, opts: Ca
     tests = {"snv": m, **family_tests, "indel": m_indel, **{f"{k}_indel": v for k, v in indel_families.items()}}
     result = CallSet(counts, calls, opts, tests,
                      site_stats(counts, opts), list(notes), ref, source, panel, warnings=warnings,
-                     assay=list(shapes or []))
+                     assay=list(shapes or []), null_background=bg, normal=normal)
     if opts.filters is not None:
         orientation = None
         if bam is not None and opts.filters.orientation_posterior is not None:

@@ -12,7 +12,7 @@ import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from deepamp.counting.result import CountResult
 from deepamp.models.multiple_testing import format_p, phred
 from deepamp.models.strand_bias import strand_bias_phred
 from deepamp.options import CallOptions
+
+if TYPE_CHECKING:
+    from deepamp.calling.detection import DetectionLimits
 
 __all__ = ["Call", "CallSet"]
 
@@ -144,6 +147,8 @@ class CallSet:
         alleles of another genome build, a population filter that could not run
     assay : the assay shape of each counted region (:mod:`deepamp.counting.assay_shape`);
         empty for counts that did not come from a BAM (amplicon tests are used)
+    null_background : the panel of normals the SNVs were tested against (a Background), or None
+    normal : the matched normal's CountResult the sample was tested against, or None
     """
 
     counts: CountResult
@@ -159,6 +164,8 @@ class CallSet:
     background_summary: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     assay: list = field(default_factory=list)
+    null_background: Any = None
+    normal: CountResult | None = None
 
     def __iter__(self) -> Iterator[Call]:
         return iter(self.calls)
@@ -173,6 +180,18 @@ class CallSet:
     def passing(self) -> list[Call]:
         """Calls that pass every filter."""
         return [c for c in self.calls if not c.filters]
+
+    def detection_limits(self, power: float = 0.8) -> "DetectionLimits":
+        """The VAF each tested (site, alt) would be called at with probability ``power`` by this run's
+        own test (model, depth, family, number of tests, alpha); per site and per region.
+
+        See :mod:`deepamp.calling.detection`.  ``counts.lod`` keeps the per-site values only when
+        the caller sets it (``calls.counts.lod = calls.detection_limits().site``), e.g. to save
+        them with the counts for the report.
+        """
+        from deepamp.calling.detection import site_detection_limits
+
+        return site_detection_limits(self, power)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """One numpy array per column: chrom, pos, ref, alt, kind, dp, alt_count, af, qual,

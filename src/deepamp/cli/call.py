@@ -24,6 +24,10 @@ def configure(p: argparse.ArgumentParser) -> None:
     common.add_panel(p)
     common.add_output(p, default="-", metavar="OUT.vcf",
                       help="output VCF; .vcf.gz is bgzipped and tabix-indexed (default: stdout)")
+    p.add_argument("--lod-tsv", metavar="LOD.tsv", default=None,
+                   help="also write each amplicon's limit of detection: the VAF a substitution is called at "
+                        "with 80%% probability by this run's test at each tested site (median, 90th "
+                        "percentile, worst site)")
     common.add_counting(p)
     common.add_calling(p)
     common.add_lofreq_compat(p)
@@ -34,17 +38,25 @@ def configure(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """``deepamp call``: count, test, correct, filter, write the VCF."""
     from deepamp.calling.call import call
-    from deepamp.io.outputs import check_distinct, check_writable
+    from deepamp.io.outputs import check_distinct, check_writable, staged
 
     common.require_regions(args)
     options = common.call_options(args)
     check_writable(args.out)
-    check_distinct([args.out, args.out + ".tbi" if args.out.endswith(".gz") else None],
+    if args.lod_tsv:
+        check_writable(args.lod_tsv)
+    check_distinct([args.out, args.out + ".tbi" if args.out.endswith(".gz") else None, args.lod_tsv],
                    [args.bam, args.ref, args.bed, args.background, args.matched_normal, *args.control])
     result = call(args.bam, reference=args.ref, bed=args.bed, regions=args.region or None,
                   background=args.background, control=args.control or None, matched_normal=args.matched_normal,
                   options=options, threads=args.threads, mate_memory=args.mate_memory)
-    result.write_vcf(args.out, command=common.command_line(args))
+    if args.lod_tsv:
+        limits = result.detection_limits()
+        with staged(args.lod_tsv) as (tmp,):     # committed only once the VCF is written
+            limits.write_tsv(tmp)
+            result.write_vcf(args.out, command=common.command_line(args))
+    else:
+        result.write_vcf(args.out, command=common.command_line(args))
     for line in result.summary_lines():
         log.info(line)
     return 0

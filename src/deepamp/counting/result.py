@@ -81,6 +81,8 @@ class CountResult:
     junction : uint32 (P, 2) or None, fragments whose aligned bases or deletions
         cover both position p and p+1, by strand (what an indel anchored at p is
         tested against); None for counts that did not come from the kernel
+    lod : float (P,) or None, each position's SNV limit of detection (VAF) when a caller attached
+        :meth:`deepamp.CallSet.detection_limits` ``.site`` (NaN: not tested); saved with the counts
     """
 
     regions: list[Region]
@@ -96,6 +98,7 @@ class CountResult:
     source: dict[str, Any] = field(default_factory=dict)
     header_contigs: tuple[tuple[str, int | None], ...] = ()
     junction: np.ndarray | None = None
+    lod: np.ndarray | None = None
 
     # ------------------------------------------------------------ building
 
@@ -104,7 +107,7 @@ class CountResult:
                     ref: str | Sequence[str] | np.ndarray, counts: np.ndarray, *,
                     qual_hist: np.ndarray | None = None, indels: IndelEvents | None = None,
                     junction: np.ndarray | None = None, options: CountOptions | None = None,
-                    read_stats: Mapping[str, int] | None = None, base_stats: Mapping[str, int] | None = None,
+                    lod: np.ndarray | None = None, read_stats: Mapping[str, int] | None = None, base_stats: Mapping[str, int] | None = None,
                     source: Mapping[str, Any] | None = None,
                     contig_lengths: Mapping[str, int] | None = None) -> "CountResult":
         """Counts from numpy arrays of any origin, checked.
@@ -124,6 +127,7 @@ class CountResult:
         junction : optional (P, 2) fragments spanning p -> p+1 per strand (indel depth);
             without it it is estimated as min(depth at p, depth at p+1)
         options : the CountOptions the counts correspond to, if known
+        lod : optional (P,) limits of detection (VAF, NaN where unknown)
         read_stats, base_stats, source : optional bookkeeping
         contig_lengths : optional contig lengths for VCF headers
 
@@ -174,11 +178,17 @@ class CountResult:
             if jn.shape != (n, 2) or jn.dtype.kind not in "iu":
                 raise OptionError("junction must be an integer array of shape (P, 2)")
             jn = jn.astype(np.uint32)
+        ld = None
+        if lod is not None:
+            ld = np.asarray(lod)
+            if ld.shape != (n,) or ld.dtype.kind != "f":
+                raise OptionError("lod must be a float array of shape (P,)")
+            ld = ld.astype(np.float64)
         lengths = dict(contig_lengths or {})
         return cls(_regions_of(contig_a, pos_a), contig_a, pos_a, ref_a, full, qh,
                    dict(read_stats or {}), dict(base_stats or {}), indels or IndelEvents.empty(),
                    options, dict(source or {"origin": "arrays"}),
-                   tuple((name, lengths.get(name)) for name in seen), jn)
+                   tuple((name, lengths.get(name)) for name in seen), jn, ld)
 
     # ------------------------------------------------------------ derived arrays
 
@@ -292,6 +302,8 @@ class CountResult:
             arrays["qual_hist"] = self.qual_hist
         if self.junction is not None:
             arrays["junction"] = self.junction
+        if self.lod is not None:
+            arrays["lod"] = self.lod
         buf = io.BytesIO()
         np.savez_compressed(buf, **arrays)
         output_bytes(path, buf.getvalue())
@@ -328,6 +340,7 @@ def load_counts(path: str | os.PathLike[str]) -> CountResult:
                 z["contig"], z["pos"], z["ref"], z["counts"],
                 qual_hist=z["qual_hist"] if "qual_hist" in z else None, indels=indels,
                 junction=z["junction"] if "junction" in z else None, options=options,
+                lod=z["lod"] if "lod" in z else None,
                 read_stats=dict(zip(map(str, z["read_stats_names"]), map(int, z["read_stats"]))),
                 base_stats=dict(zip(map(str, z["base_stats_names"]), map(int, z["base_stats"]))),
                 source={**meta["source"], "loaded_from": path},

@@ -97,16 +97,20 @@ def _same_file(a: str, b: str) -> bool:
 
 def check_distinct(outputs: Iterable[str | os.PathLike[str] | None],
                    inputs: Iterable[str | os.PathLike[str] | None]) -> None:
-    """Refuse (before any work) an output that is one of the inputs.
+    """Refuse (before any work) an output that is one of the inputs, or two outputs that are one file.
 
     Special files and ``-`` are never inputs' copies and are skipped.
 
     Raises
     ------
     OutputError
-        ``<output>: would overwrite the input <input>``.
+        ``<output>: would overwrite the input <input>`` / ``is given for two outputs``.
     """
     ins = [os.fspath(i) for i in inputs if i is not None and not is_stdout(i)]
+    outs = [os.fspath(o) for o in outputs if o is not None and not is_stdout(o)]
+    for i, a in enumerate(outs):
+        if any(os.path.abspath(_target(a)) == os.path.abspath(_target(b)) for b in outs[:i]):
+            raise OutputError(f"{a}: is given for two outputs")
     for out in outputs:
         if out is None or is_stdout(out) or _is_special(_target(os.fspath(out))):
             continue

@@ -51,7 +51,8 @@ import numpy as np
 
 import deepamp._stats as _stats
 
-__all__ = ["MatchedTests", "matched_tests", "pair_rho", "matched_event_tests", "MAX_RHO", "TRIM"]
+__all__ = ["MatchedTests", "matched_tests", "null_parameters", "pair_rho", "matched_event_tests", "MAX_RHO",
+           "TRIM", "MIN_SITES"]
 
 #: Upper bound of the estimated between-sample over-dispersion.
 MAX_RHO = 0.2
@@ -132,6 +133,29 @@ def _upper_tail(k: np.ndarray, n: np.ndarray, mu: np.ndarray, rho: np.ndarray) -
     return _stats.logsf_betabinom(k, n, mu * s, (1.0 - mu) * s)
 
 
+def null_parameters(counts_t: np.ndarray, counts_n: np.ndarray, ref_code: np.ndarray, *,
+                    testable: np.ndarray | None = None, max_rho: float = MAX_RHO
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(tumour counts (P,4), tumour depth (P,), normal counts (P,4), null fraction mu (P,4), total rho (P,4))."""
+    ct = np.asarray(counts_t)[:, :4, :].sum(axis=2).astype(np.int64)      # (P, 4)
+    cn = np.asarray(counts_n)[:, :4, :].sum(axis=2).astype(np.int64)
+    if ct.shape != cn.shape:
+        raise ValueError("tumour and normal counts must cover the same positions")
+    ref_code = np.asarray(ref_code, np.int64)
+    nt, nn = ct.sum(axis=1), cn.sum(axis=1)
+    ok = (ref_code < 4) & (nt > 0) & (nn > 0)
+    if testable is not None:
+        ok &= np.asarray(testable, bool)
+    mu = (cn + 0.5) / (nn[:, None] + 1.0)                                 # (P, 4)
+    # class of (site, base): reference base x base (12 substitutions + 4 reference gains)
+    cls = np.where(ok[:, None], np.minimum(ref_code, 3)[:, None] * 4 + np.arange(4)[None, :], -1)
+    rho_c = pair_rho(ct.ravel(), np.repeat(nt, 4), mu.ravel(), np.repeat(nn, 4), cls.ravel(), 16,
+                     max_rho=max_rho)
+    rho = np.minimum(np.where(cls >= 0, rho_c[np.maximum(cls, 0)], 0.0) + 1.0 / (nn[:, None] + 2.0), 0.999)
+    rho[~ok] = np.nan
+    return ct, nt, cn, mu, rho
+
+
 def matched_tests(counts_t: np.ndarray, counts_n: np.ndarray, ref_code: np.ndarray, *,
                   testable: np.ndarray | None = None, max_rho: float = MAX_RHO) -> MatchedTests:
     """Test every (site, base) of the tumour against the normal (see the module docstring).
@@ -152,25 +176,14 @@ def matched_tests(counts_t: np.ndarray, counts_n: np.ndarray, ref_code: np.ndarr
     ValueError
         Counts of different shapes.
     """
-    ct = np.asarray(counts_t)[:, :4, :].sum(axis=2).astype(np.int64)      # (P, 4)
-    cn = np.asarray(counts_n)[:, :4, :].sum(axis=2).astype(np.int64)
-    if ct.shape != cn.shape:
-        raise ValueError("tumour and normal counts must cover the same positions")
     ref_code = np.asarray(ref_code, np.int64)
-    nt, nn = ct.sum(axis=1), cn.sum(axis=1)
-    ok = (ref_code < 4) & (nt > 0) & (nn > 0)
-    if testable is not None:
-        ok &= np.asarray(testable, bool)
-    mu = (cn + 0.5) / (nn[:, None] + 1.0)                                 # (P, 4)
-    # class of (site, base): reference base x base (12 substitutions + 4 reference gains)
-    cls = np.where(ok[:, None], np.minimum(ref_code, 3)[:, None] * 4 + np.arange(4)[None, :], -1)
-    rho_c = pair_rho(ct.ravel(), np.repeat(nt, 4), mu.ravel(), np.repeat(nn, 4), cls.ravel(), 16,
-                     max_rho=max_rho)
-    tested = ok[:, None] & (ct > 0)
+    ct, nt, cn, mu, rho_all = null_parameters(counts_t, counts_n, ref_code, testable=testable, max_rho=max_rho)
+    nn = cn.sum(axis=1)
+    tested = ~np.isnan(rho_all) & (ct > 0)
     m = int(tested.sum())
     gain = tested & (ct / np.maximum(nt, 1)[:, None] > cn / np.maximum(nn, 1)[:, None])
     pos, base = np.nonzero(gain)
-    rho = np.minimum(rho_c[cls[pos, base]] + 1.0 / (nn[pos] + 2.0), 0.999)
+    rho = rho_all[pos, base]
     logp = _upper_tail(ct[pos, base], nt[pos], mu[pos, base], rho) if pos.size else np.zeros(0)
     loss = base == ref_code[pos]
     normal_alt = cn.copy()

@@ -1,0 +1,149 @@
+"""Limits of detection: critical counts and limits against scipy, the limit against repeated calling
+of simulated counts, every model, the per-region TSV and the counts' ``lod`` array."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import deepamp
+from deepamp import cli
+from deepamp.models.detection_limit import critical_counts, detection_limits, mean_error_rate
+
+
+def _brute_critical(n: int, r: float, rho: float, threshold: float) -> int:
+    for k in range(1, n + 1):
+        if rho > 0:
+            s = (1 - rho) / rho
+            sf = stats.betabinom.sf(k - 1, n, r * s, (1 - r) * s)
+        else:
+            sf = stats.binom.sf(k - 1, n, r)
+        if sf < threshold:
+            return k
+    return n + 1
+
+
+@pytest.mark.parametrize("n,r,rho", [(25000, 0.001, 0.0), (25000, 0.0005, 0.002), (800, 0.01, 0.0),
+                                     (3000, 0.002, 0.05), (50, 0.02, 0.0), (10, 0.3, 0.0)])
+def test_critical_count_is_the_first_count_below_the_corrected_threshold(n, r, rho):
+    threshold = 0.01 / 9000
+    k = critical_counts(np.array([n]), np.array([r]), np.array([rho]), math.log(threshold))[0]
+    assert k == _brute_critical(n, r, rho, threshold)
+
+
+@pytest.mark.parametrize("n,r,rho", [(25000, 0.001, 0.0), (25000, 0.0005, 0.002), (800, 0.01, 0.0)])
+def test_limit_is_where_the_critical_count_is_reached_with_80_percent(n, r, rho):
+    m, alpha = 9000, 0.01
+    lod = detection_limits(np.array([n]), np.array([r]), np.array([rho]), m=m, alpha=alpha)[0]
+    k = _brute_critical(n, r, rho, alpha / m)
+
+    def power(v: float) -> float:
+        return stats.binom.sf(k - 1, n, v + r * (1 - v))
+    assert power(lod) == pytest.approx(0.8, abs=1e-6)
+    assert power(lod * (1 - 1e-4)) < 0.8
+
+
+def test_no_depth_or_too_little_depth_has_no_limit():
+    lod = detection_limits(np.array([0, 2]), np.array([0.001, 0.001]), np.array([0.0, 0.0]), m=10 ** 6, alpha=0.01)
+    assert np.isnan(lod).all()
+
+
+def test_mean_error_rate_of_a_quality_histogram():
+    qh = np.zeros((2, 64), np.int64)
+    qh[0, 30] = 90
+    qh[0, 20] = 10
+    assert mean_error_rate(qh)[0] == pytest.approx((90 * 1e-3 + 10 * 1e-2) / 100)
+    assert np.isnan(mean_error_rate(qh)[1])
+
+
+def _counts(depths: list[int], alts: list[int], seed_ref: str = "C"):
+    P = len(depths)
+    c = np.zeros((P, 4, 2), np.int64)
+    for i, (d, a) in enumerate(zip(depths, alts)):
+        c[i, 1, 0] = (d - a) // 2
+        c[i, 1, 1] = d - a - (d - a) // 2
+        c[i, 3, 0] = a // 2
+        c[i, 3, 1] = a - a // 2
+    return deepamp.CountResult.from_arrays("chr2", np.arange(1000, 1000 + P), seed_ref * P, c)
+
+
+def test_limit_is_the_vaf_called_with_80_percent_probability():
+    """Counts drawn at the quoted limit are called in ~80 % of samples (the run's own test)."""
+    rng = np.random.default_rng(7)
+    n, e, P = 20000, 0.001, 200
+    base = _counts([n] * P, [1] * P)          # an alt base in every column: LoFreq's factor is 3 P, as below
+    calls = deepamp.call_counts(base, base_error_rate=e, indels=False, filters=None)
+    lod = calls.detection_limits()
+    assert lod.model == "quality"
+    v = float(lod.site[0])
+    assert np.allclose(lod.site, v)
+    m = 3 * P
+    assert calls.tests["snv"] == m
+    k = _brute_critical(n, e, 0.0, 0.01 / m)
+    assert stats.binom.sf(k - 1, n, v + e * (1 - v)) == pytest.approx(0.8, abs=0.02)
+    alts = rng.binomial(n, v + e * (1 - v), size=P)
+    drawn = _counts([n] * P, alts.tolist())
+    got = deepamp.call_counts(drawn, base_error_rate=e, indels=False, filters=None)
+    share = len(got) / P
+    assert 0.7 <= share <= 0.9, share
+
+
+def test_background_and_matched_models_give_their_own_limits(amplicon_run):
+    run = amplicon_run
+    bg = deepamp.learn_background(run.controls, reference=run.ref, bed=run.bed)
+    with_bg = deepamp.call(run.tumour, reference=run.ref, bed=run.bed, background=bg)
+    quality = deepamp.call(run.tumour, reference=run.ref, bed=run.bed)
+    matched = deepamp.call(run.tumour, reference=run.ref, bed=run.bed, matched_normal=run.controls[0])
+    lb, lq, lm = (x.detection_limits() for x in (with_bg, quality, matched))
+    assert (lb.model, lq.model, lm.model) == ("background", "quality", "matched")
+    tested = np.isfinite(lq.site)
+    assert tested.sum() > 0.9 * len(tested)
+    # every finite limit lies above the null's error rate and below 100 %
+    for lim in (lb, lq, lm):
+        v = lim.site[np.isfinite(lim.site)]
+        assert v.size and (v > 0).all() and (v < 1).all()
+        assert np.isnan(lim.lod[np.arange(len(lim.site)), np.minimum(quality.counts.ref_code, 3)]).all()
+    # the spiked alleles are above the limit where they were called
+    snvs = [c for c in with_bg.passing if c.kind == "snv"]
+    assert len(snvs) >= 3
+    for c in snvs:
+        assert c.af >= 0.5 * lb.lod[c.row, "ACGT".index(c.alt)]
+    regions = lb.regions()
+    assert len(regions) == len(with_bg.counts.regions)
+    assert all(r.tested <= r.sites and r.median <= r.p90 <= r.worst for r in regions if r.tested)
+
+
+def test_hotspot_family_has_its_own_lower_limit(amplicon_run):
+    run = amplicon_run
+    plain = deepamp.call(run.tumour, reference=run.ref, bed=run.bed)
+    hot = deepamp.call(run.tumour, reference=run.ref, bed=run.bed, hotspots="shipped")
+    row = int(np.flatnonzero(hot.counts.pos == 29220747 - 1)[0])       # G1202R: C>T on the plus strand
+    t = "ACGT".index("T")
+    assert hot.tests["hotspot"] < plain.tests["snv"]
+    assert hot.detection_limits().lod[row, t] < plain.detection_limits().lod[row, t]
+
+
+def test_call_lod_tsv_and_counts_keep_the_limits(amplicon_run, tmp_path):
+    run = amplicon_run
+    out, tsv = tmp_path / "t.vcf", tmp_path / "lod.tsv"
+    assert cli.main(["call", "-f", run.ref, "-l", run.bed, "-o", str(out), "--lod-tsv", str(tsv), "--quiet",
+                     run.tumour]) == 0
+    lines = tsv.read_text().splitlines()
+    assert lines[0].startswith("# limit of detection")
+    header = lines[1].split("\t")
+    rows = [dict(zip(header, x.split("\t"))) for x in lines[2:]]
+    calls = deepamp.call(run.tumour, reference=run.ref, bed=run.bed)
+    expect = calls.detection_limits().regions()
+    assert [r["region"] for r in rows] == [r.region for r in expect]
+    assert [float(r["median_lod"]) for r in rows] == pytest.approx([r.median for r in expect], abs=1e-6)
+    # the per-site values saved with the counts come back
+    calls.counts.lod = calls.detection_limits().site
+    calls.counts.save(tmp_path / "c.npz")
+    back = deepamp.load_counts(tmp_path / "c.npz")
+    np.testing.assert_array_equal(back.lod, calls.counts.lod)
+    # one file for two outputs is refused before any work
+    assert cli.main(["call", "-f", run.ref, "-l", run.bed, "-o", str(tsv), "--lod-tsv", str(tsv), "--quiet",
+                     run.tumour]) == 1
