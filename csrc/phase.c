@@ -35,11 +35,31 @@ typedef struct {
     uint8_t sym, qual;      /* enum da_symbol (DA_SYM_DEL for a deletion), quality */
 } obs_t;
 
-/* A fragment's allele at a site, for the pair tables. */
+/* A fragment's alleles at the sites, for the pair tables, are one word per
+ * site: rank << 2 | allele (REF, ALT or OTHER), in rank order. */
+#define WORD_SITE(w) ((w) >> 2)
+#define WORD_ALLELE(w) ((w) & 3)
+
+/* Distinct allele patterns of fragments and how many fragments had each.
+ * Amplicon fragments mostly repeat a few patterns (all REF, each clone), so
+ * the pairs of a pattern are counted once per pattern, not once per
+ * fragment.  The table is bounded (PAT_MAX_*): when full it is added to the
+ * pair tables and emptied, so memory does not grow with depth. */
 typedef struct {
-    uint32_t site;
-    uint8_t allele;
-} allele_t;
+    uint64_t hash, count;
+    int64_t off;            /* first word in the arena */
+    int32_t len;
+} pattern_t;
+
+enum { PAT_MAX_PATTERNS = 1 << 15, PAT_SLOTS = 2 * PAT_MAX_PATTERNS, PAT_MAX_WORDS = 1 << 20 };
+
+typedef struct {
+    int32_t *slot;          /* PAT_SLOTS: index of a pattern, -1 empty */
+    pattern_t *pat;
+    int64_t npat, mpat;
+    uint32_t *word;         /* arena */
+    int64_t nword, mword;
+} patterns_t;
 
 /* A used read waiting for its mate. */
 typedef struct {
@@ -66,7 +86,8 @@ typedef struct {
     pend_t **heap;          /* waiting reads, min-heap on mpos */
     int64_t nheap, mheap;
     obs_t *obs;             /* scratch: one read's observations (nsite) */
-    allele_t *frag;         /* scratch: one fragment's alleles (nsite) */
+    uint32_t *frag;         /* scratch: one fragment's alleles (nsite words) */
+    patterns_t pats;
 } ph_t;
 
 static int valid_base(char c)
@@ -140,7 +161,8 @@ static int build_sites(ph_t *p, const da_phase_site_t *sites, int64_t nsites, co
     /* a read, and a fragment, covers each active site at most once */
     p->obs = malloc(sizeof *p->obs * (size_t)(n ? n : 1));
     p->frag = malloc(sizeof *p->frag * (size_t)(n ? n : 1));
-    if (!p->site || !p->part || !p->part_off || !p->obs || !p->frag || n > UINT32_MAX) {
+    p->pats.slot = malloc(sizeof *p->pats.slot * PAT_SLOTS);
+    if (!p->site || !p->part || !p->part_off || !p->obs || !p->frag || !p->pats.slot || n > (INT64_C(1) << 30)) {
         free(rank);
         return DA_ERR_NOMEM;
     }
@@ -165,6 +187,7 @@ static int build_sites(ph_t *p, const da_phase_site_t *sites, int64_t nsites, co
         e->swap = ra > rb;
     }
     free(rank);
+    for (int i = 0; i < PAT_SLOTS; i++) p->pats.slot[i] = -1;
     qsort(p->part, (size_t)npairs, sizeof *p->part, cmp_part);
     for (int64_t i = 0; i < npairs; i++) p->part_off[p->part[i].lo + 1]++;
     for (int64_t r = 0; r < p->nsite; r++) p->part_off[r + 1] += p->part_off[r];
@@ -219,9 +242,102 @@ static int allele_of(int out)
     }
 }
 
+/* Add count fragments with the alleles f[0..nf) to the tables of the pairs
+ * they cover: each site's partner list (sorted by the partner's rank) is
+ * walked along the fragment's later sites. */
+static void count_pairs_of(const ph_t *p, const uint32_t *f, int64_t nf, uint64_t count)
+{
+    uint64_t *counts = p->out->counts;
+    for (int64_t u = 0; u + 1 < nf; u++) {
+        uint32_t su = WORD_SITE(f[u]), last = WORD_SITE(f[nf - 1]);
+        const part_t *e = p->part + p->part_off[su], *stop = p->part + p->part_off[su + 1];
+        int64_t v = u + 1;
+        for (; e < stop && e->hi <= last; e++) {
+            while (WORD_SITE(f[v]) < e->hi) v++;     /* stops at nf - 1 at the latest */
+            if (WORD_SITE(f[v]) != e->hi) continue;
+            uint32_t x = WORD_ALLELE(f[u]), y = WORD_ALLELE(f[v]);
+            uint64_t *c = counts + (size_t)e->pair * DA_PH_NALLELE * DA_PH_NALLELE;
+            if (e->swap) c[y * DA_PH_NALLELE + x] += count;
+            else c[x * DA_PH_NALLELE + y] += count;
+        }
+    }
+}
+
+/* Add every pattern to the pair tables and empty the table. */
+static void patterns_flush(ph_t *p)
+{
+    patterns_t *t = &p->pats;
+    for (int64_t i = 0; i < t->npat; i++)
+        count_pairs_of(p, t->word + t->pat[i].off, t->pat[i].len, t->pat[i].count);
+    for (int i = 0; i < PAT_SLOTS; i++) t->slot[i] = -1;
+    t->npat = 0;
+    t->nword = 0;
+}
+
+static uint64_t hash_words(const uint32_t *w, int64_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15u ^ (uint64_t)n;
+    for (int64_t i = 0; i < n; i++) {
+        h ^= w[i];
+        h *= 0xff51afd7ed558ccdu;
+        h ^= h >> 32;
+    }
+    return h;
+}
+
+/* One more fragment with the alleles f[0..nf) (nf >= 2). */
+static int patterns_add(ph_t *p, const uint32_t *f, int64_t nf)
+{
+    patterns_t *t = &p->pats;
+    uint64_t h = hash_words(f, nf);
+    uint32_t k = (uint32_t)h & (PAT_SLOTS - 1);
+    for (; t->slot[k] >= 0; k = (k + 1) & (PAT_SLOTS - 1)) {
+        pattern_t *q = &t->pat[t->slot[k]];
+        if (q->hash == h && q->len == nf && memcmp(t->word + q->off, f, sizeof *f * (size_t)nf) == 0) {
+            q->count++;
+            return DA_OK;
+        }
+    }
+    int64_t max_pat = p->o->max_patterns > 0 && p->o->max_patterns < PAT_MAX_PATTERNS ? p->o->max_patterns
+                                                                                      : PAT_MAX_PATTERNS;
+    if (t->npat >= max_pat || t->nword + nf > PAT_MAX_WORDS) {
+        if (nf > PAT_MAX_WORDS) {           /* larger than the arena: counted on its own */
+            count_pairs_of(p, f, nf, 1);
+            return DA_OK;
+        }
+        patterns_flush(p);
+        k = (uint32_t)h & (PAT_SLOTS - 1);
+    }
+    if (t->npat == t->mpat) {
+        int64_t m = t->mpat ? 2 * t->mpat : 256;
+        pattern_t *q = realloc(t->pat, sizeof *q * (size_t)m);
+        if (!q) return DA_ERR_NOMEM;
+        t->pat = q;
+        t->mpat = m;
+    }
+    if (t->nword + nf > t->mword) {
+        int64_t m = t->mword ? 2 * t->mword : 4096;
+        while (m < t->nword + nf) m *= 2;
+        if (m > PAT_MAX_WORDS) m = PAT_MAX_WORDS;
+        uint32_t *w = realloc(t->word, sizeof *w * (size_t)m);
+        if (!w) return DA_ERR_NOMEM;
+        t->word = w;
+        t->mword = m;
+    }
+    pattern_t *q = &t->pat[t->npat];
+    q->hash = h;
+    q->count = 1;
+    q->off = t->nword;
+    q->len = (int32_t)nf;
+    memcpy(t->word + t->nword, f, sizeof *f * (size_t)nf);
+    t->nword += nf;
+    t->slot[k] = (int32_t)t->npat++;
+    return DA_OK;
+}
+
 /* Count one fragment made of observations a[0..na) and b[0..nb) (each in
  * rank order; na may be 0) whose mates reach over `reach` reference bases. */
-static void emit(ph_t *p, const obs_t *a, int64_t na, const obs_t *b, int64_t nb, int64_t reach, int joined)
+static int emit(ph_t *p, const obs_t *a, int64_t na, const obs_t *b, int64_t nb, int64_t reach, int joined)
 {
     da_phase_out_t *out = p->out;
     int64_t i = 0, j = 0, nf = 0;
@@ -238,29 +354,11 @@ static void emit(ph_t *p, const obs_t *a, int64_t na, const obs_t *b, int64_t nb
         if (x && y) fr[DA_PH_SITE_BOTH_MATES]++;
         if (out->site_reach[s->in] < reach) out->site_reach[s->in] = reach;
         int al = allele_of(o);
-        if (al != DA_PH_NONE) {
-            p->frag[nf].site = r;
-            p->frag[nf].allele = (uint8_t)al;
-            nf++;
-        }
+        if (al != DA_PH_NONE) p->frag[nf++] = r << 2 | (uint32_t)al;
     }
     out->totals[DA_PH_TOTAL_FRAGMENTS]++;
     if (joined) out->totals[DA_PH_TOTAL_MATES_JOINED]++;
-    /* Pairs with an allele at both sites: walk each site's partner list
-     * (sorted by the partner's rank) along the fragment's later sites. */
-    const allele_t *f = p->frag;
-    for (int64_t u = 0; u + 1 < nf; u++) {
-        const part_t *e = p->part + p->part_off[f[u].site], *stop = p->part + p->part_off[f[u].site + 1];
-        int64_t v = u + 1;
-        for (; e < stop && e->hi <= f[nf - 1].site; e++) {
-            while (f[v].site < e->hi) v++;     /* stops at nf - 1 at the latest */
-            if (f[v].site != e->hi) continue;
-            int x = f[u].allele, y = f[v].allele;
-            uint64_t *c = out->counts + (size_t)e->pair * DA_PH_NALLELE * DA_PH_NALLELE;
-            if (e->swap) c[y * DA_PH_NALLELE + x]++;
-            else c[x * DA_PH_NALLELE + y]++;
-        }
-    }
+    return nf >= 2 ? patterns_add(p, p->frag, nf) : DA_OK;
 }
 
 /* ------------------------------------------------------------------ waiting mates */
@@ -295,17 +393,19 @@ static pend_t *heap_pop(ph_t *p)
 
 /* Count alone every waiting read whose mate would have come before position
  * `before` (INT64_MAX: all), and free the entries of joined ones. */
-static void expire(ph_t *p, int64_t before)
+static int expire(ph_t *p, int64_t before)
 {
-    while (p->nheap > 0 && p->heap[0]->mpos < before) {
+    int rc = DA_OK;
+    while (rc == DA_OK && p->nheap > 0 && p->heap[0]->mpos < before) {
         pend_t *e = heap_pop(p);
         if (!e->joined) {
             khint_t k = kh_get(da_ph_wait, p->wait, e->name);
             if (k != kh_end(p->wait)) kh_del(da_ph_wait, p->wait, k);
-            emit(p, NULL, 0, e->obs, e->nobs, e->end - e->pos, 0);
+            rc = emit(p, NULL, 0, e->obs, e->nobs, e->end - e->pos, 0);
         }
         free(e);
     }
+    return rc;
 }
 
 static int wait_add(ph_t *p, const bam1_t *b, int64_t end, int64_t nobs)
@@ -433,7 +533,7 @@ static int read_obs(ph_t *p, const bam1_t *b, int64_t k, int64_t khi, int64_t *n
 static int process(ph_t *p, const bam1_t *b, int64_t end, da_error_t *err)
 {
     const bam1_core_t *c = &b->core;
-    expire(p, c->pos);
+    if (expire(p, c->pos)) return da_fail(err, DA_ERR_NOMEM, "%s: out of memory", p->path);
     int64_t k = first_site_at(p, p->c_lo, p->c_hi, c->pos);
     int64_t khi = first_site_at(p, k, p->c_hi, end);
     int reason = da_read_drop_reason(b, p->o->flag_exclude, p->o->min_mapq);
@@ -460,7 +560,8 @@ static int process(ph_t *p, const bam1_t *b, int64_t end, da_error_t *err)
                 kh_del(da_ph_wait, p->wait, it);
                 e->joined = 1;
                 int64_t lo = e->pos < c->pos ? e->pos : c->pos, hi = e->end > end ? e->end : end;
-                emit(p, e->obs, e->nobs, p->obs, n, hi - lo, 1);
+                if (emit(p, e->obs, e->nobs, p->obs, n, hi - lo, 1))
+                    return da_fail(err, DA_ERR_NOMEM, "%s: out of memory", p->path);
                 return DA_OK;
             }
         } else if (n > 0 && c->mpos >= c->pos && p->c_hi > p->c_lo && c->mpos <= p->site[p->c_hi - 1].pos) {
@@ -469,7 +570,8 @@ static int process(ph_t *p, const bam1_t *b, int64_t end, da_error_t *err)
             return DA_OK;
         }
     }
-    if (n > 0) emit(p, NULL, 0, p->obs, n, end - c->pos, 0);
+    if (n > 0 && emit(p, NULL, 0, p->obs, n, end - c->pos, 0))
+        return da_fail(err, DA_ERR_NOMEM, "%s: out of memory", p->path);
     return DA_OK;
 }
 
@@ -490,7 +592,7 @@ static int walk_windows(ph_t *p, da_stream_t *st, bam1_t *b, da_error_t *err)
     while (w < p->nsite && rc == DA_OK) {
         const site_t *s = &p->site[w];
         if (s->tid != tid) {
-            expire(p, INT64_MAX);
+            if (expire(p, INT64_MAX)) return da_fail(err, DA_ERR_NOMEM, "%s: out of memory", p->path);
             tid = s->tid;
             p->c_lo = w;
             for (p->c_hi = w; p->c_hi < p->nsite && p->site[p->c_hi].tid == tid; p->c_hi++) continue;
@@ -511,7 +613,8 @@ static int walk_windows(ph_t *p, da_stream_t *st, bam1_t *b, da_error_t *err)
         prev_end = end;
         w = e;
     }
-    if (rc == DA_OK) expire(p, INT64_MAX);
+    if (rc == DA_OK && expire(p, INT64_MAX)) rc = da_fail(err, DA_ERR_NOMEM, "%s: out of memory", p->path);
+    if (rc == DA_OK) patterns_flush(p);
     return rc;
 }
 
@@ -590,6 +693,9 @@ done:
     free(p.heap);
     free(p.obs);
     free(p.frag);
+    free(p.pats.slot);
+    free(p.pats.pat);
+    free(p.pats.word);
     free(p.site);
     free(p.part);
     free(p.part_off);

@@ -21,7 +21,9 @@
  * dropped by quality).  A pair's 4x4 table counts the fragments by (allele
  * at a, allele at b) over the fragments with an allele other than NONE at a
  * or b; NONE/NONE stays 0.  The result is what querying the pair's span
- * alone would give. */
+ * alone would give.  Fragments with the same alleles at the same sites (in
+ * amplicons, most fragments repeat a few patterns) are counted into the
+ * pair tables once per distinct pattern, from a table of bounded size. */
 #ifndef DA_PHASE_H
 #define DA_PHASE_H
 
@@ -76,6 +78,9 @@ typedef struct {
     int min_bq;             /* bases with quality below are dropped */
     int min_alt_bq;         /* non-reference bases below are dropped */
     uint32_t flag_exclude;  /* reads with any of these flag bits are dropped */
+    int max_patterns;       /* distinct fragment allele patterns held before they are added
+                             * to the pair tables (0 or above the default: the default,
+                             * 32768); results are identical for any value */
 } da_phase_opts_t;
 
 /* Caller-owned outputs, overwritten (zeroed first). */

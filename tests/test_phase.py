@@ -225,6 +225,11 @@ def test_kernel_matches_per_pair_reference(tmp_path, seed):
     for s, site in enumerate(sites):
         assert dict(zip(SITE_OUTCOMES, raw["site_frags"][s].tolist())) == oracle.site_outcomes(bam, "chrR", site, o)
         assert dict(zip(READ_STATS, raw["site_reads"][s].tolist())) == oracle.site_reads(bam, "chrR", site[0], o)
+    # fragments' allele patterns are held in a bounded table: any bound gives the same tables
+    small = count_pairs(bam, [(0, p, r, a) for p, r, a in sites], [i for i, _ in pairs], [j for _, j in pairs],
+                        min_mapq=o.min_mapq, min_bq=o.min_bq, min_alt_bq=o.min_alt_bq, flag_exclude=o.flag_exclude,
+                        max_patterns=1 + seed % 3)
+    assert all(np.array_equal(small[k], raw[k]) for k in raw)
     # every record of the windows once
     with pysam.AlignmentFile(bam) as fh:
         lo, hi = min(s[0] for s in sites), max(s[0] for s in sites) + 1
@@ -291,6 +296,8 @@ def test_kernel_matches_reference_on_simulated_amplicons(amplicon_bam):
         pairs = list(itertools.combinations(range(len(sites)), 2))
         raw = count_pairs(bam, [(0, p, r, a) for p, r, a in sites], [i for i, _ in pairs], [j for _, j in pairs])
         o = oracle.Opts()
+        assert np.array_equal(count_pairs(bam, [(0, p, r, a) for p, r, a in sites], [i for i, _ in pairs],
+                                          [j for _, j in pairs], max_patterns=2)["counts"], raw["counts"])
         for k, (i, j) in enumerate(pairs):
             assert raw["counts"][k].tolist() == oracle.pair_table(bam, "chr2", sites[i], sites[j], o), (draw, k)
         for s, site in enumerate(sites):

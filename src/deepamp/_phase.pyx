@@ -36,6 +36,7 @@ cdef extern from "phase.h":
         int min_bq
         int min_alt_bq
         uint32_t flag_exclude
+        int max_patterns
     ctypedef struct da_phase_out_t:
         uint64_t *counts
         uint64_t *site_reads
@@ -74,7 +75,7 @@ cdef int _fill(da_phase_site_t *s, site) except -1:
 
 
 def count_pairs(str path, sites, pair_a, pair_b, *, str reference_path=None, int min_mapq=0, int min_bq=6,
-                int min_alt_bq=6, unsigned int flag_exclude=0xF04):
+                int min_alt_bq=6, unsigned int flag_exclude=0xF04, int max_patterns=0):
     """Fragment tables of the pairs (sites[pair_a[i]], sites[pair_b[i]]) in one pass over ``path``.
 
     ``sites`` = [(tid, pos0, ref, alt), ...]; ``pair_a``, ``pair_b``: site
@@ -85,7 +86,9 @@ def count_pairs(str path, sites, pair_a, pair_b, *, str reference_path=None, int
     ``site_reads`` uint64 (S, 9) in :data:`READ_STATS` order;
     ``site_frags`` uint64 (S, 10) in :data:`SITE_OUTCOMES` order;
     ``site_reach`` int64 (S,): longest fragment with an outcome at the site;
-    ``totals`` uint64 (11,) in :data:`TOTALS` order.
+    ``totals`` uint64 (11,) in :data:`TOTALS` order.  ``max_patterns``: distinct
+    fragment allele patterns held before they are added to the tables (0:
+    the kernel's default); the results are the same for any value.
 
     Raises the :mod:`deepamp.errors` exception of the kernel's status code
     (every message names the file), or ValueError for a malformed site.
@@ -123,6 +126,7 @@ def count_pairs(str path, sites, pair_a, pair_b, *, str reference_path=None, int
     opts.min_bq = min_bq
     opts.min_alt_bq = min_alt_bq
     opts.flag_exclude = flag_exclude
+    opts.max_patterns = max_patterns
     out.counts = &c_counts[0, 0, 0] if npairs > 0 else NULL
     out.site_reads = &c_reads[0, 0] if n > 0 else NULL
     out.site_frags = &c_frags[0, 0] if n > 0 else NULL

@@ -321,6 +321,9 @@ def _hypotheses(spanning: np.ndarray, n: np.ndarray, x_other: np.ndarray, e_rare
 def _threshold(n: np.ndarray, p_trans: np.ndarray, alpha: float) -> np.ndarray:
     """Smallest t with P(K >= t | n, p_trans) <= alpha (n + 1 when even K = n is likely under trans)."""
     lo, hi = np.zeros(n.shape, np.int64), n + 1     # P(K >= 0) = 1 > alpha; P(K >= n + 1) = 0
+    mu = n * p_trans                                # start near the tail: t is small under trans
+    near = np.minimum(hi, np.ceil(mu + 8 * np.sqrt(mu) + 30).astype(np.int64))
+    hi = np.where(np.exp(_logsf_binom(near, n, p_trans)) <= alpha, near, hi)
     while np.any(hi - lo > 1):
         mid = (lo + hi) // 2
         ok = np.exp(_logsf_binom(mid, n, p_trans)) <= alpha
