@@ -381,6 +381,10 @@ def test_site_error_rate_is_the_clopper_pearson_bound():
         assert e == pytest.approx(want, rel=1e-9)
     with pytest.raises(ValueError):
         site_error_rate([3], [2])
+    # with another allele phased at the position, "other" holds one kind of misread, then none
+    one = site_error_rate([20], [54000], alpha=1e-3, kinds=1)
+    assert one[0] == pytest.approx(stats.beta.ppf(1 - 1e-3, 21, 53980), rel=1e-9)
+    assert site_error_rate([20], [54000], kinds=0)[0] == 0.5
 
 
 def _rates(n, spanning, x_other, e_rarer, e_other):
@@ -540,18 +544,20 @@ def test_default_counts_every_pair_and_notes_the_longest_fragment(amplicon_bam):
 @pytest.fixture(scope="module")
 def deep_bam(tmp_path_factory):
     """ALK exon 23 at 27,500 pairs (exon 22 for a far partner) with 1% trans and cis pairs, a 2%/1%
-    nested cis pair and a 0.1%/0.1% trans pair (27,500 pairs: about 27 alt fragments each)."""
+    nested cis pair, a 0.1%/0.1% trans pair (27,500 pairs: about 27 alt fragments each) and a
+    second allele (0.5%, its own clone) at the position of t1."""
     tmp = tmp_path_factory.mktemp("phase_deep")
     spec = {"t1": (29220700, "g1", 0.01), "t2": (29220730, "g2", 0.01),
             "c1": (29220745, "g3", 0.01), "c2": (29220775, "g3", 0.01),
             "n1": (29220790, "g4", 0.02), "n2": (29220805, "g4", 0.01),
             "r1": (29220820, "g5", 0.001), "r2": (29220835, "g6", 0.001),
-            "far": (29222380, "g3", 0.01)}
+            "far": (29222380, "g3", 0.01), "t1b": (29220700, "g7", 0.005)}
     spikes, variants = [], {}
     for name, (p, group, vaf) in spec.items():
         r = _base(p)
-        spikes.append(Spike("chr2", p, r, _alt(r), vaf, molecule_group=group))
-        variants[name] = PhaseVariant("chr2", p, r, _alt(r))
+        alt = _alt(r) if name != "t1b" else next(b for b in "ACGT" if b not in (r, _alt(r)))
+        spikes.append(Spike("chr2", p, r, alt, vaf, molecule_group=group))
+        variants[name] = PhaseVariant("chr2", p, r, alt)
     res = simulate(str(REF), [EX22, EX23], str(tmp / "deep.bam"), pairs_per_amplicon=27500,
                    spikes=spikes, sample_seed=11, run_seed=3)
     return res.bam, variants
@@ -576,6 +582,13 @@ def test_deep_targets(deep_bam):
     assert r.site_a.error_rate < 1e-3 and r.site_b.error_rate < 1e-3
     # a rare variant and a 1% one in trans: the 1% allele's fragments decide
     assert _find(results, v["r1"], v["t1"]).relation == "trans"
+    # the second allele at t1's position is not a misread of t1 (nor t1 of it): both error
+    # rates stay low, and each is trans to t2
+    tb = _find(results, v["t1b"], v["t2"])
+    assert tb.relation == "trans" and tb.site_a.fragments["alt"] > 100
+    assert t.site_a.error_rate < 1e-3 and tb.site_a.error_rate < 1e-3
+    assert t.site_a.fragments["other_base"] > tb.site_a.fragments["alt"]
+    assert len(results) == 45 - 1                     # t1 and t1b: one position, not a pair
 
 
 # ---------------------------------------------------------------------------

@@ -59,7 +59,9 @@ tell the hypotheses apart at level ``alpha`` whichever is true (both error
 probabilities <= alpha).  Then the pair is **trans** if ``k < t``, **cis** if
 ``k >= t`` and ``p_cis > alpha``, and **undetermined** (a mixture: more
 alt/alt than errors explain, fewer than cis predicts, e.g. a subclone
-carrying both) if ``p_cis <= alpha`` too.  With too little evidence the pair
+carrying both, or an artefact that sits on random molecules, which
+co-occurs with the other allele as often as chance makes it) if ``p_cis <=
+alpha`` too.  With too little evidence the pair
 is undetermined, and ``min_alt_fragments`` says how many alt fragments of the
 rarer allele (spanning both sites, same depth and error rates) would do;
 none when no number would (too few spanning fragments for the error
@@ -282,31 +284,42 @@ def _cdf_binom(k: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 
 def site_error_rate(other: Sequence[int] | np.ndarray, bases: Sequence[int] | np.ndarray,
-                    alpha: float = DEFAULT_ALPHA) -> np.ndarray:
+                    alpha: float = DEFAULT_ALPHA, kinds: Sequence[int] | np.ndarray | int = 2) -> np.ndarray:
     """Upper bound of the rate at which a base is misread as one given other base, per site.
 
     Parameters
     ----------
-    other : fragments at the site showing an A/C/G/T that is neither REF nor ALT
-    bases : fragments at the site showing any A/C/G/T (ref + alt + other)
+    other : fragments at the site showing a base that is neither REF, ALT
+        nor another allele phased at the same position
+    bases : fragments at the site showing any A/C/G/T
     alpha : the bound is the upper ``1 - alpha`` Clopper-Pearson limit of
-        ``other / bases``, halved (``other`` counts two of the three misreads)
+        ``other / bases``, divided by ``kinds``
+    kinds : how many bases ``other`` counts (2, minus the other alleles
+        phased at the position): it holds that many of the three misreads
 
     Returns
     -------
-    float64 array, at most 0.5; 0.5 where ``bases`` is 0 (nothing known).
+    float64 array, at most 0.5; 0.5 where ``bases`` or ``kinds`` is 0 (nothing known).
+
+    Raises
+    ------
+    ValueError
+        ``other`` is negative or above ``bases``, or ``kinds`` is outside 0..2.
     """
     x = np.asarray(other, dtype=np.int64)
     m = np.asarray(bases, dtype=np.int64)
+    k = np.broadcast_to(np.asarray(kinds, dtype=np.int64), x.shape)
     if np.any(x < 0) or np.any(x > m):
         raise ValueError("site_error_rate: need 0 <= other <= bases")
+    if np.any((k < 0) | (k > 2)):
+        raise ValueError("site_error_rate: kinds must be 0, 1 or 2")
     lo = np.where(m > 0, x / np.maximum(m, 1), 0.0)
     hi = np.ones(x.shape)
     for _ in range(64):     # P(X <= x | m, p) falls as p grows: bisect for alpha
         mid = (lo + hi) / 2
         above = _cdf_binom(x, m, mid) > alpha
         lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
-    return np.where(m > 0, np.minimum(hi / 2, 0.5), 0.5)
+    return np.where((m > 0) & (k > 0), np.minimum(hi / np.maximum(k, 1), 0.5), 0.5)
 
 
 def _hypotheses(spanning: np.ndarray, n: np.ndarray, x_other: np.ndarray, e_rarer: np.ndarray,
@@ -448,7 +461,8 @@ def classify_tables(tables: np.ndarray | Sequence[Sequence[Sequence[int]]], erro
                 relation = "undetermined"
                 note = (f"{ki} of {ni} fragments with {rarer_label} carry {other_label}: more than errors explain "
                         f"if trans (p={float(p_trans[i]):.2g}), fewer than cis predicts ({float(n[i] * pc[i]):.1f}, "
-                        f"p={float(p_cis[i]):.2g}); a subclone may carry both")
+                        f"p={float(p_cis[i]):.2g}); a subclone may carry both, or one allele is an artefact on random "
+                        "molecules")
         out.append(PhaseTest(relation, rarer, ni, float(n[i] * pc[i]) if ni else 0.0,
                              float(n[i] * pt[i]) if ni else 0.0, float(p_cis[i]) if ni else 1.0,
                              float(p_trans[i]) if ni else 1.0, float(lod[i]),
@@ -575,8 +589,18 @@ def phase_pairs(bam: str, variants: Sequence[PhaseVariant | tuple[str, int, str,
                           flag_exclude=flag_exclude)
         fr = raw["site_frags"].astype(np.int64)
         o = {name: k for k, name in enumerate(SITE_OUTCOMES)}
-        err = site_error_rate(fr[:, o["other_base"]], fr[:, o["ref"]] + fr[:, o["alt"]] + fr[:, o["other_base"]],
-                              alpha)
+        # another allele phased at the same position is no misread: its fragments leave "other"
+        other, kinds = fr[:, o["other_base"]].copy(), np.full(len(vs), 2, np.int64)
+        at: dict[tuple[str, int, str], list[int]] = {}
+        for i, v in enumerate(vs):
+            at.setdefault((v.contig, v.pos, v.ref), []).append(i)
+        for same in (g for g in at.values() if len(g) > 1):
+            for i in same:
+                for j in same:
+                    if j != i:
+                        other[i] -= fr[j, o["alt"]]
+                        kinds[i] -= 1
+        err = site_error_rate(other, fr[:, o["ref"]] + fr[:, o["alt"]] + fr[:, o["other_base"]], alpha, kinds)
         read = set(i for p in pairs for i in p)
         for i in read:
             sites[i] = SiteEvidence(dict(zip(READ_STATS, map(int, raw["site_reads"][i]))),
