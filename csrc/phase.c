@@ -466,65 +466,48 @@ static int64_t first_site_at(const ph_t *p, int64_t lo, int64_t hi, int64_t pos)
 
 /* Observations of used read b at the active sites of ranks [k, khi) (those
  * within its alignment), into p->obs; the CIGAR is checked as the counting
- * walk checks it. */
+ * walk checks it (read_select.h). */
 static int read_obs(ph_t *p, const bam1_t *b, int64_t k, int64_t khi, int64_t *nobs, da_error_t *err)
 {
+    int bad_op = 0;
+    int64_t lq = 0;
+    switch (da_cigar_check(b, &bad_op, &lq)) {
+    case DA_CIGAR_BAD_OP:
+        return da_fail(err, DA_ERR_CORRUPT, "%s: read %s: unsupported CIGAR operation %d",
+                       p->path, bam_get_qname(b), bad_op);
+    case DA_CIGAR_LONGER:
+        return da_fail(err, DA_ERR_CORRUPT, "%s: read %s: CIGAR longer than its sequence", p->path,
+                       bam_get_qname(b));
+    case DA_CIGAR_LENGTH:
+        return da_fail(err, DA_ERR_CORRUPT, "%s: read %s: CIGAR covers %" PRId64 " bases but the sequence has %d",
+                       p->path, bam_get_qname(b), lq, b->core.l_qseq);
+    default:
+        break;
+    }
     const uint32_t *cig = bam_get_cigar(b);
     const uint8_t *seq = bam_get_seq(b), *qual = bam_get_qual(b);
     const int missing = da_read_qual_missing(b);
-    const int64_t lq = b->core.l_qseq;
     int64_t rpos = b->core.pos, qpos = 0, n = 0;
-    for (uint32_t i = 0; i < b->core.n_cigar; i++) {
-        int op = bam_cigar_op(cig[i]);
+    for (uint32_t i = 0; i < b->core.n_cigar && k < khi; i++) {
+        int op = bam_cigar_op(cig[i]), type = bam_cigar_type(op);
         int64_t len = bam_cigar_oplen(cig[i]);
-        switch (op) {
-        case BAM_CMATCH:
-        case BAM_CEQUAL:
-        case BAM_CDIFF:
-            if (qpos + len > lq)
-                return da_fail(err, DA_ERR_CORRUPT, "%s: read %s: CIGAR longer than its sequence",
-                               p->path, bam_get_qname(b));
-            for (; k < khi && p->site[k].pos < rpos + len; k++) {
+        for (; (type & 2) && k < khi && p->site[k].pos < rpos + len; k++) {
+            obs_t *o = &p->obs[n];
+            if (op == BAM_CREF_SKIP) continue;          /* not covered */
+            o->site = (uint32_t)k;
+            if (type & 1) {                               /* M = X: a base */
                 int64_t q = qpos + (p->site[k].pos - rpos);
-                obs_t *o = &p->obs[n++];
-                o->site = (uint32_t)k;
                 o->sym = da_nt16_sym(bam_seqi(seq, q));
                 o->qual = missing ? DA_QUAL_MISSING : qual[q];
-            }
-            rpos += len;
-            qpos += len;
-            break;
-        case BAM_CINS:
-            if (qpos + len > lq)
-                return da_fail(err, DA_ERR_CORRUPT, "%s: read %s: CIGAR longer than its sequence",
-                               p->path, bam_get_qname(b));
-            qpos += len;
-            break;
-        case BAM_CDEL:
-        case BAM_CREF_SKIP:
-            for (; k < khi && p->site[k].pos < rpos + len; k++) {
-                if (op == BAM_CREF_SKIP) continue;     /* not covered */
-                obs_t *o = &p->obs[n++];
-                o->site = (uint32_t)k;
+            } else {                                      /* D */
                 o->sym = DA_SYM_DEL;
                 o->qual = 0;
             }
-            rpos += len;
-            break;
-        case BAM_CSOFT_CLIP:
-            qpos += len;
-            break;
-        case BAM_CHARD_CLIP:
-        case BAM_CPAD:
-            break;
-        default:
-            return da_fail(err, DA_ERR_CORRUPT, "%s: read %s: unsupported CIGAR operation %d",
-                           p->path, bam_get_qname(b), op);
+            n++;
         }
+        if (type & 1) qpos += len;
+        if (type & 2) rpos += len;
     }
-    if (qpos != lq)
-        return da_fail(err, DA_ERR_CORRUPT, "%s: read %s: CIGAR covers %" PRId64
-                       " bases but the sequence has %" PRId64, p->path, bam_get_qname(b), qpos, lq);
     *nobs = n;
     return DA_OK;
 }

@@ -73,4 +73,33 @@ static inline int da_alt_base_dropped(int sym, int ref_sym, int qual, int min_al
     return ref_sym < 4 && sym != ref_sym && qual != DA_QUAL_MISSING && qual < min_alt_bq;
 }
 
+/* Outcome of da_cigar_check. */
+enum { DA_CIGAR_OK = 0, DA_CIGAR_BAD_OP, DA_CIGAR_LONGER, DA_CIGAR_LENGTH };
+
+/* Is b's CIGAR one the counting walk can use?  DA_CIGAR_BAD_OP: an
+ * operation that is none of M I D N S H P = X (*bad_op); DA_CIGAR_LONGER:
+ * M/=/X/I reach past the sequence; DA_CIGAR_LENGTH: the query operations
+ * cover *qlen bases, not l_qseq. */
+static inline int da_cigar_check(const bam1_t *b, int *bad_op, int64_t *qlen)
+{
+    const uint32_t *cigar = bam_get_cigar(b);
+    int64_t q = 0;
+    for (uint32_t i = 0; i < b->core.n_cigar; i++) {
+        int op = bam_cigar_op(cigar[i]);
+        int64_t len = bam_cigar_oplen(cigar[i]);
+        if (op > BAM_CDIFF) {
+            *bad_op = op;
+            return DA_CIGAR_BAD_OP;
+        }
+        if (op == BAM_CSOFT_CLIP) {
+            q += len;
+        } else if (bam_cigar_type(op) & 1) {
+            if (q + len > b->core.l_qseq) return DA_CIGAR_LONGER;
+            q += len;
+        }
+    }
+    *qlen = q;
+    return q == b->core.l_qseq ? DA_CIGAR_OK : DA_CIGAR_LENGTH;
+}
+
 #endif
