@@ -44,7 +44,8 @@ the other alt allele too (alt/alt).  Two hypotheses predict ``k``:
 base, bounded from the site's own fragments: those showing neither REF nor
 ALT are two of the three possible misreads of any base, so ``e`` is the
 upper ``1 - alpha`` Clopper-Pearson bound of their fraction, halved (PCR and
-sequencing errors alike).  Using the bound makes both decisions conservative.
+sequencing errors alike; another allele phased at the same position is no
+misread, and its fragments are left out).  Using the bound makes both decisions conservative.
 An artefact that turns REF into ALT at this very site (not seen as another
 base) is what the background model of ``deepamp call`` removes before.
 
