@@ -640,7 +640,16 @@ def _fmt_p(p: float) -> str:
 
 
 def tsv_row(r: PhaseResult) -> list[str]:
-    """The :data:`TSV_COLUMNS` of one result, as text."""
+    """One ``--tsv`` row.
+
+    Parameters
+    ----------
+    r : a result of :func:`phase_pairs`
+
+    Returns
+    -------
+    The :data:`TSV_COLUMNS` of ``r`` as text (empty where a value does not apply).
+    """
     t = r.test
     ea = "" if r.site_a is None else f"{r.site_a.error_rate:.3g}"
     eb = "" if r.site_b is None else f"{r.site_b.error_rate:.3g}"
@@ -659,7 +668,17 @@ PHASE_INFO_DESCRIPTION = ("deepamp phase relation to each nearby variant: partne
 
 
 def phase_info(r: PhaseResult, partner: PhaseVariant) -> str:
-    """The INFO PHASE entry of ``r`` in the record of its other variant (``partner`` is the one named)."""
+    """One INFO ``PHASE`` entry (:data:`PHASE_INFO_DESCRIPTION`).
+
+    Parameters
+    ----------
+    r : a result of :func:`phase_pairs`
+    partner : the variant of ``r`` the entry names (it goes in the other one's record)
+
+    Returns
+    -------
+    ``partner:relation:spanning=N|alt_alt=K/M|lod=L``
+    """
     return (f"{partner.label()}:{r.relation}:spanning={r.spanning}|alt_alt={r.alt_alt}/{r.test.alt_fragments}"
             f"|lod={r.test.lod:.1f}")
 
