@@ -6,6 +6,7 @@ already exist with the right read count are kept, so re-running is cheap.
 
     python benchmarks/datagen.py            # all depths
     python benchmarks/datagen.py 5000 25000 # only these depths
+    python benchmarks/datagen.py phase      # the phasing benchmark's sample only
 
 Also written: ``chr2_padded.fa`` -- chr2 from position 1 with the shipped
 slice in place and ``N`` before it -- because samtools cannot read the
@@ -80,8 +81,55 @@ def make_padded_reference() -> str:
     return PADDED_REF
 
 
+PHASE_PAIRS = 25000
+
+
+def phase_bam_path() -> str:
+    return os.path.join(DATA, f"phase_alk4_{PHASE_PAIRS}.bam")
+
+
+def phase_spikes() -> list:
+    """35 SNVs per amplicon of the panel (140): in each amplicon seven clones of
+    five nested SNVs (2%, 1.5%, 1%, 1%, 0.5%), so pairs are cis within a clone
+    and trans between clones; sites evenly spread, away from the primers' ends."""
+    from deepamp.reference import Reference
+    from deepamp.regions import read_bed
+    from deepamp.simulate import Spike
+
+    alt = {"A": "G", "C": "T", "G": "A", "T": "C"}
+    vafs = (0.02, 0.015, 0.01, 0.01, 0.005)
+    spikes = []
+    with Reference(REF) as ref:
+        for amp in read_bed(BED):
+            first, last = amp.start + 8, amp.end - 8
+            step = (last - first) / 35
+            for k in range(35):
+                pos0 = first + int(k * step)
+                base = ref.fetch(amp.contig, pos0, pos0 + 1).upper()
+                clone = k % 7
+                spikes.append(Spike(amp.contig, pos0 + 1, base, alt[base], vafs[k // 7],
+                                    molecule_group=f"{amp.name}_clone{clone}"))
+    return spikes
+
+
+def make_phase_bam(force: bool = False) -> dict:
+    """The phasing benchmark's sample: 4 amplicons x 25,000 pairs with :func:`phase_spikes`."""
+    from deepamp.simulate import simulate
+
+    out = phase_bam_path()
+    if not force and os.path.exists(out) and os.path.exists(out + ".bai") and _n_reads(out) == 8 * PHASE_PAIRS:
+        return {"bam": out, "reused": True}
+    t0 = time.perf_counter()
+    simulate(REF, BED, out, pairs_per_amplicon=PHASE_PAIRS, spikes=phase_spikes(), run_seed=1, sample_seed=5,
+             contig_length={"chr2": CHR2_LENGTH}, sample="phase_alk4", threads=2)
+    return {"bam": out, "reused": False, "seconds": round(time.perf_counter() - t0, 2)}
+
+
 def main(argv: list[str]) -> int:
     os.makedirs(DATA, exist_ok=True)
+    if argv == ["phase"]:
+        print(f"datagen: {make_phase_bam()}", flush=True)
+        return 0
     depths = [int(a) for a in argv] or list(DEPTHS)
     report = {"padded_reference": make_padded_reference(), "bams": []}
     for d in depths:

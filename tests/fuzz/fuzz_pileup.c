@@ -6,7 +6,13 @@
  *                 64 mate budget of 1 byte (every waiting mate goes through a spill file),
  *                 128 the region cut into three (the record stream reads on between them)
  *   bytes 1..\n   a region string ("chr1:100-900", "chr1", "{chr1}:5", ...) parsed
- *                 against the header with sam_parse_region, at most 127 bytes
+ *                 against the header with sam_parse_region, at most 127 bytes;
+ *                 with a leading '@' the region is phased instead of counted
+ *                 (csrc/phase.c): sites every 3 + (option bits 1|2|4) * 5 bases
+ *                 of the region (at most 48, REF/ALT from a fixed pattern), every
+ *                 pair of them; option 16 min_bq 0, 32 every flag kept, 64 the
+ *                 allele-pattern table flushed after each pattern, 128 a second
+ *                 allele at every third site's position
  *   the rest      a BAM file: if it starts with the gzip magic it is written as
  *                 is (BGZF-level fuzzing); otherwise it is taken as the
  *                 *uncompressed* BAM stream and BGZF-compressed here, so that
@@ -28,6 +34,7 @@
 #include <htslib/hts.h>
 #include <htslib/sam.h>
 
+#include "phase.h"
 #include "pileup.h"
 
 #define MAX_REGION_LEN 200000
@@ -101,6 +108,61 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+/* Phase the region [beg, end) of tid (the '@' inputs). */
+static void fuzz_phase(unsigned opts, int32_t tid, int64_t beg, int64_t end)
+{
+    enum { MAX_SITES = 48 };
+    static const char bases[] = "ACGT";
+    da_phase_site_t sites[MAX_SITES];
+    int64_t step = 3 + (int64_t)(opts & 7) * 5, n = 0;
+    for (int64_t p = beg; p < end && n < MAX_SITES; p += step) {
+        int r = (int)((p * 7 + (p >> 3)) & 3);
+        sites[n++] = (da_phase_site_t){tid, p, bases[r], bases[(r + 1 + (p & 1)) & 3]};
+        if ((opts & 128) && n % 3 == 0 && n < MAX_SITES)
+            sites[n++] = (da_phase_site_t){tid, p, bases[r], bases[(r + 3) & 3]};
+    }
+    int64_t npairs = n * (n - 1) / 2, k = 0;
+    int64_t *pa = malloc(sizeof *pa * (size_t)(npairs ? npairs : 1));
+    int64_t *pb = malloc(sizeof *pb * (size_t)(npairs ? npairs : 1));
+    uint64_t *counts = malloc(sizeof *counts * (size_t)(npairs ? npairs : 1) * DA_PH_NALLELE * DA_PH_NALLELE);
+    uint64_t *reads = malloc(sizeof *reads * (size_t)(n ? n : 1) * DA_PH_NREAD);
+    uint64_t *frags = malloc(sizeof *frags * (size_t)(n ? n : 1) * DA_PH_SITE_NSTATS);
+    int64_t *reach = malloc(sizeof *reach * (size_t)(n ? n : 1));
+    if (pa && pb && counts && reads && frags && reach) {
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = i + 1; j < n; j++, k++) {
+                pa[k] = (k & 1) ? j : i;   /* both orientations */
+                pb[k] = (k & 1) ? i : j;
+            }
+        da_phase_opts_t po = {
+            .min_mapq = 0,
+            .min_bq = (opts & 16) ? 0 : 13,
+            .min_alt_bq = (opts & 16) ? 0 : 20,
+            .flag_exclude = (opts & 32) ? 0 : 0xf04,
+            .max_patterns = (opts & 64) ? 1 : 0,
+        };
+        da_phase_out_t out = {.counts = counts, .site_reads = reads, .site_frags = frags, .site_reach = reach};
+        da_error_t err;
+        memset(&err, 0, sizeof err);
+        if (da_phase_count(bam_path, NULL, sites, n, pa, pb, npairs, &po, &out, &err) == DA_OK) {
+            /* a pair's table never holds more fragments than its sites saw */
+            for (int64_t i = 0; i < npairs; i++) {
+                uint64_t t = 0;
+                for (int c = 0; c < DA_PH_NALLELE * DA_PH_NALLELE; c++) t += counts[i * 16 + c];
+                if (t > out.totals[DA_PH_TOTAL_FRAGMENTS]) abort();
+            }
+        } else if (err.msg[0] == '\0' || strchr(err.msg, '\n') || !strstr(err.msg, bam_path)) {
+            abort();  /* every failure must carry a one-line message naming the file */
+        }
+    }
+    free(pa);
+    free(pb);
+    free(counts);
+    free(reads);
+    free(frags);
+    free(reach);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2) return 0;
@@ -113,6 +175,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     region[rlen] = '\0';
     const uint8_t *bam = nl + 1;
     size_t bam_size = size - (size_t)(bam - data);
+    int phase = region[0] == '@';
 
     unlink(bai_path);
     if (write_input(bam, bam_size) != 0) return 0;
@@ -126,7 +189,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sam_hdr_t *hdr = sam_hdr_read(fp);
     int32_t tid = -1;
     hts_pos_t beg = 0, end = 0;
-    if (hdr && sam_parse_region(hdr, region, &tid, &beg, &end, 0) && tid >= 0) {
+    if (hdr && sam_parse_region(hdr, region + phase, &tid, &beg, &end, 0) && tid >= 0) {
         hts_pos_t len = sam_hdr_tid2len(hdr, tid);
         if (end > len) end = len;
     } else {
@@ -135,6 +198,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (hdr) sam_hdr_destroy(hdr);
     sam_close(fp);
     if (tid < 0 || beg < 0 || end <= beg || end - beg > MAX_REGION_LEN) return 0;
+    if (phase) {
+        fuzz_phase(opts, tid, beg, end);
+        return 0;
+    }
 
     /* Option 128 cuts the region into three with one-base gaps, so that the
      * record stream reads on from one region to the next (csrc/stream.c). */

@@ -4,7 +4,8 @@ the harness BGZF-compresses them) plus two BGZF-compressed ones.
 
     python tests/fuzz/make_seeds.py OUTDIR
 
-Each seed is: option byte, region string, newline, BAM bytes (see fuzz_pileup.c)."""
+Each seed is: option byte, region string ('@' first: phased instead of
+counted), newline, BAM bytes (see fuzz_pileup.c)."""
 from __future__ import annotations
 
 import random
@@ -63,6 +64,9 @@ def main(outdir: str) -> int:
             n += 1
         (out / f"{name}_bgzf").write_bytes(bytes([0x0b]) + regions[name].encode() + b"\n" + bgzf(raw))
         n += 1
+        for opts in (0x01, 0x52, 0xa4, 0x37):   # phased: '@' before the region (fuzz_pileup.c)
+            (out / f"{name}_phase_{opts:02x}").write_bytes(bytes([opts]) + b"@" + regions[name].encode() + b"\n" + raw)
+            n += 1
     print(f"{n} seeds in {out}")
     return 0
 

@@ -123,7 +123,8 @@ def main(argv: list[str]) -> int:
          "carries over between runs, so coverage at start is that of the saved corpus).", "",
          "* **libFuzzer** (`tests/fuzz/fuzz_pileup.c`): clang `-fsanitize=fuzzer,address,undefined` over the "
          "csrc C core; input = option byte + region string + BAM bytes (raw BGZF or an uncompressed BAM "
-         "stream compressed by the harness); `da_pileup` on the region.  Leak detection on.",
+         "stream compressed by the harness); `da_pileup` on the region, or with a leading `@` in the region "
+         "`da_phase_count` on sites spread over it (every pair).  Leak detection on.",
          "* **atheris** (`tests/fuzz/fuzz_api.py`): the Python entry points (`pileup.count`, `count_coverage`, "
          "`regions`, `deepamp count` CLI) on fuzzed BAM/BED/FASTA/region; anything but a one-line "
          "`DeepampError` is a finding.", ""]

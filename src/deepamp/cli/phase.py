@@ -35,16 +35,12 @@ def configure(p: argparse.ArgumentParser) -> None:
                         "--incl-supplementary; default 0xF04)")
     p.add_argument("--max-distance", type=common.POSITIVE, default=None, metavar="BP",
                    help="count fragments only for pairs at most this many bases apart; farther pairs are "
-                        "reported undetermined with spanning=0 (default: the longest fragment seen at the "
-                        "variant sites)")
+                        "reported undetermined with spanning=0 (default: every pair; those farther apart than "
+                        "any fragment at their sites get spanning=0 and a note)")
     p.add_argument("--alpha", type=common.float_range(0.0, 1.0, lo_open=True, hi_open=True),
                    default=DEFAULT_ALPHA, metavar="FLOAT",
-                   help=f"significance level of the cis and trans tests, in (0, 1) (default {DEFAULT_ALPHA:g})")
-    p.add_argument("--min-cis-fragments", type=common.POSITIVE, default=3, metavar="N",
-                   help="alt/alt fragments needed for cis (default 3)")
-    p.add_argument("--max-trans-fraction", type=common.float_range(0.0, 1.0, hi_open=True), default=0.02,
-                   metavar="FLOAT", help="alt/alt fragments tolerated for trans, as a fraction of the rarer "
-                                         "allele's spanning alt fragments (default 0.02)")
+                   help=f"level of the cis and trans tests and of their power requirement, in (0, 1) "
+                        f"(default {DEFAULT_ALPHA:g})")
     p.add_argument("--all-records", action="store_true",
                    help="phase non-PASS records too (default: PASS or '.' only)")
     common.add_quiet(p)
@@ -65,10 +61,8 @@ def run(args: argparse.Namespace) -> int:
     opts = common.count_options(args)
     results = phase_vcf(args.bam, args.vcf, args.out, tsv=args.tsv, annotate_tsv=args.annotate_tsv,
                         genome=args.genome, reference=args.ref, min_mapq=opts.min_mapq, min_bq=opts.min_bq,
-                        flag_exclude=opts.flag_exclude if args.flag_exclude is None else args.flag_exclude,
-                        max_distance=args.max_distance, alpha=args.alpha,
-                        min_cis_fragments=args.min_cis_fragments, max_trans_fraction=args.max_trans_fraction,
-                        all_records=args.all_records)
+                        min_alt_bq=opts.min_alt_bq, flag_exclude=opts.flag_exclude if args.flag_exclude is None else args.flag_exclude,
+                        max_distance=args.max_distance, alpha=args.alpha, all_records=args.all_records)
     counts = {r: sum(1 for x in results if x.relation == r) for r in ("cis", "trans", "undetermined")}
     log.info(f"{len(results)} pairs: {counts['cis']} cis, {counts['trans']} trans, "
              f"{counts['undetermined']} undetermined")
