@@ -304,19 +304,27 @@ def read_annotation(path: str) -> dict[str, Any]:
 def check_annotation_matches(doc: dict[str, Any], annotation_path: str, vcf: VcfSummary) -> None:
     """Refuse an annotation of another VCF.
 
-    The annotation must name at least one of the VCF's alleles, and may be
-    empty only when the VCF has no allele it could have annotated (symbolic
-    ALTs are not annotated).
+    ``deepamp annotate`` annotates every ALT allele of its VCF except symbolic
+    ones (``<DEL>``, ``*``), with the VCF's position and alleles; so the
+    annotation of this VCF names exactly its non-symbolic alleles.  (The VCF
+    may have been filtered or phased since: FILTER and INFO may differ.)
 
     Raises
     ------
     FormatError
-        ``<annotation>: none of its variants is in <vcf> (annotation of another VCF?)``.
+        ``<annotation>: ... (annotation of another VCF?)``: none of its variants is in
+        the VCF, one of them is not, or an allele of the VCF is not annotated.
     """
     keys = [annotation_key(v) for v in doc["variants"]]
     annotatable = [k for k in vcf.alleles if not k[3].startswith("<") and k[3] not in ("*", ".")]
     if keys and not any(k in vcf.alleles for k in keys):
         raise FormatError(f"{annotation_path}: none of its variants is in {vcf.path} (annotation of another VCF?)")
-    if not keys and annotatable:
-        raise FormatError(f"{annotation_path}: has no variants but {vcf.path} has {len(annotatable)} "
-                          "(annotation of another VCF?)")
+    missing = next((k for k in keys if k not in vcf.alleles), None)
+    if missing is not None:
+        raise FormatError(f"{annotation_path}: {missing[0]}:{missing[1]} {missing[2]}>{missing[3]} is not in "
+                          f"{vcf.path} (annotation of another VCF?)")
+    known = set(keys)
+    extra = next((k for k in annotatable if k not in known), None)
+    if extra is not None:
+        raise FormatError(f"{annotation_path}: has no annotation of {extra[0]}:{extra[1]} {extra[2]}>{extra[3]} "
+                          f"of {vcf.path} (annotation of another VCF?)")

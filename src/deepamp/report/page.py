@@ -399,8 +399,6 @@ def render_sample(inputs: SampleInputs) -> str:
     items = []
     for key, ann in keyed.items():
         label = f"{key[0]}:{key[1]} {key[2]}>{key[3]}"
-        if key not in vcf.alleles:
-            items.append(f"{label}: in the annotation but not in the VCF")
         if not ann.get("gene"):
             items.append(f"{label}: outside every modelled transcript ({ann.get('consequence')})")
         elif ann.get("hgvsp") == "p.?":
@@ -412,7 +410,7 @@ def render_sample(inputs: SampleInputs) -> str:
     pairs: dict[frozenset[str], str] = {}
     for a in alleles:
         if a.key not in keyed:
-            items.append(f"{a.label}: not annotated (symbolic or filtered allele)")
+            items.append(f"{a.label}: not annotated (symbolic allele)")
         if a.called and a.depth is not None and a.depth < min_cov:
             items.append(f"{a.label}: depth {a.depth:,} is below the minimum coverage {min_cov:,}")
         me = f"{a.chrom}:{a.pos}{a.ref.upper()}>{a.alt.upper()}"
