@@ -22,6 +22,7 @@ from typing import Any
 
 from deepamp._version import __version__
 from deepamp.annotate.ranking import ACTIVITY, DISCLAIMER
+from deepamp.errors import OptionError
 from deepamp.io.outputs import output_text
 from deepamp.report.inputs import (Allele, Key, VcfSummary, annotation_key, check_annotation_matches,
                                    read_annotation, read_call_vcf)
@@ -85,8 +86,6 @@ def load_sample(vcf: str, annotation: str, *, counts: str | None = None, bed: st
         A missing or malformed input, an annotation of another VCF, a count table of another
         panel or BAM, a background of another panel or reference.
     """
-    from deepamp.errors import OptionError
-
     if min_cov < 0:
         raise OptionError(f"--min-cov must be >= 0, not {min_cov}")
     summary = read_call_vcf(vcf)
@@ -210,37 +209,33 @@ def _facts(items: list[tuple[str, str]]) -> str:
     return '<dl class="facts">' + "".join(f"<dt>{esc(k)}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
 
 
-def render_sample(inputs: SampleInputs) -> str:
-    """One sample's report as an HTML document.
+@dataclass
+class _View:
+    """What every section of the page needs, computed once from the inputs."""
 
-    Parameters
-    ----------
-    inputs : the checked inputs (:func:`load_sample`)
+    inputs: SampleInputs
 
-    Returns
-    -------
-    str: the HTML document (inline CSS and SVG; no script, no external resource).
-    """
-    vcf, doc, panel, min_cov = inputs.vcf, inputs.annotation, inputs.panel, inputs.min_cov
-    keyed = inputs.keyed
-    ranking = doc["ranking"]
-    disclaimer = str(doc.get("disclaimer") or ranking.get("disclaimer") or DISCLAIMER)
-    name, name_from = sample_name(vcf, panel)
-    coverages = amplicon_coverage(panel, min_cov)
-    alleles = list(vcf.alleles.values())
-    called = [a for a in alleles if a.called]
-    backgrounds = {a.key: _site_background(inputs, a) for a in alleles}
-    lods = {a.key: panel.lod_at(a.chrom, a.pos) for a in alleles}
+    def __post_init__(self) -> None:
+        i = self.inputs
+        self.vcf, self.doc, self.panel, self.min_cov = i.vcf, i.annotation, i.panel, i.min_cov
+        self.keyed = i.keyed
+        self.ranking: dict[str, Any] = self.doc["ranking"]
+        self.disclaimer = str(self.doc.get("disclaimer") or self.ranking.get("disclaimer") or DISCLAIMER)
+        self.name, self.name_from = sample_name(self.vcf, self.panel)
+        self.coverages = amplicon_coverage(self.panel, self.min_cov)
+        self.alleles = list(self.vcf.alleles.values())
+        self.called = [a for a in self.alleles if a.called]
+        self.backgrounds = {a.key: _site_background(i, a) for a in self.alleles}
+        self.lods = {a.key: self.panel.lod_at(a.chrom, a.pos) for a in self.alleles}
+        self.blocking = blocking_findings(self.ranking)
+        self.bypass_all: list[dict[str, Any]] = self.ranking.get("bypass") or []
 
-    body = [f"<h1>deepamp report: {esc(name)}</h1>",
-            f'<p class="subtitle">{" &middot; ".join(esc(x) for x in _subtitle(vcf, doc, name_from))}</p>',
-            '<nav><a href="#qc">Quality control</a><a href="#variants">Variants</a>'
-            '<a href="#resistance">Resistance</a>'
-            + ('<a href="#background">Background</a>' if panel.background is not None else "")
-            + '<a href="#not-assessable">Not assessable</a><a href="#run">Run details</a></nav>',
-            f'<p class="disclaimer">{esc(disclaimer)}</p>']
 
-    # ---- at a glance
+def _glance(v: _View) -> list[str]:
+    """One line each: sample, coverage verdict, calls, resistance mutations, bypass alert, activity."""
+    min_cov, keyed, ranking, alleles = v.min_cov, v.keyed, v.ranking, v.alleles
+    called, bypass_all, blocking, coverages, name = v.called, v.bypass_all, v.blocking, v.coverages, v.name
+    body: list[str] = []
     if coverages:
         n_pass = sum(c.passed for c in coverages)
         cov_text = (badge("pass", "pass") if n_pass == len(coverages) else badge("fail", "fail")) + \
@@ -249,8 +244,6 @@ def render_sample(inputs: SampleInputs) -> str:
         cov_text = '<span class="muted">not assessed (no count table given)</span>'
     res_muts = [f"<strong>{esc(variant_name(a, keyed[a.key]))}</strong> {esc(fmt_pct(a.af))}"
                 for a in called if a.key in keyed and _is_resistance(keyed[a.key])]
-    blocking = blocking_findings(ranking)
-    bypass_all = ranking.get("bypass") or []
     if blocking:
         bypass_text = "; ".join(f"{badge('bypass', 'fail')} <strong>{esc(b.get('event') or b['mutation'])}</strong>: "
                                 f"{esc(b['switching_alk_inhibitor_alone'])}" for b in blocking)
@@ -268,12 +261,17 @@ def render_sample(inputs: SampleInputs) -> str:
         ("ALK/ROS1 resistance mutations", ", ".join(res_muts) or "none called"),
         ("Off-target (bypass) changes", bypass_text),
         ("Evidence of activity", esc(", ".join(activity)) + (
-            f' <span class="low">(with the bypass change(s) above, switching to them alone is not expected to help)'
+            ' <span class="low">(with the bypass change(s) above, switching to them alone is not expected to help)'
             "</span>" if blocking else "") if activity else
          '<span class="muted">no drug with evidence of activity against every clone</span>'),
     ]))
+    return body
 
-    # ---- quality control
+
+def _quality_control(v: _View) -> list[str]:
+    """Reads/bases/sites lines, coverage per amplicon and the depth plot."""
+    vcf, min_cov, keyed, called, coverages = v.vcf, v.min_cov, v.keyed, v.called, v.coverages
+    body: list[str] = []
     body.append('<h2 id="qc">Quality control</h2>')
     lines = [t for t in (reads_line(vcf.reads), bases_line(vcf.bases), sites_line(vcf.sites)) if t]
     body.append(f'<div class="lines">{esc(chr(10).join(lines))}</div>' if lines else
@@ -296,8 +294,13 @@ def render_sample(inputs: SampleInputs) -> str:
     else:
         body.append('<p class="muted">Coverage per amplicon not assessed: give the count table of this BAM '
                     "(<code>deepamp count -o SAMPLE.npz</code>) with <code>--counts</code>.</p>")
+    return body
 
-    # ---- variants
+
+def _variants(v: _View) -> list[str]:
+    """The variant table and the VAF / background / LOD / strands figure."""
+    vcf, min_cov, keyed, alleles, backgrounds, lods = v.vcf, v.min_cov, v.keyed, v.alleles, v.backgrounds, v.lods
+    body: list[str] = []
     body.append('<h2 id="variants">Variants</h2>')
     if not alleles:
         body.append("<p>No variant in the VCF.</p>")
@@ -357,8 +360,14 @@ def render_sample(inputs: SampleInputs) -> str:
             body.append(f"<figure>{variant_figure(marks_rows)}<figcaption>VAF of each variant with its 95% Wilson "
                         f"interval (alt / DP); {bg_note}{lod_note}bars: forward and reverse reads of the "
                         "reference and the alt allele (DP4).</figcaption></figure>")
+    return body
 
-    # ---- resistance
+
+def _resistance(v: _View) -> list[str]:
+    """Bypass findings, the inhibitor ranking by group, the sources."""
+    doc, keyed, ranking = v.doc, v.keyed, v.ranking
+    alleles, bypass_all, blocking, disclaimer = v.alleles, v.bypass_all, v.blocking, v.disclaimer
+    body: list[str] = []
     body.append('<h2 id="resistance">Resistance</h2>')
     body.append(f'<p class="disclaimer">{esc(disclaimer)}</p>')
     found_at = {}
@@ -377,8 +386,13 @@ def render_sample(inputs: SampleInputs) -> str:
     extra_ids = [sid for v in doc["variants"] for sid in v.get("kb_sources") or []]
     extra_ids += [s.get("source_id") for b in bypass_all for s in b.get("statements") or [] if s.get("source_id")]
     body.append(sources_html(cited, extra_ids))
+    return body
 
-    # ---- background
+
+def _background(v: _View) -> list[str]:
+    """The controls' summary and per-site background along every amplicon (if given)."""
+    panel, keyed, called = v.panel, v.keyed, v.called
+    body: list[str] = []
     if panel.background is not None:
         bg = panel.background
         body.append('<h2 id="background">Background from healthy controls</h2>')
@@ -393,8 +407,13 @@ def render_sample(inputs: SampleInputs) -> str:
         body.append(f"<figure>{background_figure(panels)}<figcaption>Per site, the highest of the three "
                     "substitution rates learned from the controls (mean of both strands), log scale; red "
                     "diamonds: VAF of this sample's calls.</figcaption></figure>")
+    return body
 
-    # ---- not assessable
+
+def _not_assessable(v: _View) -> list[str]:
+    """What the inputs leave open: unannotated alleles, undetermined phase, drugs without data."""
+    min_cov, keyed, ranking, alleles = v.min_cov, v.keyed, v.ranking, v.alleles
+    body: list[str] = []
     body.append('<h2 id="not-assessable">Not assessable</h2>')
     items = []
     for key, ann in keyed.items():
@@ -431,12 +450,18 @@ def render_sample(inputs: SampleInputs) -> str:
         items.append(f"{clone}: no evidence in the knowledge base for {', '.join(drugs)}")
     body.append("<ul>" + "".join(f"<li>{esc(t)}</li>" for t in dict.fromkeys(items)) + "</ul>"
                 if items else "<p>Everything in the inputs could be assessed.</p>")
+    return body
 
-    # ---- run details
+
+def _run_details(v: _View) -> list[str]:
+    """Inputs, command line, versions and multiple testing."""
+    vcf, doc, panel = v.vcf, v.doc, v.panel
+    min_cov, name, name_from = v.min_cov, v.name, v.name_from
+    body: list[str] = []
     body.append('<h2 id="run">Run details</h2>')
     muted = '<span class="muted">not recorded</span>'
     rows = [["sample", f"{esc(name)} <span class=\"small\">({esc(name_from)})</span>"],
-            ["VCF", esc(vcf.path)], ["annotation", esc(inputs.annotation_path)],
+            ["VCF", esc(vcf.path)], ["annotation", esc(v.inputs.annotation_path)],
             ["count table", esc(panel.counts_path) if panel.counts_path else '<span class="muted">not given</span>'],
             ["amplicons", esc(panel.bed_path) if panel.bed_path else
              ('<span class="muted">the count table\'s regions</span>' if panel.counts is not None else
@@ -454,7 +479,31 @@ def render_sample(inputs: SampleInputs) -> str:
     if panel.lod is not None:
         rows.append(["limit of detection", "per site, from the count table"])
     body.append(table(["item", "value"], rows, nowrap=(0,)))
-    return page(f"deepamp report: {name}", body)
+    return body
+
+
+def render_sample(inputs: SampleInputs) -> str:
+    """One sample's report as an HTML document.
+
+    Parameters
+    ----------
+    inputs : the checked inputs (:func:`load_sample`)
+
+    Returns
+    -------
+    str: the HTML document (inline CSS and SVG; no script, no external resource).
+    """
+    v = _View(inputs)
+    body = [f"<h1>deepamp report: {esc(v.name)}</h1>",
+            f'<p class="subtitle">{" &middot; ".join(esc(x) for x in _subtitle(v.vcf, v.doc, v.name_from))}</p>',
+            '<nav><a href="#qc">Quality control</a><a href="#variants">Variants</a>'
+            '<a href="#resistance">Resistance</a>'
+            + ('<a href="#background">Background</a>' if v.panel.background is not None else "")
+            + '<a href="#not-assessable">Not assessable</a><a href="#run">Run details</a></nav>',
+            f'<p class="disclaimer">{esc(v.disclaimer)}</p>']
+    for section in (_glance, _quality_control, _variants, _resistance, _background, _not_assessable, _run_details):
+        body += section(v)
+    return page(f"deepamp report: {v.name}", body)
 
 
 def write_report(vcf: str, annotation: str, out: str, *, counts: str | None = None, bed: str | None = None,
