@@ -80,8 +80,8 @@ def _bad_inputs(inputs: dict, tmp: Path) -> dict[str, tuple[list[str], str]]:
     nullpos = edit_json(ann, tmp / "nullpos.json", lambda d: d["variants"][0].update(pos=None))
     other_panel = write_counts(tmp / "panel.npz", drop=(29220700, 29220710))
     other_bam = write_counts(tmp / "bam.npz", read_stats={"seen": 9, "used": 9})
-    bad_lod = write_counts(tmp / "lod.npz", lod=np.full(3, 0.1))
-    big_lod = write_counts(tmp / "lod2.npz", lod=np.full(658, 1.5))
+    bad_lod = write_counts(tmp / "shape.npz", lod=np.full(3, 0.1))
+    big_lod = write_counts(tmp / "range.npz", lod=np.full(658, 1.5))
     bg_other = write_background(tmp / "bg_other.npz", shift=100000)
     c = ["--counts", inputs["counts"]]
     return {
@@ -105,8 +105,8 @@ def _bad_inputs(inputs: dict, tmp: Path) -> dict[str, tuple[list[str], str]]:
         "counts of another panel": ([vcf, "--annotation", ann, "--counts", other_panel, "--bed", BED],
                                     "covers 178 of the 189 positions of amplicon ALK_ex23"),
         "counts of another bam": ([vcf, "--annotation", ann, "--counts", other_bam], "not counted from the same BAM"),
-        "lod of another shape": ([vcf, "--annotation", ann, "--counts", bad_lod], "'lod' must hold one number"),
-        "lod not a vaf": ([vcf, "--annotation", ann, "--counts", big_lod], "not a VAF in [0, 1]"),
+        "lod of another shape": ([vcf, "--annotation", ann, "--counts", bad_lod], "lod"),
+        "lod not a vaf": ([vcf, "--annotation", ann, "--counts", big_lod], "range.npz: 'lod' at chr2:29209755 is 1.5"),
         "missing bed": ([vcf, "--annotation", ann, *c, "--bed", str(tmp / "none.bed")], "none.bed: BED file not found"),
         "missing background": ([vcf, "--annotation", ann, "--background", str(tmp / "none.npz")],
                                "none.npz: background file not found"),
@@ -124,6 +124,8 @@ def test_bad_inputs_are_one_line_naming_the_file(inputs, tmp_path, capsys):
         assert main(["report", *args, "-o", str(out)]) == 1, name
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith("deepamp report: error:") and words in err, (name, err)
+        named = [a for a in args if Path(a).name in err]
+        assert named, (name, err)                              # the message names one of the files
         assert "Traceback" not in err and _nothing_written(tmp_path), name
 
 

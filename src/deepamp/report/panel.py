@@ -131,7 +131,7 @@ def site_lod(counts: CountResult, path: str | None) -> np.ndarray | None:
     if not ok.all():
         i = int(np.flatnonzero(~ok)[0])
         raise FormatError(f"{where}: '{LOD_ARRAY}' at {counts.contig[i]}:{int(counts.pos[i]) + 1} is "
-                          f"{arr[i]!r}, not a VAF in [0, 1] (NaN where unknown)")
+                          f"{float(arr[i]):g}, not a VAF in [0, 1] (NaN where unknown)")
     return arr
 
 
