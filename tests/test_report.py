@@ -1,187 +1,238 @@
-"""``deepamp report``: the HTML is parsed and its content checked against the inputs."""
+"""``deepamp report`` of one sample: every section read back from the HTML and checked against the inputs."""
 
 from __future__ import annotations
 
 import json
-from html.parser import HTMLParser
+import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from scipy.stats import binomtest
 
+from deepamp.annotate.bypass import NOT_EXPECTED
+from deepamp.annotate.ranking import GROUP_TITLES, GROUPS
 from deepamp.cli import main
 from deepamp.report import wilson_interval
-
-VCF = """##fileformat=VCFv4.2
-##source=deepamp 0.1.0
-##commandline="deepamp call -f ref.fa -o x.vcf <script>alert(1)</script>.bam"
-##contig=<ID=chr2,length=242193529>
-##INFO=<ID=DP,Number=1,Type=Integer,Description="Depth">
-##INFO=<ID=AF,Number=A,Type=Float,Description="Allele Frequency">
-##INFO=<ID=FAMILY,Number=1,Type=String,Description="Testing family">
-##INFO=<ID=PS,Number=1,Type=Integer,Description="Phase set">
-##INFO=<ID=PHASE,Number=.,Type=String,Description="deepamp phase relation">
-##FILTER=<ID=min_af,Description="AF below threshold">
-##deepamp_reads=seen:52000,used:50000,unmapped:1200,low_mapq:800
-##deepamp_bases=counted:7000000,low_base_quality:12345
-#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO
-chr2\t29220747\t.\tC\tT\t300\tPASS\tDP=20000;AF=0.0125;FAMILY=hotspot;PHASE=chr2:29222380T>C:undetermined:spanning=0
-chr2\t29220765\t.\tG\tT\t80\tPASS\tDP=18000;AF=0.004;FAMILY=panel
-chr2\t29222380\t.\tT\tC\t50\tmin_af\tDP=15000;AF=0.002;FAMILY=panel;PHASE=chr2:29220747C>T:undetermined:spanning=0
-chr2\t1000\t.\tA\tG\t50\tPASS\tDP=9000;AF=0.01;FAMILY=panel
-"""
-
-
-class _Page(HTMLParser):
-    """Tables (as lists of row cell texts), headings, and all text, from the report."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[str] = []
-        self.tables: list[list[list[str]]] = []
-        self.headings: list[str] = []
-        self.text: list[str] = []
-        self._cell: list[str] | None = None
-        self._heading: list[str] | None = None
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append(tag)
-        if tag == "table":
-            self.tables.append([])
-        elif tag == "tr":
-            self.tables[-1].append([])
-        elif tag in ("td", "th"):
-            self._cell = []
-        elif tag in ("h2", "h3"):
-            self._heading = []
-        elif tag == "br" and self._cell is not None:
-            self._cell.append("\n")
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th") and self._cell is not None:
-            self.tables[-1][-1].append("".join(self._cell).strip())
-            self._cell = None
-        elif tag in ("h2", "h3") and self._heading is not None:
-            self.headings.append("".join(self._heading).strip())
-            self._heading = None
-
-    def handle_data(self, data):
-        self.text.append(data)
-        if self._cell is not None:
-            self._cell.append(data)
-        if self._heading is not None:
-            self._heading.append(data)
-
-    def table_with(self, first_header: str) -> list[dict[str, str]]:
-        for t in self.tables:
-            if t and t[0] and t[0][0] == first_header:
-                return [dict(zip(t[0], row)) for row in t[1:]]
-        raise AssertionError(f"no table starting with {first_header!r}")
+from report_inputs import BED, Page, annotate, edit_json, vcf_text, write_background, write_counts
 
 
 @pytest.fixture(scope="module")
-def made(tmp_path_factory):
+def sample(tmp_path_factory):
+    """One sample with every input: VCF (phased, concordance), annotation, counts with LOD, BED, background."""
     tmp = tmp_path_factory.mktemp("report")
-    vcf = tmp / "calls.vcf"
-    vcf.write_text(VCF)
-    assert main(["annotate", "-o", str(tmp / "ann"), str(vcf)]) == 0
-    out = tmp / "report.html"
-    assert main(["report", "--vcf", str(vcf), "--annotation", str(tmp / "ann.json"), "-o", str(out)]) == 0
-    page = _Page()
+    vcf = tmp / "s1.vcf"
+    vcf.write_text(vcf_text())
+    ann = annotate(tmp, vcf)
+    counts = write_counts(tmp / "s1.npz", lod=True)
+    bg = write_background(tmp / "bg.npz")
+    out = tmp / "s1.html"
+    assert main(["report", str(vcf), "--annotation", ann, "--counts", counts, "--bed", BED, "--background", bg,
+                 "-o", str(out)]) == 0
     html = out.read_text(encoding="utf-8")
-    page.feed(html)
-    return tmp, html, page, json.loads((tmp / "ann.json").read_text())
+    return {"tmp": tmp, "vcf": str(vcf), "ann": ann, "counts": counts, "bg": bg, "html": html, "page": Page(html),
+            "doc": json.loads(Path(ann).read_text())}
 
 
-def test_self_contained_and_escaped(made):
-    _, html, page, _ = made
-    assert "script" not in page.tags and "link" not in page.tags and "img" not in page.tags
-    assert "http://" not in html and "https://" not in html and "<style>" in html
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html      # the command line is shown, escaped
-    assert "<script>" not in html
+def _render(tmp: Path, *argv: str) -> Page:
+    out = tmp / f"r{len(list(tmp.iterdir()))}.html"
+    assert main(["report", *argv, "-o", str(out)]) == 0
+    return Page(out.read_text(encoding="utf-8"))
 
 
-def test_run_summary_matches_vcf_header(made):
-    _, _, page, _ = made
-    summary = {r["item"]: r["value"] for r in page.table_with("item")}
-    assert summary["command"] == "deepamp call -f ref.fa -o x.vcf <script>alert(1)</script>.bam"
-    assert summary["caller version"] == "deepamp 0.1.0" and summary["phased"].startswith("yes")
-    counts = {}
-    for t in page.tables:
-        if t[0] == ["", "count"]:
-            counts.update({row[0]: int(row[1].replace(",", "")) for row in t[1:]})
-    assert counts == {"seen": 52000, "used": 50000, "unmapped": 1200, "low_mapq": 800,
-                      "counted": 7000000, "low_base_quality": 12345}
+def test_sections_in_order(sample):
+    page = sample["page"]
+    assert page.h("h1") == ["deepamp report: S1"]
+    assert page.h("h2") == ["Quality control", "Variants", "Resistance", "Background from healthy controls",
+                            "Not assessable", "Run details"]
+    assert sum(tag == "svg" for tag, _ in page.tags) == 3       # depth, variants, background
 
 
-def test_variant_table_matches_inputs(made):
-    _, _, page, doc = made
-    rows = {r["variant"]: r for r in page.table_with("variant")}
-    assert len(rows) == 4
+def test_quality_control_first(sample):
+    page = sample["page"]
+    text = page.all_text()
+    assert text.index("Quality control") < text.index("Variants")
+    assert "reads: 52,000 seen, 50,000 used; dropped: unmapped 1,200, low_mapq 800" in text
+    assert "bases: 7,000,000 counted; not counted: low_base_quality 12,345" in text
+    assert "sites: 658 positions, 655 tested; not tested: below_min_cov 3" in text
+    rows = {r["amplicon"]: r for r in page.table_with("amplicon")}
+    assert list(rows) == ["ALK_ex25", "ALK_ex24", "ALK_ex23", "ALK_ex22"]
+    assert rows["ALK_ex23"]["coverage"] == "pass" and rows["ALK_ex23"]["min depth"] == "6,000"
+    assert rows["ALK_ex22"]["coverage"] == "fail 21 of 154 positions below 5,000"    # 29222380-29222400 at 3,000
+    assert rows["ALK_ex22"]["min depth"] == "3,000" and rows["ALK_ex22"]["length"] == "154"
+    assert "3 of 4 amplicons have every position at 5,000x or more" in text
+
+
+def test_minimum_coverage_flag(sample):
+    page = _render(sample["tmp"], sample["vcf"], "--annotation", sample["ann"], "--counts", sample["counts"],
+                   "-C", "2500")
+    rows = {r["amplicon"]: r for r in page.table_with("amplicon")}
+    assert {r["coverage"] for r in rows.values()} == {"pass"}
+    assert all("positions >= 2,500" in r for r in rows.values())
+    assert list(rows) == ["chr2:29209755-29209910", "chr2:29213955-29214113", "chr2:29220677-29220865",
+                          "chr2:29222302-29222455"]                                # no BED: the counted regions
+    assert any("minimum coverage 2,500" in t for t in page.svg_titles)
+
+
+def test_sample_name(sample, tmp_path):
+    assert "sample name from the read-group SM of the count table" in sample["page"].all_text()
+    no_sm = write_counts(tmp_path / "nosm.npz", sample=None)
+    page = _render(tmp_path, sample["vcf"], "--annotation", sample["ann"], "--counts", no_sm)
+    assert page.h("h1") == ["deepamp report: s1"]                 # the VCF's file name
+    page = _render(tmp_path, sample["vcf"], "--annotation", sample["ann"])
+    assert page.h("h1") == ["deepamp report: s1"] and "Coverage per amplicon not assessed" in page.all_text()
+    with_col = tmp_path / "cols.vcf"
+    with_col.write_text(vcf_text(samples=("PATIENT-7",)))
+    page = _render(tmp_path, str(with_col), "--annotation", annotate(tmp_path, with_col, "cols_ann"))
+    assert page.h("h1") == ["deepamp report: PATIENT-7"]
+
+
+def test_variant_table_matches_inputs(sample):
+    rows = {r["variant"].replace("\n", " "): r for r in sample["page"].table_with("variant")}
+    assert list(rows) == ["chr2:29220747 C>T", "chr2:29220765 G>T", "chr2:29209816 C>G",
+                          "chr7:55174772 GGAATTAAGAGAAGCA>G"]
     g = rows["chr2:29220747 C>T"]
-    assert g["gene"] == "ALK" and g["HGVS p. (1-letter)"] == "p.G1202R" and g["HGVS p."] == "p.Gly1202Arg"
-    assert g["HGVS c."] == "NM_004304.4:c.3604G>A" and g["depth"] == "20000" and g["filter"] == "PASS"
-    assert g["evidence family"] == "hotspot"
-    assert "undetermined with chr2:29222380T>C (spanning=0)" in g["phase"]
-    ann = next(v for v in doc["variants"] if v["pos"] == 29220747)
-    assert g["KB records"] == ", ".join(ann["kb_records"]) and "K10" in g["KB records"]
-    ci = binomtest(250, 20000).proportion_ci(0.95, method="wilson")
-    assert g["VAF (95% CI)"] == f"{100 * 0.0125:.3g}% ({100 * ci.low:.3g}\u2013{100 * ci.high:.3g}%)"
-    assert rows["chr2:29222380 T>C"]["filter"] == "min_af"
-    assert rows["chr2:1000 A>G"]["gene"] == "-"
+    assert g["gene"] == "ALK" and g["HGVS p."] == "p.G1202R\np.Gly1202Arg"
+    assert g["HGVS c."] == "NM_004304.4:\nc.3604G>A" and g["consequence"] == "missense_variant"
+    ci = binomtest(250, 20000).proportion_ci(0.95, method="wilson")     # DP4 alt 130 + 120 of DP 20000
+    assert g["VAF (95% CI)"].split("\n")[0] == f"1.25% ({100 * ci.low:.3g}%\u2013{100 * ci.high:.3g}%)"
+    assert "background 3.5e-05" in g["VAF (95% CI)"] and "LOD 0.2%" in g["VAF (95% CI)"]
+    assert g["depth"] == "20,000" and g["strands (DP4)"] == "ref 9,880 / 9,870\nalt 130 / 120"
+    assert g["filter"] == "PASS\nhotspot family" and g["evidence"] == "strong bwa, bowtie2"
+    assert g["phase"] == "cis set 29220747" and "K10" in g["KB records"]
+    l1196 = rows["chr2:29220765 G>T"]
+    assert l1196["filter"].startswith("min_af") and l1196["evidence"] == "weak bwa"
+    assert l1196["phase"] == "undetermined: ALK p.G1269A (0 spanning)"
+    assert rows["chr2:29209816 C>G"]["depth"] == "4,000"               # below -C 5000: flagged
+    assert "LOD" not in rows["chr2:29209816 C>G"]["VAF (95% CI)"]      # LOD is NaN on ALK_ex25
+    egfr = rows["chr7:55174772 GGAATTAAGAGAAGCA>G"]
+    assert egfr["gene"] == "EGFR\noff-target" and egfr["HGVS p."].startswith("p.E746_A750del")
+    html = sample["html"]
+    assert re.search(r'<span class="low"[^>]*>4,000</span>', html)
+    assert html.count('<tr class="filtered">') == 1
 
 
-def test_ranking_evidence_sources_and_disclaimer(made):
-    _, html, page, doc = made
-    ranking = doc["ranking"]
-    table = page.table_with("rank")
-    assert [r["inhibitor"].split(" ")[0] for r in table] == [r["inhibitor"] for r in ranking["recommendations"]]
-    assert [r["call"] for r in table] == [r["call"] for r in ranking["recommendations"]]
-    text = "".join(page.text)
-    assert doc["disclaimer"] in text and text.count(doc["disclaimer"]) >= 2
-    assert "Resistance evidence and inhibitor ranking" in page.headings and "Sources" in page.headings
-    assert "[villa2024] Villa M" in text and "DOI not stated in the source" in text
-    evidence_cells = "\n".join(r["evidence"] for r in table)
-    details = {e["detail"] for r in ranking["recommendations"] for c in r["clones"] for e in c["evidence"]}
-    assert details and all(d in evidence_cells for d in details)
+def test_variant_figure_marks(sample, tmp_path):
+    titles = sample["page"].svg_titles
+    assert sum(t.startswith("limit of detection") for t in titles) == 2        # G1202R, L1196M (ALK_ex23)
+    assert sorted(t for t in titles if t.startswith("background rate ")) == \
+        ["background rate 2.2e-05", "background rate 3.5e-05", "background rate 8.5e-06"]
+    assert sum(t.startswith("ref forward") for t in titles) == 4 and "alt reverse 120" in titles
+    assert any(t.startswith("VAF 0.4%") and t.endswith("(filtered)") for t in titles)
+    page = _render(tmp_path, sample["vcf"], "--annotation", sample["ann"],
+                   "--counts", write_counts(tmp_path / "nolod.npz"))
+    assert not any(t.startswith("limit of detection") for t in page.svg_titles)   # no array, no marker
 
 
-def test_not_assessable_section(made):
-    _, _, page, _ = made
-    text = "".join(page.text)
-    section = text[text.index("Not assessable"):]
-    assert "chr2:1000 A>G: outside every modelled transcript" in section
-    assert "phase with chr2:29220747C>T undetermined (spanning=0)" in section
-    assert "insufficient evidence" in section
+def test_background_rate_from_the_file_when_the_vcf_has_none(sample, tmp_path):
+    text = re.sub(r"BGRATE=[0-9.e-]+;", "", vcf_text())
+    vcf = tmp_path / "nobg.vcf"
+    vcf.write_text(text)
+    page = _render(tmp_path, str(vcf), "--annotation", annotate(tmp_path, vcf), "--background", sample["bg"])
+    rates = [t for t in page.svg_titles if t.startswith("background rate ")]
+    assert rates == ["background rate 1e-05"] * 3                 # the controls' rate of that substitution
+    sites = [t for t in page.svg_titles if ": VAF " in t]
+    assert sites == ["ALK p.G1269A: VAF 3%", "ALK p.G1202R: VAF 1.25%"]          # calls on the background plot
+
+
+def test_ranking_groups_in_order_and_no_data_never_ranked(sample, tmp_path):
+    doc = sample["doc"]
+    order = [g for g in GROUPS if doc["ranking"]["groups"][g]]
+    page = sample["page"]
+    titles = [t.rsplit(" (", 1)[0] for t in page.h("h4")
+              if t.rsplit(" (", 1)[0].lower() in [GROUP_TITLES[g] for g in GROUPS]]
+    assert [t.lower() for t in titles] == [GROUP_TITLES[g] for g in order]
+    ranked = [r for n in range(len(order)) for r in page.table_with("rank", n)]
+    assert [r["inhibitor"].split("\n")[0] for r in ranked] == [name for g in order for name in doc["ranking"]["groups"][g]]
+    no_data = page.table_with("rank", len(order) - 1)
+    assert order[-1] == "no data" and {r["rank"] for r in no_data} == {"not ranked"}
+    assert [int(r["rank"]) for r in ranked[:-len(no_data)]] == list(range(1, len(ranked) - len(no_data) + 1))
+    # the page's order does not depend on the file's
+    shuffled = edit_json(sample["ann"], tmp_path / "shuffled.json",
+                         lambda d: d["ranking"]["recommendations"].reverse())
+    page2 = _render(tmp_path, sample["vcf"], "--annotation", shuffled)
+    again = [r["inhibitor"] for n in range(len(order)) for r in page2.table_with("rank", n)]
+    k = len(ranked) - len(no_data)
+    assert again[:k] == [r["inhibitor"] for r in ranked[:k]]                   # ranked drugs by rank
+    assert sorted(again[k:]) == sorted(r["inhibitor"] for r in no_data)         # then the unranked ones
+
+
+def test_bypass_in_the_knowledge_base_words(sample):
+    finding = next(b for b in sample["doc"]["ranking"]["bypass"] if b["mutation"] == "EGFR:E746_A750del")
+    assert finding["switching_alk_inhibitor_alone"] == NOT_EXPECTED
+    page, html = sample["page"], sample["html"]
+    assert "Off-target (bypass) changes" in page.h("h3")
+    text = page.all_text()
+    assert finding["summary"] in text
+    assert f"EGFR exon 19 deletion (EGFR:E746_A750del) chr7:55174772 GGAATTAAGAGAAGCA>G, VAF 3%: {NOT_EXPECTED}" in text
+    assert '<div class="callout stop">' in html
+    for st in finding["statements"]:
+        assert st["statement"] in text and st["cited"] in text
+
+
+def test_citations_name_the_paper_and_the_place(sample):
+    page = sample["page"]
+    text = page.all_text()
+    resistance = text[text.index("Resistance"):text.index("Background from healthy controls")]
+    evidence = [e for r in sample["doc"]["ranking"]["recommendations"] for c in r["clones"] for e in c["evidence"]]
+    assert evidence and all(e["detail"] in resistance for e in evidence)          # detail = statement (paper, place)
+    assert "Koopman et al., Clin Lung Cancer 2022: Koopman B, et al. Actionability of on-target ALK resistance" \
+        in resistance
+    assert not re.search(r"\.(tsv|json|py|csv)\b", resistance) and not re.search(r"\bline \d", resistance)
+
+
+def test_self_contained_no_network(sample):
+    page, html = sample["page"], sample["html"]
+    tags = {t for t, _ in page.tags}
+    assert tags <= {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "h4", "p", "nav", "a", "dl",
+                    "dt", "dd", "div", "table", "colgroup", "col", "thead", "tbody", "tr", "th", "td", "span", "br",
+                    "strong", "code", "ul", "ol", "li", "figure", "figcaption", "svg", "line", "rect", "circle",
+                    "polygon", "polyline", "text", "wbr"}, tags
+    assert not any("src" in attrs for _, attrs in page.tags)
+    links = [attrs["href"] for t, attrs in page.tags if "href" in attrs]
+    assert links and all(h.startswith("#") or h.startswith("https://doi.org/10.") for h in links)
+    assert {h for h in links if h.startswith("https://")} == {"https://doi.org/10.1016/j.cllc.2021.06.011",
+                                                             "https://doi.org/10.1002/1878-0261.13033",
+                                                             "https://doi.org/10.1158/0008-5472.CAN-11-1340"}
+    assert "http://" not in html and html.count("https://") == 3
+    style = "".join(page.styles)
+    assert "url(" not in style and "@import" not in style and "@font-face" not in style
+
+
+def test_numbers_match_a_real_run(amplicon_run, tmp_path):
+    """count, call (background model), phase and annotate on the simulated run, then the report."""
+    from deepamp import load_counts
+
+    run = amplicon_run
+    npz, bg, vcf, phased = (str(tmp_path / n) for n in ("t.npz", "bg.npz", "t.vcf", "p.vcf"))
+    assert main(["count", "--quiet", "-f", run.ref, "-l", run.bed, "-o", npz, run.tumour]) == 0
+    assert main(["background", "--quiet", "-f", run.ref, "-l", run.bed, "-o", bg, *run.controls]) == 0
+    assert main(["call", "--quiet", "-f", run.ref, "-l", run.bed, "--background", bg, "-o", vcf, run.tumour]) == 0
+    assert main(["phase", "--quiet", "-i", vcf, "-o", phased, run.tumour]) == 0
+    page = _render(tmp_path, phased, "--annotation", annotate(tmp_path, Path(phased)), "--counts", npz,
+                   "--bed", run.bed, "--background", bg, "-C", "2000")
+    counts = load_counts(npz)
+    assert page.h("h1") == ["deepamp report: tumour"]
+    rows = {r["amplicon"]: r for r in page.table_with("amplicon")}
+    for name, (start, end) in (("ALK_ex23", (29220676, 29220865)), ("ALK_ex25", (29209754, 29209910))):
+        sel = (counts.pos >= start) & (counts.pos < end)
+        assert rows[name]["min depth"] == f"{int(counts.depth[sel].min()):,}"
+        assert rows[name]["median"] == f"{int(round(float(np.median(counts.depth[sel])))):,}"
+    rs = counts.read_stats
+    assert f"reads: {rs['seen']:,} seen, {rs['used']:,} used" in page.all_text()
+    called = {r["HGVS p."].split("\n")[0] for r in page.table_with("variant")}
+    assert {"p.G1202R", "p.G1269A", "p.L1196M"} <= called
+
+
+def test_stdout(sample, capsys):
+    assert main(["report", "--vcf", sample["vcf"], "--annotation", sample["ann"], "-o", "-"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("<!DOCTYPE html>") and out.rstrip().endswith("</html>")
 
 
 def test_wilson_interval_matches_scipy():
     for k, n in ((0, 10), (3, 1000), (250, 20000), (20000, 20000)):
         ci = binomtest(k, n).proportion_ci(0.95, method="wilson")
         assert wilson_interval(k, n) == pytest.approx((ci.low, ci.high), abs=1e-9)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
 
-
-@pytest.mark.parametrize("which,message", [
-    ("vcf", "VCF not found"), ("annotation", "annotation JSON not found"),
-    ("badjson", "not valid JSON"), ("notannot", "not a `deepamp annotate` JSON"),
-    ("otherjson", "none of its variants is in"), ("outdir", "does not exist")])
-def test_bad_inputs_give_one_line_errors(made, tmp_path, capsys, which, message):
-    tmp, _, _, doc = made
-    vcf, ann, out = str(tmp / "calls.vcf"), str(tmp / "ann.json"), str(tmp_path / "r.html")
-    if which == "vcf":
-        vcf = str(tmp_path / "missing.vcf")
-    elif which == "annotation":
-        ann = str(tmp_path / "missing.json")
-    elif which == "badjson":
-        Path(ann := str(tmp_path / "bad.json")).write_text("{not json")
-    elif which == "notannot":
-        Path(ann := str(tmp_path / "x.json")).write_text('{"variants": 3}')
-    elif which == "otherjson":
-        other = dict(doc, variants=[dict(doc["variants"][0], pos=1)])
-        Path(ann := str(tmp_path / "o.json")).write_text(json.dumps(other))
-    elif which == "outdir":
-        out = str(tmp_path / "no" / "r.html")
-    assert main(["report", "--vcf", vcf, "--annotation", ann, "-o", out]) == 1
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and message in err and err.startswith("deepamp report: error:")
-    assert not Path(out).exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".r.html")]

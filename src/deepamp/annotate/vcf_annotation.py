@@ -38,7 +38,7 @@ from deepamp.annotate.ranking import DISCLAIMER, RELATIONS, RankingResult, rank_
 from deepamp.annotate.transcripts import TranscriptSet, check_genome
 from deepamp.errors import FormatError, InputFileError, OptionError
 from deepamp.io.outputs import staged
-from deepamp.io.vcf import read_vcf, write_vcf
+from deepamp.io.vcf import filter_names, info_value, read_vcf, write_vcf
 
 INFO_FIELDS = [
     ("GENE", "Gene symbol (deepamp annotate)"),
@@ -52,8 +52,11 @@ INFO_FIELDS = [
     ("KB_SOURCES", "Sources of the KB records (see deepamp/annotate/data/kb_sources.tsv)"),
     ("BYPASS", "Off-target (bypass) change: what the knowledge base says, incl. whether switching ALK inhibitor alone is expected to help"),
 ]
-TSV_COLUMNS = ["contig", "pos", "ref", "alt", "vaf", "gene", "transcript", "exon", "intron", "hgvsc",
-               "hgvsp", "hgvsp1", "consequence", "combined_hgvsp1", "phase", "kb_records", "kb_sources",
+#: Columns of PREFIX.tsv.  ``vaf`` is INFO AF (else a sample's FORMAT AF); ``filter``, ``dp`` and ``af``
+#: are the record's FILTER (PASS, '.' when no filter was applied, or the failed filters joined by ';'),
+#: INFO DP and INFO AF as the VCF has them (empty when absent).
+TSV_COLUMNS = ["contig", "pos", "ref", "alt", "vaf", "filter", "dp", "af", "gene", "transcript", "exon", "intron",
+               "hgvsc", "hgvsp", "hgvsp1", "consequence", "combined_hgvsp1", "phase", "kb_records", "kb_sources",
                "bypass", "warnings", "notes"]
 
 
@@ -97,6 +100,20 @@ def _vaf(rec: Any, alt_index: int) -> float | None:
         v = v[alt_index] if isinstance(v, tuple) else v
         return None if v is None else float(f"{float(v):.6g}")
     return None
+
+
+def _record_columns(rec: Any, alt_index: int) -> list[str]:
+    """``filter``, ``dp`` and ``af`` TSV cells of one ALT allele of a record."""
+    names = filter_names(rec)
+    flt = "." if names is None else ";".join(names) or "PASS"
+    dp = info_value(rec, "DP") if "DP" in rec.header.info else None
+    af = info_value(rec, "AF", alt_index) if "AF" in rec.header.info else None
+    dp_cell = "" if dp is None or isinstance(dp, tuple) else str(dp)
+    try:
+        af_cell = "" if af is None else f"{float(af):.6g}"
+    except (TypeError, ValueError):
+        af_cell = ""
+    return [flt, dp_cell, af_cell]
 
 
 def _enc(value: object) -> str:
@@ -264,7 +281,7 @@ def annotate_vcf(vcf: str, *, genome: str = "hg38", transcripts: str | None = No
         if key in header.info:
             raise FormatError(f"{vcf}: INFO field {key} is already defined (already annotated?)")
         header.add_line(f'##INFO=<ID={key},Number=A,Type=String,Description="{desc}">')
-    records, variants, vafs, alt_of = data.records, [], [], []
+    records, variants, vafs, alt_of, record_cells = data.records, [], [], [], []
     for ri, rec in enumerate(records):
         for i, alt in enumerate(rec.alts or ()):
             if alt.startswith("<") or alt in ("*", "."):
@@ -275,6 +292,7 @@ def annotate_vcf(vcf: str, *, genome: str = "hg38", transcripts: str | None = No
                 raise FormatError(f"{data.where(ri)}: {exc}") from None
             vafs.append(_vaf(rec, i))
             alt_of.append((ri, i))
+            record_cells.append(_record_columns(rec, i))
     anns = annotate(variants, txs)
     phased = "PHASE" in data.header.info or "PS" in data.header.info
     rel = vcf_phase_relations(records) if phased else {}
@@ -282,13 +300,13 @@ def annotate_vcf(vcf: str, *, genome: str = "hg38", transcripts: str | None = No
 
     rows, jvars = [], []
     per_rec: dict[int, dict[int, tuple[Annotation, list[str], list[str], str]]] = {}
-    for ann, vaf, (ri, ai) in zip(anns, vafs, alt_of):
+    for ann, vaf, (ri, ai), cells in zip(anns, vafs, alt_of, record_cells):
         ids, srcs, bypass = _kb_hits(kb, ann, txs)
         per_rec.setdefault(ri, {})[ai] = (ann, ids, srcs, bypass)
         d = ann.as_dict()
         d.update({"vaf": vaf, "kb_records": ids, "kb_sources": srcs, "bypass": bypass})
         jvars.append(d)
-        rows.append([d["contig"], d["pos"], d["ref"], d["alt"], "" if vaf is None else f"{vaf:.6g}",
+        rows.append([d["contig"], d["pos"], d["ref"], d["alt"], "" if vaf is None else f"{vaf:.6g}", *cells,
                      ann.gene or "", ann.transcript or "", ann.exon or "", ann.intron or "",
                      ann.hgvsc or "", ann.hgvsp or "", ann.hgvsp1 or "", ann.consequence,
                      ann.combined_hgvsp1 or "", ann.phase or "", ",".join(ids), ",".join(srcs),
