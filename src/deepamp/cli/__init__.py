@@ -26,6 +26,7 @@ from deepamp._version import __version__
 
 #: name -> (module under deepamp.cli, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("run", "FASTQ or BAM to the HTML report: both aligners, call, concordance, phase, annotate, report"),
     "call": ("call", "call low-frequency SNVs and indels (drop-in for `lofreq call`)"),
     "count": ("count", "write the per-position count table (TSV or .npz)"),
     "background": ("background", "learn the per-site error background from healthy-control BAMs"),

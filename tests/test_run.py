@@ -1,0 +1,198 @@
+"""``deepamp run``: FASTQ -> both aligners -> call -> concordance -> phase -> annotate -> report, its run
+record (resume by checksums, a failed step never trusted), and its error paths."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pysam
+import pytest
+
+from deepamp.cli import main
+from deepamp.io.reference import Reference
+from deepamp.simulate import Spike, simulate
+from deepamp.workflow.run import run
+
+from test_pipeline import AMPLICON, SLICE, SPIKE_POS, WINDOW, bam_to_fastq, need_aligners
+
+PKG_PARENT = str(Path(__file__).resolve().parents[1] / "src")
+
+
+@pytest.fixture(scope="module")
+def reads(tmp_path_factory):
+    """A 1-kb piece of ALK, its amplicon, FASTQs of 1,500 pairs with G1202R at 5 %, and one index cache."""
+    tmp = tmp_path_factory.mktemp("run")
+    with Reference(SLICE) as ref:
+        seq = ref.fetch("chr2", *WINDOW)
+    fa = tmp / "alk.fa"
+    fa.write_text(">alk\n" + "\n".join(seq[i:i + 60] for i in range(0, len(seq), 60)) + "\n")
+    bed = tmp / "amp.bed"
+    bed.write_text(f"alk\t{AMPLICON.start0}\t{AMPLICON.end0}\tALK_ex23\n")
+    sim = simulate(str(fa), [AMPLICON], str(tmp / "sim.bam"), pairs_per_amplicon=1500,
+                   spikes=[Spike("alk", SPIKE_POS, "C", "T", 0.05)], run_seed=3, sample_seed=4,
+                   softclip_fraction=0.0, sample="tumour")
+    r1, r2 = tmp / "tumour_R1.fastq.gz", tmp / "tumour_R2.fastq.gz"
+    bam_to_fastq(sim.bam, r1, r2)
+    return {"ref": str(fa), "bed": str(bed), "r1": str(r1), "r2": str(r2), "bam": sim.bam, "tmp": tmp,
+            "cache": str(tmp / "index-cache")}
+
+
+def _run(reads, outdir, *extra: str) -> int:
+    return main(["run", "-f", reads["ref"], "-l", reads["bed"], "-1", reads["r1"], "-2", reads["r2"],
+                 "--index-cache", reads["cache"], "-o", str(outdir), "--quiet", *extra])
+
+
+def _records(vcf: str) -> dict[tuple[int, str], pysam.VariantRecord]:
+    with pysam.VariantFile(vcf) as fh:
+        return {(r.pos, r.alts[0]): r for r in fh}
+
+
+@need_aligners
+def test_fastq_to_report_with_both_aligners(reads, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert _run(reads, out) == 0
+    report = capsys.readouterr().out.strip()
+    assert report == str(out / "tumour.report.html") and os.path.getsize(report) > 1000
+    for name in ("tumour.bwa.bam", "tumour.bowtie2.bam", "tumour.bwa.vcf.gz", "tumour.bowtie2.vcf.gz",
+                 "tumour.vcf.gz", "tumour.phased.vcf.gz", "tumour.annotated.tsv", "tumour.annotated.json",
+                 "tumour.bwa.counts.npz", "tumour.bwa.lod.tsv", "run.json", "run.log"):
+        assert (out / name).is_file(), name
+    spike = _records(str(out / "tumour.vcf.gz"))[(SPIKE_POS, "T")]
+    assert spike.info["EVIDENCE"] == "strong" and list(spike.filter) == ["PASS"]
+    # every call that is not strong is kept, with its own FILTER
+    for rec in _records(str(out / "tumour.vcf.gz")).values():
+        assert (rec.info["EVIDENCE"] == "strong") == ("weak_evidence" not in rec.filter)
+    doc = json.loads((out / "run.json").read_text())
+    names = [s["name"] for s in doc["steps"]]
+    assert names == ["align bwa", "align bowtie2", "call bwa", "call bowtie2", "agree", "phase", "annotate", "report"]
+    align = doc["steps"][0]
+    assert "bwa" in align["tools"] and align["tools"]["bwa"].split()[0][0].isdigit()
+    assert any(c.startswith("bwa mem") for c in align["commands"])
+    assert doc["run"]["version deepamp"] and doc["run"]["command"].startswith("deepamp run")
+    log_text = (out / "run.log").read_text()
+    assert "[align bowtie2]" in log_text and "sha256:" in log_text
+
+
+@need_aligners
+def test_a_finished_run_is_reused_and_a_change_reruns_what_depends_on_it(reads, tmp_path):
+    out = tmp_path / "run"
+    res = run(reads["ref"], reads["bed"], out, r1=reads["r1"], r2=reads["r2"], aligners=["bwa"],
+              index_cache=reads["cache"])
+    assert res.reused == [] and res.ran[0] == "align bwa"
+    again = run(reads["ref"], reads["bed"], out, r1=reads["r1"], r2=reads["r2"], aligners=["bwa"],
+                index_cache=reads["cache"])
+    assert again.ran == [] and again.reused == res.ran
+    # another significance level: the alignment is reused, calling and everything after it run again
+    stricter = run(reads["ref"], reads["bed"], out, r1=reads["r1"], r2=reads["r2"], aligners=["bwa"],
+                   index_cache=reads["cache"], alpha=0.001)
+    assert stricter.reused == ["align bwa"] and stricter.ran == res.ran[1:]
+    # an output edited by hand is not trusted: its step and the later ones whose inputs changed run again
+    vcf = Path(stricter.vcf)
+    os.utime(vcf, (1, 1))                        # touched, same bytes: still trusted
+    assert run(reads["ref"], reads["bed"], out, r1=reads["r1"], r2=reads["r2"], aligners=["bwa"],
+               index_cache=reads["cache"], alpha=0.001).ran == []
+    Path(stricter.annotation_tsv).write_text("edited\n")
+    redo = run(reads["ref"], reads["bed"], out, r1=reads["r1"], r2=reads["r2"], aligners=["bwa"],
+               index_cache=reads["cache"], alpha=0.001)
+    assert redo.ran == ["annotate"]          # same annotation bytes again: the report stays
+    # an input that changed (same name, other reads) reruns from the alignment
+    r1 = tmp_path / "R1.fastq.gz"
+    r2 = tmp_path / "R2.fastq.gz"
+    shutil.copy(reads["r1"], r1)
+    shutil.copy(reads["r2"], r2)
+    base = run(reads["ref"], reads["bed"], out, r1=r1, r2=r2, sample="tumour", aligners=["bwa"],
+               index_cache=reads["cache"], alpha=0.001)
+    assert base.ran == []                        # the same content under another name is the same input
+    for path in (r1, r2):                        # one read pair fewer
+        with gzip.open(path, "rt") as fh:
+            lines = fh.readlines()
+        with gzip.open(path, "wt") as fh:
+            fh.writelines(lines[:-4])
+    fewer = run(reads["ref"], reads["bed"], out, r1=r1, r2=r2, sample="tumour", aligners=["bwa"],
+                index_cache=reads["cache"], alpha=0.001)
+    assert fewer.ran[0] == "align bwa" and fewer.reused == []
+
+
+@need_aligners
+def test_a_failed_step_is_not_trusted_and_earlier_steps_are_reused(reads, tmp_path, capsys):
+    out = tmp_path / "run"
+    missing = tmp_path / "nope.bam"
+    assert _run(reads, out, "--aligners", "bwa", "--control", str(missing)) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(missing) in err
+    doc = json.loads((out / "run.json").read_text())
+    assert [s["name"] for s in doc["steps"]] == ["align bwa"]
+    assert not (out / "background.npz").exists()
+    # with controls that exist, the alignment is reused and the background is learned once
+    controls = []
+    for j in range(2):
+        path = tmp_path / f"control{j}.bam"
+        simulate(reads["ref"], [AMPLICON], str(path), pairs_per_amplicon=800, run_seed=3, sample_seed=50 + j,
+                 softclip_fraction=0.0)
+        controls.append(str(path))
+    res = run(reads["ref"], reads["bed"], out, r1=reads["r1"], r2=reads["r2"], aligners=["bwa"],
+              index_cache=reads["cache"], control=controls)
+    assert res.reused == ["align bwa"] and res.ran[0] == "background" and res.background
+    with pysam.VariantFile(res.vcf) as fh:
+        assert all(r.info["MODEL"] == "background" for r in fh)
+
+
+@need_aligners
+def test_an_interrupted_step_leaves_no_record(reads, tmp_path):
+    out = tmp_path / "run"
+    res = run(reads["ref"], reads["bed"], out, r1=reads["r1"], r2=reads["r2"], aligners=["bwa"],
+              index_cache=reads["cache"])
+    # a step whose output vanished runs again, and so does no other
+    os.unlink(res.phase_tsv)
+    again = run(reads["ref"], reads["bed"], out, r1=reads["r1"], r2=reads["r2"], aligners=["bwa"],
+                index_cache=reads["cache"])
+    assert again.ran == ["phase"]
+    # a damaged run record is not trusted: a warning and every step runs again
+    (out / "run.json").write_text("{ not json")
+    redo = run(reads["ref"], reads["bed"], out, r1=reads["r1"], r2=reads["r2"], aligners=["bwa"],
+               index_cache=reads["cache"])
+    assert redo.reused == [] and redo.ran == res.ran
+
+
+def test_a_missing_aligner_is_one_line_before_any_work(reads, tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bwa",):                      # bwa present, bowtie2 missing
+        real = shutil.which(tool)
+        if real:
+            os.symlink(real, bin_dir / tool)
+    env = dict(os.environ, PATH=str(bin_dir), PYTHONPATH=PKG_PARENT)
+    out = tmp_path / "run"
+    res = subprocess.run([sys.executable, "-m", "deepamp", "run", "-f", reads["ref"], "-l", reads["bed"],
+                          "-1", reads["r1"], "-2", reads["r2"], "-o", str(out)], capture_output=True, text=True,
+                         env=env)
+    assert res.returncode == 1, res.stderr
+    assert res.stderr.count("\n") == 1 and "bowtie2" in res.stderr and "Traceback" not in res.stderr
+    assert not out.exists()
+
+
+def test_reads_must_be_fastq_pairs_or_a_bam(reads, tmp_path, capsys):
+    out = str(tmp_path / "run")
+    base = ["run", "-f", reads["ref"], "-l", reads["bed"], "-o", out]
+    assert main(base) == 2
+    assert main([*base, "-1", reads["r1"]]) == 2
+    assert main([*base, "-1", reads["r1"], "-2", reads["r2"], reads["bam"]]) == 2
+    assert main([*base, "-1", reads["r1"], "-2", reads["r2"], "--aligners", "bwa,star"]) == 2
+    assert main([*base, "-1", reads["r1"], "-2", reads["r2"], "--aligners", "bwa,bwa"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 5 and all(line.startswith("deepamp run: error:") for line in err)
+
+
+def test_a_bam_runs_without_alignment_or_concordance(reads, tmp_path):
+    res = run(reads["ref"], reads["bed"], tmp_path / "run", bam=reads["bam"])
+    assert res.sample == "tumour" and list(res.bams) == ["input"]
+    assert res.ran == ["call input", "agree", "phase", "annotate", "report"]
+    spike = _records(res.vcf)[(SPIKE_POS, "T")]
+    assert list(spike.filter) == ["PASS"] and "EVIDENCE" not in spike.info
+    assert os.path.isfile(res.report)
