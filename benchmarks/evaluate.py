@@ -151,40 +151,46 @@ def _observed(callset, pos: int, ref: str, alt: str) -> dict[str, Any]:
 
 
 class Explainer:
-    """Likely cause of a false call from the simulator's own records."""
+    """Likely cause of a false call from the simulator's own records (run profile, artefact table)."""
 
     def __init__(self, ds: sets.DataSet, sample: sets.SampleEntry) -> None:
         self.profile = sets.run_profile(ds, sample.run)
         self.capture = ds.mode == "capture"
         self.ref = si.Reference()
-        self.pcr: dict[tuple[int, str], tuple[int, int]] = {}
+        self.pcr_params = sets.error_model(ds.set_id).pcr
+        self.pcr_matrix = self.pcr_params.matrix()
+        self.early: dict[tuple[int, str], tuple[int, int]] = {}
         art = sample.bam[:-4] + ".artefacts.tsv"
         if os.path.exists(art):
             with open(art) as fh:
                 fh.readline()
                 for line in fh:
                     f = line.rstrip("\n").split("\t")
-                    self.pcr[(int(f[1]), f[3])] = (int(f[4]), int(f[5]))
+                    self.early[(int(f[1]), f[3])] = (int(f[4]), int(f[5]))
 
     def __call__(self, c) -> str:
-        why = []
         if len(c.ref) != len(c.alt):
             run = sets._homopolymer_length(self.ref, c.pos)      # first base after the anchor
             return f"indel, homopolymer {run}" if run >= 3 else "indel (no homopolymer)"
-        k, n = self.pcr.get((c.pos, c.alt), (0, 0))
-        if k >= 5:
-            why.append(f"early PCR error in {k}/{n} pairs")
+        why = []
+        if self.capture and (c.ref, c.alt) in (("G", "T"), ("C", "A")):
+            why.append("G>T/C>A, 8-oxoG class (one read orientation)")
+        alt_pairs = c.dp4[2] + c.dp4[3]
+        k, _n = self.early.get((c.pos, c.alt), (0, 0))
+        if k and k >= 0.25 * alt_pairs:
+            why.append(f"early-cycle PCR error in {k} of the {alt_pairs} alt fragments")
         p = self.profile.get((c.pos, c.alt))
         if p:
+            copies = self.pcr_params.cycles * self.pcr_params.efficiency / (1 + self.pcr_params.efficiency)
+            rate = self.pcr_matrix["ACGT".index(c.ref), "ACGT".index(c.alt)] * p["lib_mult"] * copies
+            if rate >= 0.25 * c.af:
+                why.append(f"PCR error rate here {rate:.2g} per fragment (library multiplier x{p['lib_mult']:.2g})")
             if max(p["seq_hot_fwd"], p["seq_hot_rev"]) >= 2e-4:
                 why.append(f"run hot spot fwd {p['seq_hot_fwd']:.2g} / rev {p['seq_hot_rev']:.2g}")
-            if p["lib_mult"] >= 5:
-                why.append(f"library hot site x{p['lib_mult']:.3g} of the PCR rate")
-            if not why and max(p["seq_mult_fwd"], p["seq_mult_rev"]) >= 3:
-                why.append(f"sequencing multiplier fwd {p['seq_mult_fwd']:.2g} / rev {p['seq_mult_rev']:.2g}")
-        if self.capture and (c.ref, c.alt) in (("G", "T"), ("C", "A")):
-            why.append("G>T/C>A (8-oxoG class)")
-        return "; ".join(why) or "background error (no hot site recorded)"
+            if (c.dp4[2] == 0 or c.dp4[3] == 0) and not why:
+                why.append(f"one strand only (sequencing multiplier fwd {p['seq_mult_fwd']:.2g} / "
+                           f"rev {p['seq_mult_rev']:.2g}, over-confident qualities)")
+        return "; ".join(why) or "sequencing + PCR background above the model's null"
 
 
 def score_sample(callset, sample: sets.SampleEntry, difference_model: bool, explain: Explainer) -> dict[str, Any]:
@@ -197,13 +203,14 @@ def score_sample(callset, sample: sets.SampleEntry, difference_model: bool, expl
     passing = [c for c in callset.calls if not c.filters]
     by_key = {_key(c.chrom, c.pos, c.ref, c.alt): c for c in callset.calls}
     pass_keys = {_key(c.chrom, c.pos, c.ref, c.alt) for c in passing}
-    pass_pos = {c.pos for c in passing}
     out: dict[str, Any] = {"calls": len(callset.calls), "pass": len(passing), "tp": [], "misses": [],
-                           "germline_calls": [], "fp": []}
+                           "germline_calls": [], "fp": [], "absent": []}
     for k, r in truth.items():
         row = {"label": r["label"], "allele": f"{r['pos']}:{r['ref']}>{r['alt']}", "asked": r["asked_fraction"],
                "molecule_fraction": round(r["molecule_fraction"], 6), "read_fraction": round(r["read_fraction"], 6)}
-        if r["kind"] == "somatic":
+        if r["kind"] == "somatic" and r["pairs_alt"] == 0:
+            out["absent"].append(row)         # no read carries it (its molecules were not sequenced)
+        elif r["kind"] == "somatic":
             if k in pass_keys:
                 c = by_key[k]
                 out["tp"].append({**row, "af": c.af, "logp_adj": round(c.logp_adj, 2)})
@@ -213,13 +220,14 @@ def score_sample(callset, sample: sets.SampleEntry, difference_model: bool, expl
                 row["observed"] = _observed(callset, r["pos"], r["ref"], r["alt"])
                 out["misses"].append(row)
         elif r["kind"] == "diff_to_ref" and difference_model:
-            (out["tp"] if r["pos"] in pass_pos else out["misses"]).append({**row, "difference_to_ref": True})
+            # found only by a call that reports the change towards the reference (an allele other than
+            # the shared one at this position); the shared allele itself is present in both samples
+            found = any(c.pos == r["pos"] and c.alt != r["alt"] for c in passing)
+            (out["tp"] if found else out["misses"]).append({**row, "difference_to_ref": True})
     for c in passing:
         k = _key(c.chrom, c.pos, c.ref, c.alt)
         r = truth.get(k)
         if r is not None and r["kind"] == "somatic":
-            continue
-        if r is not None and r["kind"] == "diff_to_ref" and difference_model:
             continue
         rec = {"allele": f"{c.pos}:{c.ref}>{c.alt}", "af": c.af, "dp": c.dp, "dp4": list(c.dp4),
                "logp_adj": round(c.logp_adj, 2), "model": c.model}
@@ -329,6 +337,7 @@ def _summarise(entry: dict[str, Any], ds: sets.DataSet, model: str) -> None:
     else:
         sens = {f"{v * 100:g}%": per_vaf[v] for v in sorted(per_vaf)}
     fps = {name: len(sc["fp"]) for name, sc in entry["samples"].items()}
+    absent = [r["allele"] for sc in entry["samples"].values() for r in sc["absent"]]
     found = sum(1 for sc in entry["samples"].values() for r in sc["tp"] if r.get("difference_to_ref"))
     missed = sum(1 for sc in entry["samples"].values() for r in sc["misses"] if r.get("difference_to_ref"))
     entry["summary"] = {
@@ -336,6 +345,7 @@ def _summarise(entry: dict[str, Any], ds: sets.DataSet, model: str) -> None:
         "sensitivity_text": ", ".join(f"{k} {d}/{n}" for k, (d, n) in sens.items()) or "-",
         "fp_per_sample": fps,
         "germline_calls": {name: len(sc["germline_calls"]) for name, sc in entry["samples"].items()},
+        "absent_from_reads": absent,
         "differences_to_ref_found": f"{found}/{found + missed}" if found + missed else None,
     }
 
@@ -366,6 +376,11 @@ def markdown_run(results: list[dict[str, Any]], overrides: dict[str, Any], tag: 
                          + ", ".join(f"{k}: {v}" for k, v in s.get("fp_per_sample", {}).items())
                          + " | " + ", ".join(f"{k}: {v}" for k, v in s.get("germline_calls", {}).items())
                          + f" | {s.get('differences_to_ref_found') or '-'} | {e['seconds']} s |")
+        absent = next((e["summary"]["absent_from_reads"] for e in res["models"].values()
+                       if e.get("summary", {}).get("absent_from_reads")), [])
+        if absent:
+            lines.append(f"Left out of the sensitivity: {', '.join(absent)} (spiked into molecules of which "
+                         "no read was drawn, so no caller can see them).")
         lines.append("")
         for model, e in res["models"].items():
             if not e["samples"]:

@@ -265,6 +265,11 @@ def _errors_from(changes: dict) -> si.ErrorModel:
     return em
 
 
+def error_model(set_id: str) -> si.ErrorModel:
+    """The error model a set is simulated with."""
+    return _errors_from(SPECS[set_id](si.Reference(), si.read_bed())["errors"])
+
+
 def _fingerprint(spec: dict) -> str:
     def enc(o):
         if isinstance(o, si.Variant):

@@ -134,6 +134,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
+import itertools
 import math
 import os
 import tempfile
@@ -648,31 +649,20 @@ def _build_fragment(reference: Reference, start: int, end: int,
 
 def _cigar(refmap: np.ndarray) -> tuple[int, str]:
     """(reference start, CIGAR) of a read whose bases sit at ``refmap`` (-1 = inserted)."""
-    ops: list[list] = []
-
-    def push(op: str, n: int) -> None:
-        if ops and ops[-1][0] == op:
-            ops[-1][1] += n
-        else:
-            ops.append([op, n])
-
     aligned = np.flatnonzero(refmap >= 0)
     first, last = int(aligned[0]), int(aligned[-1])
-    if first:
-        push("S", first)
+    ops = ["S"] * first                      # leading inserted bases are soft-clipped
     prev = None
-    for i in range(first, last + 1):
-        r = int(refmap[i])
+    for r in refmap[first:last + 1].tolist():
         if r < 0:
-            push("I", 1)
+            ops.append("I")
             continue
         if prev is not None and r > prev + 1:
-            push("D", r - prev - 1)
-        push("M", 1)
+            ops.extend("D" * (r - prev - 1))
+        ops.append("M")
         prev = r
-    if last < len(refmap) - 1:
-        push("S", len(refmap) - 1 - last)
-    return int(refmap[first]), "".join(f"{n}{op}" for op, n in ops)
+    ops += ["S"] * (len(refmap) - 1 - last)
+    return int(refmap[first]), "".join(f"{len(list(run))}{op}" for op, run in itertools.groupby(ops))
 
 
 def _homopolymers(codes: np.ndarray, min_run: int) -> tuple[np.ndarray, np.ndarray]:
