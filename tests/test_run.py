@@ -65,6 +65,9 @@ def test_fastq_to_report_with_both_aligners(reads, tmp_path, capsys):
         assert (out / name).is_file(), name
     spike = _records(str(out / "tumour.vcf.gz"))[(SPIKE_POS, "T")]
     assert spike.info["EVIDENCE"] == "strong" and list(spike.filter) == ["PASS"]
+    with pysam.VariantFile(str(out / "tumour.phased.vcf.gz")) as fh:   # the BWA call's reads and bases
+        assert any(r.key == "deepamp_reads" for r in fh.header.records)
+    assert "no ##deepamp_reads" not in Path(report).read_text()
     # every call that is not strong is kept, with its own FILTER
     for rec in _records(str(out / "tumour.vcf.gz")).values():
         assert (rec.info["EVIDENCE"] == "strong") == ("weak_evidence" not in rec.filter)

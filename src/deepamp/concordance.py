@@ -33,6 +33,9 @@ LoFreq) into one:
   declaration (a note on stderr says so); INFO keys used in records but not
   declared get a generic ``Number=.,Type=String`` declaration.
 
+The primary VCF's ``##deepamp_*`` lines (reads and bases used and dropped,
+tests per family, background) are carried into the merged header.
+
 ``filter_weak=True`` also adds FILTER ``weak_evidence`` to records that do not
 pass in both, the study's decision to discard them.
 """
@@ -144,6 +147,7 @@ class _Vcf:
     filter_defs: dict[str, str]
     reference: str | None
     alleles: dict[Key, _Allele]
+    deepamp_lines: list[str] = field(default_factory=list)   # ##deepamp_* (reads, bases, tests, ...)
 
 
 def read_alleles(path: str) -> _Vcf:
@@ -187,7 +191,9 @@ def read_alleles(path: str) -> _Vcf:
             values = {k: _allele_value(v, info_defs.get(k, (None,))[0], i) for k, v in info.items()}
             alleles[key] = _Allele(key, rec.id or ".", rec.qual, filters,
                                    {k: v for k, v in values.items() if v is not None})
-    return _Vcf(path, list(contigs.items()), info_defs, filter_defs, reference, alleles)
+    own = [f"##{r.key}={r.value}" for r in hdr.records
+           if r.key.startswith("deepamp_") and r.key != "deepamp_concordance" and r.value is not None]
+    return _Vcf(path, list(contigs.items()), info_defs, filter_defs, reference, alleles, own)
 
 
 def _left_align(vcf: _Vcf, aligner: LeftAligner) -> None:
@@ -305,7 +311,9 @@ def concordance(vcf_a: str, vcf_b: str, labels: Sequence[str] = ("bwa", "bowtie2
     filter_defs = {**a.filter_defs, **{k: v for k, v in b.filter_defs.items() if k not in a.filter_defs}}
     if filter_weak:
         filter_defs["weak_evidence"] = "Does not pass filters in both alignments (Villa et al. 2024)"
-    extra = [f"##deepamp_concordance=primary:{labels[0]}={a.path},other:{labels[1]}={b.path}"]
+    # the primary's run lines (reads and bases used, tests, background) describe the merged calls' numbers
+    extra = [*a.deepamp_lines,
+             f"##deepamp_concordance=primary:{labels[0]}={a.path},other:{labels[1]}={b.path}"]
     ref_line = None
     if ref_path is not None:
         ref_line = ref_path
