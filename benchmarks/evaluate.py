@@ -193,6 +193,11 @@ class Explainer:
         return "; ".join(why) or "sequencing + PCR background above the model's null"
 
 
+def _lost(call) -> bool:
+    """A difference-model call that reports the allele as lost (the sample gained the reference)."""
+    return getattr(call, "direction", None) == "loss"
+
+
 def score_sample(callset, sample: sets.SampleEntry, difference_model: bool, explain: Explainer) -> dict[str, Any]:
     """TPs, misses, germline calls and false positives of one sample's PASS calls.
 
@@ -220,14 +225,16 @@ def score_sample(callset, sample: sets.SampleEntry, difference_model: bool, expl
                 row["observed"] = _observed(callset, r["pos"], r["ref"], r["alt"])
                 out["misses"].append(row)
         elif r["kind"] == "diff_to_ref" and difference_model:
-            # found only by a call that reports the change towards the reference (an allele other than
-            # the shared one at this position); the shared allele itself is present in both samples
-            found = any(c.pos == r["pos"] and c.alt != r["alt"] for c in passing)
+            # found only by a call that reports the change towards the reference: an allele other than
+            # the shared one at this position, or the shared one reported as lost (deepamp's matched
+            # model: INFO MNDIR=loss); a gain of the shared allele itself is a false call
+            found = any(c.pos == r["pos"] and (c.alt != r["alt"] or _lost(c)) for c in passing)
             (out["tp"] if found else out["misses"]).append({**row, "difference_to_ref": True})
     for c in passing:
         k = _key(c.chrom, c.pos, c.ref, c.alt)
         r = truth.get(k)
-        if r is not None and r["kind"] == "somatic":
+        if r is not None and (r["kind"] == "somatic" or (r["kind"] == "diff_to_ref" and difference_model
+                                                          and _lost(c))):
             continue
         rec = {"allele": f"{c.pos}:{c.ref}>{c.alt}", "af": c.af, "dp": c.dp, "dp4": list(c.dp4),
                "logp_adj": round(c.logp_adj, 2), "model": c.model}
@@ -299,7 +306,7 @@ def run_set(ds: sets.DataSet, models: Sequence[str], overrides: dict[str, Any], 
                     entry["control"] = "the set's controls, learned at call time"
                 cs = deepamp.call(sample.bam, control=controls, **kw)
             else:   # matched
-                if other is None or ds.set_id == "B":
+                if other is None:
                     entry["skipped"] = "no matched normal in this set"
                     break
                 cs = matched[0](sample.bam, other.bam, **kw)
@@ -358,7 +365,7 @@ def markdown_run(results: list[dict[str, Any]], overrides: dict[str, Any], tag: 
              "`benchmarks/sim_independent.py` (an error model written apart from deepamp's simulator; see its "
              "docstring for every process and its citation). deepamp " + meta["deepamp_version"] +
              ", options: " + (", ".join(f"`{k}={v}`" for k, v in meta["options_text"].items())
-                              or "deepamp's defaults (alpha 0.01, Bonferroni, no filters)") + ".", ""]
+                              or "deepamp's defaults (alpha 0.01, Bonferroni, LoFreq's default filters)") + ".", ""]
     for res in results:
         lines += [f"## Set {res['set']}: {res['description']}", "",
                   f"Generation {res['generation_seconds']} s. Samples: " +

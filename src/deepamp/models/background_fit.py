@@ -20,12 +20,18 @@ strand the background is the error rate of that substitution at that site:
    rates get a beta prior by the method of moments (mean and between-site
    variance, depth-weighted); each site's rate is the posterior mean
    ``(k + M mu) / (n + M)``, so shallow or few controls fall back on the class
-   rate and deep ones speak for themselves.
+   rate and deep ones speak for themselves.  The prior's weight ``M`` is
+   capped at the site's own control depth ``n``: where most sites of a class
+   show no error the moment estimate of the between-site variance is zero or
+   noise and ``M`` would be unbounded, pulling a site with its own errors far
+   below them (anti-conservative: the leave-one-out calibration of the
+   benchmarks showed p-values of 1e-8 at such sites in healthy controls).
 3. **Over-dispersion.**  The beta-binomial intra-class correlation ``rho``
    across included controls (method of moments on the strand-combined alt
-   fraction), plus the posterior uncertainty of the rate itself
-   (``1 / (n + M + 1)``), is stored per (site, alt) and used by
-   :func:`deepamp.models.quality.background_tests`.
+   fraction), floored by the rate's sample-to-sample variation pooled over
+   the substitution type (:func:`_relative_dispersion`), plus the posterior
+   uncertainty of the rate itself (``1 / (n + M + 1)``), is stored per (site,
+   alt) and used by :func:`deepamp.models.background.background_tests`.
 
 The per-site loops over sites x controls run in numba (``@njit(cache=True)``),
 imported only when a background is learned.
@@ -110,8 +116,10 @@ def _kernels():
         return mu, M
 
     @njit(cache=True)
-    def site_fit(k, n, include, ks_all, ns_all, cls, mu, M, max_rho):
-        """Posterior-mean rates (P,4,2) and beta-binomial rho (P,4) per site and alt."""
+    def site_fit(k, n, include, ks_all, ns_all, cls, mu, M, cv2, max_rho):
+        """Posterior-mean rates (P,4,2) and beta-binomial rho (P,4) per site and alt; ``cv2`` (P,4) is
+        the squared coefficient of variation of the rate between controls pooled over the substitution
+        type, the floor of the site's own estimate."""
         P = k.shape[0]
         J = k.shape[3]
         rate = np.zeros((P, 4, 2))
@@ -123,13 +131,18 @@ def _kernels():
                 if c < 0:
                     continue
                 ntot = 0.0
+                rsum = 0.0
                 for s in range(2):
                     ks = ks_all[p, a, s]
                     ns = ns_all[p, a, s]
                     prior_m = M[c, s] if mu[c, s] > 0 else 1.0
+                    if ns > 0:
+                        prior_m = min(prior_m, ns)      # the class never outweighs the site's own controls
                     prior_mu = mu[c, s] if mu[c, s] > 0 else 1e-6
                     rate[p, a, s] = (ks + prior_m * prior_mu) / (ns + prior_m)
                     ntot += ns + prior_m
+                    rsum += rate[p, a, s] * (ns + prior_m)
+                r_site = rsum / ntot
                 # method-of-moments rho over controls (strands combined)
                 nj = 0
                 sk = 0.0
@@ -157,7 +170,8 @@ def _kernels():
                     extra = sn - sn2 / sn - (nj - 1)
                     if denom > 0 and extra > 0:
                         r_between = (ss / denom - (nj - 1)) / extra
-                r_between = min(max(r_between, 0.0), max_rho)
+                # multiplicative sample-to-sample variation of the rate: rho = cv2 r / (1 - r)
+                r_between = min(max(r_between, cv2[p, a] * r_site / (1.0 - r_site), 0.0), max_rho)
                 rho[p, a] = min(r_between + 1.0 / (ntot + 1.0), max_rho)
         return rate, rho, used
 
@@ -180,6 +194,49 @@ def _context_classes(ref: np.ndarray, contig: np.ndarray, pos: np.ndarray) -> tu
             if a != r[i]:
                 cls[i, a] = base + a
     return cls, 5 * 4 * 5 * 4
+
+
+def _relative_dispersion(k: np.ndarray, n: np.ndarray, include: np.ndarray, ref_code: np.ndarray) -> np.ndarray:
+    """(P, 4) squared coefficient of variation of the error rate between controls, per substitution type.
+
+    A sample's error rate at a site varies from library to library by a factor
+    (polymerase lot, input, cluster density), so the between-control variance
+    grows with the square of the rate: ``Var(r_j) = cv2 r^2``.  A site's own
+    method-of-moments estimate rests on a handful of controls and is often
+    zero by chance; pooled over every site of a substitution type (reference
+    x alt base) the unbiased, unclamped site estimates give ``cv2`` stably, as
+    deepSNV estimates one over-dispersion for all sites (Gerstung et al. 2012,
+    Nat Commun 3:811, Methods).  It floors each site's over-dispersion
+    (``rho >= cv2 r / (1 - r)``); with fewer than two controls it is 0.
+    """
+    P, _, _, J = k.shape
+    out = np.zeros((P, 4))
+    if J < 2:
+        return out
+    kc = (k.sum(axis=2) * include).astype(np.float64)                    # (P,4,J) alt per control
+    nc = (n.sum(axis=1)[:, None, :] * include).astype(np.float64)        # (P,4,J) depth per control
+    used = (nc > 0).sum(axis=2)
+    sk, sn = kc.sum(axis=2), nc.sum(axis=2)
+    sn2 = (nc ** 2).sum(axis=2)
+    pbar = np.divide(sk, sn, out=np.zeros(sk.shape), where=sn > 0)
+    x = np.divide(kc, nc, out=np.zeros(kc.shape), where=nc > 0) - pbar[:, :, None]
+    ss = (nc * x * x).sum(axis=2)
+    # Var between controls of the rate, beyond sampling, from E[ss] (see site_fit):
+    # ss = (used - 1) pbar (1 - pbar) + rho pbar (1 - pbar) (sn - sn2/sn - (used - 1))
+    extra = sn - np.divide(sn2, sn, out=np.zeros(sn.shape), where=sn > 0) - (used - 1)
+    denom = pbar * (1 - pbar)
+    ok = (used >= 2) & (sk > 0) & (extra > 0) & (denom > 0)
+    var_between = np.zeros(sk.shape)
+    var_between[ok] = (ss[ok] - (used[ok] - 1) * denom[ok]) / extra[ok]      # = rho pbar (1 - pbar), unclamped
+    alt = np.arange(4)[None, :]
+    kind = np.where((ref_code[:, None] < 4) & (alt != ref_code[:, None]), np.minimum(ref_code, 3)[:, None] * 4 + alt,
+                    -1)
+    for t in np.unique(kind[ok & (kind >= 0)]):
+        sel = ok & (kind == t)
+        num, den = var_between[sel].sum(), (pbar[sel] ** 2).sum()
+        if den > 0:
+            out[kind == t] = max(num / den, 0.0)
+    return out
 
 
 def _outliers(k: np.ndarray, n: np.ndarray, ref_code: np.ndarray, params: BackgroundParams
@@ -321,7 +378,8 @@ def learn_from_counts(counts_list: list, names: list[str], params: BackgroundPar
     ks_all = (k * inc).sum(axis=3).astype(np.float64)                        # (P,4,2)
     ns_all = (n[:, None, :, :] * inc).sum(axis=3).astype(np.float64)         # (P,4,2)
     mu, M = class_prior(ks_all, ns_all, cls, ncls)
-    rate, rho, used = site_fit(k, n, include, ks_all, ns_all, cls, mu, M, params.max_rho)
+    cv2 = _relative_dispersion(k, n, include, ref_code)
+    rate, rho, used = site_fit(k, n, include, ks_all, ns_all, cls, mu, M, cv2, params.max_rho)
     indel_arrays, excluded_indels = _learn_indels(counts_list, names, params)
 
     controls = []
