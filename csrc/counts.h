@@ -67,7 +67,7 @@ void da_indel_table_free(da_indel_table_t *t);
 /* Add one observation; returns 0 or DA_ERR_NOMEM. */
 int da_indel_add(da_indel_table_t *t, int64_t pos, int32_t len, const char *ins, int strand);
 /* Sort events by (pos, len, sequence) so output is independent of read order.
- * Not thread-safe: call only from one thread at a time. */
+ * Touches only t: tables of different calls may be sorted concurrently. */
 void da_indel_sort(da_indel_table_t *t);
 
 #endif

@@ -13,6 +13,12 @@ SYMBOLS: tuple[str, ...]
 READ_STATS: tuple[str, ...]
 BASE_STATS: tuple[str, ...]
 
+class HtslibSilenced:
+    """htslib logs nothing inside ``with``; nests across threads."""
+
+    def __enter__(self) -> "HtslibSilenced": ...
+    def __exit__(self, *exc: object) -> bool: ...
+
 def pileup(
     path: str,
     tids: Sequence[int] | npt.ArrayLike,

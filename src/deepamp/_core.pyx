@@ -37,6 +37,42 @@ for _name, _value in (("DA_ERR_NOMEM", DA_ERR_NOMEM), ("DA_ERR_OPEN", DA_ERR_OPE
         raise ImportError(f"deepamp._status.{_name} != {_value} (csrc/da_error.h)")
 
 
+# htslib's log level is process-wide.  It is silenced while any call is in
+# the core (errors come back through da_error_t, not stderr) and restored by
+# the last call to leave, so calls from several threads never leave it off.
+# Only touched with the GIL held.
+cdef int _quiet_calls = 0
+cdef int _saved_log_level = 0
+
+
+cdef void _quiet_htslib():
+    global _quiet_calls, _saved_log_level
+    if _quiet_calls == 0:
+        _saved_log_level = hts_get_log_level()
+        hts_set_log_level(HTS_LOG_OFF)
+    _quiet_calls += 1
+
+
+cdef void _restore_htslib():
+    global _quiet_calls
+    _quiet_calls -= 1
+    if _quiet_calls == 0:
+        hts_set_log_level(_saved_log_level)
+
+
+cdef class HtslibSilenced:
+    """``with HtslibSilenced():`` htslib logs nothing inside (pysam calls that
+    report through exceptions); the same count as the core's calls."""
+
+    def __enter__(self):
+        _quiet_htslib()
+        return self
+
+    def __exit__(self, *exc):
+        _restore_htslib()
+        return False
+
+
 cdef int _raise(const da_error_t *err) except -1:
     """The one place where C status codes become Python exceptions."""
     cdef bytes msg = err.msg
@@ -116,13 +152,12 @@ def pileup(str path, tids, begs, ends, refs, *, str reference_path=None,
         hist_v = hist
         job.qual_hist = &hist_v[0, 0]
     cdef int rc
-    cdef int log_level = hts_get_log_level()
-    hts_set_log_level(HTS_LOG_OFF)   # errors are reported through err, not stderr
+    _quiet_htslib()
     try:
         with nogil:
             rc = da_pileup(&job, &res, &err)
     finally:
-        hts_set_log_level(log_level)
+        _restore_htslib()
         free(ref_ptrs)
     if rc != 0:
         _raise(&err)

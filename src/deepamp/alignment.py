@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pysam
 
+from . import _core
 from .errors import (IndexFileError, InputFileError, ReferenceFileError, TruncatedFileError,
                      UnsortedError)
 from .reference import Reference
@@ -149,16 +150,14 @@ def inspect_alignment(path: str | os.PathLike[str], reference: str | None = None
         raise IndexFileError(f"{path}: index {index} is older than the alignment file (re-index it)")
     if index.endswith(".bai"):
         _check_bai(index, path)
-    verbosity = pysam.set_verbosity(0)
     try:
-        with pysam.AlignmentFile(path, "rc" if fmt == "CRAM" else "rb",
-                                 reference_filename=reference, check_sq=False) as af:
+        # silenced as the core is, so that concurrent calls restore the level
+        with _core.HtslibSilenced(), pysam.AlignmentFile(
+                path, "rc" if fmt == "CRAM" else "rb", reference_filename=reference, check_sq=False) as af:
             header = af.header.to_dict()
             contigs, lengths = tuple(af.references), tuple(af.lengths)
     except (OSError, ValueError, AssertionError) as exc:  # pysam asserts on bad header lines
         raise InputFileError(f"{path}: not a readable {fmt} file ({exc})") from None
-    finally:
-        pysam.set_verbosity(verbosity)
     so = header.get("HD", {}).get("SO")
     if so not in (None, "coordinate"):
         raise UnsortedError(f"{path}: sorted by {so}, not by coordinate (run samtools sort)")
