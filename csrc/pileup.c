@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "indel_table.h"
 #include "stream.h"
 
 /* Decoded records go from the worker that read them to the one that counts

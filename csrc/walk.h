@@ -16,6 +16,7 @@
 
 #include "counts.h"
 #include "da_error.h"
+#include "indel_table.h"
 
 typedef struct {
     int min_mapq;           /* reads with MAPQ below are dropped */

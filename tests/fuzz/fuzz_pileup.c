@@ -16,8 +16,10 @@
  * The bytes go to a temporary file, are indexed with sam_index_build (files
  * that htslib cannot index are skipped), and the region is counted with
  * da_pileup, which opens its own readers (da_reader_open), decodes every
- * chunk's records (stream.c) and feeds them to the chunk's walk (walk.c).  Any return code is fine; memory errors, UB, leaks
- * and crashes are what the sanitizers report. */
+ * chunk's records (stream.c) and feeds them to the chunk's walk (walk.c,
+ * mates.c), which adds indel events to its table (indel_table.c).  Any
+ * return code is fine; memory errors, UB, leaks and crashes are what the
+ * sanitizers report. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-#include "counts.h"
+#include "indel_table.h"
 
 #include <stdlib.h>
 #include <string.h>
