@@ -138,21 +138,61 @@ def test_queryname_sorted(tmp_path):
     _raises(UnsortedError, bam, pileup.count, bam, "chr1:1-100")
 
 
-def test_out_of_order_records(tmp_path):
-    """SO:unknown, records out of order, with an index built from a sorted twin."""
-    recs = _records(400)
-    ok = sam_to_bam(tmp_path, sam_header(CONTIGS, so="unknown") + "\n".join(recs), name="ok")
-    # swap two records with identical length far apart, keeping byte offsets of blocks similar
-    bad_recs = recs[:]
-    bad_recs[100], bad_recs[300] = bad_recs[300], bad_recs[100]
-    bam = sam_to_bam(tmp_path, sam_header(CONTIGS, so="unknown") + "\n".join(bad_recs),
-                     name="bad", sort=False, index=False)
+@pytest.mark.parametrize("so", ["unsorted", "unknown"])
+def test_sorted_records_with_a_header_saying_unsorted_are_counted(tmp_path, good_bam, so):
+    """samtools sorts and indexes such files; the walk checks the order itself."""
+    # _records() come in coordinate order: indexed as they are, the header kept
+    bam = sam_to_bam(tmp_path, sam_header(CONTIGS, so=so) + "\n".join(_records()), name=so, sort=False)
+    with pysam.AlignmentFile(bam) as af:
+        assert af.header.to_dict()["HD"]["SO"] == so
+    for threads in (1, 2):
+        got = pileup.count(bam, "chr1:1-2000", threads=threads)
+        want = pileup.count(good_bam, "chr1:1-2000", threads=threads)
+        assert (got.counts == want.counts).all() and got.read_stats == want.read_stats
+
+
+def _twin_bams(tmp_path, so, recs, bad_recs):
+    """ok.bam (recs, indexed) and bad.bam (bad_recs, same header, same record
+    lengths, so the same byte layout) carrying ok's index, made fresh."""
+    header = pysam.AlignmentHeader.from_text(sam_header(CONTIGS, so=so))
+    paths = []
+    for name, lines in (("ok", recs), ("bad", bad_recs)):
+        path = str(tmp_path / f"{name}.bam")
+        with pysam.AlignmentFile(path, "wb", header=header) as out:    # no @PG line: same header
+            for line in lines:
+                out.write(pysam.AlignedSegment.fromstring(line, header))
+        paths.append(path)
+    ok, bam = paths
+    pysam.index(ok)
     os.replace(ok + ".bai", bam + ".bai")
     later = os.path.getmtime(bam) + 5            # a fresh-looking index: only the order is wrong
     os.utime(bam + ".bai", (later, later))
-    _raises(UnsortedError, bam, pileup.count, bam, "chr1:1-2000")
+    return bam
+
+
+def test_out_of_order_records(tmp_path):
+    """SO:unknown, records out of order, with an index built from a sorted twin."""
+    recs = _records(400)
+    # swap two records with identical length far apart, keeping byte offsets of blocks similar
+    bad_recs = recs[:]
+    bad_recs[100], bad_recs[300] = bad_recs[300], bad_recs[100]
+    bam = _twin_bams(tmp_path, "unknown", recs, bad_recs)
+    err = _raises(UnsortedError, bam, pileup.count, bam, "chr1:1-2000")
+    assert "\n" not in str(err) and "out of coordinate order" in str(err)
     for threads in (2, 4):
         _raises(UnsortedError, bam, pileup.count, bam, "chr1:1-2000", threads=threads)
+
+
+def test_out_of_order_records_header_saying_unsorted(tmp_path):
+    """SO:unsorted is no reason to refuse a file, so the walk's own check is
+    what stops a truly unsorted one: one line naming the file and the read."""
+    recs = _records(400)
+    bad_recs = recs[:]
+    bad_recs[100], bad_recs[300] = bad_recs[300], bad_recs[100]
+    bam = _twin_bams(tmp_path, "unsorted", recs, bad_recs)
+    for threads in (1, 2):
+        err = _raises(UnsortedError, bam, pileup.count, bam, "chr1:1-2000", threads=threads)
+        assert "\n" not in str(err) and "read r101 at chr1:" in str(err) and "out of coordinate order" in str(err)
 
 
 def test_cram_without_reference(tmp_path, good_bam):

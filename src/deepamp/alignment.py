@@ -122,7 +122,8 @@ def inspect_alignment(path: str | os.PathLike[str], reference: str | None = None
     IndexFileError
         No index, or an index older than the alignment file.
     UnsortedError
-        The header declares a sort order other than coordinate.
+        The header declares queryname order (records found out of coordinate
+        order later, while counting, raise it too).
     """
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -158,9 +159,12 @@ def inspect_alignment(path: str | os.PathLike[str], reference: str | None = None
             contigs, lengths = tuple(af.references), tuple(af.lengths)
     except (OSError, ValueError, AssertionError) as exc:  # pysam asserts on bad header lines
         raise InputFileError(f"{path}: not a readable {fmt} file ({exc})") from None
+    # SO:unsorted / unknown say nothing about the order (samtools sorts and
+    # indexes such files); the walk checks every record's order itself.
     so = header.get("HD", {}).get("SO")
-    if so not in (None, "coordinate"):
-        raise UnsortedError(f"{path}: sorted by {so}, not by coordinate (run samtools sort)")
+    if so == "queryname":
+        raise UnsortedError(f"{path}: header says sorted by read name (SO:queryname), "
+                            "not by coordinate (run samtools sort)")
     rgs = header.get("RG", [])
     sample = next((rg["SM"] for rg in rgs if rg.get("SM")), None)
     if sample is None:
