@@ -506,6 +506,7 @@ int da_pileup(const da_job_t *job, da_result_t *res, da_error_t *err)
     if ((rc = da_reader_open(&workers[0].reader, job->path, job->ref_path, q.extra_threads, err)))
         goto out;
     workers[0].reader_open = 1;
+    if ((rc = da_reader_check_index(&workers[0].reader, job->tid, job->n_regions, err))) goto out;
     if (split_runs(&q, &workers[0].reader)) {
         rc = da_fail(err, DA_ERR_NOMEM, "out of memory");
         goto out;

@@ -178,12 +178,14 @@ def check_reference(info: AlignmentInfo, ref: Reference, contigs: set[str]) -> N
     Raises
     ------
     ReferenceFileError
-        A contig missing from the reference, or a length that disagrees with
-        the BAM header (a different build), or a slice extending past the contig.
+        A contig missing from the reference, a ``.fai`` that does not fit the
+        FASTA, a length that disagrees with the BAM header (a different
+        build), or a slice extending past the contig.
     """
     lengths = info.contig_lengths
     for name in sorted(contigs):
         rc = ref.contig(name)
+        ref.check_fai(name)       # a wrong .fai is not a different build
         bam_len = lengths[name]
         if rc.offset == 0 and rc.fasta_name == name and rc.length != bam_len:
             raise ReferenceFileError(

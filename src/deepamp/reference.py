@@ -86,6 +86,46 @@ class Reference:
         except KeyError:
             raise ReferenceFileError(f"{self.path}: contig {name!r} is not in the reference") from None
 
+    def check_fai(self, name: str) -> None:
+        """Check the ``.fai`` entry of parent contig ``name`` against the FASTA.
+
+        The entry's length and line layout say where the record's last base
+        is; a newline and the next record (or the end of the file) must
+        follow it there.  One seek per contig; bgzip-compressed FASTAs are
+        not checked (their offsets are in the uncompressed stream).
+
+        Raises
+        ------
+        ReferenceFileError
+            The ``.fai`` puts the end of the record elsewhere (stale, edited
+            or of another FASTA), naming the ``.fai``.
+        """
+        rc = self.contig(name)
+        fai = self.path + ".fai"
+        try:
+            with open(fai, encoding="utf-8", errors="replace") as index:
+                entry = next((line.split("\t") for line in index
+                              if line.split("\t", 1)[0] == rc.fasta_name), None)
+            with open(self.path, "rb") as fh:
+                if fh.read(2) == b"\x1f\x8b":
+                    return
+                if entry is None or len(entry) < 5:
+                    return
+                length, offset, line_bases, line_width = map(int, entry[1:5])
+                if length <= 0 or line_bases <= 0:
+                    return
+                full, rem = divmod(length, line_bases)
+                last = offset + (full * line_width + rem - 1 if rem else (full - 1) * line_width + line_bases - 1)
+                fh.seek(last)
+                tail = fh.read(64)
+        except (OSError, ValueError):
+            return      # pysam opened it: an unreadable .fai shows up there
+        rest = tail[1:].lstrip(b"\r\n \t")
+        if not (tail[:1].isalpha() or tail[:1] in (b"*", b"-")) or (rest and rest[:1] != b">"):
+            raise ReferenceFileError(
+                f"{fai}: says {rc.fasta_name} has {length} bases, which does not fit {self.path} "
+                f"(a stale .fai or one of another FASTA: delete it and run samtools faidx {self.path})")
+
     def fetch(self, name: str, start: int, end: int) -> str:
         """Upper-case reference bases of parent contig ``name`` over [start, end).
 
