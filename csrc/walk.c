@@ -178,6 +178,7 @@ static int read_to_obs(walker_t *w, const bam1_t *b, const uint8_t *packed, read
     *hi = z;
     ro->n_ind = 0;
     int64_t rpos = pos, qpos = 0;
+    int64_t shift = 0;  /* pad_shifts_query: P lengths so far; bases are read at qpos + shift */
     int ref_seen = 0;
     for (uint32_t i = 0; i < ncig; i++) {
         int op = bam_cigar_op(cigar[i]);
@@ -191,12 +192,19 @@ static int read_to_obs(walker_t *w, const bam1_t *b, const uint8_t *packed, read
                                bam_get_qname(b));
             int64_t s = rpos > a ? rpos : a, e = rpos + len < z ? rpos + len : z;
             if (s < e) {
-                int64_t q = qpos + (s - rpos), k = s - beg, n = e - s;
+                int64_t q = qpos + shift + (s - rpos), k = s - beg, n = e - s;
                 uint8_t *osym = ro->sym + k, *oqual = ro->qual + k;
                 memset(ro->flags + k, 0, (size_t)n);
-                if (packed) {
+                int64_t past = q + n - b->core.l_qseq;  /* bases a P shifted past the sequence */
+                if (past > 0) {
+                    if (past > n) past = n;
+                    n -= past;
+                    memset(osym + n, SYM_NONE, (size_t)past);
+                    memset(oqual + n, 0, (size_t)past);
+                }
+                if (n > 0 && packed) {
                     unpack_bases(packed + q, osym, oqual, n);
-                } else {
+                } else if (n > 0) {
                     seq_to_sym(seq, q, osym, n);
                     if (missing_qual) memset(oqual, QUAL_MISSING, (size_t)n);
                     else memcpy(oqual, qual + q, (size_t)n);
@@ -212,8 +220,8 @@ static int read_to_obs(walker_t *w, const bam1_t *b, const uint8_t *packed, read
                 return da_fail(err, DA_ERR_CORRUPT, "read %s: CIGAR longer than its sequence",
                                bam_get_qname(b));
             if (ref_seen && ref_op_follows(cigar, ncig, i)) {
-                if (rpos - 1 >= a && rpos - 1 < z) {
-                    if (add_indel_obs(ro, rpos - 1, (int32_t)len, (int32_t)qpos))
+                if (rpos - 1 >= a && rpos - 1 < z && qpos + shift + len <= b->core.l_qseq) {
+                    if (add_indel_obs(ro, rpos - 1, (int32_t)len, (int32_t)(qpos + shift)))
                         return da_fail(err, DA_ERR_NOMEM, "out of memory");
                     ro->flags[rpos - 1 - beg] |= OBS_INS;
                 }
@@ -243,8 +251,10 @@ static int read_to_obs(walker_t *w, const bam1_t *b, const uint8_t *packed, read
             *clipped += (uint64_t)len;
             qpos += len;
             break;
-        case BAM_CHARD_CLIP:
         case BAM_CPAD:
+            if (w->par->pad_shifts_query) shift += len;
+            break;
+        case BAM_CHARD_CLIP:
             break;
         default:
             return da_fail(err, DA_ERR_CORRUPT, "read %s: unsupported CIGAR operation %d",

@@ -28,6 +28,11 @@ typedef struct {
                              * whole name partitions move to temporary files; records kept
                              * for the next chunk get half as much again; 0: no limit */
     const char *tmpdir;     /* where those files go (NULL: /tmp) */
+    int pad_shifts_query;   /* 1: as pysam's get_aligned_pairs (count_coverage), a CIGAR P
+                             * moves the query offset on by its length, so later bases are
+                             * read shifted and those shifted past the sequence end are not
+                             * counted; the CIGAR is still checked against the sequence
+                             * without the shift.  0: P consumes nothing (SAM) */
 } da_params_t;
 
 typedef struct {

@@ -36,6 +36,7 @@ def pileup(
     qual_hist: bool = ...,
     mate_memory: int = ...,
     tmpdir: str | None = ...,
+    pad_shifts_query: bool = ...,
 ) -> dict[str, Any]:
     """Raw pileup: dict with counts (P, 7, 2) uint32, qual_hist (P, 64) uint32
     or None, junction (P, 2) uint32, read_stats, base_stats, and indel_* arrays."""

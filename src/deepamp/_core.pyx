@@ -83,10 +83,13 @@ cdef int _raise(const da_error_t *err) except -1:
 def pileup(str path, tids, begs, ends, refs, *, str reference_path=None,
            int min_mapq=0, int min_bq=0, int min_alt_bq=0,
            unsigned int flag_exclude=0xF04, bint merge_mates=True,
-           int threads=1, bint qual_hist=True, Py_ssize_t mate_memory=0, str tmpdir=None):
+           int threads=1, bint qual_hist=True, Py_ssize_t mate_memory=0, str tmpdir=None,
+           bint pad_shifts_query=False):
     """Count bases per position x symbol x strand over sorted, disjoint regions.
 
-    See :func:`deepamp.pileup.count` for the meaning of every argument; this
+    See :func:`deepamp.pileup.count` for the meaning of every argument;
+    ``pad_shifts_query`` reads bases after a CIGAR P as pysam's
+    count_coverage does (see :func:`deepamp.pileup.count_coverage`).  This
     function is the raw binding and returns a dict of numpy arrays.
     """
     cdef Py_ssize_t n = len(tids), i
@@ -144,6 +147,7 @@ def pileup(str path, tids, begs, ends, refs, *, str reference_path=None,
     job.params.merge_mates = merge_mates
     job.params.mate_memory = <size_t>mate_memory
     job.params.tmpdir = <const char *>btmp if btmp else NULL
+    job.params.pad_shifts_query = pad_shifts_query
     job.threads = threads
     job.counts = &counts_v[0, 0, 0]
     job.junction = &junction_v[0, 0]
