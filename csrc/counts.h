@@ -27,6 +27,9 @@ enum da_read_stat {
     DA_READ_LOW_MAPQ,
     DA_READ_NO_SEQUENCE,    /* SEQ is '*' */
     DA_READ_MATES_MERGED,   /* used reads whose overlap with their mate was merged */
+    DA_READ_AMBIGUOUS_MATES,/* used reads that met copies when paired: more than one of their
+                             * mates (same name, flags and positions) came before them, or the
+                             * only one was taken by a copy of them (walk.c, mates.h) */
     DA_N_READ_STATS
 };
 

@@ -220,7 +220,8 @@ static int decode_batch(worker_t *wk, batch_t *b)
          * waiting mates, on top of it. */
         size_t budget = q->job->params.mate_memory;
         wk->stream_ready = 1;
-        if (da_stream_init(&wk->stream, &wk->reader, budget > 1 ? budget / 2 : budget))
+        if (da_stream_init(&wk->stream, &wk->reader, budget > 1 ? budget / 2 : budget,
+                           q->job->params.merge_mates))
             return da_fail(&s->err, DA_ERR_NOMEM, "out of memory");
     }
     if (wk->fresh) {

@@ -96,9 +96,11 @@ def ref_len(ops: list[tuple[int, int]]) -> int:
 
 
 def bam_record(name: str, flag: int, tid: int, pos: int, mapq: int, cigar: str | list[tuple[int, int]],
-               seq: str, qual: bytes | None = None, *, l_seq: int | None = None) -> bytes:
-    """Encode one BAM record.  ``l_seq`` overrides the stored sequence length
-    field without changing the bytes that follow (to forge inconsistent records)."""
+               seq: str, qual: bytes | None = None, *, l_seq: int | None = None,
+               mate: tuple[int, int] = (-1, -1)) -> bytes:
+    """Encode one BAM record (``mate``: its mate's contig id and position).
+    ``l_seq`` overrides the stored sequence length field without changing the
+    bytes that follow (to forge inconsistent records)."""
     ops = parse_cigar(cigar) if isinstance(cigar, str) else cigar
     qual = qual if qual is not None else bytes([30] * len(seq))
     codes = {c: i for i, c in enumerate("=ACMGRSVTWYHKDBN")}
@@ -109,7 +111,7 @@ def bam_record(name: str, flag: int, tid: int, pos: int, mapq: int, cigar: str |
         packed.append(hi << 4 | lo)
     end = pos + max(ref_len(ops), 1)
     body = struct.pack("<iiBBHHHiiii", tid, pos, len(name) + 1, mapq, reg2bin(max(pos, 0), max(end, 1)),
-                       len(ops), flag, len(seq) if l_seq is None else l_seq, -1, -1, 0)
+                       len(ops), flag, len(seq) if l_seq is None else l_seq, mate[0], mate[1], 0)
     body += name.encode() + b"\0"
     body += b"".join(struct.pack("<I", n << 4 | op) for op, n in ops)
     body += bytes(packed) + qual

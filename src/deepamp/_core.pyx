@@ -17,7 +17,7 @@ NQUAL = DA_NQUAL
 CHUNK_LEN = DA_CHUNK_LEN
 SYMBOLS = ("A", "C", "G", "T", "N", "DEL", "INS")
 READ_STATS = ("seen", "used", "unmapped", "secondary", "supplementary", "qcfail",
-              "duplicate", "low_mapq", "no_sequence", "mates_merged")
+              "duplicate", "low_mapq", "no_sequence", "mates_merged", "ambiguous_mates")
 BASE_STATS = ("counted", "low_base_quality", "low_alt_base_quality", "no_quality",
               "overlap_merged", "overlap_discordant", "soft_clipped",
               "indel_overlap_discordant")
