@@ -160,6 +160,7 @@ static void note_pair(const da_stream_t *s, const bam1_t *b, int64_t *from)
 static int reread(da_stream_t *s, int64_t from, da_error_t *err)
 {
     int64_t lo = from < s->beg ? from : s->beg;
+    if (lo < 0) lo = 0;  /* a mate position below 0 in a malformed record */
     carry_clear(&s->in);
     s->in_next = 0;
     s->context_from = from;

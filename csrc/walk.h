@@ -56,9 +56,11 @@ typedef struct {
 } da_chunk_result_t;
 
 /* The walk of one chunk: its records are fed in file order (those an index
- * query for the chunk returns), in batches, possibly by different threads
- * one after another; then it is ended.  Results go to the chunk's slices of
- * the count arrays and to res. */
+ * query for the chunk returns, and with mates merged the context records of
+ * stream.h: reads ending before the chunk that only meet their mates, never
+ * counted), in batches, possibly by different threads one after another;
+ * then it is ended.  Results go to the chunk's slices of the count arrays
+ * and to res. */
 typedef struct da_walk da_walk_t;
 
 /* Start a walk of ch into res (zeroed, its indel table initialised).

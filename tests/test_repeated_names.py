@@ -221,3 +221,23 @@ def test_background_rates_do_not_depend_on_threads_or_budget(merged_bams, sim, t
             assert sorted(z.files) == sorted(want)
             for k in want:
                 assert np.array_equal(z[k], want[k]), (out.name, k)
+
+
+def test_a_mate_position_before_the_contig_does_not_stop_the_window(tmp_path):
+    """A mate position of -1 on the read's own contig (htslib's parser would
+    not make one, a BAM writer can): the reads before a window are then read
+    from the contig's start, not from position -1."""
+    from pathlib import Path
+
+    import make_malformed as mm
+
+    seq = "ACGT" * 10
+    recs = [mm.bam_record("ok80", 0, 0, 79, 60, "40M", seq),
+            mm.bam_record("odd", 97, 0, 89, 60, "40M", seq, mate=(0, -1)),
+            mm.bam_record("odd", 97, 0, 94, 60, "40M", seq, mate=(0, -1)),
+            mm.bam_record("ok110", 0, 0, 109, 60, "40M", seq)]
+    bam = mm.write_bam(Path(tmp_path) / "odd.bam", mm.bam_header({"chrB": 3000}), recs)
+    mm.index(bam)
+    regions = [("chrB", 100, 200)]
+    for threads in (1, 2):
+        assert_matches_oracle(_count(str(bam), regions, threads, 0), count_oracle(str(bam), regions), regions)
