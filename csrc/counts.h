@@ -1,4 +1,4 @@
-/* deepamp C core: count tensor layout, drop counters and the indel-event table.
+/* deepamp C core: count tensor layout and the read / base drop reasons.
  *
  * Per reference position p (flattened over all regions):
  *   counts[(p * DA_NSYM + sym) * 2 + strand]   uint32
@@ -27,6 +27,9 @@ enum da_read_stat {
     DA_READ_LOW_MAPQ,
     DA_READ_NO_SEQUENCE,    /* SEQ is '*' */
     DA_READ_MATES_MERGED,   /* used reads whose overlap with their mate was merged */
+    DA_READ_AMBIGUOUS_MATES,/* used reads that met copies when paired: more than one of their
+                             * mates (same name, flags and positions) came before them, or the
+                             * only one was taken by a copy of them (walk.c, mates.h) */
     DA_N_READ_STATS
 };
 
@@ -42,32 +45,5 @@ enum da_base_stat {
     DA_INDEL_OVERLAP_DISCORDANT,/* indel events masked because the mates disagree */
     DA_N_BASE_STATS
 };
-
-/* One distinct indel event: at anchor position pos (the reference base
- * before the event), len > 0 inserted bases (sequence in the arena) or
- * len < 0 deleted bases. */
-typedef struct {
-    int64_t pos;
-    int32_t len;
-    uint32_t seq_off;       /* offset of the inserted bases in the arena */
-    uint32_t count[2];      /* forward, reverse */
-} da_indel_t;
-
-typedef struct {
-    da_indel_t *ev;
-    int64_t n, m;
-    int64_t *slot;          /* open addressing: index into ev, -1 empty */
-    int64_t nslot;
-    char *seq;              /* arena of inserted bases */
-    int64_t seq_n, seq_m;
-} da_indel_table_t;
-
-int da_indel_table_init(da_indel_table_t *t);
-void da_indel_table_free(da_indel_table_t *t);
-/* Add one observation; returns 0 or DA_ERR_NOMEM. */
-int da_indel_add(da_indel_table_t *t, int64_t pos, int32_t len, const char *ins, int strand);
-/* Sort events by (pos, len, sequence) so output is independent of read order.
- * Not thread-safe: call only from one thread at a time. */
-void da_indel_sort(da_indel_table_t *t);
 
 #endif

@@ -65,6 +65,19 @@ static size_t head_len(uint16_t l_qname, uint32_t n_cigar)
     return (size_t)l_qname + 4 * (size_t)n_cigar;
 }
 
+/* Bytes of data of a waiting record: name, CIGAR, then one byte per base or
+ * BAM's sequence and qualities. */
+static size_t data_len(uint16_t l_qname, uint32_t n_cigar, int32_t l_qseq, int packed)
+{
+    size_t L = l_qseq < 0 ? 0 : (size_t)l_qseq;
+    return head_len(l_qname, n_cigar) + (packed ? L : (L + 1) / 2 + L);
+}
+
+static size_t wait_len(const da_wait_t *w)
+{
+    return data_len(w->l_qname, w->n_cigar, w->l_qseq, w->packed);
+}
+
 static int has_insertion(const bam1_t *b)
 {
     const uint32_t *cigar = bam_get_cigar(b);
@@ -108,7 +121,8 @@ static int grow_wait(da_wait_t **wp, size_t *cap, size_t need)
 
 /* b's waiting record in *wp, grown to fit (from NULL: allocated at its exact
  * size).  packed: b's bases as da_mates_record gives them, or NULL. */
-static int build_wait(da_wait_t **wp, size_t *cap, const bam1_t *b, const uint8_t *packed)
+static int build_wait(da_wait_t **wp, size_t *cap, const bam1_t *b, const uint8_t *packed, uint32_t seq,
+                      int state)
 {
     const bam1_core_t *c = &b->core;
     size_t head = head_len(c->l_qname, c->n_cigar), L = (size_t)c->l_qseq;
@@ -124,18 +138,17 @@ static int build_wait(da_wait_t **wp, size_t *cap, const bam1_t *b, const uint8_
     w->l_qname = c->l_qname;
     w->l_extranul = c->l_extranul;
     w->qual = c->qual;
-    w->pad = 0;
+    w->seq = seq;
+    w->state = (uint8_t)state;
     memcpy(w->data, b->data, head);
     w->packed = 1;
-    w->n = (uint32_t)(head + L);
     if (packed) {
         memcpy(w->data + head, packed, L);
         return DA_OK;
     }
     if (pack && pack_bases(w->data + head, b)) return DA_OK;
     w->packed = 0;
-    w->n = (uint32_t)(head + (L + 1) / 2 + L);
-    if (grow_wait(wp, cap, sizeof **wp + w->n)) return DA_ERR_NOMEM;
+    if (grow_wait(wp, cap, sizeof **wp + wait_len(w))) return DA_ERR_NOMEM;
     w = *wp;
     memcpy(w->data + head, bam_get_seq(b), (L + 1) / 2 + L);  /* seq and qual are adjacent */
     return DA_OK;
@@ -155,8 +168,8 @@ static const uint8_t *wait_view(const da_wait_t *w, bam1_t *out)
     out->core.l_extranul = w->l_extranul;
     out->core.qual = w->qual;
     out->data = (uint8_t *)w->data;  /* read only: counting never writes a record */
-    out->l_data = (int)w->n;
-    out->m_data = w->n;
+    out->l_data = (int)wait_len(w);
+    out->m_data = (uint32_t)out->l_data;
     return w->packed ? w->data + head_len(w->l_qname, w->n_cigar) : NULL;
 }
 
@@ -168,7 +181,7 @@ static const char *wait_qname(const da_wait_t *w)
 /* Bytes of one waiting record (m->bytes and the partitions count these). */
 static size_t entry_bytes(const da_wait_t *w)
 {
-    return sizeof *w + w->n + MALLOC_OVERHEAD;
+    return sizeof *w + wait_len(w) + MALLOC_OVERHEAD;
 }
 
 /* Bytes held: the records and the tables at their allocated sizes. */
@@ -337,10 +350,36 @@ int da_mates_release(da_mates_t *m, int64_t idx)
     return DA_OK;
 }
 
-int64_t da_mates_take(da_mates_t *m, const bam1_t *b, uint64_t h)
+/* Is waiting read c a mate of arriving read b (see da_mate_match_t)?  c
+ * waits, so it is primary, mapped and its mate is on its contig. */
+static int is_mate(const da_wait_t *c, const bam1_t *b)
 {
-    if (m->npool == m->nfree) return -1;
-    int bits = partner_bits(mate_bits(b->core.flag));
+    const bam1_core_t *x = &b->core;
+    return mate_bits(c->flag) == partner_bits(mate_bits(x->flag)) && c->tid == x->tid &&
+           x->mtid == x->tid && c->mpos == x->pos && x->mpos == c->pos &&
+           !(c->flag & BAM_FMREVERSE) == !(x->flag & BAM_FREVERSE) &&
+           !(x->flag & BAM_FMREVERSE) == !(c->flag & BAM_FREVERSE);
+}
+
+/* Is waiting read c a copy of b: same contig, positions and flags that decide mates? */
+static int is_copy(const da_wait_t *c, const bam1_t *b)
+{
+    const bam1_core_t *x = &b->core;
+    const uint16_t bits = BAM_FREAD1 | BAM_FREAD2 | BAM_FREVERSE | BAM_FMREVERSE;
+    return c->tid == x->tid && c->pos == x->pos && c->mpos == x->mpos && (c->flag & bits) == (x->flag & bits);
+}
+
+/* Does arrival a come before b (arrival numbers modulo 2^32)? */
+static int earlier(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) < 0;
+}
+
+void da_mates_match(da_mates_t *m, const bam1_t *b, uint64_t h, da_mate_match_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->take = -1;
+    if (m->npool == m->nfree) return;
     const char *qname = bam_get_qname(b);
     uint32_t tag = slot_tag(h);
     uint64_t mask = (uint64_t)m->nslot - 1, j = h & mask;
@@ -348,13 +387,34 @@ int64_t da_mates_take(da_mates_t *m, const bam1_t *b, uint64_t h)
         int64_t idx = m->slot[j].idx;
         if (idx < 0 || m->slot[j].tag != tag) continue;
         const da_wait_t *c = m->pool[idx].w;
-        if (mate_bits(c->flag) == bits && c->mpos == b->core.pos &&
-            strcmp(wait_qname(c), qname) == 0) {
-            m->slot[j].idx = SLOT_DELETED;
-            return idx;
+        if (strcmp(wait_qname(c), qname) != 0) continue;
+        int taken = c->state & DA_WAIT_TAKEN;
+        if (is_mate(c, b)) {
+            if (taken) {
+                out->mates_taken++;
+            } else {
+                out->mates_waiting++;
+                if (out->take < 0 || earlier(c->seq, m->pool[out->take].w->seq)) out->take = idx;
+            }
+        } else if (taken && is_copy(c, b)) {
+            out->copies_taken++;
         }
     }
-    return -1;
+    if (out->take >= 0) m->pool[out->take].w->state |= DA_WAIT_TAKEN;
+}
+
+void da_mates_counted(da_mates_t *m, int64_t idx)
+{
+    da_wait_t *w = m->pool[idx].w;
+    size_t before = entry_bytes(w);
+    w->n_cigar = 0;   /* the name stays first in data */
+    w->l_qseq = 0;
+    w->packed = 1;
+    da_wait_t *small = realloc(w, sizeof *w + wait_len(w));
+    if (small) m->pool[idx].w = w = small;  /* else it keeps its block: nothing lost but memory */
+    size_t freed = before - entry_bytes(w);
+    m->bytes -= freed;
+    m->part_bytes[part_of(m, m->pool[idx].hash)] -= freed;
 }
 
 const bam1_t *da_mates_record(da_mates_t *m, int64_t idx, const uint8_t **packed)
@@ -367,9 +427,10 @@ int64_t da_mates_expired(da_mates_t *m, int64_t before)
 {
     while (m->nheap > 0 && m->heap[0].mpos < before) {
         da_heap_item_t it = heap_pop(m);
-        if (!is_live(m, it)) continue;  /* already merged */
+        if (!is_live(m, it)) continue;  /* moved to disk */
         unhash(m, it.idx);
-        return it.idx;
+        if (!(m->pool[it.idx].w->state & DA_WAIT_TAKEN)) return it.idx;
+        if (da_mates_release(m, it.idx)) return DA_ERR_NOMEM;  /* merged with its mate: done */
     }
     return -1;
 }
@@ -379,16 +440,18 @@ int64_t da_mates_expired(da_mates_t *m, int64_t before)
 /* On disk a record is its da_wait_t, as in memory. */
 static int write_wait(da_mates_t *m, FILE *fp, const da_wait_t *w, da_error_t *err)
 {
-    if (fwrite(w, sizeof *w + w->n, 1, fp) != 1)
+    if (fwrite(w, sizeof *w + wait_len(w), 1, fp) != 1)
         return da_fail(err, DA_ERR_TEMP, "cannot write a temporary file of waiting mates in %s: %s",
                        m->tmpdir, strerror(errno));
     m->spilled++;
     return DA_OK;
 }
 
-int da_mates_write(da_mates_t *m, FILE *fp, const bam1_t *b, const uint8_t *packed, da_error_t *err)
+int da_mates_write(da_mates_t *m, FILE *fp, const bam1_t *b, const uint8_t *packed, uint32_t seq,
+                   int state, da_error_t *err)
 {
-    if (build_wait(&m->scratch, &m->scratch_cap, b, packed)) return da_fail(err, DA_ERR_NOMEM, "out of memory");
+    if (build_wait(&m->scratch, &m->scratch_cap, b, packed, seq, state))
+        return da_fail(err, DA_ERR_NOMEM, "out of memory");
     return write_wait(m, fp, m->scratch, err);
 }
 
@@ -400,11 +463,9 @@ int da_mates_read(da_mates_t *m, FILE *fp, da_mate_buf_t *buf, da_error_t *err)
         return da_fail(err, DA_ERR_TEMP, "cannot read a temporary file of waiting mates in %s: %s",
                        m->tmpdir, strerror(errno));
     }
-    size_t L = head.l_qseq < 0 ? 0 : (size_t)head.l_qseq;
-    if (head.l_qseq < 0 || head.packed > 1 ||
-        head.n != head_len(head.l_qname, head.n_cigar) + (head.packed ? L : (L + 1) / 2 + L))
+    if (head.l_qseq < 0 || head.packed > 1 || head.state > (DA_WAIT_TAKEN | DA_WAIT_MOVED))
         return da_fail(err, DA_ERR_TEMP, "temporary file of waiting mates in %s is damaged", m->tmpdir);
-    size_t size = sizeof head + head.n;
+    size_t n = wait_len(&head), size = sizeof head + n;
     if (size > buf->raw_cap) {
         da_wait_t *w = realloc(buf->raw, size);
         if (!w) return da_fail(err, DA_ERR_NOMEM, "out of memory");
@@ -412,7 +473,7 @@ int da_mates_read(da_mates_t *m, FILE *fp, da_mate_buf_t *buf, da_error_t *err)
         buf->raw_cap = size;
     }
     *buf->raw = head;
-    if (head.n && fread(buf->raw->data, head.n, 1, fp) != 1)
+    if (n && fread(buf->raw->data, n, 1, fp) != 1)
         return da_fail(err, DA_ERR_TEMP, "temporary file of waiting mates in %s ends early", m->tmpdir);
     buf->packed = wait_view(buf->raw, &buf->b);
     return 1;
@@ -449,15 +510,16 @@ static FILE *open_spill(const da_mates_t *m, da_error_t *err)
     return fp;
 }
 
-static int by_position(const void *a, const void *b)
+/* Arrival order (the entries of a table span far less than 2^31 arrivals). */
+static int by_arrival(const void *a, const void *b)
 {
     const da_wait_t *x = *(da_wait_t *const *)a, *y = *(da_wait_t *const *)b;
-    if (x->pos != y->pos) return x->pos < y->pos ? -1 : 1;
-    return x < y ? -1 : x > y;
+    return earlier(x->seq, y->seq) ? -1 : earlier(y->seq, x->seq);
 }
 
-/* Move partition p to a new spill file: its waiting mates are written in
- * coordinate order (all precede any record still to come) and freed. */
+/* Move partition p to a new spill file: its reads, waiting or taken, are
+ * written in arrival order (so in coordinate order, before any record still
+ * to come), marked as moved, and freed. */
 static int spill_partition(da_mates_t *m, int p, da_error_t *err)
 {
     FILE *fp = open_spill(m, err);
@@ -477,8 +539,11 @@ static int spill_partition(da_mates_t *m, int p, da_error_t *err)
     for (int64_t i = 0; i < m->npool; i++)
         if (m->pool[i].w && part_of(m, m->pool[i].hash) == p) idx[n++] = i;
     for (int64_t i = 0; i < n; i++) rec[i] = m->pool[idx[i]].w;
-    qsort(rec, (size_t)n, sizeof *rec, by_position);
-    for (int64_t i = 0; i < n && !rc; i++) rc = write_wait(m, fp, rec[i], err);
+    qsort(rec, (size_t)n, sizeof *rec, by_arrival);
+    for (int64_t i = 0; i < n && !rc; i++) {
+        rec[i]->state |= DA_WAIT_MOVED;
+        rc = write_wait(m, fp, rec[i], err);
+    }
     for (int64_t i = 0; i < n && !rc; i++) {
         unhash(m, idx[i]);
         if (da_mates_release(m, idx[i])) rc = da_fail(err, DA_ERR_NOMEM, "out of memory");
@@ -509,7 +574,8 @@ static int enforce_budget(da_mates_t *m, da_error_t *err)
     return DA_OK;
 }
 
-int da_mates_add(da_mates_t *m, const bam1_t *b, const uint8_t *packed, uint64_t h, da_error_t *err)
+int da_mates_add(da_mates_t *m, const bam1_t *b, const uint8_t *packed, uint64_t h, uint32_t seq,
+                 int state, da_error_t *err)
 {
     if ((m->nused + 1) * 2 > m->nslot) {
         /* size from the live entries, so deleted slots never make it grow */
@@ -533,7 +599,7 @@ int da_mates_add(da_mates_t *m, const bam1_t *b, const uint8_t *packed, uint64_t
     }
     da_wait_t *c = NULL;
     size_t cap = 0;
-    if (build_wait(&c, &cap, b, packed)) {
+    if (build_wait(&c, &cap, b, packed, seq, state & DA_WAIT_TAKEN)) {
         free(c);
         m->pool[idx].w = NULL;
         return da_fail(err, DA_ERR_NOMEM, "out of memory");

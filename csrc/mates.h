@@ -6,10 +6,19 @@
  * (by hash) move to an unlinked temporary file, and every later record of a
  * moved partition goes there too (a hybrid hash join).  The caller replays
  * each file afterwards through a fresh table one level down.  Each file is
- * itself in coordinate order, so the replay pairs exactly the mates the
- * in-memory pass would have paired; counts are sums, so the order in which
- * fragments are counted never changes a result.  Memory stays within the
- * budget at any depth; the disk holds the rest. */
+ * in arrival order: first the reads that were in the table (waiting or taken,
+ * marked DA_WAIT_MOVED, put back as they were), then the later ones, which
+ * arrive in the replay as they would have in memory; so the replay pairs
+ * exactly the mates the in-memory pass would have paired, first in, first
+ * out, whatever the budget.  Counts are sums, so the order in which fragments
+ * are counted never changes a result.  Memory stays within the budget at any
+ * depth; the disk holds the rest.
+ *
+ * Which reads are mates (da_mate_match_t) is decided over the whole file,
+ * never by the table's layout: a read takes the earliest waiting read that is
+ * its mate, and a taken read stays (without its bases) until its mate
+ * position is passed, so later copies of the same name see that its slot was
+ * filled. */
 #ifndef DA_MATES_H
 #define DA_MATES_H
 
@@ -35,13 +44,21 @@ typedef struct {
     int64_t pos, mpos;
     int32_t tid, l_qseq;
     uint32_t n_cigar;
-    uint32_t n;        /* bytes of data */
+    uint32_t seq;      /* arrival number in the walk (mod 2^32): first in, first out */
     uint16_t flag, l_qname;
     uint8_t l_extranul, qual;
     uint8_t packed;    /* 1: one byte per base */
-    uint8_t pad;
+    uint8_t state;     /* DA_WAIT_TAKEN, DA_WAIT_MOVED */
     uint8_t data[];
 } da_wait_t;
+
+/* A taken read stays in the table until its mate position is passed, so
+ * that later reads of its name see that its mate slot was filled. */
+#define DA_WAIT_TAKEN 1
+/* In a spill file: a read that was in the table (waiting or taken) when its
+ * partition moved to disk; the replay puts it back as it was.  Records
+ * without it reached the file on arrival and are processed in the replay. */
+#define DA_WAIT_MOVED 2
 
 /* Symbol (0..4 = A C G T N) of a BAM base code: every code but A, C, G and
  * T counts as N.  Arithmetic rather than a table, so loops over bases
@@ -123,14 +140,36 @@ static inline const void *da_mates_slot_of(const da_mates_t *m, uint64_t h)
     return &m->slot[h & (uint64_t)(m->nslot - 1)];
 }
 
-/* Queue b (name hash h; packed: its bases as da_mates_record gives them, or
- * NULL) until its mate arrives; may move partitions to disk. */
-int da_mates_add(da_mates_t *m, const bam1_t *b, const uint8_t *packed, uint64_t h, da_error_t *err);
-/* Append b (packed as for da_mates_add) to a spill file. */
-int da_mates_write(da_mates_t *m, FILE *fp, const bam1_t *b, const uint8_t *packed, da_error_t *err);
-/* Find and unlink the waiting partner of b; its pool index, or -1. */
-int64_t da_mates_take(da_mates_t *m, const bam1_t *b, uint64_t h);
-/* Unlink the next waiting mate whose partner should have started before pos; its pool index, or -1. */
+/* Queue b (name hash h, arrival number seq, state 0 or DA_WAIT_TAKEN;
+ * packed: its bases as da_mates_record gives them, or NULL) until its mate
+ * arrives; may move partitions to disk. */
+int da_mates_add(da_mates_t *m, const bam1_t *b, const uint8_t *packed, uint64_t h, uint32_t seq,
+                 int state, da_error_t *err);
+/* Append b (packed as for da_mates_add; state as stored) to a spill file. */
+int da_mates_write(da_mates_t *m, FILE *fp, const bam1_t *b, const uint8_t *packed, uint32_t seq,
+                   int state, da_error_t *err);
+
+/* Reads are mates when they have the same name, one is read 1 and the other
+ * read 2 (or both neither / both), both are primary, mapped and on the same
+ * contig as their mate, each one's mate position is the other's position
+ * and each one's mate-reverse flag the other's reverse flag.  Copies are
+ * reads with the same name, contig, position, mate position and read-1/2
+ * and strand flags. */
+typedef struct {
+    int64_t take;        /* pool index of the earliest waiting mate of b, now taken; -1: none */
+    int mates_waiting;   /* mates of b waiting (before the take) */
+    int mates_taken;     /* mates of b already taken */
+    int copies_taken;    /* copies of b (waiting for b's key, as b) already taken */
+} da_mate_match_t;
+
+/* Look at the reads named as b (hash h) and take the earliest waiting mate
+ * of b: it stays, taken, until its mate position is passed. */
+void da_mates_match(da_mates_t *m, const bam1_t *b, uint64_t h, da_mate_match_t *out);
+/* The pair of taken entry idx has been counted: keep only what later reads of
+ * its name are compared by (its bases and CIGAR are freed). */
+void da_mates_counted(da_mates_t *m, int64_t idx);
+/* The next waiting read whose mate should have started before pos, unlinked:
+ * its pool index, -1 none, or DA_ERR_NOMEM.  Taken reads are freed on the way. */
 int64_t da_mates_expired(da_mates_t *m, int64_t before);
 /* A taken or expired entry as a record whose core, name and CIGAR are those
  * of the read, valid until the next call or da_mates_release.  *packed: its
@@ -142,7 +181,7 @@ const bam1_t *da_mates_record(da_mates_t *m, int64_t idx, const uint8_t **packed
 int da_mates_release(da_mates_t *m, int64_t idx);
 
 /* Read the next record of a spill file into buf (as da_mates_record gives
- * it): 1, 0 at the end, or an error code. */
+ * it, with its seq and state in buf->raw): 1, 0 at the end, or an error code. */
 int da_mates_read(da_mates_t *m, FILE *fp, da_mate_buf_t *buf, da_error_t *err);
 void da_mate_buf_free(da_mate_buf_t *buf);
 

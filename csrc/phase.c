@@ -145,6 +145,29 @@ static int check_input(const da_reader_t *rd, const da_phase_site_t *sites, int6
     return DA_OK;
 }
 
+/* The index must be this file's (as counting checks it) on every contig with a site. */
+static int check_index(da_reader_t *rd, const da_phase_site_t *sites, int64_t nsites, da_error_t *err)
+{
+    int nref = sam_hdr_nref(rd->hdr);
+    int32_t *tids = malloc(sizeof *tids * (size_t)(nref > 0 ? nref : 1));
+    char *seen = calloc((size_t)(nref > 0 ? nref : 1), 1);
+    int n = 0, rc;
+    if (!tids || !seen) {
+        free(tids);
+        free(seen);
+        return da_fail(err, DA_ERR_NOMEM, "%s: out of memory", rd->path);
+    }
+    for (int64_t i = 0; i < nsites; i++)
+        if (!seen[sites[i].tid]) {
+            seen[sites[i].tid] = 1;
+            tids[n++] = sites[i].tid;
+        }
+    rc = da_reader_check_index(rd, tids, n, err);
+    free(tids);
+    free(seen);
+    return rc;
+}
+
 /* Sorted active sites and the partner lists. */
 static int build_sites(ph_t *p, const da_phase_site_t *sites, int64_t nsites, const int64_t *pa,
                        const int64_t *pb, int64_t npairs)
@@ -652,13 +675,14 @@ int da_phase_count(const char *path, const char *ref_path, const da_phase_site_t
     if (rc) goto done;
     rd_open = 1;
     if ((rc = check_input(&rd, sites, nsites, pair_a, pair_b, npairs, err))) goto done;
+    if ((rc = check_index(&rd, sites, nsites, err))) goto done;
     if ((rc = build_sites(&p, sites, nsites, pair_a, pair_b, npairs))) {
         rc = da_fail(err, rc, "%s: out of memory", path);
         goto done;
     }
     p.wait = kh_init(da_ph_wait);
     b = bam_init1();
-    rc = da_stream_init(&st, &rd, 0);
+    rc = da_stream_init(&st, &rd, 0, 0);   /* phase pairs mates by name itself: no context reads */
     st_open = 1;
     if (rc || !p.wait || !b) {
         rc = da_fail(err, DA_ERR_NOMEM, "%s: out of memory", path);

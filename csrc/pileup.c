@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "indel_table.h"
 #include "stream.h"
 
 /* Decoded records go from the worker that read them to the one that counts
@@ -219,7 +220,8 @@ static int decode_batch(worker_t *wk, batch_t *b)
          * waiting mates, on top of it. */
         size_t budget = q->job->params.mate_memory;
         wk->stream_ready = 1;
-        if (da_stream_init(&wk->stream, &wk->reader, budget > 1 ? budget / 2 : budget))
+        if (da_stream_init(&wk->stream, &wk->reader, budget > 1 ? budget / 2 : budget,
+                           q->job->params.merge_mates))
             return da_fail(&s->err, DA_ERR_NOMEM, "out of memory");
     }
     if (wk->fresh) {
@@ -505,6 +507,7 @@ int da_pileup(const da_job_t *job, da_result_t *res, da_error_t *err)
     if ((rc = da_reader_open(&workers[0].reader, job->path, job->ref_path, q.extra_threads, err)))
         goto out;
     workers[0].reader_open = 1;
+    if ((rc = da_reader_check_index(&workers[0].reader, job->tid, job->n_regions, err))) goto out;
     if (split_runs(&q, &workers[0].reader)) {
         rc = da_fail(err, DA_ERR_NOMEM, "out of memory");
         goto out;

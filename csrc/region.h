@@ -14,6 +14,8 @@ typedef struct {
     sam_hdr_t *hdr;
     hts_idx_t *idx;
     const char *path;
+    const char *ref_path;    /* CRAM: the reference FASTA, else NULL */
+    uint64_t data_start;     /* virtual offset of the first record (BAM) */
 } da_reader_t;
 
 /* Open path (BAM or CRAM; CRAM needs ref_path), check the EOF marker, read
@@ -23,10 +25,22 @@ int da_reader_open(da_reader_t *r, const char *path, const char *ref_path,
                    int extra_threads, da_error_t *err);
 void da_reader_close(da_reader_t *r);
 
+/* Does the index belong to this BAM?  An index of another file points at
+ * other places, so for each of the contigs tids[0..n) the records the index
+ * places first on it, and the ones after its last, must be where the file
+ * has them: the first record of that contig, and the first record of the
+ * next contig the index has records of (or unplaced reads, or the end).  A
+ * contig the index has no records of must have none in the file either.
+ * DA_OK or DA_ERR_INDEX (err says where they disagree); CRAM: DA_OK.  Moves
+ * the read position (seek before reading on). */
+int da_reader_check_index(da_reader_t *r, const int32_t *tids, int n, da_error_t *err);
+
 /* Iterator over records overlapping [beg, end) of contig tid. */
 hts_itr_t *da_reader_query(da_reader_t *r, int tid, int64_t beg, int64_t end, da_error_t *err);
 
-/* Next record: 1 when b holds a record, 0 at the end, < 0 error code. */
+/* Next record: 1 when b holds a record, 0 at the end, < 0 error code.  CRAM
+ * data that cannot be decoded is reported with its reason where the
+ * reference shows it (no such sequence, another length or MD5). */
 int da_reader_next(da_reader_t *r, hts_itr_t *itr, bam1_t *b, da_error_t *err);
 
 /* Sequential access to a BAM (not CRAM). */

@@ -65,6 +65,7 @@ typedef struct {
     span_t *spans;          /* scratch: the junction spans of one fragment */
     int nspans, mspans;
     uint8_t *plain;         /* scratch: 1 where a position takes the inline path */
+    uint32_t seq;           /* arrival number of the next read that may meet a mate */
 } walker_t;
 
 /* ------------------------------------------------------------------ CIGAR walk */
@@ -178,6 +179,7 @@ static int read_to_obs(walker_t *w, const bam1_t *b, const uint8_t *packed, read
     *hi = z;
     ro->n_ind = 0;
     int64_t rpos = pos, qpos = 0;
+    int64_t shift = 0;  /* pad_shifts_query: P lengths so far; bases are read at qpos + shift */
     int ref_seen = 0;
     for (uint32_t i = 0; i < ncig; i++) {
         int op = bam_cigar_op(cigar[i]);
@@ -191,12 +193,19 @@ static int read_to_obs(walker_t *w, const bam1_t *b, const uint8_t *packed, read
                                bam_get_qname(b));
             int64_t s = rpos > a ? rpos : a, e = rpos + len < z ? rpos + len : z;
             if (s < e) {
-                int64_t q = qpos + (s - rpos), k = s - beg, n = e - s;
+                int64_t q = qpos + shift + (s - rpos), k = s - beg, n = e - s;
                 uint8_t *osym = ro->sym + k, *oqual = ro->qual + k;
                 memset(ro->flags + k, 0, (size_t)n);
-                if (packed) {
+                int64_t past = q + n - b->core.l_qseq;  /* bases a P shifted past the sequence */
+                if (past > 0) {
+                    if (past > n) past = n;
+                    n -= past;
+                    memset(osym + n, SYM_NONE, (size_t)past);
+                    memset(oqual + n, 0, (size_t)past);
+                }
+                if (n > 0 && packed) {
                     unpack_bases(packed + q, osym, oqual, n);
-                } else {
+                } else if (n > 0) {
                     seq_to_sym(seq, q, osym, n);
                     if (missing_qual) memset(oqual, QUAL_MISSING, (size_t)n);
                     else memcpy(oqual, qual + q, (size_t)n);
@@ -212,8 +221,8 @@ static int read_to_obs(walker_t *w, const bam1_t *b, const uint8_t *packed, read
                 return da_fail(err, DA_ERR_CORRUPT, "read %s: CIGAR longer than its sequence",
                                bam_get_qname(b));
             if (ref_seen && ref_op_follows(cigar, ncig, i)) {
-                if (rpos - 1 >= a && rpos - 1 < z) {
-                    if (add_indel_obs(ro, rpos - 1, (int32_t)len, (int32_t)qpos))
+                if (rpos - 1 >= a && rpos - 1 < z && qpos + shift + len <= b->core.l_qseq) {
+                    if (add_indel_obs(ro, rpos - 1, (int32_t)len, (int32_t)(qpos + shift)))
                         return da_fail(err, DA_ERR_NOMEM, "out of memory");
                     ro->flags[rpos - 1 - beg] |= OBS_INS;
                 }
@@ -243,8 +252,10 @@ static int read_to_obs(walker_t *w, const bam1_t *b, const uint8_t *packed, read
             *clipped += (uint64_t)len;
             qpos += len;
             break;
-        case BAM_CHARD_CLIP:
         case BAM_CPAD:
+            if (w->par->pad_shifts_query) shift += len;
+            break;
+        case BAM_CHARD_CLIP:
             break;
         default:
             return da_fail(err, DA_ERR_CORRUPT, "read %s: unsupported CIGAR operation %d",
@@ -392,10 +403,17 @@ static int count_merged(walker_t *w, const bam1_t *bx, const read_obs_t *rx, con
     return rc;
 }
 
+/* Is b a context read: one that does not reach the chunk, delivered only so
+ * that the reads of its name pair as they do in the whole file (stream.h)? */
+static int is_context(const walker_t *w, const bam1_t *b)
+{
+    return b->core.pos < w->ch->beg && bam_endpos(b) <= w->ch->beg;
+}
+
 /* Is this read's alignment counted in this chunk's read statistics? */
 static int owns(const walker_t *w, const bam1_t *b)
 {
-    return b->core.pos >= w->ch->own_from;
+    return b->core.pos >= w->ch->own_from && !is_context(w, b);
 }
 
 /* Does the read align a base or a deletion at reference position pos?
@@ -681,7 +699,7 @@ static int flush_pending(walker_t *w, da_mates_t *m, int64_t before, da_error_t 
         if (rc) return rc;
         if (da_mates_release(m, idx)) return da_fail(err, DA_ERR_NOMEM, "out of memory");
     }
-    return DA_OK;
+    return idx < -1 ? da_fail(err, DA_ERR_NOMEM, "out of memory") : DA_OK;
 }
 
 /* Reason a read is not used, or -1 if it is. */
@@ -698,45 +716,63 @@ static int read_drop_reason(const walker_t *w, const bam1_t *b)
     return -1;
 }
 
-/* Should this read wait for an overlapping mate that comes later in the file? */
+/* May b have a mate to merge with: paired, primary, mapped, its mate mapped
+ * on the same contig? */
+static int mergeable(const bam1_t *b)
+{
+    const bam1_core_t *c = &b->core;
+    return (c->flag & BAM_FPAIRED) && !(c->flag & (BAM_FMUNMAP | BAM_FUNMAP | BAM_FSECONDARY | BAM_FSUPPLEMENTARY)) &&
+           c->mtid == c->tid;
+}
+
+/* Should this mergeable read wait for an overlapping mate that comes later in the file? */
 static int waits_for_mate(const walker_t *w, const bam1_t *b, int64_t end)
 {
     const bam1_core_t *c = &b->core;
-    return w->par->merge_mates && (c->flag & BAM_FPAIRED) && !(c->flag & BAM_FMUNMAP) &&
-           !(c->flag & (BAM_FSUPPLEMENTARY | BAM_FSECONDARY | BAM_FUNMAP)) &&
-           c->mtid == c->tid && c->mpos >= c->pos && c->mpos < end && c->mpos < w->ch->end;
+    return c->mpos >= c->pos && c->mpos < end && c->mpos < w->ch->end;
 }
 
 /* Hash of b's name when b may meet its mate in the pending table, else 0. */
 static uint64_t mate_hash(const walker_t *w, const bam1_t *b)
 {
-    return w->par->merge_mates && (b->core.flag & BAM_FPAIRED) ? da_name_hash(bam_get_qname(b)) : 0;
+    return w->par->merge_mates && mergeable(b) ? da_name_hash(bam_get_qname(b)) : 0;
 }
 
-/* Count a used read b (mate_hash h; packed: its bases when it comes from a
- * spill file, or NULL): merged with its waiting mate, queued for a mate still
- * to come, sent to its partition's spill file, or alone. */
+/* Count a used read b (mate_hash h, arrival number seq; packed: its bases
+ * when it comes from a spill file, or NULL): merged with the earliest of its
+ * waiting mates, queued for a mate still to come, sent to its partition's
+ * spill file, or alone.  A read whose mate starts at or before it and that
+ * meets copies -- more than one of its mates came before it, or the only one
+ * was taken by a copy of it -- is counted as an ambiguous mate. */
 static int pair_or_count(walker_t *w, da_mates_t *m, const bam1_t *b, const uint8_t *packed, uint64_t h,
-                         da_error_t *err)
+                         uint32_t seq, da_error_t *err)
 {
     if (h) {
         FILE *spill = da_mates_spill_of(m, h);
-        if (spill) return da_mates_write(m, spill, b, packed, err);
-        int64_t idx = da_mates_take(m, b, h);
-        if (idx >= 0) {
+        if (spill) return da_mates_write(m, spill, b, packed, seq, 0, err);
+        da_mate_match_t mt;
+        da_mates_match(m, b, h, &mt);
+        int own = owns(w, b);
+        if (own && b->core.mpos <= b->core.pos) {
+            int came = mt.mates_waiting + mt.mates_taken + mt.copies_taken;
+            if (came >= 2 || (came == 1 && mt.mates_waiting == 0)) w->res->read_stats[DA_READ_AMBIGUOUS_MATES]++;
+        }
+        if (mt.take >= 0) {
             const uint8_t *first_packed;
-            const bam1_t *first = da_mates_record(m, idx, &first_packed);
+            const bam1_t *first = da_mates_record(m, mt.take, &first_packed);
             int rc = count_pair(w, first, first_packed, b, packed, err);
             if (rc) return rc;
-            if (owns(w, b)) w->res->read_stats[DA_READ_MATES_MERGED] += 2;
-            return da_mates_release(m, idx) ? da_fail(err, DA_ERR_NOMEM, "out of memory") : DA_OK;
+            if (own && !is_context(w, first)) w->res->read_stats[DA_READ_MATES_MERGED] += 2;
+            /* the mate stays in the table, taken, until its mate position is passed */
+            da_mates_counted(m, mt.take);
+            return DA_OK;
         }
-        if (waits_for_mate(w, b, bam_endpos(b))) return da_mates_add(m, b, packed, h, err);
+        if (waits_for_mate(w, b, bam_endpos(b))) return da_mates_add(m, b, packed, h, seq, 0, err);
     }
     return count_read(w, b, packed, err);
 }
 
-/* Count (or queue) b, whose mate_hash is h. */
+/* Count (or queue) b, whose mate_hash is h.  A context read only meets its mates. */
 static int process(walker_t *w, da_mates_t *m, const bam1_t *b, uint64_t h, da_error_t *err)
 {
     int own = owns(w, b);
@@ -747,11 +783,13 @@ static int process(walker_t *w, da_mates_t *m, const bam1_t *b, uint64_t h, da_e
         return DA_OK;
     }
     if (own) w->res->read_stats[DA_READ_USED]++;
-    return pair_or_count(w, m, b, NULL, h, err);
+    if (!h && is_context(w, b)) return DA_OK;
+    return pair_or_count(w, m, b, NULL, h, h ? w->seq++ : 0, err);
 }
 
 /* After the walk: pair the reads of every partition that went to disk, by
- * replaying its file (in coordinate order) through a table one level down. */
+ * replaying its file (in arrival order) through a table one level down: the
+ * reads that were in the table go back as they were, the others arrive. */
 static int replay_spills(walker_t *w, da_mates_t *m, da_error_t *err)
 {
     da_mates_release_memory(m);  /* empty by now: the replay gets the budget */
@@ -768,8 +806,13 @@ static int replay_spills(walker_t *w, da_mates_t *m, da_error_t *err)
                          m->tmpdir);
         int got = 0;
         while (!rc && (got = da_mates_read(m, fp, &buf, err)) > 0) {
+            uint64_t h = da_name_hash(bam_get_qname(&buf.b));
             rc = flush_pending(w, &sub, buf.b.core.pos, err);
-            if (!rc) rc = pair_or_count(w, &sub, &buf.b, buf.packed, da_name_hash(bam_get_qname(&buf.b)), err);
+            if (rc) break;
+            if (buf.raw->state & DA_WAIT_MOVED)
+                rc = da_mates_add(&sub, &buf.b, buf.packed, h, buf.raw->seq, buf.raw->state, err);
+            else
+                rc = pair_or_count(w, &sub, &buf.b, buf.packed, h, buf.raw->seq, err);
         }
         if (!rc && got < 0) rc = got;
         if (!rc) rc = flush_pending(w, &sub, INT64_MAX, err);

@@ -16,6 +16,7 @@
 
 #include "counts.h"
 #include "da_error.h"
+#include "indel_table.h"
 
 typedef struct {
     int min_mapq;           /* reads with MAPQ below are dropped */
@@ -27,6 +28,11 @@ typedef struct {
                              * whole name partitions move to temporary files; records kept
                              * for the next chunk get half as much again; 0: no limit */
     const char *tmpdir;     /* where those files go (NULL: /tmp) */
+    int pad_shifts_query;   /* 1: as pysam's get_aligned_pairs (count_coverage), a CIGAR P
+                             * moves the query offset on by its length, so later bases are
+                             * read shifted and those shifted past the sequence end are not
+                             * counted; the CIGAR is still checked against the sequence
+                             * without the shift.  0: P consumes nothing (SAM) */
 } da_params_t;
 
 typedef struct {
@@ -50,9 +56,11 @@ typedef struct {
 } da_chunk_result_t;
 
 /* The walk of one chunk: its records are fed in file order (those an index
- * query for the chunk returns), in batches, possibly by different threads
- * one after another; then it is ended.  Results go to the chunk's slices of
- * the count arrays and to res. */
+ * query for the chunk returns, and with mates merged the context records of
+ * stream.h: reads ending before the chunk that only meet their mates, never
+ * counted), in batches, possibly by different threads one after another;
+ * then it is ended.  Results go to the chunk's slices of the count arrays
+ * and to res. */
 typedef struct da_walk da_walk_t;
 
 /* Start a walk of ch into res (zeroed, its indel table initialised).

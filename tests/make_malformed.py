@@ -50,17 +50,17 @@ def reference_seq(length: int = CONTIG_LEN, seed: int = 7) -> str:
 
 # ---------------------------------------------------------------- BGZF / BAM encoding
 
-def bgzf_block(data: bytes) -> bytes:
+def bgzf_block(data: bytes, level: int = 6) -> bytes:
     """One BGZF block holding ``data`` (at most 64 KiB)."""
-    comp = zlib.compressobj(6, zlib.DEFLATED, -15)
+    comp = zlib.compressobj(level, zlib.DEFLATED, -15)
     payload = comp.compress(data) + comp.flush()
     bsize = len(payload) + 25
     header = struct.pack("<BBBBIBBHBBHH", 0x1F, 0x8B, 8, 4, 0, 0, 0xFF, 6, ord("B"), ord("C"), 2, bsize)
     return header + payload + struct.pack("<II", zlib.crc32(data) & 0xFFFFFFFF, len(data))
 
 
-def bgzf(data: bytes, eof: bool = True) -> bytes:
-    blocks = [bgzf_block(data[i:i + BLOCK_PAYLOAD]) for i in range(0, len(data), BLOCK_PAYLOAD)]
+def bgzf(data: bytes, eof: bool = True, level: int = 6) -> bytes:
+    blocks = [bgzf_block(data[i:i + BLOCK_PAYLOAD], level) for i in range(0, len(data), BLOCK_PAYLOAD)]
     return b"".join(blocks) + (EOF_BLOCK if eof else b"")
 
 
@@ -96,9 +96,11 @@ def ref_len(ops: list[tuple[int, int]]) -> int:
 
 
 def bam_record(name: str, flag: int, tid: int, pos: int, mapq: int, cigar: str | list[tuple[int, int]],
-               seq: str, qual: bytes | None = None, *, l_seq: int | None = None) -> bytes:
-    """Encode one BAM record.  ``l_seq`` overrides the stored sequence length
-    field without changing the bytes that follow (to forge inconsistent records)."""
+               seq: str, qual: bytes | None = None, *, l_seq: int | None = None,
+               mate: tuple[int, int] = (-1, -1)) -> bytes:
+    """Encode one BAM record (``mate``: its mate's contig id and position).
+    ``l_seq`` overrides the stored sequence length field without changing the
+    bytes that follow (to forge inconsistent records)."""
     ops = parse_cigar(cigar) if isinstance(cigar, str) else cigar
     qual = qual if qual is not None else bytes([30] * len(seq))
     codes = {c: i for i, c in enumerate("=ACMGRSVTWYHKDBN")}
@@ -109,7 +111,7 @@ def bam_record(name: str, flag: int, tid: int, pos: int, mapq: int, cigar: str |
         packed.append(hi << 4 | lo)
     end = pos + max(ref_len(ops), 1)
     body = struct.pack("<iiBBHHHiiii", tid, pos, len(name) + 1, mapq, reg2bin(max(pos, 0), max(end, 1)),
-                       len(ops), flag, len(seq) if l_seq is None else l_seq, -1, -1, 0)
+                       len(ops), flag, len(seq) if l_seq is None else l_seq, mate[0], mate[1], 0)
     body += name.encode() + b"\0"
     body += b"".join(struct.pack("<I", n << 4 | op) for op, n in ops)
     body += bytes(packed) + qual
@@ -125,8 +127,8 @@ def good_records(ref: str, n: int = 3000, read_len: int = 50) -> list[bytes]:
     return out
 
 
-def write_bam(path: Path, header: bytes, records: list[bytes], eof: bool = True) -> Path:
-    path.write_bytes(bgzf(header + b"".join(records), eof=eof))
+def write_bam(path: Path, header: bytes, records: list[bytes], eof: bool = True, level: int = 6) -> Path:
+    path.write_bytes(bgzf(header + b"".join(records), eof=eof, level=level))
     return path
 
 
@@ -137,11 +139,13 @@ def index(path: Path) -> Path:
 
 def twin(path: Path, header: bytes, good: list[bytes], bad: list[bytes]) -> Path:
     """Write ``good`` to path, index it, then overwrite path with ``bad`` (same
-    byte layout) and freshen the index so only the records are wrong."""
+    byte layout) and freshen the index so only the records are wrong.  Both
+    are stored uncompressed (deflate level 0), so that the compressed blocks,
+    and every offset the index holds, are the same in both files."""
     assert [len(r) for r in good] == [len(r) for r in bad], "twin records must keep the byte layout"
-    write_bam(path, header, good)
+    write_bam(path, header, good, level=0)
     bai = index(path)
-    write_bam(path, header, bad)
+    write_bam(path, header, bad, level=0)
     os.utime(bai)
     return path
 
@@ -285,7 +289,7 @@ def make_corpus(outdir: str | os.PathLike[str]) -> list[dict]:
     wrong_idx = out / "wrong_index.bam"
     wrong_idx.write_bytes(data)
     shutil.copy(str(other) + ".bai", str(wrong_idx) + ".bai")
-    add("index_of_other_bam", wrong_idx, "any", "fresh index that belongs to a different BAM",
+    add("index_of_other_bam", wrong_idx, "IndexFileError", "fresh index that belongs to a different BAM",
         risky=True)
 
     # -------- sort order

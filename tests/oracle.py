@@ -213,18 +213,61 @@ def _overlaps(o: ReadObs, beg: int, end: int) -> bool:
     return o.start < end and o.end > beg
 
 
-def _is_pair(f, s, fo: ReadObs) -> bool:
-    """Would read f (earlier in the file) wait for s, and does s complete it?"""
-    ff = f.flag
-    bits_f, bits_s = ff & 0xC0, s.flag & 0xC0
-    partner = {0x40: 0x80, 0x80: 0x40}.get(bits_f, bits_f)
-    return (bool(ff & 0x1) and not ff & 0x8 and not ff & (0x800 | 0x100 | 0x4)
-            and bool(s.flag & 0x1)
-            and f.next_reference_id == f.reference_id == s.reference_id
-            and f.next_reference_start >= f.reference_start
-            and f.next_reference_start < fo.end
-            and f.next_reference_start == s.reference_start
-            and bits_s == partner and f.query_name == s.query_name)
+# ---------------------------------------------------------------- mates
+#
+# The rule, for the whole file (csrc/mates.h): two used reads are mates when
+# they have the same name, one is read 1 and the other read 2 (or both
+# neither / both), both are primary, mapped and on the same contig as their
+# mate, each one's mate position is the other's position and each one's
+# mate-reverse flag is the other's reverse flag.  Their overlap is merged
+# when the earlier one (in the file) reaches its mate's start.  Reads are
+# taken in file order: a read takes the earliest read still waiting that is
+# its mate; if none is, it waits itself when it reaches its mate's start.
+# Copies (same name, contig, positions and those flags) thus pair first in,
+# first out.  A read whose mate starts at or before it counts as an
+# ambiguous mate when more than one of its mates came before it, or the only
+# one had been taken by a copy of it.
+
+def _mergeable(r: pysam.AlignedSegment) -> bool:
+    f = r.flag
+    return bool(f & 0x1) and not f & (0x4 | 0x8 | 0x100 | 0x800) and r.next_reference_id == r.reference_id
+
+
+def _key(r: pysam.AlignedSegment) -> tuple:
+    """What mates and copies are told apart by."""
+    f = r.flag
+    return (r.query_name, r.reference_id, r.reference_start, r.next_reference_start, f & 0xC0,
+            bool(f & 0x10), bool(f & 0x20))
+
+
+def _mate_key(r: pysam.AlignedSegment) -> tuple:
+    """The key of r's mates."""
+    f = r.flag
+    bits = {0x40: 0x80, 0x80: 0x40}.get(f & 0xC0, f & 0xC0)
+    return (r.query_name, r.reference_id, r.next_reference_start, r.reference_start, bits,
+            bool(f & 0x20), bool(f & 0x10))
+
+
+def pair_mates(reads) -> tuple[dict, int]:
+    """reads: (read, ReadObs, seen) of the used reads of one contig, in file
+    order.  Returns ({index: partner index}, ambiguous mates among seen reads)."""
+    waiting = defaultdict(list)    # key -> [index, taken] in arrival order
+    partner_of, ambiguous = {}, 0
+    for idx, (read, o, seen) in enumerate(reads):
+        if not _mergeable(read):
+            continue
+        mates = waiting.get(_mate_key(read), [])
+        live = [e for e in mates if not e[1]]
+        if seen and read.next_reference_start <= read.reference_start:
+            came = len(mates) + sum(e[1] for e in waiting.get(_key(read), []))
+            if came >= 2 or (came == 1 and not live):
+                ambiguous += 1
+        if live:
+            live[0][1] = True
+            partner_of[idx], partner_of[live[0][0]] = live[0][0], idx
+        elif read.reference_start <= read.next_reference_start < o.end:
+            waiting[_key(read)].append([idx, False])
+    return partner_of, ambiguous
 
 
 def count_oracle(bam: str, regions, *, reference: dict | None = None, min_mapq=0, min_bq=6,
@@ -253,60 +296,41 @@ def count_oracle(bam: str, regions, *, reference: dict | None = None, min_mapq=0
     with pysam.AlignmentFile(bam, "rb") as af:
         for contig, ivals in by_contig.items():
             in_region = set(p for b, e in ivals for p in range(b, e))
-            reads = []
+            reads = []      # every used read of the contig (pairs are made over the whole file)
             for read in af.fetch(contig):
                 if read.reference_id < 0:
                     continue
                 o = read_obs(read) if not read.is_unmapped else ReadObs(
                     start=read.reference_start, end=read.reference_start + 1)
-                if not any(_overlaps(o, b, e) for b, e in ivals):
-                    continue
-                reads.append((read, o))
-            used = []
-            for read, o in reads:
-                read_stats["seen"] += 1
+                seen = any(_overlaps(o, b, e) for b, e in ivals)
                 why = drop_reason(read, flag_exclude, min_mapq)
-                if why:
-                    read_stats[why] += 1
-                else:
-                    read_stats["used"] += 1
-                    used.append((read, o))
-            # pair up used reads (file order: f before s)
-            partner_of = {}
-            if merge_mates:
-                waiting = {}
-                for idx, (read, o) in enumerate(used):
-                    if read.flag & 0x1:
-                        key = (read.query_name, {0x40: 0x80, 0x80: 0x40}.get(read.flag & 0xC0, read.flag & 0xC0),
-                               read.reference_start)
-                        j = waiting.pop(key, None)
-                        if j is not None and _is_pair(used[j][0], read, used[j][1]):
-                            partner_of[j], partner_of[idx] = idx, j
-                            # reported when the mates' overlap span reaches into a region
-                            lo, hi = o.start, min(o.end, used[j][1].end)
-                            if any(b < hi and e > lo for b, e in ivals):
-                                read_stats["mates_merged"] += 2
-                            continue
-                    fo = o
-                    ff = read.flag
-                    if (ff & 0x1 and not ff & 0x8 and not ff & 0x904
-                            and read.next_reference_id == read.reference_id
-                            and read.reference_start <= read.next_reference_start < fo.end):
-                        waiting[(read.query_name, ff & 0xC0, read.next_reference_start)] = idx
-            for idx, (read, o) in enumerate(used):
-                if idx in partner_of and partner_of[idx] < idx:
-                    continue
-                # soft clips: once per used read
-                t.base_stats["soft_clipped"] += o.clipped
+                if seen:
+                    read_stats["seen"] += 1
+                    read_stats[why or "used"] += 1
+                if not why:
+                    reads.append((read, o, seen))
+            partner_of, ambiguous = pair_mates(reads) if merge_mates else ({}, 0)
+            read_stats["ambiguous_mates"] += ambiguous
+            for idx, (read, o, seen) in enumerate(reads):
+                j = partner_of.get(idx)
+                if j is not None and j < idx:
+                    continue        # counted with its mate
                 strand = 1 if read.is_reverse else 0
-                if idx not in partner_of:
+                if j is None:
+                    if not seen:
+                        continue
+                    t.base_stats["soft_clipped"] += o.clipped
                     t.junctions(contig, in_region, o, strand)
                     for p in sorted(set(o.sym) | set(o.ins) | set(o.dels)):
                         if p in in_region:
                             t.solo(contig, p, o, strand)
                     continue
-                mate, mo = used[partner_of[idx]]
-                t.base_stats["soft_clipped"] += mo.clipped
+                mate, mo, mate_seen = reads[j]
+                # reported when the mates' overlap span reaches into a region
+                lo, hi = mo.start, min(mo.end, o.end)
+                if any(b < hi and e > lo for b, e in ivals):
+                    read_stats["mates_merged"] += 2
+                t.base_stats["soft_clipped"] += o.clipped * seen + mo.clipped * mate_seen
                 if (mate.flag & 0x40) and not (read.flag & 0x40):
                     (bx, ox), (by, oy) = (mate, mo), (read, o)
                 else:

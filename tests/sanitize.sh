@@ -35,7 +35,7 @@ case "$kind" in
              title="AddressSanitizer + UBSan"; default_report=sanitize.md; default_tests=(.) ;;
     thread)  bdir="$here/build/sanitize-thread"; define=thread; runtime=libtsan.so; marker=__tsan_init
              title="ThreadSanitizer"; default_report=sanitize-thread.md
-             default_tests=(test_determinism.py test_stream.py test_pileup_oracle.py test_mate_spill.py
+             default_tests=(test_determinism.py test_reentrant.py test_repeated_names.py test_stream.py test_pileup_oracle.py test_mate_spill.py
                             test_pileup_errors.py test_pileup_deep.py) ;;
     *) echo "sanitize.sh: SANITIZER must be address or thread, not $kind" >&2; exit 2 ;;
 esac

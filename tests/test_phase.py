@@ -1,6 +1,6 @@
 """Tests of deepamp.phase: exact fragment tables on hand-written SAM, the one-pass kernel
 against the per-pair reference (tests/phase_oracle.py) on random BAMs and random site
-sets, the read rule against deepamp.pileup.count, the cis/trans test against hand and
+sets, the read rule against deepamp.counting.bam.count, the cis/trans test against hand and
 brute-force counts, simulated end-to-end cases, the CLI and bad input."""
 
 from __future__ import annotations
@@ -307,7 +307,7 @@ def test_kernel_matches_reference_on_simulated_amplicons(amplicon_bam):
 
 
 def test_read_rule_is_the_counting_rule(amplicon_bam, tmp_path):
-    """At every site, the fragments' symbols are the merged counts of deepamp.pileup.count
+    """At every site, the fragments' symbols are the merged counts of deepamp.counting.bam.count
     (same defaults), and the reads overlapping it are count()'s read statistics of that base."""
     bam, v, _ = amplicon_bam
     with Reference(str(REF)) as ref:

@@ -3,6 +3,7 @@ random BAMs, and count_coverage against pysam's count_coverage."""
 from __future__ import annotations
 
 import random
+import re
 
 import numpy as np
 import pysam
@@ -144,8 +145,8 @@ def random_bam(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def random_bam_nopad(tmp_path_factory):
-    """pysam's count_coverage (0.24) steps the query offset on CIGAR P, which
-    consumes neither sequence; compare count_coverage on BAMs without P."""
+    """Without CIGAR P, every read's bases are defined for pysam's
+    count_coverage too, so whole windows compare (with P: below)."""
     return sam_to_bam(tmp_path_factory.mktemp("cov"), random_sam(4321, pad=False))
 
 
@@ -253,3 +254,78 @@ def test_count_coverage_matches_pysam(random_bam_nopad, threshold, callback, win
     assert sum(int(np.sum(w)) for w in want) > 300
     for g, w in zip(got, want):
         np.testing.assert_array_equal(np.asarray(g, dtype=np.int64), np.asarray(w, dtype=np.int64))
+
+
+def _pysam_count_coverage(bam, contig, start, stop, read_callback="all", **kw):
+    """pysam's arrays and how many reads with a CIGAR P it counted in the
+    window; None where pysam has no defined answer: a P moved its query offset
+    past the sequence end inside the window (pysam's count_coverage then reads
+    past the end of the sequence string, or raises IndexError on the quality
+    array)."""
+    with pysam.AlignmentFile(bam) as af:
+        padded = 0
+        for r in af.fetch(contig, start, stop):
+            if read_callback == "all" and r.flag & 0x704 or r.query_sequence is None:
+                continue
+            in_window = [q for q, p in r.get_aligned_pairs(True) if start <= p < stop]
+            if any(q >= len(r.query_sequence) for q in in_window):
+                return None, 0
+            padded += bool(in_window) and "P" in r.cigarstring
+        return af.count_coverage(contig, start, stop, read_callback=read_callback, **kw), padded
+
+
+PAD_WINDOWS = [("chrA", b, b + 30) for b in range(40, 1_000, 30)] + \
+              [("chrA", b, b + 30) for b in range(17_300, 17_450, 30)] + \
+              [("chrB", b, b + 30) for b in list(range(0, 120, 30)) + list(range(2_900, 3_000, 30))]
+
+
+@pytest.mark.parametrize("threshold,callback", [(0, "all"), (15, "all"), (30, "nofilter")])
+def test_count_coverage_with_pads_matches_pysam(random_bam, threshold, callback):
+    """CIGAR P consumes neither query nor reference, but pysam's count_coverage
+    (get_aligned_pairs) steps its query offset over it, so the bases after a P
+    are read shifted.  deepamp returns the same numbers wherever pysam's are
+    defined."""
+    bam, _, _ = random_bam
+    answered = padded = 0
+    for contig, start, stop in PAD_WINDOWS:
+        want, n_padded = _pysam_count_coverage(bam, contig, start, stop, quality_threshold=threshold,
+                                               read_callback=callback)
+        if want is None:
+            continue
+        got = pileup.count_coverage(bam, contig, start, stop, quality_threshold=threshold,
+                                    read_callback=callback)
+        answered += 1
+        padded += n_padded
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(np.asarray(g, dtype=np.int64), np.asarray(w, dtype=np.int64))
+    assert answered >= 10 and padded >= 20, (answered, padded)
+
+
+# P in every position a CIGAR can hold it, alone and next to clips and indels.
+PAD_CIGARS = ["3P20M", "20M2P15M", "5S1P20M", "10M1P2I10M", "10M2I1P10M", "10M1P3D10M", "8M3D2P8M",
+              "12M1P1P12M", "2H4S3P10M4P10M", "10M5N2P10M", "15M4P", "15M2P3S", "6M1P6M1P6M1P6M",
+              "25M40P5M", "1P1M1P1M1P1M1P20M", "10M3P4S", "10M2P1I5M4S"]
+
+
+def test_count_coverage_pad_configurations_match_pysam(tmp_path):
+    rng = random.Random(8)
+    lines = []
+    for i, cigar in enumerate(PAD_CIGARS):
+        qlen = sum(int(n) for n, op in re.findall(r"(\d+)([MIDNSHP=X])", cigar) if op in "MIS=X")
+        for k in range(6):
+            seq = "".join(rng.choice("ACGT") for _ in range(qlen))
+            qual = "".join(chr(33 + rng.choice([5, 20, 40])) for _ in range(qlen))
+            lines.append(f"p{i}_{k}\t{rng.choice([0, 16])}\tchrB\t{101 + 7 * i + k}\t60\t{cigar}\t*\t0\t0\t{seq}\t{qual}")
+    bam = sam_to_bam(tmp_path, sam_header(CONTIGS) + "\n".join(lines))
+    answered = 0
+    for start in range(95, 300, 5):
+        for threshold in (0, 25):
+            want, _ = _pysam_count_coverage(bam, "chrB", start, start + 5, quality_threshold=threshold)
+            got = pileup.count_coverage(bam, "chrB", start, start + 5, quality_threshold=threshold)
+            if want is None:
+                assert sum(int(np.sum(g)) for g in got) > 0     # counted, not refused
+                continue
+            answered += 1
+            for g, w in zip(got, want):
+                np.testing.assert_array_equal(np.asarray(g, dtype=np.int64), np.asarray(w, dtype=np.int64))
+    assert answered >= 40, answered

@@ -39,6 +39,7 @@ cdef extern from "walk.h" nogil:
         int merge_mates
         size_t mate_memory
         const char *tmpdir
+        int pad_shifts_query
 
 cdef extern from "pileup.h" nogil:
     enum:

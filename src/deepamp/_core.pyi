@@ -13,6 +13,12 @@ SYMBOLS: tuple[str, ...]
 READ_STATS: tuple[str, ...]
 BASE_STATS: tuple[str, ...]
 
+class HtslibSilenced:
+    """htslib logs nothing inside ``with``; nests across threads."""
+
+    def __enter__(self) -> "HtslibSilenced": ...
+    def __exit__(self, *exc: object) -> bool: ...
+
 def pileup(
     path: str,
     tids: Sequence[int] | npt.ArrayLike,
@@ -30,6 +36,7 @@ def pileup(
     qual_hist: bool = ...,
     mate_memory: int = ...,
     tmpdir: str | None = ...,
+    pad_shifts_query: bool = ...,
 ) -> dict[str, Any]:
     """Raw pileup: dict with counts (P, 7, 2) uint32, qual_hist (P, 64) uint32
     or None, junction (P, 2) uint32, read_stats, base_stats, and indel_* arrays."""

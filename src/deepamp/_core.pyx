@@ -17,7 +17,7 @@ NQUAL = DA_NQUAL
 CHUNK_LEN = DA_CHUNK_LEN
 SYMBOLS = ("A", "C", "G", "T", "N", "DEL", "INS")
 READ_STATS = ("seen", "used", "unmapped", "secondary", "supplementary", "qcfail",
-              "duplicate", "low_mapq", "no_sequence", "mates_merged")
+              "duplicate", "low_mapq", "no_sequence", "mates_merged", "ambiguous_mates")
 BASE_STATS = ("counted", "low_base_quality", "low_alt_base_quality", "no_quality",
               "overlap_merged", "overlap_discordant", "soft_clipped",
               "indel_overlap_discordant")
@@ -37,6 +37,42 @@ for _name, _value in (("DA_ERR_NOMEM", DA_ERR_NOMEM), ("DA_ERR_OPEN", DA_ERR_OPE
         raise ImportError(f"deepamp._status.{_name} != {_value} (csrc/da_error.h)")
 
 
+# htslib's log level is process-wide.  It is silenced while any call is in
+# the core (errors come back through da_error_t, not stderr) and restored by
+# the last call to leave, so calls from several threads never leave it off.
+# Only touched with the GIL held.
+cdef int _quiet_calls = 0
+cdef int _saved_log_level = 0
+
+
+cdef void _quiet_htslib():
+    global _quiet_calls, _saved_log_level
+    if _quiet_calls == 0:
+        _saved_log_level = hts_get_log_level()
+        hts_set_log_level(HTS_LOG_OFF)
+    _quiet_calls += 1
+
+
+cdef void _restore_htslib():
+    global _quiet_calls
+    _quiet_calls -= 1
+    if _quiet_calls == 0:
+        hts_set_log_level(_saved_log_level)
+
+
+cdef class HtslibSilenced:
+    """``with HtslibSilenced():`` htslib logs nothing inside (pysam calls that
+    report through exceptions); the same count as the core's calls."""
+
+    def __enter__(self):
+        _quiet_htslib()
+        return self
+
+    def __exit__(self, *exc):
+        _restore_htslib()
+        return False
+
+
 cdef int _raise(const da_error_t *err) except -1:
     """The one place where C status codes become Python exceptions."""
     cdef bytes msg = err.msg
@@ -47,10 +83,13 @@ cdef int _raise(const da_error_t *err) except -1:
 def pileup(str path, tids, begs, ends, refs, *, str reference_path=None,
            int min_mapq=0, int min_bq=0, int min_alt_bq=0,
            unsigned int flag_exclude=0xF04, bint merge_mates=True,
-           int threads=1, bint qual_hist=True, Py_ssize_t mate_memory=0, str tmpdir=None):
+           int threads=1, bint qual_hist=True, Py_ssize_t mate_memory=0, str tmpdir=None,
+           bint pad_shifts_query=False):
     """Count bases per position x symbol x strand over sorted, disjoint regions.
 
-    See :func:`deepamp.pileup.count` for the meaning of every argument; this
+    See :func:`deepamp.counting.bam.count` for the meaning of every argument;
+    ``pad_shifts_query`` reads bases after a CIGAR P as pysam's
+    count_coverage does (see :func:`deepamp.counting.bam.count_coverage`).  This
     function is the raw binding and returns a dict of numpy arrays.
     """
     cdef Py_ssize_t n = len(tids), i
@@ -108,6 +147,7 @@ def pileup(str path, tids, begs, ends, refs, *, str reference_path=None,
     job.params.merge_mates = merge_mates
     job.params.mate_memory = <size_t>mate_memory
     job.params.tmpdir = <const char *>btmp if btmp else NULL
+    job.params.pad_shifts_query = pad_shifts_query
     job.threads = threads
     job.counts = &counts_v[0, 0, 0]
     job.junction = &junction_v[0, 0]
@@ -116,13 +156,12 @@ def pileup(str path, tids, begs, ends, refs, *, str reference_path=None,
         hist_v = hist
         job.qual_hist = &hist_v[0, 0]
     cdef int rc
-    cdef int log_level = hts_get_log_level()
-    hts_set_log_level(HTS_LOG_OFF)   # errors are reported through err, not stderr
+    _quiet_htslib()
     try:
         with nogil:
             rc = da_pileup(&job, &res, &err)
     finally:
-        hts_set_log_level(log_level)
+        _restore_htslib()
         free(ref_ptrs)
     if rc != 0:
         _raise(&err)

@@ -52,7 +52,7 @@ ALLELES = ("ref", "alt", "other", "none")
 #: Columns of ``site_frags``: what a fragment shows at a site, then fragments whose two mates both covered it.
 SITE_OUTCOMES = ("ref", "alt", "other_base", "deletion", "n", "discordant", "low_base_quality",
                  "low_alt_base_quality", "no_quality", "both_mates")
-#: Columns of ``site_reads``: reads overlapping the site (as ``deepamp.pileup.count``'s read_stats).
+#: Columns of ``site_reads``: reads overlapping the site (as ``deepamp.counting.bam.count``'s read_stats).
 READ_STATS = ("seen", "used", "unmapped", "secondary", "supplementary", "qcfail", "duplicate",
               "low_mapq", "no_sequence")
 #: ``totals``: every record once, then fragments with an outcome at a site and those made of two mates.

@@ -8,7 +8,7 @@ ref, alt, other (another base or a deletion) or none.
 
 Reads and bases
 ---------------
-Exactly the rule of ``deepamp call`` / :func:`deepamp.pileup.count`, with the
+Exactly the rule of ``deepamp call`` / :func:`deepamp.counting.bam.count`, with the
 same options and defaults: reads that are unmapped, secondary,
 supplementary, QC-fail or duplicates (``flag_exclude``), below ``min_mapq``,
 or without a sequence are dropped; bases below ``min_bq`` are dropped, and
@@ -132,7 +132,7 @@ class SiteEvidence:
     Attributes
     ----------
     reads : reads overlapping the site: ``seen``, ``used`` and the drop
-        reasons of :func:`deepamp.pileup.count` (``unmapped``, ``secondary``,
+        reasons of :func:`deepamp.counting.bam.count` (``unmapped``, ``secondary``,
         ``supplementary``, ``qcfail``, ``duplicate``, ``low_mapq``, ``no_sequence``)
     fragments : fragments covering the site by what they showed there (one
         each): ``ref``, ``alt``, ``other_base``, ``deletion``, ``n``,
@@ -532,7 +532,7 @@ def phase_pairs(bam: str, variants: Sequence[PhaseVariant | tuple[str, int, str,
         every pair, those farther apart than any fragment at their sites get
         spanning 0 and a note
     min_mapq, min_bq, min_alt_bq, flag_exclude : read and base selection, as
-        :func:`deepamp.pileup.count` (``min_alt_bq`` None: ``min_bq``)
+        :func:`deepamp.counting.bam.count` (``min_alt_bq`` None: ``min_bq``)
     alpha : level of the cis and trans tests and of their power requirement
     reference : FASTA (needed for CRAM)
 

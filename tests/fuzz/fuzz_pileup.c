@@ -1,7 +1,8 @@
 /* libFuzzer harness for the deepamp C core (the csrc C files).
  *
  * Input layout:
- *   byte 0        option bits: 1 merge mates, 2 pass reference bases, 4 two threads,
+ *   byte 0        option bits: 1 merge mates (else reads alone, a CIGAR P shifting the
+ *                 query as pysam's count_coverage reads it), 2 pass reference bases, 4 two threads,
  *                 8 quality histogram, 16 min_bq 0 (else 13), 32 keep every flag,
  *                 64 mate budget of 1 byte (every waiting mate goes through a spill file),
  *                 128 the region cut into three (the record stream reads on between them)
@@ -22,8 +23,10 @@
  * The bytes go to a temporary file, are indexed with sam_index_build (files
  * that htslib cannot index are skipped), and the region is counted with
  * da_pileup, which opens its own readers (da_reader_open), decodes every
- * chunk's records (stream.c) and feeds them to the chunk's walk (walk.c).  Any return code is fine; memory errors, UB, leaks
- * and crashes are what the sanitizers report. */
+ * chunk's records (stream.c) and feeds them to the chunk's walk (walk.c,
+ * mates.c), which adds indel events to its table (indel_table.c).  Any
+ * return code is fine; memory errors, UB, leaks and crashes are what the
+ * sanitizers report. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,6 +250,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             .mate_memory = (opts & 64) ? 1 : 0,  /* 1 byte: every waiting mate goes through a spill
                                                   * file and no record is kept between regions */
             .tmpdir = NULL,
+            .pad_shifts_query = (opts & 1) == 0,  /* count_coverage's pysam reading of P */
         },
         .threads = (opts & 4) ? 2 : 1,
         .counts = counts,

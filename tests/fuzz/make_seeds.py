@@ -38,9 +38,26 @@ def main(outdir: str) -> int:
         q1, q2 = ref[s1:s1 + 50], ref[s2:s2 + 50]
         if k == 3:
             q2 = q2[:10] + ("A" if q2[10] != "A" else "C") + q2[11:]
-        mate.append((s1, bam_record(f"m{k}", 99, 0, s1, 60, "50M", q1)))
-        mate.append((s2, bam_record(f"m{k}", 147, 0, s2, 60, "50M", q2)))
+        mate.append((s1, bam_record(f"m{k}", 99, 0, s1, 60, "50M", q1, mate=(0, s2))))
+        mate.append((s2, bam_record(f"m{k}", 147, 0, s2, 60, "50M", q2, mate=(0, s1))))
     sets["mates"] = [r for _, r in sorted(mate, key=lambda t: t[0])]
+    # repeated names: copies of pairs ending at different places, a name three
+    # times (both read 1, a mate position off by one), numbers reused on chr2
+    rep = []
+    for k in range(6):
+        s1, s2 = 120 + 7 * k, 150 + 7 * k
+        name = f"{k % 2}"
+        for c, n1 in enumerate((50, 40, 55)[: 1 + k % 3]):
+            rep.append((s1, c, bam_record(name, 99, 0, s1, 60, f"{n1}M", ref[s1:s1 + n1], mate=(0, s2))))
+        for c, n2 in enumerate((50, 45)[: 1 + (k + 1) % 2]):
+            q = ref[s2:s2 + n2]
+            if c:
+                q = ("A" if q[0] != "A" else "C") + q[1:]
+            rep.append((s2, 3 + c, bam_record(name, 147, 0, s2, 60, f"{n2}M", q, mate=(0, s1))))
+        rep.append((s2, 5, bam_record(name, 83, 0, s2, 60, "30M", ref[s2:s2 + 30], mate=(0, s1))))
+        rep.append((s2 + 1, 6, bam_record(name, 147, 0, s2 + 1, 60, "30M", ref[s2 + 1:s2 + 31], mate=(0, s1 + 1))))
+    sets["repeated"] = [r for *_, r in sorted(rep, key=lambda t: (t[0], t[1]))]
+    sets["repeated"] += [bam_record("0", 99, 1, 10 + i, 60, "40M", "ACGT" * 10, mate=(1, 30 + i)) for i in range(3)]
     sets["odd"] = [
         bam_record("o1", 0, 0, 5, 60, "10M", "", b""),
         bam_record("o2", 0, 0, 6, 60, "10M", ref[6:16], b"\xff" * 10),
@@ -55,7 +72,7 @@ def main(outdir: str) -> int:
                                          bytes(rng.randrange(42) for _ in range(30))))
     sets["random"].sort(key=lambda r: int.from_bytes(r[8:12], "little", signed=True))
     regions = {"plain": "chr1:1-600", "indels": "chr1:15-80", "mates": "chr1", "odd": "chr2:1-300",
-               "random": "chr1:100-400"}
+               "random": "chr1:100-400", "repeated": "chr1:160-600"}
     n = 0
     for name, recs in sets.items():
         raw = hdr + b"".join(recs)

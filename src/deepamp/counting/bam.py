@@ -167,7 +167,10 @@ def count_coverage(bam: str | os.PathLike[str], contig: str | None = None, start
     counting aligned (M/=/X) bases with quality >= ``quality_threshold`` of
     reads passing ``read_callback`` ("all": not unmapped/secondary/QC-fail/
     duplicate; "nofilter": every read).  Like pysam, both overlapping mates
-    are counted and N bases and deletions are not.
+    are counted and N bases and deletions are not, and bases after a CIGAR
+    ``P`` are read as pysam reads them: its query offset steps over the pad
+    although a pad holds no base.  Where that shift runs past the end of a
+    read's sequence pysam raises IndexError; those bases are not counted here.
 
     Raises
     ------
@@ -201,6 +204,6 @@ def count_coverage(bam: str | os.PathLike[str], contig: str | None = None, start
     raw = _core.pileup(bam, [info.contigs.index(r.contig)], [r.start], [r.end], [None],
                        reference_path=reference, min_mapq=0, min_bq=quality_threshold,
                        min_alt_bq=quality_threshold, flag_exclude=_CALLBACK_FLAGS[read_callback],
-                       merge_mates=False, threads=threads, qual_hist=False)
+                       merge_mates=False, threads=threads, qual_hist=False, pad_shifts_query=True)
     c = raw["counts"].sum(axis=2, dtype=np.uint32)
     return (c[:, 0].copy(), c[:, 1].copy(), c[:, 2].copy(), c[:, 3].copy())

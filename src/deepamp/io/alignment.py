@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pysam
 
+from deepamp import _core
 from deepamp.errors import (IndexFileError, InputFileError, ReferenceFileError, TruncatedFileError,
                      UnsortedError)
 from deepamp.io.reference import Reference
@@ -124,7 +125,8 @@ def inspect_alignment(path: str | os.PathLike[str], reference: str | None = None
     IndexFileError
         No index, or an index older than the alignment file.
     UnsortedError
-        The header declares a sort order other than coordinate.
+        The header declares queryname order (records found out of coordinate
+        order later, while counting, raise it too).
     """
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -155,19 +157,20 @@ def inspect_alignment(path: str | os.PathLike[str], reference: str | None = None
         raise IndexFileError(f"{path}: index {index} is older than the alignment file (re-index it)")
     if index.endswith(".bai"):
         _check_bai(index, path)
-    verbosity = pysam.set_verbosity(0)
     try:
-        with pysam.AlignmentFile(path, "rc" if fmt == "CRAM" else "rb",
-                                 reference_filename=reference, check_sq=False) as af:
+        # silenced as the core is, so that concurrent calls restore the level
+        with _core.HtslibSilenced(), pysam.AlignmentFile(
+                path, "rc" if fmt == "CRAM" else "rb", reference_filename=reference, check_sq=False) as af:
             header = af.header.to_dict()
             contigs, lengths = tuple(af.references), tuple(af.lengths)
     except (OSError, ValueError, AssertionError) as exc:  # pysam asserts on bad header lines
         raise InputFileError(f"{path}: not a readable {fmt} file ({exc})") from None
-    finally:
-        pysam.set_verbosity(verbosity)
+    # SO:unsorted / unknown say nothing about the order (samtools sorts and
+    # indexes such files); the walk checks every record's order itself.
     so = header.get("HD", {}).get("SO")
-    if so not in (None, "coordinate"):
-        raise UnsortedError(f"{path}: sorted by {so}, not by coordinate (run samtools sort)")
+    if so == "queryname":
+        raise UnsortedError(f"{path}: header says sorted by read name (SO:queryname), "
+                            "not by coordinate (run samtools sort)")
     rgs = header.get("RG", [])
     sample = next((rg["SM"] for rg in rgs if rg.get("SM")), None)
     if sample is None:
@@ -181,8 +184,9 @@ def check_reference(info: AlignmentInfo, ref: Reference, contigs: set[str]) -> N
     Raises
     ------
     ReferenceFileError
-        A contig missing from the reference, or a length that disagrees with
-        the BAM header (a different build), or a slice extending past the contig.
+        A contig missing from the reference, a ``.fai`` that does not fit the
+        FASTA, a length that disagrees with the BAM header (a different
+        build), or a slice extending past the contig.
     """
     lengths = info.contig_lengths
     for name in sorted(contigs):

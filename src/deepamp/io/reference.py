@@ -107,10 +107,12 @@ def _check_fai(path: str) -> None:
                 fh.seek(offset + bases)
                 if fh.read(width - bases) not in (b"\n", b"\r\n"):
                     raise ReferenceFileError(bad)
-            if end < size:                        # the record ends where the index says
-                fh.seek(end if rest else end - (width - bases))
-                tail = fh.read(1)
-                if tail not in (b"\n", b"\r", b">", b""):
+            if length:                            # the record's last base is where the index says,
+                last = offset + (full * width + rest - 1 if rest else (full - 1) * width + bases - 1)
+                fh.seek(last)                     # and the next record (or the end) follows it
+                tail = fh.read(64)
+                rest_of = tail[1:].lstrip(b"\r\n")
+                if tail[:1] in (b"", b"\n", b"\r", b">") or (rest_of and rest_of[:1] != b">"):
                     raise ReferenceFileError(bad)
 
 

@@ -1,4 +1,4 @@
-#include "counts.h"
+#include "indel_table.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -104,25 +104,42 @@ int da_indel_add(da_indel_table_t *t, int64_t pos, int32_t len, const char *ins,
     return DA_OK;
 }
 
-static const char *sort_arena;
-
-static int cmp_event(const void *a, const void *b)
+/* Order of two events: (pos, len, inserted bases in the arena). */
+static int cmp_event(const da_indel_t *x, const da_indel_t *y, const char *arena)
 {
-    const da_indel_t *x = a, *y = b;
     if (x->pos != y->pos) return x->pos < y->pos ? -1 : 1;
     if (x->len != y->len) return x->len < y->len ? -1 : 1;
-    if (x->len > 0) return memcmp(sort_arena + x->seq_off, sort_arena + y->seq_off, (size_t)x->len);
+    if (x->len > 0) return memcmp(arena + x->seq_off, arena + y->seq_off, (size_t)x->len);
     return 0;
+}
+
+static void sift_down(da_indel_t *ev, int64_t n, int64_t i, const char *arena)
+{
+    da_indel_t it = ev[i];
+    for (;;) {
+        int64_t c = 2 * i + 1;
+        if (c >= n) break;
+        if (c + 1 < n && cmp_event(&ev[c + 1], &ev[c], arena) > 0) c++;
+        if (cmp_event(&it, &ev[c], arena) >= 0) break;
+        ev[i] = ev[c];
+        i = c;
+    }
+    ev[i] = it;
 }
 
 void da_indel_sort(da_indel_table_t *t)
 {
-    /* qsort has no context argument in C99, so the arena is passed through a
-     * file-scope variable: callers sort only single-threaded (after the
-     * worker threads have joined). */
-    if (t->n == 0) return;  /* qsort(NULL, 0, ...) is undefined behaviour */
-    sort_arena = t->seq;
-    qsort(t->ev, (size_t)t->n, sizeof *t->ev, cmp_event);
+    /* Heapsort: in place, and the arena is an argument (C99's qsort has no
+     * context pointer, and a file-scope one would be shared by concurrent
+     * calls).  Events are distinct, so stability does not matter. */
+    int64_t n = t->n;
+    for (int64_t i = n / 2 - 1; i >= 0; i--) sift_down(t->ev, n, i, t->seq);
+    for (int64_t end = n - 1; end > 0; end--) {
+        da_indel_t top = t->ev[0];
+        t->ev[0] = t->ev[end];
+        t->ev[end] = top;
+        sift_down(t->ev, end, 0, t->seq);
+    }
     /* slots are stale after sorting: the table is read-only from here on */
     for (int64_t i = 0; i < t->nslot; i++) t->slot[i] = -1;
 }
