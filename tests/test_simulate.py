@@ -519,3 +519,33 @@ def test_cli_fastq(tmp_path, capsys):
     assert main(["simulate", "-f", str(REF), "-l", str(BED), "-o", str(tmp_path / "x_R1.fastq.gz"),
                  "--pairs", "5", "--fastq", str(tmp_path / "x")]) == 1
     assert "two outputs" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------
+# Primer footprints
+# ---------------------------------------------------------------------------
+
+def test_primer_bases_come_from_the_oligo(tmp_path):
+    """With primer_length, the first 20 and last 25 bases of every molecule are the reference: the template's
+    polymerase errors stop at the primers, a spike under a primer is in no read, and the truth says so."""
+    res = simulate(REF, [EX23], tmp_path / "p.bam", pairs_per_amplicon=1500, primer_length=(20, 25),
+                   pcr_error_rate=0.02, q2_tail_fraction=0.0, softclip_fraction=0.0, run_seed=3, sample_seed=4)
+    with Reference(REF) as ref:
+        seq = ref.fetch("chr2", EX23.start0, EX23.end0)
+    mism = {"primer": [0, 0], "template": [0, 0]}
+    with pysam.AlignmentFile(res.bam) as bam:
+        for read in bam.fetch(until_eof=True):
+            q = read.query_sequence
+            for qp, rp in read.get_aligned_pairs(matches_only=True):
+                where = "primer" if rp < EX23.start0 + 20 or rp >= EX23.end0 - 25 else "template"
+                mism[where][0] += q[qp] != seq[rp - EX23.start0]
+                mism[where][1] += 1
+    primer_rate, template_rate = (m / n for m, n in mism.values())
+    assert template_rate > 0.015 and primer_rate < 0.004
+    with pytest.raises(RegionError, match="not inside the sequenced part of any amplicon outside its primers"):
+        simulate(REF, [EX23], tmp_path / "q.bam", pairs_per_amplicon=10, primer_length=20,
+                 spikes=[Spike("chr2", 29220680, "T", "A", 0.1)])
+    with pytest.raises(RegionError, match="too short for primers of 100 \\+ 100"):
+        simulate(REF, [EX23], tmp_path / "q.bam", pairs_per_amplicon=10, primer_length=100)
+    with pytest.raises(ValueError, match="primer_length"):
+        simulate(REF, [EX23], tmp_path / "q.bam", pairs_per_amplicon=10, primer_length=(-1, 3))

@@ -451,7 +451,7 @@ def read_spikes_tsv(path: str | os.PathLike[str]) -> list[Spike]:
 
 
 def _validate_spikes(ref: Reference, spikes: Sequence[Spike], amplicons: Sequence[Amplicon],
-                     read_length: int) -> None:
+                     read_length: int, primers: tuple[int, int] = (0, 0)) -> None:
     seen = set()
     for s in spikes:
         where = f"spike {s.label()}"
@@ -473,16 +473,18 @@ def _validate_spikes(ref: Reference, spikes: Sequence[Spike], amplicons: Sequenc
         if actual != s.ref:
             raise FormatError(f"{where}: REF {s.ref} does not match the reference "
                               f"({actual} at {s.contig}:{s.pos} in {ref.path})")
-        if not any(_covered(a, s, read_length) for a in amplicons):
-            raise RegionError(f"{where}: not inside the sequenced part of any amplicon")
+        if not any(_covered(a, s, read_length, primers) for a in amplicons):
+            raise RegionError(f"{where}: not inside the sequenced part of any amplicon"
+                              + (" outside its primers" if any(primers) else ""))
         key = (s.contig, s.pos, s.ref, s.alt)
         if key in seen:
             raise FormatError(f"{where}: the same variant is spiked twice")
         seen.add(key)
 
 
-def _covered(a: Amplicon, s: Spike, read_length: int) -> bool:
-    if a.contig != s.contig or s.start0 < a.start0 or s.end0 > a.end0:
+def _covered(a: Amplicon, s: Spike, read_length: int, primers: tuple[int, int] = (0, 0)) -> bool:
+    """Whether the reads of amplicon ``a`` read spike ``s`` from the template (not under a primer)."""
+    if a.contig != s.contig or s.start0 < a.start0 + primers[0] or s.end0 > a.end0 - primers[1]:
         return False
     lo, hi = s.start0, s.end0
     return lo < a.start0 + read_length or hi > a.end0 - read_length
@@ -611,7 +613,8 @@ def _simulate_amplicon(amp: Amplicon, amp_index: int, ref: Reference, profile: R
                        softclip_fraction: float, duplicate_fraction: float,
                        low_mapq_fraction: float, pcr_error_rate: float, q2_tail_fraction: float,
                        tid_name: str, sample: str, out, counts: dict,
-                       fastq: tuple[BinaryIO, BinaryIO] | None = None) -> int:
+                       fastq: tuple[BinaryIO, BinaryIO] | None = None,
+                       primers: tuple[int, int] = (0, 0)) -> int:
     rng = np.random.default_rng(np.random.SeedSequence(
         [sample_seed & 0xFFFFFFFF, zlib.crc32(f"{amp.contig}:{amp.start0}-{amp.end0}".encode()),
          amp_index]))
@@ -619,7 +622,8 @@ def _simulate_amplicon(amp: Amplicon, amp_index: int, ref: Reference, profile: R
     L = read_length
     ref_seq = ref.fetch(amp.contig, amp.start0, amp.end0)
     ref_codes = _CODE[np.frombuffer(ref_seq.encode(), dtype=np.uint8)]
-    mine = [s for s in spikes if _covered(amp, s, L)]
+    # Under a primer the molecule has the oligo's bases (the reference): spikes there are not in this amplicon.
+    mine = [s for s in spikes if _covered(amp, s, L, primers)]
     if len(mine) > 62:
         raise FormatError(f"amplicon {amp.name}: more than 62 spikes")
 
@@ -765,10 +769,13 @@ def _simulate_amplicon(amp: Amplicon, amp_index: int, ref: Reference, profile: R
         if len(hit):
             events.append((hit, h.pos - 1, _BASES.index(h.alt), _BASES.index(h.ref)))
     n_pcr = rng.poisson(pcr_error_rate * amp.length, size=N)
+    template = (amp.start0 + primers[0], amp.end0 - primers[1])     # primer bases carry no template errors
     for mol in np.nonzero(n_pcr)[0].tolist():
         for _ in range(int(n_pcr[mol])):
             p = amp.start0 + int(rng.integers(0, amp.length))
-            events.append((np.array([mol]), p, -1 - int(rng.integers(0, 3)), -1))
+            change = -1 - int(rng.integers(0, 3))
+            if template[0] <= p < template[1]:
+                events.append((np.array([mol]), p, change, -1))
     for mols, p, new, need in events:
         for side in (0, 1):
             for mol in mols.tolist():
@@ -884,7 +891,8 @@ def simulate(reference: Reference | str | os.PathLike[str],
              swap_fraction: float = 0.5, softclip_fraction: float = 0.01,
              duplicate_fraction: float = 0.0, low_mapq_fraction: float = 0.002,
              pcr_error_rate: float = 1e-5, q2_tail_fraction: float = 0.02,
-             threads: int = 1, fastq: str | os.PathLike[str] | None = None) -> SimulationResult:
+             threads: int = 1, fastq: str | os.PathLike[str] | None = None,
+             primer_length: int | tuple[int, int] = 0) -> SimulationResult:
     """Simulate paired-end amplicon reads into a coordinate-sorted, indexed BAM.
 
     Parameters
@@ -934,6 +942,11 @@ def simulate(reference: Reference | str | os.PathLike[str],
         ``PREFIX_R2.fastq.gz``: the reverse read reverse-complemented back (qualities reversed),
         soft-clipped bases kept, read 1 and read 2 in the same order, names without ``/1``/``/2``.
         All outputs appear together or none does.
+    primer_length : int or (int, int)
+        Bases of primer at the left and right end of every amplicon (one int: both).  Those bases
+        of every molecule come from the primer oligo, i.e. the reference: a spiked variant under a
+        primer is not in that amplicon's reads, and no polymerase error of the template is either
+        (sequencing errors still are).  Default 0: every base is template.
 
     Returns
     -------
@@ -962,7 +975,7 @@ def simulate(reference: Reference | str | os.PathLike[str],
                          list(spikes), run_seed, sample_seed, contig_length, error_profile,
                          quality_model, sample, swap_fraction, softclip_fraction,
                          duplicate_fraction, low_mapq_fraction, pcr_error_rate,
-                         q2_tail_fraction, threads, t0, fastq)
+                         q2_tail_fraction, threads, t0, fastq, primer_length)
     finally:
         if own_ref:
             ref.close()
@@ -973,7 +986,8 @@ def _simulate(ref: Reference, amplicons, out_bam: str, pairs: int, read_length: 
               profile: RunErrorProfile | None, quality_model: str, sample: str | None,
               swap_fraction: float, softclip_fraction: float, duplicate_fraction: float,
               low_mapq_fraction: float, pcr_error_rate: float, q2_tail_fraction: float,
-              threads: int, t0: float, fastq: str | os.PathLike[str] | None) -> SimulationResult:
+              threads: int, t0: float, fastq: str | os.PathLike[str] | None,
+              primer_length: int | tuple[int, int]) -> SimulationResult:
     if isinstance(pairs, bool) or not isinstance(pairs, (int, np.integer)) or pairs < 1:
         raise ValueError(f"pairs_per_amplicon must be a positive integer (got {pairs!r})")
     if not isinstance(read_length, (int, np.integer)) or read_length < 30:
@@ -987,6 +1001,10 @@ def _simulate(ref: Reference, amplicons, out_bam: str, pairs: int, read_length: 
                     ("q2_tail_fraction", q2_tail_fraction)):
         if not 0.0 <= v <= 1.0:
             raise ValueError(f"{name} must be in [0, 1] (got {v})")
+    primers = (primer_length, primer_length) if isinstance(primer_length, (int, np.integer)) else tuple(primer_length)
+    if len(primers) != 2 or not all(isinstance(x, (int, np.integer)) and x >= 0 for x in primers):
+        raise ValueError(f"primer_length must be an integer >= 0 or a (left, right) pair of them (got {primer_length!r})")
+    primers = (int(primers[0]), int(primers[1]))
     amps = _read_bed(amplicons) if isinstance(amplicons, (str, os.PathLike)) else list(amplicons)
     if not amps:
         raise RegionError("no amplicons to simulate")
@@ -1000,7 +1018,10 @@ def _simulate(ref: Reference, amplicons, out_bam: str, pairs: int, read_length: 
         if a.end0 <= a.start0 or not ref.covers(a.contig, a.start0, a.end0):
             raise RegionError(f"amplicon {a.name} ({a.contig}:{a.start0 + 1}-{a.end0}) is outside "
                               f"the reference {ref.path} ({ref.describe(a.contig)})")
-    _validate_spikes(ref, spikes, amps, read_length)
+        if sum(primers) >= a.length:
+            raise RegionError(f"amplicon {a.name} ({a.length} bp) is too short for primers of "
+                              f"{primers[0]} + {primers[1]} bases")
+    _validate_spikes(ref, spikes, amps, read_length, primers)
     if profile is None:
         profile = RunErrorProfile(ref, run_seed)
 
@@ -1054,7 +1075,8 @@ def _simulate(ref: Reference, amplicons, out_bam: str, pairs: int, read_length: 
                 header.append(f"@RG\tID:{sample}\tSM:{sample}\tLB:{sample}\tPL:ILLUMINA")
                 header.append(f"@PG\tID:deepamp-simulate\tPN:deepamp\tVN:{__version__}\tCL:deepamp "
                               f"simulate --pairs {pairs} --read-length {read_length} --run-seed "
-                              f"{run_seed} --seed {sample_seed} --quality-model {quality_model}")
+                              f"{run_seed} --seed {sample_seed} --quality-model {quality_model}"
+                              + (f" --primer-length {primers[0]},{primers[1]}" if any(primers) else ""))
                 fh.write(("\n".join(header) + "\n").encode())
                 for i, a in enumerate(amps):
                     n_reads += _simulate_amplicon(
@@ -1063,7 +1085,7 @@ def _simulate(ref: Reference, amplicons, out_bam: str, pairs: int, read_length: 
                         swap_fraction=swap_fraction, softclip_fraction=softclip_fraction,
                         duplicate_fraction=duplicate_fraction, low_mapq_fraction=low_mapq_fraction,
                         pcr_error_rate=pcr_error_rate, q2_tail_fraction=q2_tail_fraction,
-                        tid_name=a.contig, sample=sample, out=fh, counts=counts, fastq=fq)
+                        tid_name=a.contig, sample=sample, out=fh, counts=counts, fastq=fq, primers=primers)
             try:
                 pysam.sort("-o", tmp_bam, "-O", "bam", "--no-PG", "-@", str(max(1, threads)),
                            "-T", os.path.join(work, "sorttmp"), tmp_sam, catch_stdout=False)

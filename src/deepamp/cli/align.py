@@ -41,6 +41,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--contig-length", type=contig_length, action="append", default=[], metavar="NAME=LEN",
                    help="BAM header length of a contig the FASTA holds only slices of (repeatable; default: "
                         "its GRCh38 length for chr2 and chr6, else required)")
+    common.add_primers(p)
     p.add_argument("--index-cache", metavar="DIR",
                    help="where missing aligner indexes are built (default: "
                         "$XDG_CACHE_HOME/deepamp/index or ~/.cache/deepamp/index)")
@@ -52,10 +53,11 @@ def run(args: argparse.Namespace) -> int:
     from deepamp.io.outputs import check_distinct
     from deepamp.workflow.align import align
 
-    check_distinct([args.out, args.out + ".bai"], [args.ref, args.r1, args.r2])
+    scheme = common.primer_scheme(args)
+    check_distinct([args.out, args.out + ".bai"], [args.ref, args.r1, args.r2, args.primers, args.bed])
     result = align(args.ref, args.r1, args.r2, args.out, args.aligner, threads=args.threads,
                    trim_5p=args.trim_5p, sample=args.sample, cache_dir=args.index_cache,
-                   contig_lengths=dict(args.contig_length))
+                   contig_lengths=dict(args.contig_length), primers=scheme, primer_tolerance=args.start_tolerance)
     contigs = ", ".join(f"{c} ({n:,} bp)" for c, n in result.contigs.items())
     log.info(f"{result.pairs} read pairs aligned with {args.aligner} -> {args.out} (contigs: {contigs})")
     return 0

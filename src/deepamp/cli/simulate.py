@@ -38,6 +38,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="seed of this sample (default 2)")
     parser.add_argument("--contig-length", action="append", default=[], metavar="[CONTIG=]LEN",
                         help="@SQ length (e.g. chr2=242193529); default: end of the reference slice")
+    parser.add_argument("--primer-length", type=common.primer_length, default=0, metavar="N[,M]",
+                        help="the first N (left) and last M (right) bases of every amplicon are primer: they come "
+                             "from the oligo (the reference), not the template (default: none)")
     parser.add_argument("--quality-model", choices=QUALITY_MODELS, default="novaseq",
                         help="reported base qualities (default novaseq: binned 2/12/23/37)")
     parser.add_argument("--sample", metavar="NAME", help="read group sample name "
@@ -68,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
                    read_length=args.read_length, spikes=spikes, run_seed=args.run_seed,
                    sample_seed=args.seed, contig_length=lengths,
                    quality_model=args.quality_model, sample=args.sample,
-                   threads=max(1, args.threads), fastq=args.fastq)
+                   threads=max(1, args.threads), fastq=args.fastq, primer_length=args.primer_length)
     log.info(f"wrote {res.n_reads} reads ({res.n_pairs} pairs) to {res.bam} in {res.seconds:.1f} s; "
              f"truth in {res.truth}" + (f"; FASTQs {res.fastq[0]}, {res.fastq[1]}" if res.fastq else ""))
     return 0

@@ -47,7 +47,7 @@ import shutil
 import subprocess
 import tempfile
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import pysam
@@ -58,6 +58,8 @@ from deepamp.io.outputs import check_writable, staged
 from deepamp.workflow.index_pieces import (PIECE_RULE, PieceTable, pieces_from_header, read_manifest,
                                            write_index_fasta, write_manifest)
 from deepamp.workflow.lift import ContigLift, resolve_contig_lengths
+from deepamp.workflow.primers import (TOLERANCE, ClipStats, PrimerClipper, PrimerScheme, check_primer_contigs,
+                                     log_stats, read_primer_bed)
 
 logger = logging.getLogger("deepamp.align")
 
@@ -81,10 +83,12 @@ class FastqStats:
 
 @dataclass(frozen=True)
 class AlignResult:
-    """What :func:`align` did: the input pairs and the contigs of the BAM header (name -> length)."""
+    """What :func:`align` did: the input pairs, the contigs of the BAM header (name -> length) and,
+    with primers, what primer clipping did."""
 
     fastq: FastqStats
     contigs: dict[str, int]
+    clipping: ClipStats | None = None
 
     @property
     def pairs(self) -> int:
@@ -379,10 +383,11 @@ def _sample_name(out_bam: str, sample: str | None) -> str:
 
 def _lift_and_write(sam: str, out_sam: str, table: PieceTable | None, lengths: dict[str, int] | None,
                     reference: str, aligner: str, given_lengths: Mapping[str, int] | None,
-                    command: str) -> dict[str, int]:
-    """Stream the aligner's SAM into ``out_sam`` in contig coordinates; the contigs' lengths.
+                    command: str, clipper: PrimerClipper | None) -> dict[str, int]:
+    """Stream the aligner's SAM into ``out_sam`` in contig coordinates (primer-clipped with ``clipper``).
 
     Without ``table`` (an index deepamp did not build) the pieces are the aligner's ``@SQ`` records.
+    Returns the contigs' lengths.
     """
     with open(sam, encoding="ascii", errors="replace") as fin, open(out_sam, "w", encoding="ascii") as fout:
         header: list[str] = []
@@ -393,22 +398,39 @@ def _lift_and_write(sam: str, out_sam: str, table: PieceTable | None, lengths: d
         if table is None or lengths is None:
             table = _header_pieces(header)
             lengths = resolve_contig_lengths(table, reference, given_lengths)
+            if clipper is not None:
+                check_primer_contigs(clipper.scheme, list(lengths), reference)
         lift = ContigLift(table, lengths, aligner)
         moved = [p for p in table.pieces if p.offset or p.name != p.contig]
         what = ", ".join(f"{p.name} -> {p.contig}+{p.offset}" for p in moved[:3]) + (" ..." if len(moved) > 3 else "")
-        fout.writelines(lift.header(header, [{
-            "ID": "deepamp-lift", "PN": "deepamp", "VN": __version__, "CL": command,
-            "DS": f"positions lifted from the {len(table.pieces)} index pieces of {os.path.basename(reference)} "
-                  f"to contig coordinates ({what or 'no piece moved'})"}]))
-        while line:
-            fout.write(lift.record(line))
-            line = fin.readline()
+        programs = [{"ID": "deepamp-lift", "PN": "deepamp", "VN": __version__, "CL": command,
+                     "DS": f"positions lifted from the {len(table.pieces)} index pieces of "
+                           f"{os.path.basename(reference)} to contig coordinates ({what or 'no piece moved'})"}]
+        if clipper is not None:
+            programs.append({"ID": "deepamp-clip", "PN": "deepamp", "VN": __version__, "CL": command,
+                             "DS": f"primer bases soft-clipped ({clipper.scheme.source}; start tolerance "
+                                   f"{clipper.tolerance})"})
+        new_header = lift.header(header, programs)
+        fout.writelines(new_header)
+        records = (lift.record(x) for x in _rest(line, fin))
+        if clipper is not None:
+            records = clipper.clip_sam_lines(records, pysam.AlignmentHeader.from_text("".join(new_header)))
+        fout.writelines(records)
     return lengths
+
+
+def _rest(first: str, fh) -> Iterator[str]:
+    """``first`` and the lines after it."""
+    if first:
+        yield first
+    yield from fh
 
 
 def align(reference: str, r1: str, r2: str, out_bam: str, aligner: str = "bwa", *,
           threads: int = 1, trim_5p: int = 0, sample: str | None = None,
-          cache_dir: str | None = None, contig_lengths: Mapping[str, int] | None = None) -> AlignResult:
+          cache_dir: str | None = None, contig_lengths: Mapping[str, int] | None = None,
+          primers: PrimerScheme | str | os.PathLike[str] | None = None,
+          primer_tolerance: int = TOLERANCE) -> AlignResult:
     """Align paired FASTQs with ``aligner`` into a coordinate-sorted, indexed BAM in contig coordinates.
 
     Parameters
@@ -433,11 +455,17 @@ def align(reference: str, r1: str, r2: str, out_bam: str, aligner: str = "bwa", 
     contig_lengths : mapping, optional
         ``@SQ LN`` of contigs the FASTA holds only slices of (default: their
         GRCh38 length when known, :data:`deepamp.io.contigs.GRCH38_LENGTHS`).
+    primers : PrimerScheme or path, optional
+        Soft-clip primer bases in the lift pass, before sorting (:mod:`deepamp.workflow.primers`;
+        a path is a primer BED whose names pair its primers, see
+        :func:`~deepamp.workflow.primers.load_primers` for the other ways).
+    primer_tolerance : int
+        Bases a read's 5' end may lie outside its primer.
 
     Returns
     -------
     AlignResult
-        Read pairs and bases in the input, contigs of the BAM header.
+        Read pairs and bases in the input, contigs of the BAM header, primer clipping statistics.
 
     Raises
     ------
@@ -459,6 +487,8 @@ def align(reference: str, r1: str, r2: str, out_bam: str, aligner: str = "bwa", 
     exe = require_tool("bwa" if aligner == "bwa" else "bowtie2")
     if not os.path.isfile(reference):
         raise ReferenceFileError(f"{reference}: reference FASTA not found")
+    scheme = read_primer_bed(primers) if isinstance(primers, (str, os.PathLike)) else primers
+    clipper = PrimerClipper(scheme, primer_tolerance) if scheme is not None else None
     out_dir = os.path.dirname(os.path.abspath(out_bam))
     with tempfile.TemporaryDirectory(prefix=f".{os.path.basename(out_bam)}.", dir=out_dir) as work:
         fq1, fq2 = r1, r2
@@ -468,6 +498,8 @@ def align(reference: str, r1: str, r2: str, out_bam: str, aligner: str = "bwa", 
         prefix = aligner_index(reference, aligner, cache_dir, threads)
         table = index_pieces(prefix)    # known now for a cached index: a missing contig length fails early
         lengths = resolve_contig_lengths(table, reference, contig_lengths) if table is not None else None
+        if lengths is not None and scheme is not None:
+            check_primer_contigs(scheme, list(lengths), reference)
         sam = os.path.join(work, "aligned.sam")
         if aligner == "bwa":
             cmd = [exe, "mem", "-t", str(threads), "-R", f"@RG\\tID:{name}\\tSM:{name}", prefix, fq1, fq2]
@@ -480,7 +512,7 @@ def align(reference: str, r1: str, r2: str, out_bam: str, aligner: str = "bwa", 
                             *(f"--contig-length {k}={v}" for k, v in (contig_lengths or {}).items()),
                             *(["--trim-5p", str(trim_5p)] if trim_5p else []), "-o", out_bam])
         lifted = os.path.join(work, "lifted.sam")
-        lengths = _lift_and_write(sam, lifted, table, lengths, reference, aligner, contig_lengths, command)
+        lengths = _lift_and_write(sam, lifted, table, lengths, reference, aligner, contig_lengths, command, clipper)
         os.unlink(sam)
         with staged(out_bam, out_bam + ".bai", suffixes=[".bam", ""]) as (tmp_bam, tmp_bai):
             try:
@@ -494,7 +526,9 @@ def align(reference: str, r1: str, r2: str, out_bam: str, aligner: str = "bwa", 
             if mapped == 0:
                 raise PipelineError(f"{out_bam}: none of the {stats.pairs} read pairs aligned to {reference} "
                                     f"with {aligner} (another reference, or reads of another panel?)")
-    return AlignResult(stats, lengths)
+    if clipper is not None:
+        log_stats(clipper.stats)
+    return AlignResult(stats, lengths, clipper.stats if clipper is not None else None)
 
 
 __all__ = ["ALIGNERS", "AlignResult", "FastqStats", "PipelineError", "align", "aligner_index", "default_cache_dir",
