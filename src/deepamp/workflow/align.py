@@ -389,7 +389,8 @@ def _lift_and_write(sam: str, out_sam: str, table: PieceTable | None, lengths: d
     Without ``table`` (an index deepamp did not build) the pieces are the aligner's ``@SQ`` records.
     Returns the contigs' lengths.
     """
-    with open(sam, encoding="ascii", errors="replace") as fin, open(out_sam, "w", encoding="ascii") as fout:
+    # latin-1 passes every byte through unchanged (read names and tags are not ours to judge)
+    with open(sam, encoding="latin-1") as fin, open(out_sam, "w", encoding="latin-1") as fout:
         header: list[str] = []
         line = fin.readline()
         while line.startswith("@"):
