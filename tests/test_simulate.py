@@ -458,3 +458,94 @@ def test_cli_unwritable_output(tmp_path):
     args = _parse(["-f", str(REF), "-l", str(BED), "-o", str(tmp_path / "missing" / "o.bam")])
     with pytest.raises(OutputError, match="missing"):
         run(args)
+
+
+# ---------------------------------------------------------------------------
+# FASTQ output
+# ---------------------------------------------------------------------------
+
+def _fastq(path: str) -> list[tuple[str, str, str]]:
+    import gzip
+
+    with gzip.open(path, "rt") as fh:
+        lines = fh.read().splitlines()
+    assert len(lines) % 4 == 0 and all(x == "+" for x in lines[2::4])
+    return [(h[1:], s, q) for h, s, q in zip(lines[0::4], lines[1::4], lines[3::4])]
+
+
+def test_fastq_pairs_are_the_reads_as_sequenced(tmp_path):
+    kw = dict(pairs_per_amplicon=400, spikes=[G1202R], run_seed=3, sample_seed=4, sample="S")
+    plain = simulate(REF, [EX23, EX25], tmp_path / "plain.bam", **kw)
+    res = simulate(REF, [EX23, EX25], tmp_path / "s.bam", fastq=str(tmp_path / "s"), **kw)
+    assert res.fastq == (str(tmp_path / "s_R1.fastq.gz"), str(tmp_path / "s_R2.fastq.gz"))
+    # asking for FASTQs changes nothing in the BAM
+    assert Path(res.bam).read_bytes() == Path(plain.bam).read_bytes()
+    r1, r2 = _fastq(res.fastq[0]), _fastq(res.fastq[1])
+    assert len(r1) == len(r2) == 800
+    assert [n for n, _, _ in r1] == [n for n, _, _ in r2]          # same order, names without /1 /2
+    assert not any(n.endswith(("/1", "/2")) for n, _, _ in r1)
+    expect: dict[tuple[str, int], tuple[str, str]] = {}
+    with pysam.AlignmentFile(res.bam) as bam:
+        for read in bam.fetch(until_eof=True):
+            qual = "".join(chr(q + 33) for q in read.get_forward_qualities())
+            expect[(read.query_name, 1 if read.is_read1 else 2)] = (read.get_forward_sequence(), qual)
+    got = {(n, 1): (s, q) for n, s, q in r1} | {(n, 2): (s, q) for n, s, q in r2}
+    assert got == expect
+    # read 1 is the reverse read in about half of the pairs: those were reverse-complemented back
+    with pysam.AlignmentFile(res.bam) as bam:
+        rev_r1 = sum(r.is_read1 and r.is_reverse for r in bam.fetch(until_eof=True))
+    assert 300 < rev_r1 < 500
+    again = simulate(REF, [EX23, EX25], tmp_path / "again.bam", fastq=str(tmp_path / "again"), **kw)
+    assert Path(again.fastq[0]).read_bytes() == Path(res.fastq[0]).read_bytes()
+
+
+def test_fastq_outputs_appear_with_the_bam_or_not_at_all(tmp_path):
+    out = tmp_path / "o.bam"
+    with pytest.raises(OutputError, match="missing"):
+        simulate(REF, [EX23], out, pairs_per_amplicon=10, fastq=str(tmp_path / "missing" / "o"))
+    assert os.listdir(tmp_path) == []
+    (tmp_path / "d").mkdir()
+    with pytest.raises(OutputError, match="prefix"):
+        simulate(REF, [EX23], out, pairs_per_amplicon=10, fastq=str(tmp_path / "d"))
+    assert os.listdir(tmp_path) == ["d"]
+
+
+def test_cli_fastq(tmp_path, capsys):
+    out = tmp_path / "c.bam"
+    assert main(["simulate", "-f", str(REF), "-l", str(BED), "-o", str(out), "--pairs", "50",
+                 "--fastq", str(tmp_path / "c")]) == 0
+    assert "c_R1.fastq.gz" in capsys.readouterr().err
+    assert len(_fastq(str(tmp_path / "c_R2.fastq.gz"))) == 200
+    assert main(["simulate", "-f", str(REF), "-l", str(BED), "-o", str(tmp_path / "x_R1.fastq.gz"),
+                 "--pairs", "5", "--fastq", str(tmp_path / "x")]) == 1
+    assert "two outputs" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------
+# Primer footprints
+# ---------------------------------------------------------------------------
+
+def test_primer_bases_come_from_the_oligo(tmp_path):
+    """With primer_length, the first 20 and last 25 bases of every molecule are the reference: the template's
+    polymerase errors stop at the primers, a spike under a primer is in no read, and the truth says so."""
+    res = simulate(REF, [EX23], tmp_path / "p.bam", pairs_per_amplicon=1500, primer_length=(20, 25),
+                   pcr_error_rate=0.02, q2_tail_fraction=0.0, softclip_fraction=0.0, run_seed=3, sample_seed=4)
+    with Reference(REF) as ref:
+        seq = ref.fetch("chr2", EX23.start0, EX23.end0)
+    mism = {"primer": [0, 0], "template": [0, 0]}
+    with pysam.AlignmentFile(res.bam) as bam:
+        for read in bam.fetch(until_eof=True):
+            q = read.query_sequence
+            for qp, rp in read.get_aligned_pairs(matches_only=True):
+                where = "primer" if rp < EX23.start0 + 20 or rp >= EX23.end0 - 25 else "template"
+                mism[where][0] += q[qp] != seq[rp - EX23.start0]
+                mism[where][1] += 1
+    primer_rate, template_rate = (m / n for m, n in mism.values())
+    assert template_rate > 0.015 and primer_rate < 0.004
+    with pytest.raises(RegionError, match="not inside the sequenced part of any amplicon outside its primers"):
+        simulate(REF, [EX23], tmp_path / "q.bam", pairs_per_amplicon=10, primer_length=20,
+                 spikes=[Spike("chr2", 29220680, "T", "A", 0.1)])
+    with pytest.raises(RegionError, match="too short for primers of 100 \\+ 100"):
+        simulate(REF, [EX23], tmp_path / "q.bam", pairs_per_amplicon=10, primer_length=100)
+    with pytest.raises(ValueError, match="primer_length"):
+        simulate(REF, [EX23], tmp_path / "q.bam", pairs_per_amplicon=10, primer_length=(-1, 3))

@@ -21,6 +21,8 @@ The same ``(run_seed, sample_seed)`` and inputs give byte-identical BAM files.
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import math
 import os
 import tempfile
@@ -28,17 +30,19 @@ import time
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 import numpy as np
 import pysam
 
 from deepamp.errors import (DeepampError, FormatError, InputFileError, OutputError, ReferenceFileError,
                      RegionError)
+from deepamp.io.outputs import check_distinct, staged
 from deepamp.io.reference import Reference
 
 __all__ = [
     "Spike", "Amplicon", "HotSpot", "RunErrorProfile", "TruthRecord", "SimulationResult",
-    "simulate", "parse_spike", "read_spikes_tsv", "parse_contig_lengths", "QUALITY_MODELS",
+    "simulate", "parse_spike", "read_spikes_tsv", "parse_contig_lengths", "fastq_names", "QUALITY_MODELS",
 ]
 
 _BASES = "ACGT"
@@ -48,6 +52,7 @@ for _i, _b in enumerate(_BASES):
     _CODE[ord(_b.lower())] = _i
 _ASCII = np.frombuffer(b"ACGTN", dtype=np.uint8)
 _COMP = np.array([3, 2, 1, 0, 4], dtype=np.uint8)
+_COMPLEMENT = bytes.maketrans(b"ACGTN", b"TGCAN")
 _BLOCK = 1000
 QUALITY_MODELS = ("novaseq", "hiseq")
 _NOVASEQ_BINS = np.array([37, 23, 12, 2], dtype=np.uint8)
@@ -163,8 +168,8 @@ class TruthRecord:
 class SimulationResult:
     """What :func:`simulate` wrote.
 
-    ``bam``/``bai``/``truth`` are the output paths, ``truth_records`` the rows
-    of the truth TSV, ``hotspots`` the run hot spots inside the amplicons.
+    ``bam``/``bai``/``truth`` are the output paths (``fastq`` the R1/R2 FASTQs when asked for),
+    ``truth_records`` the rows of the truth TSV, ``hotspots`` the run hot spots inside the amplicons.
     """
 
     bam: str
@@ -176,6 +181,7 @@ class SimulationResult:
     truth_records: list[TruthRecord]
     hotspots: list[HotSpot]
     seconds: float = 0.0
+    fastq: tuple[str, str] | None = None
 
 
 # ---------------------------------------------------------------------------
@@ -445,7 +451,7 @@ def read_spikes_tsv(path: str | os.PathLike[str]) -> list[Spike]:
 
 
 def _validate_spikes(ref: Reference, spikes: Sequence[Spike], amplicons: Sequence[Amplicon],
-                     read_length: int) -> None:
+                     read_length: int, primers: tuple[int, int] = (0, 0)) -> None:
     seen = set()
     for s in spikes:
         where = f"spike {s.label()}"
@@ -467,16 +473,18 @@ def _validate_spikes(ref: Reference, spikes: Sequence[Spike], amplicons: Sequenc
         if actual != s.ref:
             raise FormatError(f"{where}: REF {s.ref} does not match the reference "
                               f"({actual} at {s.contig}:{s.pos} in {ref.path})")
-        if not any(_covered(a, s, read_length) for a in amplicons):
-            raise RegionError(f"{where}: not inside the sequenced part of any amplicon")
+        if not any(_covered(a, s, read_length, primers) for a in amplicons):
+            raise RegionError(f"{where}: not inside the sequenced part of any amplicon"
+                              + (" outside its primers" if any(primers) else ""))
         key = (s.contig, s.pos, s.ref, s.alt)
         if key in seen:
             raise FormatError(f"{where}: the same variant is spiked twice")
         seen.add(key)
 
 
-def _covered(a: Amplicon, s: Spike, read_length: int) -> bool:
-    if a.contig != s.contig or s.start0 < a.start0 or s.end0 > a.end0:
+def _covered(a: Amplicon, s: Spike, read_length: int, primers: tuple[int, int] = (0, 0)) -> bool:
+    """Whether the reads of amplicon ``a`` read spike ``s`` from the template (not under a primer)."""
+    if a.contig != s.contig or s.start0 < a.start0 + primers[0] or s.end0 > a.end0 - primers[1]:
         return False
     lo, hi = s.start0, s.end0
     return lo < a.start0 + read_length or hi > a.end0 - read_length
@@ -604,7 +612,9 @@ def _simulate_amplicon(amp: Amplicon, amp_index: int, ref: Reference, profile: R
                        sample_seed: int, quality_model: str, swap_fraction: float,
                        softclip_fraction: float, duplicate_fraction: float,
                        low_mapq_fraction: float, pcr_error_rate: float, q2_tail_fraction: float,
-                       tid_name: str, sample: str, out, counts: dict) -> int:
+                       tid_name: str, sample: str, out, counts: dict,
+                       fastq: tuple[BinaryIO, BinaryIO] | None = None,
+                       primers: tuple[int, int] = (0, 0)) -> int:
     rng = np.random.default_rng(np.random.SeedSequence(
         [sample_seed & 0xFFFFFFFF, zlib.crc32(f"{amp.contig}:{amp.start0}-{amp.end0}".encode()),
          amp_index]))
@@ -612,7 +622,8 @@ def _simulate_amplicon(amp: Amplicon, amp_index: int, ref: Reference, profile: R
     L = read_length
     ref_seq = ref.fetch(amp.contig, amp.start0, amp.end0)
     ref_codes = _CODE[np.frombuffer(ref_seq.encode(), dtype=np.uint8)]
-    mine = [s for s in spikes if _covered(amp, s, L)]
+    # Under a primer the molecule has the oligo's bases (the reference): spikes there are not in this amplicon.
+    mine = [s for s in spikes if _covered(amp, s, L, primers)]
     if len(mine) > 62:
         raise FormatError(f"amplicon {amp.name}: more than 62 spikes")
 
@@ -758,10 +769,13 @@ def _simulate_amplicon(amp: Amplicon, amp_index: int, ref: Reference, profile: R
         if len(hit):
             events.append((hit, h.pos - 1, _BASES.index(h.alt), _BASES.index(h.ref)))
     n_pcr = rng.poisson(pcr_error_rate * amp.length, size=N)
+    template = (amp.start0 + primers[0], amp.end0 - primers[1])     # primer bases carry no template errors
     for mol in np.nonzero(n_pcr)[0].tolist():
         for _ in range(int(n_pcr[mol])):
             p = amp.start0 + int(rng.integers(0, amp.length))
-            events.append((np.array([mol]), p, -1 - int(rng.integers(0, 3)), -1))
+            change = -1 - int(rng.integers(0, 3))
+            if template[0] <= p < template[1]:
+                events.append((np.array([mol]), p, change, -1))
     for mols, p, new, need in events:
         for side in (0, 1):
             for mol in mols.tolist():
@@ -812,6 +826,7 @@ def _simulate_amplicon(amp: Amplicon, amp_index: int, ref: Reference, profile: R
     mq = mapq.tolist()
     swap_l = swap.tolist()
     dup_l = dup.tolist()
+    fq_lines: tuple[list[bytes], list[bytes]] = ([], [])
     for mol in range(N):
         name = b"%s:%d" % (name_prefix, mol)
         base_flag = 1 | 2 | (1024 if dup_l[mol] else 0)
@@ -822,11 +837,19 @@ def _simulate_amplicon(amp: Amplicon, amp_index: int, ref: Reference, profile: R
             r1 = (side == 0) != swap_l[mol]
             flag = base_flag | (16 if side else 32) | (64 if r1 else 128)
             t = tlen[mol] if side == 0 else -tlen[mol]
+            seq, qual = seq_rows[k][rix[side][mol]], qual_rows[k][rix[side][mol]]
             lines.append(b"%s\t%d\t%s\t%d\t%d\t%s\t=\t%d\t%d\t%s\t%s\tRG:Z:%s\tMC:Z:%s\n" % (
                 name, flag, chrom, posl[side][mol] + 1, mq[side][mol], cigars[k],
-                posl[other][mol] + 1, t, seq_rows[k][rix[side][mol]], qual_rows[k][rix[side][mol]],
-                rg, cigars[ko]))
+                posl[other][mol] + 1, t, seq, qual, rg, cigars[ko]))
+            if fastq is not None:
+                # as sequenced: the reverse (right) read is reverse-complemented back
+                if side:
+                    seq, qual = seq.translate(_COMPLEMENT)[::-1], qual[::-1]
+                fq_lines[0 if r1 else 1].append(b"@%s\n%s\n+\n%s\n" % (name, seq, qual))
     out.write(b"".join(lines))
+    if fastq is not None:
+        for fh, records in zip(fastq, fq_lines):
+            fh.write(b"".join(records))
     return 2 * N
 
 
@@ -835,12 +858,26 @@ def _simulate_amplicon(amp: Amplicon, amp_index: int, ref: Reference, profile: R
 # Public entry point
 # ---------------------------------------------------------------------------
 
-def _remove(paths: Iterable[str]) -> None:
-    for p in paths:
-        try:
-            os.unlink(p)
-        except OSError:
-            pass
+def _gzip_writer(stack: contextlib.ExitStack, path: str) -> BinaryIO:
+    """A gzip stream on ``path`` with no name or time stamp in its header (reproducible bytes)."""
+    raw = stack.enter_context(open(path, "wb"))
+    return stack.enter_context(gzip.GzipFile(fileobj=raw, mode="wb", filename="", mtime=0, compresslevel=6))
+
+
+def fastq_names(prefix: str | os.PathLike[str]) -> tuple[str, str]:
+    """``PREFIX_R1.fastq.gz`` and ``PREFIX_R2.fastq.gz`` (absolute paths).
+
+    Raises
+    ------
+    OutputError
+        The prefix is empty or names a directory.
+    """
+    prefix = os.fspath(prefix)
+    if not prefix or prefix.endswith(os.sep) or os.path.isdir(prefix):
+        raise OutputError(f"--fastq {prefix!r}: give a file name prefix (PREFIX_R1.fastq.gz is written), "
+                          "not a directory")
+    prefix = os.path.abspath(prefix)
+    return prefix + "_R1.fastq.gz", prefix + "_R2.fastq.gz"
 
 
 def simulate(reference: Reference | str | os.PathLike[str],
@@ -854,7 +891,8 @@ def simulate(reference: Reference | str | os.PathLike[str],
              swap_fraction: float = 0.5, softclip_fraction: float = 0.01,
              duplicate_fraction: float = 0.0, low_mapq_fraction: float = 0.002,
              pcr_error_rate: float = 1e-5, q2_tail_fraction: float = 0.02,
-             threads: int = 1) -> SimulationResult:
+             threads: int = 1, fastq: str | os.PathLike[str] | None = None,
+             primer_length: int | tuple[int, int] = 0) -> SimulationResult:
     """Simulate paired-end amplicon reads into a coordinate-sorted, indexed BAM.
 
     Parameters
@@ -899,6 +937,16 @@ def simulate(reference: Reference | str | os.PathLike[str],
         Fraction of reads ending in a quality-2 tail of 1-30 bases (5x errors).
     threads : int
         Threads for sorting/compression.
+    fastq : path prefix, optional
+        Also write the read pairs as they came off the sequencer to ``PREFIX_R1.fastq.gz`` and
+        ``PREFIX_R2.fastq.gz``: the reverse read reverse-complemented back (qualities reversed),
+        soft-clipped bases kept, read 1 and read 2 in the same order, names without ``/1``/``/2``.
+        All outputs appear together or none does.
+    primer_length : int or (int, int)
+        Bases of primer at the left and right end of every amplicon (one int: both).  Those bases
+        of every molecule come from the primer oligo, i.e. the reference: a spiked variant under a
+        primer is not in that amplicon's reads, and no polymerase error of the template is either
+        (sequencing errors still are).  Default 0: every base is template.
 
     Returns
     -------
@@ -927,7 +975,7 @@ def simulate(reference: Reference | str | os.PathLike[str],
                          list(spikes), run_seed, sample_seed, contig_length, error_profile,
                          quality_model, sample, swap_fraction, softclip_fraction,
                          duplicate_fraction, low_mapq_fraction, pcr_error_rate,
-                         q2_tail_fraction, threads, t0)
+                         q2_tail_fraction, threads, t0, fastq, primer_length)
     finally:
         if own_ref:
             ref.close()
@@ -938,7 +986,8 @@ def _simulate(ref: Reference, amplicons, out_bam: str, pairs: int, read_length: 
               profile: RunErrorProfile | None, quality_model: str, sample: str | None,
               swap_fraction: float, softclip_fraction: float, duplicate_fraction: float,
               low_mapq_fraction: float, pcr_error_rate: float, q2_tail_fraction: float,
-              threads: int, t0: float) -> SimulationResult:
+              threads: int, t0: float, fastq: str | os.PathLike[str] | None,
+              primer_length: int | tuple[int, int]) -> SimulationResult:
     if isinstance(pairs, bool) or not isinstance(pairs, (int, np.integer)) or pairs < 1:
         raise ValueError(f"pairs_per_amplicon must be a positive integer (got {pairs!r})")
     if not isinstance(read_length, (int, np.integer)) or read_length < 30:
@@ -952,6 +1001,10 @@ def _simulate(ref: Reference, amplicons, out_bam: str, pairs: int, read_length: 
                     ("q2_tail_fraction", q2_tail_fraction)):
         if not 0.0 <= v <= 1.0:
             raise ValueError(f"{name} must be in [0, 1] (got {v})")
+    primers = (primer_length, primer_length) if isinstance(primer_length, (int, np.integer)) else tuple(primer_length)
+    if len(primers) != 2 or not all(isinstance(x, (int, np.integer)) and x >= 0 for x in primers):
+        raise ValueError(f"primer_length must be an integer >= 0 or a (left, right) pair of them (got {primer_length!r})")
+    primers = (int(primers[0]), int(primers[1]))
     amps = _read_bed(amplicons) if isinstance(amplicons, (str, os.PathLike)) else list(amplicons)
     if not amps:
         raise RegionError("no amplicons to simulate")
@@ -965,7 +1018,10 @@ def _simulate(ref: Reference, amplicons, out_bam: str, pairs: int, read_length: 
         if a.end0 <= a.start0 or not ref.covers(a.contig, a.start0, a.end0):
             raise RegionError(f"amplicon {a.name} ({a.contig}:{a.start0 + 1}-{a.end0}) is outside "
                               f"the reference {ref.path} ({ref.describe(a.contig)})")
-    _validate_spikes(ref, spikes, amps, read_length)
+        if sum(primers) >= a.length:
+            raise RegionError(f"amplicon {a.name} ({a.length} bp) is too short for primers of "
+                              f"{primers[0]} + {primers[1]} bases")
+    _validate_spikes(ref, spikes, amps, read_length, primers)
     if profile is None:
         profile = RunErrorProfile(ref, run_seed)
 
@@ -993,6 +1049,7 @@ def _simulate(ref: Reference, amplicons, out_bam: str, pairs: int, read_length: 
     base = out_bam[:-4] if out_bam.endswith(".bam") else out_bam
     truth_path = base + ".truth.tsv"
     bai_path = out_bam + ".bai"
+    fastq_paths = fastq_names(fastq) if fastq is not None else None
     if sample is None:
         sample = os.path.basename(base) or "sample"
     if any(c in sample for c in "\t\n\r") or not sample:
@@ -1000,68 +1057,61 @@ def _simulate(ref: Reference, amplicons, out_bam: str, pairs: int, read_length: 
     out_dir = os.path.dirname(out_bam)
     if not os.path.isdir(out_dir):
         raise OutputError(f"{out_bam}: output directory {out_dir} does not exist")
-    try:
-        fd, tmp_sam = tempfile.mkstemp(prefix=".deepamp-sim-", suffix=".sam", dir=out_dir)
-    except OSError as exc:
-        raise OutputError(f"{out_bam}: cannot write to {out_dir} ({exc.strerror or exc})") from None
-    tmp_bam = tmp_sam[:-4] + ".bam"
-    tmp_bai = tmp_bam + ".bai"
-    tmp_truth = tmp_sam[:-4] + ".truth.tsv"
-    tmp_files = [tmp_sam, tmp_bam, tmp_bai, tmp_truth]
+    outputs = [out_bam, bai_path, truth_path, *(fastq_paths or ())]
+    check_distinct(outputs, [ref.path])
     counts = {(s.contig, s.pos, s.ref, s.alt): [0, 0] for s in spikes}
     from deepamp._version import __version__
     try:
-        n_reads = 0
-        with os.fdopen(fd, "wb") as fh:
-            header = ["@HD\tVN:1.6\tSO:coordinate"]
-            header += [f"@SQ\tSN:{n}\tLN:{ln}" for n, ln in lengths.items()]
-            header.append(f"@RG\tID:{sample}\tSM:{sample}\tLB:{sample}\tPL:ILLUMINA")
-            header.append(f"@PG\tID:deepamp-simulate\tPN:deepamp\tVN:{__version__}\tCL:deepamp "
-                          f"simulate --pairs {pairs} --read-length {read_length} --run-seed "
-                          f"{run_seed} --seed {sample_seed} --quality-model {quality_model}")
-            fh.write(("\n".join(header) + "\n").encode())
-            for i, a in enumerate(amps):
-                n_reads += _simulate_amplicon(
-                    a, i, ref, profile, spikes, n_pairs=int(pairs), read_length=int(read_length),
-                    sample_seed=sample_seed, quality_model=quality_model,
-                    swap_fraction=swap_fraction, softclip_fraction=softclip_fraction,
-                    duplicate_fraction=duplicate_fraction, low_mapq_fraction=low_mapq_fraction,
-                    pcr_error_rate=pcr_error_rate, q2_tail_fraction=q2_tail_fraction,
-                    tid_name=a.contig, sample=sample, out=fh, counts=counts)
-        try:
-            pysam.sort("-o", tmp_bam, "-O", "bam", "--no-PG", "-@", str(max(1, threads)),
-                       "-T", tmp_sam[:-4] + ".sorttmp", tmp_sam, catch_stdout=False)
-            pysam.index(tmp_bam, tmp_bai)
-        except pysam.SamtoolsError as exc:
-            raise OutputError(f"{out_bam}: sorting/indexing the simulated reads failed "
-                              f"({str(exc).strip().splitlines()[-1] if str(exc).strip() else exc})") from None
-        _remove([tmp_sam])
-        records = []
-        for s in spikes:
-            total, obs = counts[(s.contig, s.pos, s.ref, s.alt)]
-            records.append(TruthRecord(s.contig, s.pos, s.ref, s.alt, s.vaf, total, s.vaf * total,
-                                       obs, s.molecule_group if s.molecule_group is not None else "."))
-        with open(tmp_truth, "w", encoding="utf-8") as fh:
-            fh.write("#contig\tpos\tref\talt\tvaf\tfragments\texpected_alt_fragments\t"
-                     "observed_alt_fragments\tmolecule_group\n")
-            for r in records:
-                fh.write(f"{r.contig}\t{r.pos}\t{r.ref}\t{r.alt}\t{r.vaf:g}\t{r.fragments}\t"
-                         f"{r.expected_alt_fragments:.2f}\t{r.observed_alt_fragments}\t"
-                         f"{r.molecule_group}\n")
-        os.replace(tmp_bam, out_bam)
-        os.replace(tmp_bai, bai_path)
-        os.replace(tmp_truth, truth_path)
+        # Every output is staged: the BAM, its index, the truth table and the FASTQs appear together or not at all.
+        with staged(*outputs, suffixes=[".bam", ".bai", ".tsv", ".fastq.gz", ".fastq.gz"][:len(outputs)]) as tmps, \
+                tempfile.TemporaryDirectory(prefix=".deepamp-sim-", dir=out_dir) as work:
+            tmp_bam, tmp_bai, tmp_truth, *tmp_fastq = tmps
+            tmp_sam = os.path.join(work, "reads.sam")
+            n_reads = 0
+            with open(tmp_sam, "wb") as fh, contextlib.ExitStack() as stack:
+                fq = tuple(_gzip_writer(stack, p) for p in tmp_fastq) or None
+                header = ["@HD\tVN:1.6\tSO:coordinate"]
+                header += [f"@SQ\tSN:{n}\tLN:{ln}" for n, ln in lengths.items()]
+                header.append(f"@RG\tID:{sample}\tSM:{sample}\tLB:{sample}\tPL:ILLUMINA")
+                header.append(f"@PG\tID:deepamp-simulate\tPN:deepamp\tVN:{__version__}\tCL:deepamp "
+                              f"simulate --pairs {pairs} --read-length {read_length} --run-seed "
+                              f"{run_seed} --seed {sample_seed} --quality-model {quality_model}"
+                              + (f" --primer-length {primers[0]},{primers[1]}" if any(primers) else ""))
+                fh.write(("\n".join(header) + "\n").encode())
+                for i, a in enumerate(amps):
+                    n_reads += _simulate_amplicon(
+                        a, i, ref, profile, spikes, n_pairs=int(pairs), read_length=int(read_length),
+                        sample_seed=sample_seed, quality_model=quality_model,
+                        swap_fraction=swap_fraction, softclip_fraction=softclip_fraction,
+                        duplicate_fraction=duplicate_fraction, low_mapq_fraction=low_mapq_fraction,
+                        pcr_error_rate=pcr_error_rate, q2_tail_fraction=q2_tail_fraction,
+                        tid_name=a.contig, sample=sample, out=fh, counts=counts, fastq=fq, primers=primers)
+            try:
+                pysam.sort("-o", tmp_bam, "-O", "bam", "--no-PG", "-@", str(max(1, threads)),
+                           "-T", os.path.join(work, "sorttmp"), tmp_sam, catch_stdout=False)
+                pysam.index("-o", tmp_bai, tmp_bam, catch_stdout=False)
+            except pysam.SamtoolsError as exc:
+                raise OutputError(f"{out_bam}: sorting/indexing the simulated reads failed "
+                                  f"({str(exc).strip().splitlines()[-1] if str(exc).strip() else exc})") from None
+            records = []
+            for s in spikes:
+                total, obs = counts[(s.contig, s.pos, s.ref, s.alt)]
+                records.append(TruthRecord(s.contig, s.pos, s.ref, s.alt, s.vaf, total, s.vaf * total,
+                                           obs, s.molecule_group if s.molecule_group is not None else "."))
+            with open(tmp_truth, "w", encoding="utf-8") as fh:
+                fh.write("#contig\tpos\tref\talt\tvaf\tfragments\texpected_alt_fragments\t"
+                         "observed_alt_fragments\tmolecule_group\n")
+                for r in records:
+                    fh.write(f"{r.contig}\t{r.pos}\t{r.ref}\t{r.alt}\t{r.vaf:g}\t{r.fragments}\t"
+                             f"{r.expected_alt_fragments:.2f}\t{r.observed_alt_fragments}\t"
+                             f"{r.molecule_group}\n")
     except OSError as exc:
-        _remove(tmp_files)
         if isinstance(exc, DeepampError):
             raise
         raise OutputError(f"{out_bam}: cannot write output ({exc.strerror or exc})") from None
-    except BaseException:
-        _remove(tmp_files)
-        raise
     hot = [h for a in amps for h in profile.hotspots(a.contig, a.start0, a.end0)]
     return SimulationResult(out_bam, bai_path, truth_path, sample, int(pairs) * len(amps), n_reads,
-                            records, hot, time.perf_counter() - t0)
+                            records, hot, time.perf_counter() - t0, fastq_paths)
 
 
 # ---------------------------------------------------------------------------

@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "annotate": ("annotate", "HGVS annotation, resistance evidence and inhibitor ranking"),
     "report": ("report", "self-contained HTML report of an annotated sample (VCF + annotate JSON)"),
     "align": ("align", "align paired FASTQs with bwa mem or bowtie2 --very-sensitive-local into a sorted BAM"),
+    "clip": ("clip", "soft-clip primer bases at read ends of an amplicon BAM (as samtools ampliconclip / ivar trim)"),
     "concordance": ("concordance", "merge two aligners' VCFs: strong (PASS in both) / weak evidence"),
     "cohort": ("cohort", "call every sample of a cohort in parallel with Dask (VCFs + cohort.tsv)"),
     "simulate": ("simulate", "simulate deep-amplicon reads into a sorted, indexed BAM"),

@@ -10,6 +10,18 @@ from deepamp.cli import common
 log = logging.getLogger("deepamp")
 
 
+def contig_length(text: str) -> tuple[str, int]:
+    """``NAME=LENGTH`` (argparse type of ``--contig-length``)."""
+    name, sep, num = text.rpartition("=")
+    try:
+        length = int(num, 10)
+    except ValueError:
+        length = 0
+    if not sep or not name or length < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=LENGTH with a positive length, e.g. chr2=242193529")
+    return name, length
+
+
 def configure(p: argparse.ArgumentParser) -> None:
     """Options of ``deepamp align``."""
     from deepamp.workflow.align import ALIGNERS
@@ -26,6 +38,10 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trim-5p", type=common.NON_NEGATIVE, default=0, metavar="N",
                    help="remove N bases from the 5' end of every read first (e.g. UMIs)")
     p.add_argument("--sample", metavar="NAME", help="read group ID/SM (default: output name)")
+    p.add_argument("--contig-length", type=contig_length, action="append", default=[], metavar="NAME=LEN",
+                   help="BAM header length of a contig the FASTA holds only slices of (repeatable; default: "
+                        "its GRCh38 length for chr2 and chr6, else required)")
+    common.add_primers(p)
     p.add_argument("--index-cache", metavar="DIR",
                    help="where missing aligner indexes are built (default: "
                         "$XDG_CACHE_HOME/deepamp/index or ~/.cache/deepamp/index)")
@@ -37,8 +53,11 @@ def run(args: argparse.Namespace) -> int:
     from deepamp.io.outputs import check_distinct
     from deepamp.workflow.align import align
 
-    check_distinct([args.out, args.out + ".bai"], [args.ref, args.r1, args.r2])
-    stats = align(args.ref, args.r1, args.r2, args.out, args.aligner, threads=args.threads,
-                  trim_5p=args.trim_5p, sample=args.sample, cache_dir=args.index_cache)
-    log.info(f"{stats.pairs} read pairs aligned with {args.aligner} -> {args.out}")
+    scheme = common.primer_scheme(args)
+    check_distinct([args.out, args.out + ".bai"], [args.ref, args.r1, args.r2, args.primers, args.bed])
+    result = align(args.ref, args.r1, args.r2, args.out, args.aligner, threads=args.threads,
+                   trim_5p=args.trim_5p, sample=args.sample, cache_dir=args.index_cache,
+                   contig_lengths=dict(args.contig_length), primers=scheme, primer_tolerance=args.start_tolerance)
+    contigs = ", ".join(f"{c} ({n:,} bp)" for c, n in result.contigs.items())
+    log.info(f"{result.pairs} read pairs aligned with {args.aligner} -> {args.out} (contigs: {contigs})")
     return 0

@@ -121,6 +121,17 @@ def bonferroni_factor(text: str) -> int | None:
     return v
 
 
+def primer_length(text: str) -> tuple[int, int]:
+    """``N`` or ``N,M``: primer lengths at the left and right end of every amplicon."""
+    from deepamp.errors import FormatError
+    from deepamp.workflow.primers import parse_primer_length
+
+    try:
+        return parse_primer_length(text)
+    except FormatError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected N or N,M (left,right) with positive lengths") from None
+
+
 # ---------------------------------------------------------------- option groups
 
 def add_output(p: argparse.ArgumentParser, *, required: bool = True, default: str | None = None,
@@ -134,6 +145,38 @@ def add_quiet(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--quiet", action="store_true", help="no run summary on stderr")
     g.add_argument("--verbose", action="store_true", help="more detail on stderr")
+
+
+def add_primers(p: argparse.ArgumentParser, *, bed_flag: bool = True) -> None:
+    """``--primers`` / ``-l`` + ``--primer-length`` and ``--start-tolerance`` (``align``, ``clip``)."""
+    from deepamp.workflow.primers import TOLERANCE
+
+    g = p.add_argument_group("primer clipping (bases of a primer footprint at read ends are soft-clipped)")
+    x = g.add_mutually_exclusive_group()
+    x.add_argument("--primers", metavar="PRIMERS.bed",
+                   help="primer BED: contig, start, end, name[, score, strand]; names ending _LEFT/_RIGHT or "
+                        "strand +/- say which end of its amplicon a primer is at")
+    x.add_argument("--primer-length", type=primer_length, metavar="N[,M]",
+                   help="primers of N bases (left) and M bases (right; default N) at the ends of every amplicon of -l")
+    if bed_flag:
+        g.add_argument("-l", "--bed", metavar="AMPLICONS.bed",
+                       help="amplicons (BED), for --primer-length, or to place the primers of --primers")
+    g.add_argument("--start-tolerance", type=NON_NEGATIVE, default=TOLERANCE, metavar="N",
+                   help=f"bases a read's 5' end may lie outside its primer before it counts as starting at no "
+                        f"primer (default {TOLERANCE})")
+
+
+def primer_scheme(args: argparse.Namespace):
+    """The PrimerScheme of ``--primers`` / ``-l`` + ``--primer-length``, or None when neither is given."""
+    from deepamp.workflow.primers import load_primers
+
+    if args.primers is None and args.primer_length is None:
+        if args.bed:
+            raise UsageError("-l AMPLICONS.bed is for primer clipping: add --primer-length N[,M] or --primers")
+        return None
+    if args.primer_length is not None and not args.bed:
+        raise UsageError("--primer-length needs the amplicons: -l AMPLICONS.bed")
+    return load_primers(args.primers, args.bed, args.primer_length)
 
 
 def add_panel(p: argparse.ArgumentParser, *, ref_required: bool = True) -> None:

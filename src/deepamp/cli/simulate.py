@@ -20,6 +20,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="amplicons, primer end to primer end (BED, 4th column = name)")
     parser.add_argument("-o", "--out", "--output", dest="output", required=True, metavar="BAM",
                         help="output BAM (.bai and .truth.tsv are written next to it)")
+    parser.add_argument("--fastq", metavar="PREFIX",
+                        help="also write the pairs as sequenced to PREFIX_R1.fastq.gz and PREFIX_R2.fastq.gz "
+                             "(input for deepamp align)")
     parser.add_argument("--pairs", type=common.POSITIVE, default=25000, metavar="N",
                         help="read pairs per amplicon (default 25000)")
     parser.add_argument("--read-length", type=common.int_range(30), default=150, metavar="N",
@@ -35,6 +38,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="seed of this sample (default 2)")
     parser.add_argument("--contig-length", action="append", default=[], metavar="[CONTIG=]LEN",
                         help="@SQ length (e.g. chr2=242193529); default: end of the reference slice")
+    parser.add_argument("--primer-length", type=common.primer_length, default=0, metavar="N[,M]",
+                        help="the first N (left) and last M (right) bases of every amplicon are primer: they come "
+                             "from the oligo (the reference), not the template (default: none)")
     parser.add_argument("--quality-model", choices=QUALITY_MODELS, default="novaseq",
                         help="reported base qualities (default novaseq: binned 2/12/23/37)")
     parser.add_argument("--sample", metavar="NAME", help="read group sample name "
@@ -53,9 +59,10 @@ def run(args: argparse.Namespace) -> int:
         Subclasses describing the bad input or unwritable output.
     """
     from deepamp.io.outputs import check_distinct
-    from deepamp.simulate import parse_contig_lengths, parse_spike, read_spikes_tsv, simulate
+    from deepamp.simulate import fastq_names, parse_contig_lengths, parse_spike, read_spikes_tsv, simulate
 
-    check_distinct([args.output, args.output + ".bai"], [args.reference, args.amplicons, args.spikes_tsv])
+    fastqs = fastq_names(args.fastq) if args.fastq is not None else ()
+    check_distinct([args.output, args.output + ".bai", *fastqs], [args.reference, args.amplicons, args.spikes_tsv])
     spikes = [parse_spike(s) for s in args.spike]
     if args.spikes_tsv:
         spikes += read_spikes_tsv(args.spikes_tsv)
@@ -64,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
                    read_length=args.read_length, spikes=spikes, run_seed=args.run_seed,
                    sample_seed=args.seed, contig_length=lengths,
                    quality_model=args.quality_model, sample=args.sample,
-                   threads=max(1, args.threads))
+                   threads=max(1, args.threads), fastq=args.fastq, primer_length=args.primer_length)
     log.info(f"wrote {res.n_reads} reads ({res.n_pairs} pairs) to {res.bam} in {res.seconds:.1f} s; "
-             f"truth in {res.truth}")
+             f"truth in {res.truth}" + (f"; FASTQs {res.fastq[0]}, {res.fastq[1]}" if res.fastq else ""))
     return 0

@@ -28,11 +28,24 @@ import pysam
 
 from deepamp.errors import ReferenceFileError
 
-__all__ = ["RefContig", "Reference"]
+__all__ = ["RefContig", "Reference", "slice_of"]
 
 _SLICE_RE = re.compile(r"^(?P<name>.+):(?P<start>[0-9]+)-(?P<end>[0-9]+)$")
 _BASES = re.compile(rb"^[A-Za-z*-]*$")
 log = logging.getLogger("deepamp.reference")
+
+
+def slice_of(fasta_name: str, length: int) -> tuple[str, int]:
+    """Parent contig and 0-based offset of a FASTA record of ``length`` bases.
+
+    A record named ``chr2:29191796-29223795`` whose length is end - start + 1
+    is that window of ``chr2`` (offset 29191795); any other record is a whole
+    contig (offset 0).
+    """
+    m = _SLICE_RE.match(fasta_name)
+    if m and int(m["end"]) - int(m["start"]) + 1 == length:
+        return m["name"], int(m["start"]) - 1
+    return fasta_name, 0
 
 
 @dataclass(frozen=True)
@@ -143,11 +156,8 @@ class Reference:
             if fasta_name in seen:
                 raise ReferenceFileError(f"{self.path}: two records named {fasta_name}")
             seen.add(fasta_name)
-            m = _SLICE_RE.match(fasta_name)
-            if m and int(m["end"]) - int(m["start"]) + 1 == length:
-                rc = RefContig(m["name"], fasta_name, int(m["start"]) - 1, length)
-            else:
-                rc = RefContig(fasta_name, fasta_name, 0, length)
+            contig, offset = slice_of(fasta_name, length)
+            rc = RefContig(contig, fasta_name, offset, length)
             self._pieces.setdefault(rc.name, []).append(rc)
         for name, pieces in self._pieces.items():
             pieces.sort(key=lambda p: p.offset)

@@ -13,14 +13,22 @@ one of those alignments:
 2. **Find or build the aligner index.**  An up-to-date index next to the
    reference (``ref.fa.bwt`` ...; ``ref.fa.1.bt2`` or ``ref.1.bt2``) is used
    as is.  Otherwise the index is built in a cache directory (default
-   ``$XDG_CACHE_HOME/deepamp/index``, else ``~/.cache/deepamp/index``), in a
-   sub-directory named by the SHA-256 of the FASTA contents, next to a copy of
-   the FASTA; the reference directory is never written to.  The directory is
-   built under a temporary name and renamed when complete, and stderr says
-   where it is.
+   ``$XDG_CACHE_HOME/deepamp/index``, else ``~/.cache/deepamp/index``) from the
+   FASTA's *sequence pieces* (:mod:`deepamp.workflow.index_pieces`: slice
+   records placed on their contig, long runs of N left out), in a
+   sub-directory named by the SHA-256 of the FASTA contents and of the piece
+   rule, next to the FASTA of the pieces that was indexed and a manifest of
+   where each piece sits; the reference directory is never written to.  The
+   directory is built under a temporary name and renamed when complete, and
+   stderr says where it is.
 3. **Align** with ``bwa mem`` or ``bowtie2 --very-sensitive-local`` as a
    subprocess, with a read group (``ID`` = ``SM`` = the sample name).
-4. **Sort and index** with pysam's samtools (no samtools binary needed); the
+4. **Lift** the aligner's SAM, in one streaming pass, from index pieces to
+   contig coordinates (:mod:`deepamp.workflow.lift`): a BAM aligned to the
+   shipped slice ``chr2:29191796-29223795`` says ``chr2`` (LN 242,193,529),
+   as the panel's BED and VCFs do.  With ``primers`` the same pass clips
+   primer bases (:mod:`deepamp.workflow.primers`).
+5. **Sort and index** with pysam's samtools (no samtools binary needed); the
    BAM and its ``.bai`` appear atomically, only when every step succeeded.
 
 A child that exits non-zero raises :class:`~deepamp.errors.PipelineError`
@@ -39,13 +47,19 @@ import shutil
 import subprocess
 import tempfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import pysam
 
+from deepamp._version import __version__
 from deepamp.errors import DeepampError, FormatError, InputFileError, OutputError, ReferenceFileError
 from deepamp.io.outputs import check_writable, staged
+from deepamp.workflow.index_pieces import (PIECE_RULE, PieceTable, pieces_from_header, read_manifest,
+                                           write_index_fasta, write_manifest)
+from deepamp.workflow.lift import ContigLift, resolve_contig_lengths
+from deepamp.workflow.primers import (TOLERANCE, ClipStats, PrimerClipper, PrimerScheme, check_primer_contigs,
+                                     log_stats, read_primer_bed)
 
 logger = logging.getLogger("deepamp.align")
 
@@ -65,6 +79,21 @@ class FastqStats:
 
     pairs: int
     bases: int
+
+
+@dataclass(frozen=True)
+class AlignResult:
+    """What :func:`align` did: the input pairs, the contigs of the BAM header (name -> length) and,
+    with primers, what primer clipping did."""
+
+    fastq: FastqStats
+    contigs: dict[str, int]
+    clipping: ClipStats | None = None
+
+    @property
+    def pairs(self) -> int:
+        """Read pairs in the FASTQs."""
+        return self.fastq.pairs
 
 
 # ------------------------------------------------------------------ FASTQ
@@ -252,17 +281,28 @@ def _existing_index(reference: str, aligner: str) -> str | None:
     return next((p for p in (reference, stem) if _fresh(p, _BT2_SUFFIXES, reference)), None)
 
 
-def _sha256(path: str) -> str:
+def _cache_key(path: str) -> str:
+    """SHA-256 of the FASTA's bytes and of the piece rule (what a cached index was built from)."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
+    h.update(b"\0" + PIECE_RULE.encode())
     return h.hexdigest()
+
+
+def _manifest(prefix: str) -> str:
+    return prefix + ".pieces.tsv"
 
 
 def aligner_index(reference: str, aligner: str, cache_dir: str | None = None,
                   threads: int = 1) -> str:
     """Index prefix for ``aligner`` on ``reference``, building it in the cache when missing.
+
+    An up-to-date index next to the reference is used as it is.  A cached index
+    is built from the FASTA's pieces (:func:`~deepamp.workflow.index_pieces.write_index_fasta`);
+    its directory holds ``ref.fa`` (the pieces that were indexed) and
+    ``ref.fa.pieces.tsv`` (where they sit on their contigs).
 
     Returns
     -------
@@ -280,16 +320,14 @@ def aligner_index(reference: str, aligner: str, cache_dir: str | None = None,
     """
     if not os.path.isfile(reference):
         raise ReferenceFileError(f"{reference}: reference FASTA not found")
-    with open(reference, "rb") as fh:
-        if fh.read(1) != b">":
-            raise ReferenceFileError(f"{reference}: not a FASTA file (does not start with '>')")
     found = _existing_index(reference, aligner)
     if found is not None:
         return found
     cache_dir = cache_dir or default_cache_dir()
-    target = os.path.join(os.path.abspath(cache_dir), _sha256(reference), aligner)
+    target = os.path.join(os.path.abspath(cache_dir), _cache_key(reference), aligner)
     prefix = os.path.join(target, "ref.fa")
-    if _fresh(prefix, _BWA_SUFFIXES if aligner == "bwa" else _BT2_SUFFIXES, prefix):
+    suffixes = _BWA_SUFFIXES if aligner == "bwa" else _BT2_SUFFIXES
+    if _fresh(prefix, suffixes, prefix) and os.path.isfile(_manifest(prefix)):
         return prefix
     indexer = require_tool("bwa" if aligner == "bwa" else "bowtie2-build")
     try:
@@ -297,9 +335,12 @@ def aligner_index(reference: str, aligner: str, cache_dir: str | None = None,
         work = tempfile.mkdtemp(prefix=f".{aligner}.", dir=os.path.dirname(target))
     except OSError as exc:
         raise OutputError(f"{cache_dir}: cannot create the index cache ({exc.strerror})") from None
-    logger.info(f"building the {aligner} index of {reference} in {target}")
     try:
-        shutil.copyfile(reference, os.path.join(work, "ref.fa"))
+        table = write_index_fasta(reference, os.path.join(work, "ref.fa"))
+        write_manifest(os.path.join(work, "ref.fa.pieces.tsv"), table)
+        logger.info(f"building the {aligner} index of {reference} ({len(table.pieces)} sequence "
+                    f"piece{'s' if len(table.pieces) != 1 else ''}, "
+                    f"{sum(p.length for p in table.pieces):,} bases) in {target}")
         if aligner == "bwa":
             run_tool([indexer, "index", "ref.fa"], cwd=work)
         else:
@@ -316,6 +357,21 @@ def aligner_index(reference: str, aligner: str, cache_dir: str | None = None,
     return prefix
 
 
+def index_pieces(prefix: str) -> PieceTable | None:
+    """Where the records of the index at ``prefix`` sit on their contigs, if deepamp built it (else None)."""
+    return read_manifest(_manifest(prefix)) if os.path.isfile(_manifest(prefix)) else None
+
+
+def _header_pieces(header: Sequence[str]) -> PieceTable:
+    """The pieces of an index deepamp did not build: its ``@SQ`` records as they are."""
+    sq = []
+    for line in header:
+        if line.startswith("@SQ"):
+            tags = dict(f.split(":", 1) for f in line.rstrip("\n").split("\t")[1:] if ":" in f)
+            sq.append((tags["SN"], int(tags["LN"])))
+    return pieces_from_header(sq)
+
+
 # ------------------------------------------------------------------ align
 
 def _sample_name(out_bam: str, sample: str | None) -> str:
@@ -325,15 +381,64 @@ def _sample_name(out_bam: str, sample: str | None) -> str:
     return name
 
 
+def _lift_and_write(sam: str, out_sam: str, table: PieceTable | None, lengths: dict[str, int] | None,
+                    reference: str, aligner: str, given_lengths: Mapping[str, int] | None,
+                    command: str, clipper: PrimerClipper | None) -> dict[str, int]:
+    """Stream the aligner's SAM into ``out_sam`` in contig coordinates (primer-clipped with ``clipper``).
+
+    Without ``table`` (an index deepamp did not build) the pieces are the aligner's ``@SQ`` records.
+    Returns the contigs' lengths.
+    """
+    # latin-1 passes every byte through unchanged (read names and tags are not ours to judge)
+    with open(sam, encoding="latin-1") as fin, open(out_sam, "w", encoding="latin-1") as fout:
+        header: list[str] = []
+        line = fin.readline()
+        while line.startswith("@"):
+            header.append(line)
+            line = fin.readline()
+        if table is None or lengths is None:
+            table = _header_pieces(header)
+            lengths = resolve_contig_lengths(table, reference, given_lengths)
+            if clipper is not None:
+                check_primer_contigs(clipper.scheme, list(lengths), reference)
+        lift = ContigLift(table, lengths, aligner)
+        moved = [p for p in table.pieces if p.offset or p.name != p.contig]
+        what = ", ".join(f"{p.name} -> {p.contig}+{p.offset}" for p in moved[:3]) + (" ..." if len(moved) > 3 else "")
+        programs = [{"ID": "deepamp-lift", "PN": "deepamp", "VN": __version__, "CL": command,
+                     "DS": f"positions lifted from the {len(table.pieces)} index pieces of "
+                           f"{os.path.basename(reference)} to contig coordinates ({what or 'no piece moved'})"}]
+        if clipper is not None:
+            programs.append({"ID": "deepamp-clip", "PN": "deepamp", "VN": __version__, "CL": command,
+                             "DS": f"primer bases soft-clipped ({clipper.scheme.source}; start tolerance "
+                                   f"{clipper.tolerance})"})
+        new_header = lift.header(header, programs)
+        fout.writelines(new_header)
+        records = (lift.record(x) for x in _rest(line, fin))
+        if clipper is not None:
+            records = clipper.clip_sam_lines(records, pysam.AlignmentHeader.from_text("".join(new_header)))
+        fout.writelines(records)
+    return lengths
+
+
+def _rest(first: str, fh) -> Iterator[str]:
+    """``first`` and the lines after it."""
+    if first:
+        yield first
+    yield from fh
+
+
 def align(reference: str, r1: str, r2: str, out_bam: str, aligner: str = "bwa", *,
           threads: int = 1, trim_5p: int = 0, sample: str | None = None,
-          cache_dir: str | None = None) -> FastqStats:
-    """Align paired FASTQs with ``aligner`` into a coordinate-sorted, indexed BAM.
+          cache_dir: str | None = None, contig_lengths: Mapping[str, int] | None = None,
+          primers: PrimerScheme | str | os.PathLike[str] | None = None,
+          primer_tolerance: int = TOLERANCE) -> AlignResult:
+    """Align paired FASTQs with ``aligner`` into a coordinate-sorted, indexed BAM in contig coordinates.
 
     Parameters
     ----------
     reference : path
-        Reference FASTA (the index is found or built, see the module docstring).
+        Reference FASTA (plain, gzip or bgzip; slice records such as
+        ``chr2:29191796-29223795`` and N padding work, see the module docstring).
     r1, r2 : path
         Paired FASTQ files (plain or gzip).
     out_bam : path
@@ -348,18 +453,27 @@ def align(reference: str, r1: str, r2: str, out_bam: str, aligner: str = "bwa", 
         Read group ID and SM; default: the output name without ``.bam``.
     cache_dir : path, optional
         Where missing indexes are built (default :func:`default_cache_dir`).
+    contig_lengths : mapping, optional
+        ``@SQ LN`` of contigs the FASTA holds only slices of (default: their
+        GRCh38 length when known, :data:`deepamp.io.contigs.GRCH38_LENGTHS`).
+    primers : PrimerScheme or path, optional
+        Soft-clip primer bases in the lift pass, before sorting (:mod:`deepamp.workflow.primers`;
+        a path is a primer BED whose names pair its primers, see
+        :func:`~deepamp.workflow.primers.load_primers` for the other ways).
+    primer_tolerance : int
+        Bases a read's 5' end may lie outside its primer.
 
     Returns
     -------
-    FastqStats
-        Read pairs and bases in the input.
+    AlignResult
+        Read pairs and bases in the input, contigs of the BAM header, primer clipping statistics.
 
     Raises
     ------
     InputFileError, FormatError
         Missing or malformed FASTQ, bad options.
     ReferenceFileError
-        Missing or non-FASTA reference.
+        Missing or non-FASTA reference; a slice whose contig length is unknown.
     PipelineError
         A tool is missing or failed (the message names it and its last stderr line).
     OutputError
@@ -374,6 +488,8 @@ def align(reference: str, r1: str, r2: str, out_bam: str, aligner: str = "bwa", 
     exe = require_tool("bwa" if aligner == "bwa" else "bowtie2")
     if not os.path.isfile(reference):
         raise ReferenceFileError(f"{reference}: reference FASTA not found")
+    scheme = read_primer_bed(primers) if isinstance(primers, (str, os.PathLike)) else primers
+    clipper = PrimerClipper(scheme, primer_tolerance) if scheme is not None else None
     out_dir = os.path.dirname(os.path.abspath(out_bam))
     with tempfile.TemporaryDirectory(prefix=f".{os.path.basename(out_bam)}.", dir=out_dir) as work:
         fq1, fq2 = r1, r2
@@ -381,6 +497,10 @@ def align(reference: str, r1: str, r2: str, out_bam: str, aligner: str = "bwa", 
             fq1, fq2 = os.path.join(work, "R1.fastq"), os.path.join(work, "R2.fastq")
         stats = validate_fastq_pair(r1, r2, trim_5p, fq1 if trim_5p else None, fq2 if trim_5p else None)
         prefix = aligner_index(reference, aligner, cache_dir, threads)
+        table = index_pieces(prefix)    # known now for a cached index: a missing contig length fails early
+        lengths = resolve_contig_lengths(table, reference, contig_lengths) if table is not None else None
+        if lengths is not None and scheme is not None:
+            check_primer_contigs(scheme, list(lengths), reference)
         sam = os.path.join(work, "aligned.sam")
         if aligner == "bwa":
             cmd = [exe, "mem", "-t", str(threads), "-R", f"@RG\\tID:{name}\\tSM:{name}", prefix, fq1, fq2]
@@ -389,9 +509,15 @@ def align(reference: str, r1: str, r2: str, out_bam: str, aligner: str = "bwa", 
             cmd = [exe, "--very-sensitive-local", "-p", str(threads), "--rg-id", name, "--rg", f"SM:{name}",
                    "-x", prefix, "-1", fq1, "-2", fq2, "-S", sam]
             run_tool(cmd)
+        command = " ".join(["deepamp align -f", reference, "-1", r1, "-2", r2, "--aligner", aligner,
+                            *(f"--contig-length {k}={v}" for k, v in (contig_lengths or {}).items()),
+                            *(["--trim-5p", str(trim_5p)] if trim_5p else []), "-o", out_bam])
+        lifted = os.path.join(work, "lifted.sam")
+        lengths = _lift_and_write(sam, lifted, table, lengths, reference, aligner, contig_lengths, command, clipper)
+        os.unlink(sam)
         with staged(out_bam, out_bam + ".bai", suffixes=[".bam", ""]) as (tmp_bam, tmp_bai):
             try:
-                pysam.sort("-@", str(threads), "-T", os.path.join(work, "sort"), "-o", tmp_bam, sam,
+                pysam.sort("-@", str(threads), "-T", os.path.join(work, "sort"), "-o", tmp_bam, lifted,
                            catch_stdout=False)
                 pysam.index("-o", tmp_bai, tmp_bam, catch_stdout=False)
             except pysam.SamtoolsError as exc:
@@ -401,8 +527,10 @@ def align(reference: str, r1: str, r2: str, out_bam: str, aligner: str = "bwa", 
             if mapped == 0:
                 raise PipelineError(f"{out_bam}: none of the {stats.pairs} read pairs aligned to {reference} "
                                     f"with {aligner} (another reference, or reads of another panel?)")
-    return stats
+    if clipper is not None:
+        log_stats(clipper.stats)
+    return AlignResult(stats, lengths, clipper.stats if clipper is not None else None)
 
 
-__all__ = ["ALIGNERS", "FastqStats", "PipelineError", "align", "aligner_index", "default_cache_dir",
-           "validate_fastq_pair", "require_tool", "run_tool"]
+__all__ = ["ALIGNERS", "AlignResult", "FastqStats", "PipelineError", "align", "aligner_index", "default_cache_dir",
+           "index_pieces", "validate_fastq_pair", "require_tool", "run_tool"]

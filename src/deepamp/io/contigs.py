@@ -1,0 +1,18 @@
+"""Lengths of the GRCh38 contigs deepamp's panels use.
+
+A FASTA that holds only a slice of a contig (``chr2:29191796-29223795``) does
+not say how long the contig is, but a BAM header must (``@SQ LN``).  For the
+contigs of the shipped panels (ALK on chr2, ROS1 on chr6) the GRCh38 length is
+known here; any other contig's length has to be given
+(``--contig-length NAME=LENGTH``).
+"""
+
+from __future__ import annotations
+
+__all__ = ["GRCH38_LENGTHS"]
+
+#: GRCh38 primary-assembly lengths (UCSC names) of the contigs of the shipped panels.
+GRCH38_LENGTHS: dict[str, int] = {
+    "chr2": 242193529,
+    "chr6": 170805979,
+}
