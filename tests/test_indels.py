@@ -121,7 +121,7 @@ def test_spiked_indels_called_with_lofreq_meanings(tmp_path, tumour):
 def test_homopolymer_slippage_at_default_rate_not_called(deep_control):
     for merge in (True, False):
         counts = count(deep_control, bed=BED, reference=REF, merge_mates=merge)
-        calls, m, _ = call_indels(counts, CallOptions())
+        calls, m, _, _ = call_indels(counts, CallOptions())
         assert calls == [], [(v.pos, v.ref, v.alt, v.alt_count) for v in calls]
         assert m == len(collect_events(counts))
     # the artefacts are there to be (not) called: the C6 run shows slippage in single reads
@@ -179,7 +179,7 @@ def test_region_starting_inside_a_homopolymer_merges_placements_and_uses_the_who
     # the left-most placement (anchor 11) is not counted: all placements go to the first counted anchor
     assert got == {(15, "AA", "A"): (10, 0), (15, "A", "AA"): (10, 0)}
     assert t.repeat.tolist() == [8, 8] and t.hrun.tolist() == [8, 8]
-    calls, _, _ = call_indels(counts, CallOptions(alpha=1.0, mtc="none"))
+    calls, _, _, _ = call_indels(counts, CallOptions(alpha=1.0, mtc="none"))
     # 25 counted positions: too few sites to calibrate, so Dindel's A8 rate as is
     assert [v.info["IDRATE"] for v in calls] == [float(f"{float(dindel_rate(8)):.4g}")] * 2
     # with the whole run counted the same events go to the left-most anchor, with the same repeat
@@ -203,7 +203,7 @@ def test_insertions_with_n_are_counted_not_tested(tmp_path, capsys):
     t = collect_events(counts)
     assert t.alt.tolist() == ["AG"] and t.pos.tolist() == [27]         # G after GG: left-normalised
     assert t.untested == {"inserted N": (2, 10)}
-    calls, m, notes = call_indels(counts, CallOptions(alpha=1.0, mtc="none"))
+    calls, m, notes, _ = call_indels(counts, CallOptions(alpha=1.0, mtc="none"))
     assert m == 1 and [v.alt for v in calls] == ["AG"]
     assert "indels: 2 events (10 fragments) not tested: inserted N" in notes
     out = str(tmp_path / "n.vcf")
@@ -214,7 +214,7 @@ def test_insertions_with_n_are_counted_not_tested(tmp_path, capsys):
 
 def test_pvalues_match_scipy(tumour):
     counts = count(tumour, bed=BED, reference=REF)
-    calls, _, _ = call_indels(counts, CallOptions(alpha=1.0, mtc="none"))
+    calls, _, _, _ = call_indels(counts, CallOptions(alpha=1.0, mtc="none"))
     table = collect_events(counts)
     fits = calibrate(table, counts)
     assert len(calls) >= len(CASES)
@@ -314,7 +314,7 @@ def test_background_learns_indel_events(tmp_path, tumour):
     bg.save(path)
     bg = bgm.load(path)
     counts = count(tumour, bed=BED, reference=REF)
-    calls, m, _ = call_indels(counts, CallOptions(), background=bg)
+    calls, m, _, _ = call_indels(counts, CallOptions(), background=bg)
     assert {(v.pos, v.ref, v.alt) for v in calls} == {c[1] for c in CASES}
     assert all(v.model == "background" and "BGRATE" in v.info for v in calls)
     # the germline carrier is excluded: the rate is the zero-count posterior over c2's depth

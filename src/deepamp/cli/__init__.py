@@ -90,8 +90,17 @@ class Interrupted(BaseException):
     some of its entry points by its own SIGINT even when the exception was handled."""
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise Interrupted
+class _Signals:
+    """SIGINT and SIGTERM while a command works raise :class:`Interrupted`.  Once the command has
+    returned (its outputs are committed) a late signal is ignored: the work is complete and the
+    exit status stays the command's, rather than a death by the signal after the files are whole."""
+
+    def __init__(self) -> None:
+        self.done = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if not self.done:
+            raise Interrupted
 
 
 def _caused_by_interrupt(exc: BaseException | None) -> bool:
@@ -108,9 +117,11 @@ def _caused_by_interrupt(exc: BaseException | None) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the deepamp CLI; returns the exit code."""
+    as_program = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     on_main = threading.current_thread() is threading.main_thread()
-    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)} if on_main else {}
+    signals = _Signals()
+    previous = {sig: signal.signal(sig, signals) for sig in (signal.SIGTERM, signal.SIGINT)} if on_main else {}
     command = next((a for a in argv if not a.startswith("-")), None)
     handler = None
     try:
@@ -124,12 +135,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return exc.code if isinstance(exc.code, int) else 2
         args.argv = argv
         handler = _Handler(args.command)
+        saved = (log.propagate, log.level)
         log.addHandler(handler)
         log.propagate = False
         log.setLevel(logging.WARNING if getattr(args, "quiet", False) else
                      logging.DEBUG if getattr(args, "verbose", False) else logging.INFO)
         try:
-            return int(args._run(args) or 0)
+            code = int(args._run(args) or 0)
+            signals.done = True
+            return code
         except (OptionError, UsageError) as exc:
             print(f"deepamp {args.command}: error: {one_line(str(exc))} (see deepamp {args.command} --help)",
                   file=sys.stderr)
@@ -144,15 +158,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stderr.close()
             return 0
     except BaseException as exc:
+        signals.done = True
         if not _caused_by_interrupt(exc):
             raise
         print(f"deepamp{' ' + command if command else ''}: interrupted; no output written", file=sys.stderr)
         return 130
     finally:
+        signals.done = True
         if handler is not None:
             log.removeHandler(handler)
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+            log.propagate = saved[0]              # a library user's logging is as it was
+            log.setLevel(saved[1])
+        for sig, old in previous.items():     # as a program the process ends now: late signals are ignored
+            signal.signal(sig, signal.SIG_IGN if as_program else old)   # (a Python handler is reset at exit)
 
 
 __all__ = ["main", "COMMANDS", "build_parser", "one_line"]
