@@ -8,6 +8,7 @@ import math
 import shutil
 import subprocess
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pysam
@@ -176,12 +177,16 @@ def test_count_tsv_and_npz_roundtrip(tmp_path, tumour):
     assert int(row[-1]) == direct.depth[i]
 
 
-def test_demo_calls_every_spike(capsys):
-    assert cli.main(["demo"]) == 0
-    out = capsys.readouterr().out
+def test_demo_without_an_aligner_calls_the_simulated_bam_through_the_whole_flow(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert cli.main(["demo", "-o", str(out), "--pairs", "5000", "--controls", "2", "--no-align"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == str(out / "demo_tumour.report.html") and Path(lines[-1]).is_file()
     for name in ("G1202R", "L1196M", "G1269A", "C1156Y"):
-        line = next(x for x in out.splitlines() if name in x)
-        assert line.rstrip().endswith("called")
+        line = next(x for x in lines if name in x)
+        assert line.rstrip().endswith("PASS"), line
+    assert "no aligner installed" in lines[0]
+    assert (out / "demo_tumour.input.primers.tsv").is_file()       # the BAM was primer-clipped first
 
 
 @pytest.mark.parametrize("argv, code, message", [

@@ -14,6 +14,7 @@ from pathlib import Path
 import pysam
 import pytest
 
+import deepamp
 from deepamp.cli import main
 from deepamp.io.reference import Reference
 from deepamp.simulate import Spike, simulate
@@ -199,3 +200,62 @@ def test_a_bam_runs_without_alignment_or_concordance(reads, tmp_path):
     spike = _records(res.vcf)[(SPIKE_POS, "T")]
     assert list(spike.filter) == ["PASS"] and "EVIDENCE" not in spike.info
     assert os.path.isfile(res.report)
+
+
+def test_primers_clip_a_bam_before_calling_and_are_recorded(reads, tmp_path):
+    primers = tmp_path / "primers.bed"
+    a = (AMPLICON.start0, AMPLICON.end0)
+    primers.write_text(f"alk\t{a[0]}\t{a[0] + 20}\tex23_LEFT\t0\t+\nalk\t{a[1] - 20}\t{a[1]}\tex23_RIGHT\t0\t-\n")
+    res = run(reads["ref"], reads["bed"], tmp_path / "run", bam=reads["bam"], primers=primers)
+    assert res.ran[0] == "clip" and res.bams["input"].endswith("tumour.clipped.bam")
+    rows = {r.split("\t")[0]: r.split("\t")[1:] for r in Path(res.primer_stats["input"]).read_text().splitlines()}
+    assert int(rows["(all)"][0]) == 3000 and int(rows["(all)"][1]) > 2900      # 1,500 pairs, nearly all clipped
+    with pysam.AlignmentFile(res.bams["input"]) as fh:          # no aligned base left inside a primer
+        for read in fh:
+            if not read.is_unmapped:
+                assert a[0] + 20 - 5 <= read.reference_start and read.reference_end <= a[1] - 20 + 5
+    spike = _records(res.vcf)[(SPIKE_POS, "T")]
+    assert list(spike.filter) == ["PASS"]
+    doc = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert list(doc["steps"][0]["inputs"])[-1] == str(primers)
+    # the primer lengths instead of a primer BED: another setting, so the clip step runs again
+    res2 = run(reads["ref"], reads["bed"], tmp_path / "run", bam=reads["bam"], primer_length=(20, 20))
+    assert res2.ran[0] == "clip"
+
+
+def test_bad_primers_are_one_line_before_any_work(reads, tmp_path, capsys):
+    bad = tmp_path / "primers.bed"
+    bad.write_text("chr9\t10\t30\tx_LEFT\n")
+    out = tmp_path / "run"
+    assert main(["run", "-f", reads["ref"], "-l", reads["bed"], "--primers", str(bad), "-o", str(out),
+                 reads["bam"]]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and str(bad) in err and not any(out.iterdir() if out.exists() else [])
+
+
+@need_aligners
+@pytest.mark.aligners
+def test_demo_runs_the_whole_flow_from_fastq_and_its_report_exists(tmp_path, capsys):
+    """``deepamp demo``: FASTQ -> both aligners (primer-clipped) -> background from aligned controls ->
+    calls; every spike strong and PASS, the printed report path exists; a second run redoes nothing."""
+    out = tmp_path / "demo"
+    argv = ["demo", "-o", str(out), "--pairs", "5000", "--controls", "2"]
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == str(out / "demo_tumour.report.html") and os.path.getsize(lines[-1]) > 1000
+    assert "BWA-MEM + Bowtie2" in lines[0]
+    for name in ("G1202R", "L1196M", "G1269A", "C1156Y"):
+        fields = next(x for x in lines if name in x).split()
+        assert fields[-2:] == ["strong", "PASS"], fields
+    doc = json.loads((out / "run.json").read_text())
+    steps = [s["name"] for s in doc["steps"]]
+    assert steps[:3] == ["align bwa", "align bowtie2", "background"]
+    assert all(os.path.isfile(out / f"demo_tumour.{a}.primers.tsv") for a in ("bwa", "bowtie2"))
+    padded = str(Path(deepamp.__file__).parent / "data" / "ALK_hg38_chr2_padded.fa.gz")
+    if shutil.which("bcftools"):           # the VCF is in chr2 coordinates of GRCh38: bcftools agrees
+        norm = subprocess.run(["bcftools", "norm", "-c", "e", "-f", padded, str(out / "demo_tumour.vcf.gz")],
+                              capture_output=True, text=True)
+        assert norm.returncode == 0 and "G1202R" not in norm.stderr, norm.stderr
+    before = (out / "run.json").read_text()
+    assert main(argv) == 0 and capsys.readouterr().out.splitlines()[-1] == lines[-1]
+    assert json.loads((out / "run.json").read_text())["steps"] == json.loads(before)["steps"]

@@ -48,6 +48,7 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="genome build, for the annotation (default hg38)")
     p.add_argument("--report-min-cov", type=common.NON_NEGATIVE, default=None, metavar="INT",
                    help="the report's coverage pass line per amplicon (default 5000, as Villa et al. 2024)")
+    common.add_primers(p, bed_flag=False)
     common.add_counting(p)
     common.add_calling(p)
     common.add_filters(p, for_call=True)
@@ -75,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
                       aligners=args.aligners, background=args.background, control=args.control,
                       matched_normal=args.matched_normal, options=options, threads=args.threads,
                       index_cache=args.index_cache, genome=args.genome, report_min_cov=args.report_min_cov,
-                      command=common.command_line(args), step_done=step_done)
+                      command=common.command_line(args), step_done=step_done, primers=args.primers,
+                      primer_length=args.primer_length, primer_tolerance=args.start_tolerance)
     done = "nothing to do: every step is up to date" if not result.ran else \
         f"{len(result.ran)} steps run, {len(result.reused)} up to date"
     log.info(f"{result.sample}: {done}; run log {result.outdir}/run.log")

@@ -1,20 +1,30 @@
-"""``deepamp demo``: the main job on bundled data.
+"""``deepamp demo``: the whole flow of ``deepamp run`` on bundled data.
 
-Simulates one sequencing run of ALK exon 22-25 amplicons on the shipped
-GRCh38 slice at 25,000 read pairs each: healthy controls and a tumour with
-known resistance mutations at low VAF, sharing the run's error artefacts.
-Learns the per-site background from the controls, calls the tumour with the
-quality-only model (LoFreq's null) and with the background model, and prints
-truth vs calls for both.
+Simulates one sequencing run of ALK exon 22-25 amplicons (20-base primers at
+both ends) on the shipped GRCh38 slice at 25,000 read pairs each, written as
+the sequencer would (paired FASTQ): healthy controls and a tumour with known
+resistance mutations at low VAF, sharing the run's error artefacts.  Then it
+runs :func:`deepamp.workflow.run.run` on the tumour's FASTQs: both aligners
+(BWA-MEM and Bowtie2 --very-sensitive-local, as Villa et al. 2024) when they
+are installed, primer clipping, the background learned from the controls
+(aligned by the first aligner, clipped alike), calling, strong/weak evidence,
+phasing, annotation and the HTML report.  Without an aligner the simulator's
+own BAM goes through the same flow (no alignment, no concordance).
+
+It prints truth vs calls and, last, the path of the report, which stays in
+the demo directory (``deepamp-demo`` in the current directory by default).
+Running it again on the same directory redoes nothing that is up to date.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
-import tempfile
 import time
+from dataclasses import dataclass
 from importlib import resources
+from typing import TextIO
 
 from deepamp.simulate import Spike
 
@@ -29,6 +39,9 @@ DEMO_SPIKES = (
 )
 DEMO_LABELS = {29220747: "ALK G1202R", 29220765: "ALK L1196M", 29209816: "ALK G1269A",
                29222392: "ALK C1156Y"}
+#: Primer length at each end of the demo amplicons (bases of the oligo, clipped before counting).
+DEMO_PRIMER_LENGTH = 20
+DEFAULT_DEMO_DIR = "deepamp-demo"
 
 
 def data_path(name: str) -> str:
@@ -36,85 +49,157 @@ def data_path(name: str) -> str:
     return str(resources.files("deepamp") / "data" / name)
 
 
-def run_demo(outdir: str | None = None, *, pairs: int = 25000, threads: int = 2, seed: int = 7,
-             controls: int = 4, out=None) -> bool:
-    """Simulate, call and print truth vs calls to ``out`` (stdout); True when every spike is called.
+@dataclass
+class DemoResult:
+    """What the demo produced: the run's report, which spikes were called (strong evidence or not)."""
 
-    With ``outdir`` the simulated BAMs and the VCF are kept there; otherwise
-    everything happens in a temporary directory that is removed afterwards.
+    report: str
+    called: dict[int, bool]
+    strong: dict[int, bool]
+    aligners: list[str]
+
+    @property
+    def ok(self) -> bool:
+        """Every spiked mutation called (PASS)."""
+        return all(self.called.values())
+
+
+def available_aligners() -> list[str]:
+    """The aligners of the study that are installed (``bwa``; ``bowtie2`` with ``bowtie2-build``)."""
+    found = []
+    if shutil.which("bwa"):
+        found.append("bwa")
+    if shutil.which("bowtie2") and shutil.which("bowtie2-build"):
+        found.append("bowtie2")
+    return found
+
+
+def run_demo(outdir: str | os.PathLike[str] = DEFAULT_DEMO_DIR, *, pairs: int = 25000, threads: int = 2,
+             seed: int = 7, controls: int = 4, aligners: list[str] | None = None,
+             out: TextIO | None = None) -> DemoResult:
+    """Simulate the run, run the whole flow on the tumour, print truth vs calls and the report's path.
+
+    Parameters
+    ----------
+    outdir : the demo directory (reads/, controls/ and the run's files; reused when run again)
+    pairs : read pairs per amplicon
+    threads : simulation, aligner and counting threads
+    seed : the tumour sample's seed (the run's artefacts are fixed)
+    controls : healthy controls for the background (0: the quality model only)
+    aligners : default: those of :func:`available_aligners`; ``[]`` calls the simulator's BAM
+    out : where the table goes (default stdout)
     """
-    out = out or sys.stdout
-    if outdir:
-        os.makedirs(outdir, exist_ok=True)
-        return _run_in(outdir, pairs, threads, seed, controls, out, keep=True)
-    with tempfile.TemporaryDirectory(prefix="deepamp-demo-") as tmp:
-        return _run_in(tmp, pairs, threads, seed, controls, out, keep=False)
-
-
-def _run_in(outdir: str, pairs: int, threads: int, seed: int, n_controls: int, out, keep: bool) -> bool:
-    from deepamp.calling.call import call
     from deepamp.simulate import simulate
+    from deepamp.workflow.run import run
 
+    out = out or sys.stdout
+    outdir = os.path.abspath(os.fspath(outdir))
+    aligners = available_aligners() if aligners is None else list(aligners)
     ref = data_path("ALK_hg38_chr2_29191796-29223795.fa")
     bed = data_path("alk_exons22-25_amplicons.bed")
-    bam = os.path.join(outdir, "demo_tumour.bam")
-    vcf = os.path.join(outdir, "demo_tumour.vcf.gz")
-    lengths = {"chr2": GRCH38_CHR2_LENGTH}
+    reads_dir, control_dir = os.path.join(outdir, "reads"), os.path.join(outdir, "controls")
+    common = dict(pairs_per_amplicon=pairs, run_seed=1, contig_length={"chr2": GRCH38_CHR2_LENGTH},
+                  primer_length=DEMO_PRIMER_LENGTH, threads=threads)
+    _fresh_reads(reads_dir, control_dir, f"pairs={pairs} seed={seed} controls={controls} aligners={aligners[:1]}")
     t0 = time.perf_counter()
-    simulate(ref, bed, bam, pairs_per_amplicon=pairs, spikes=DEMO_SPIKES, run_seed=1,
-             sample_seed=seed, contig_length=lengths, sample="demo_tumour")
-    controls = []
-    for i in range(n_controls):
-        controls.append(os.path.join(outdir, f"demo_control{i + 1}.bam"))
-        simulate(ref, bed, controls[-1], pairs_per_amplicon=pairs, run_seed=1,
-                 sample_seed=1000 + i, contig_length=lengths, sample=f"demo_control{i + 1}")
+
+    def simulated(name: str, sample_seed: int, spikes=()) -> str:
+        """The sample's simulated BAM (its FASTQs next to it), made once."""
+        prefix = os.path.join(reads_dir, name)
+        if not all(os.path.isfile(prefix + s) for s in (".bam", ".bam.bai", "_R1.fastq.gz", "_R2.fastq.gz")):
+            simulate(ref, bed, prefix + ".bam", spikes=spikes, sample_seed=sample_seed, sample=name,
+                     fastq=prefix, **common)
+        return prefix
+
+    tumour = simulated("demo_tumour", seed, DEMO_SPIKES)
+    control_bams = [_control_bam(simulated(f"demo_control{i + 1}", 1000 + i), control_dir, ref, bed,
+                                 aligners[:1], threads) for i in range(controls)]
     t1 = time.perf_counter()
-    quality = call(bam, reference=ref, bed=bed, threads=threads, min_bq=6)
-    final, model_name = quality, "quality"
-    if controls:
-        final = call(bam, reference=ref, bed=bed, control=controls, threads=threads, min_bq=6, hotspots="shipped")
-        model_name = "background"
-    final.write_vcf(vcf, command="deepamp demo")
+    source = dict(r1=tumour + "_R1.fastq.gz", r2=tumour + "_R2.fastq.gz") if aligners else dict(bam=tumour + ".bam")
+    result = run(ref, bed, outdir, **source, sample="demo_tumour", aligners=aligners or ("bwa",),
+                 control=control_bams, threads=threads, primer_length=(DEMO_PRIMER_LENGTH, DEMO_PRIMER_LENGTH),
+                 min_bq=6, command="deepamp demo")
     t2 = time.perf_counter()
+    return _tell(out, result, aligners, pairs, len(control_bams), t1 - t0, t2 - t1)
+
+
+def _fresh_reads(reads_dir: str, control_dir: str, key: str) -> None:
+    """Simulated reads and control BAMs of another setting are made again (the run itself is
+    checked by its own record)."""
+    stamp = os.path.join(reads_dir, "settings.txt")
+    try:
+        with open(stamp, encoding="utf-8") as fh:
+            same = fh.read().strip() == key
+    except OSError:
+        same = False
+    if not same:
+        for d in (reads_dir, control_dir):
+            shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(reads_dir)
+        with open(stamp, "w", encoding="utf-8") as fh:
+            fh.write(key + "\n")
+
+
+def _control_bam(prefix: str, control_dir: str, ref: str, bed: str, aligners: list[str], threads: int) -> str:
+    """A control's BAM as the tumour's are made: aligned by the first aligner and primer-clipped in
+    the same pass, or (no aligner) the simulator's BAM clipped."""
+    from deepamp.workflow.primers import load_primers
+
+    os.makedirs(control_dir, exist_ok=True)
+    bam = os.path.join(control_dir, os.path.basename(prefix) + ".bam")
+    if os.path.isfile(bam) and os.path.isfile(bam + ".bai"):
+        return bam
+    scheme = load_primers(None, bed, (DEMO_PRIMER_LENGTH, DEMO_PRIMER_LENGTH))
+    if aligners:
+        from deepamp.workflow.align import align
+
+        align(ref, prefix + "_R1.fastq.gz", prefix + "_R2.fastq.gz", bam, aligners[0], threads=threads,
+              sample=os.path.basename(prefix), primers=scheme)
+    else:
+        from deepamp.workflow.clip_bam import clip_bam
+
+        clip_bam(prefix + ".bam", bam, scheme, threads=threads)
+    return bam
+
+
+def _tell(out: TextIO, result, aligners: list[str], pairs: int, n_controls: int, t_sim: float,
+          t_run: float) -> DemoResult:
+    """Truth vs calls of the run's final VCF, then the report's path."""
+    import pysam
 
     def say(text: str = "") -> None:
         print(text, file=out)
 
-    say(f"deepamp demo: ALK exons 22-25, 4 amplicons x {pairs} read pairs; 1 tumour"
-        + (f" + {len(controls)} healthy controls of the same run" if controls else "")
-        + f" (simulated in {t1 - t0:.1f} s, counted and called in {t2 - t1:.1f} s)")
-    for line in final.counts.summary_lines():
-        say(f"  {line}")
-    for line in final.background_summary:
-        say(f"  background: {line}")
-    quality_calls = [c for c in quality if c.kind == "snv"]
-    final_calls = [c for c in final if c.kind == "snv"]
-    by_q = {(v.pos, v.alt): v for v in quality_calls}
-    by_f = {(v.pos, v.alt): v for v in final_calls}
-    say(f"\n{'mutation':<12} {'position':<16} {'change':<6} {'spiked VAF':>10} {'called VAF':>10} "
-          f"{'QUAL':>8} {'quality model':>13}  {model_name} model")
-    spiked = {(s.pos, s.alt) for s in DEMO_SPIKES}
+    with pysam.VariantFile(result.vcf) as fh:
+        calls = {(r.pos, r.alts[0]): r for r in fh if r.alts}
+    how = " + ".join({"bwa": "BWA-MEM", "bowtie2": "Bowtie2"}[a] for a in aligners) or \
+        "no aligner installed: the simulator's BAM"
+    say(f"deepamp demo: ALK exons 22-25, 4 amplicons x {pairs:,} read pairs, {DEMO_PRIMER_LENGTH}-base primers; "
+        f"1 tumour + {n_controls} healthy controls of the same run ({how}; "
+        f"reads simulated in {t_sim:.0f} s, the flow ran in {t_run:.0f} s)")
+    say(f"\n{'mutation':<12} {'position':<15} {'change':<6} {'spiked VAF':>10} {'called VAF':>10} "
+        f"{'QUAL':>7}  {'evidence':<8} FILTER")
+    called, strong = {}, {}
     for s in DEMO_SPIKES:
-        v = by_f.get((s.pos, s.alt)) or by_q.get((s.pos, s.alt))
-        vaf = f"{v.af:.4f}" if v else "-"
-        qual = f"{v.qual:.0f}" if v else "-"
-        q_status = "called" if (s.pos, s.alt) in by_q else "missed"
-        status = "called" if (s.pos, s.alt) in by_f else "MISSED"
-        say(f"{DEMO_LABELS[s.pos]:<12} {s.contig}:{s.pos:<11} {s.ref}>{s.alt:<4} {s.vaf:>10.4f} {vaf:>10} "
-            f"{qual:>8} {q_status:>13}  {status}")
-    others = sorted((set(by_q) | set(by_f)) - spiked)
-    for pos, alt in others:
-        v = by_f.get((pos, alt)) or by_q[(pos, alt)]
-        q_status = "called" if (pos, alt) in by_q else "-"
-        status = "called (not spiked)" if (pos, alt) in by_f else "-"
-        say(f"{'(artefact?)':<12} chr2:{pos:<11} {v.ref}>{alt:<4} {'-':>10} {v.af:>10.4f} {v.qual:>8.0f} "
-            f"{q_status:>13}  {status}")
-    n_false_q = sum(1 for k in by_q if k not in spiked)
-    n_false_f = sum(1 for k in by_f if k not in spiked)
-    say(f"\nnot spiked but called: quality model {n_false_q}, {model_name} model {n_false_f}")
-    if keep:
-        say(f"VCF ({model_name} model): {vcf}")
-    else:
-        say("(the simulated BAMs and the VCF were temporary; use -o DIR to keep them)")
-    return spiked <= set(by_f)
+        r = calls.get((s.pos, s.alt))
+        vaf, qual = (f"{r.info['AF'][0]:.4f}", f"{r.qual:.0f}") if r is not None else ("-", "-")
+        called[s.pos] = r is not None and list(r.filter) == ["PASS"]
+        evidence = str(r.info.get("EVIDENCE", "-")) if r is not None and "EVIDENCE" in r.info else "-"
+        strong[s.pos] = evidence == "strong"
+        say(f"{DEMO_LABELS[s.pos]:<12} {s.contig}:{s.pos:<10} {s.ref}>{s.alt:<4} {s.vaf:>10.4f} "
+            f"{vaf:>10} {qual:>7}"
+            f"  {evidence:<8} {';'.join(r.filter) if r is not None else 'MISSED'}")
+    spiked = {(s.pos, s.alt) for s in DEMO_SPIKES}
+    others = [r for k, r in sorted(calls.items()) if k not in spiked]
+    passing = [r for r in others if list(r.filter) == ["PASS"]]
+    say(f"\nnot spiked: {len(passing)} passing call(s), {len(others) - len(passing)} filtered "
+        f"(weak evidence, strand bias, ...; kept in the VCF with their FILTER)")
+    for r in passing:
+        say(f"  {r.chrom}:{r.pos} {r.ref}>{r.alts[0]} AF {r.info['AF'][0]:.4f}")
+    say(f"run directory: {result.outdir} (run.log: every step, tool version and command)")
+    say(result.report)
+    return DemoResult(result.report, called, strong, aligners)
 
+
+__all__ = ["DEMO_SPIKES", "DEMO_LABELS", "DEMO_PRIMER_LENGTH", "DEFAULT_DEMO_DIR", "GRCH38_CHR2_LENGTH",
+           "DemoResult", "available_aligners", "data_path", "run_demo"]

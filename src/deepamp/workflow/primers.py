@@ -319,6 +319,18 @@ class ClipStats:
                        if self.mate_missing else "")
 
 
+    def write_tsv(self, path: str) -> None:
+        """Per amplicon, then ``(all)``: reads starting at its primers, reads clipped, bases clipped,
+        all-primer reads; a last row counts the reads that started at no primer."""
+        rows = ["amplicon\treads\tclipped\tbases_clipped\tprimer_only"]
+        for name, a in self.per_amplicon.items():
+            rows.append(f"{name}\t{a.reads}\t{a.clipped}\t{a.bases}\t{a.primer_only}")
+        rows.append(f"(all)\t{self.reads}\t{self.clipped}\t{self.bases_clipped}\t{self.primer_only}")
+        rows.append(f"(no primer)\t{self.off_target}\t0\t0\t0")
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write("\n".join(rows) + "\n")
+
+
 def log_stats(stats: ClipStats) -> None:
     """The summary at INFO, one line per amplicon at DEBUG (``--verbose``)."""
     log.info(stats.summary())

@@ -4,6 +4,8 @@ The published flow (Villa et al. 2024, Methods "NGS and bioinformatic
 analysis"), one step after the other, every step through the library::
 
     align   FASTQ -> BWA-MEM BAM, and -> Bowtie2 --very-sensitive-local BAM   (deepamp.workflow.align)
+            (with primers, primer bases at read ends soft-clipped in the same pass;
+             a BAM input is clipped by its own step, deepamp.workflow.clip_bam)
     learn   control BAMs -> background (a panel of normals; optional)        (deepamp.learn_background)
     call    each BAM -> VCF, counts with limits of detection, LOD per amplicon (deepamp.call)
     agree   the two VCFs -> one: EVIDENCE strong (PASS in both) / weak (one; FILTER weak_evidence)
@@ -58,6 +60,7 @@ class RunResult:
     counts: str
     lod_tsv: str
     background: str | None = None
+    primer_stats: dict[str, str] = field(default_factory=dict)
     ran: list[str] = field(default_factory=list)
     reused: list[str] = field(default_factory=list)
 
@@ -102,6 +105,8 @@ def run(reference: str | os.PathLike[str], bed: str | os.PathLike[str], outdir: 
         control: Sequence[str | os.PathLike[str]] = (), matched_normal: str | os.PathLike[str] | None = None,
         options: CallOptions | None = None, threads: int = 1, index_cache: str | None = None,
         genome: str = "hg38", report_min_cov: int | None = None, command: str | None = None,
+        primers: str | os.PathLike[str] | None = None, primer_length: str | tuple[int, int] | None = None,
+        primer_tolerance: int | None = None,
         step_done: Callable[[int, int, str, str, float], None] | None = None,
         **overrides: Any) -> RunResult:
     """Run the whole flow on one sample into ``outdir`` (see the module docstring).
@@ -119,6 +124,10 @@ def run(reference: str | os.PathLike[str], bed: str | os.PathLike[str], outdir: 
         (a background file; control BAMs to learn one from, once, into the run directory;
         or the patient's own normal)
     options : CallOptions (keyword overrides welcome); ``hotspots`` defaults to the shipped list here
+    primers, primer_length : primer clipping (:func:`deepamp.workflow.primers.load_primers`): a primer
+        BED, or primer lengths at the ends of every amplicon of ``bed``; primer bases at read ends
+        are soft-clipped before counting (they come from the oligo, not the template)
+    primer_tolerance : bases a read's 5' end may lie outside its primer (default: the clipper's)
     threads : aligner, sort and counting threads
     index_cache : where aligner indexes are built (default: the user's cache directory)
     genome : genome build for the annotation ("hg38" / "hg19")
@@ -171,6 +180,13 @@ def run(reference: str | os.PathLike[str], bed: str | os.PathLike[str], outdir: 
             require_tool(a)
             if a == "bowtie2":
                 require_tool("bowtie2-build")
+    scheme = None
+    if primers is not None or primer_length is not None:
+        from deepamp.workflow.primers import load_primers
+
+        if primers is not None:
+            primers = os.path.abspath(os.fspath(primers))
+        scheme = load_primers(primers, bed, primer_length)       # bad primers: one line, before any work
     name = _sample_name(os.fspath(r1) if r1 else None, os.fspath(bam) if bam else None, sample)
     outdir = os.path.abspath(os.fspath(outdir))
     try:
@@ -184,18 +200,30 @@ def run(reference: str | os.PathLike[str], bed: str | os.PathLike[str], outdir: 
                        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **{f"version {k}": v for k, v in
                                                                           library_versions().items()}}
     flow = _Flow(ledger, opts, threads, step_done)
+    if scheme is not None:
+        from deepamp.workflow.primers import TOLERANCE
+
+        flow.primers = _Primers(scheme, primers, primer_length, bed,
+                                TOLERANCE if primer_tolerance is None else primer_tolerance)
     labels = aligners or ["input"]
-    flow.total = (len(aligners) + (1 if control else 0) + len(labels) + 4)
+    flow.total = (len(aligners) + (1 if control else 0) + (1 if scheme is not None and not fastq else 0)
+                  + len(labels) + 4)
 
     def out(suffix: str) -> str:
         return os.path.join(outdir, f"{name}.{suffix}")
 
     bams: dict[str, str] = {}
+    primer_stats: dict[str, str] = {}
     if fastq:
         for a in aligners:
             bams[a] = out(f"{a}.bam")
+            if scheme is not None:
+                primer_stats[a] = out(f"{a}.primers.tsv")
             flow.align(a, reference, os.path.abspath(os.fspath(r1)), os.path.abspath(os.fspath(r2)), bams[a], name,
-                       index_cache)
+                       index_cache, primer_stats.get(a))
+    elif scheme is not None:
+        bams["input"], primer_stats["input"] = out("clipped.bam"), out("input.primers.tsv")
+        flow.clip(os.path.abspath(os.fspath(bam)), bams["input"], primer_stats["input"])
     else:
         bams["input"] = os.path.abspath(os.fspath(bam))
     bg_path = os.path.abspath(os.fspath(background)) if background is not None else None
@@ -218,7 +246,35 @@ def run(reference: str | os.PathLike[str], bed: str | os.PathLike[str], outdir: 
     report = out("report.html")
     flow.report(phased, annotation + ".json", out(f"{primary}.counts.npz"), bed, bg_path, report, report_min_cov)
     return RunResult(outdir, name, bams, vcfs, final, phased, phase_tsv, annotation, report,
-                     out(f"{primary}.counts.npz"), out(f"{primary}.lod.tsv"), bg_path, flow.ran, flow.reused)
+                     out(f"{primary}.counts.npz"), out(f"{primary}.lod.tsv"), bg_path, primer_stats, flow.ran,
+                     flow.reused)
+
+
+@dataclass(frozen=True)
+class _Primers:
+    """The run's primer scheme and what identifies it in the run record."""
+
+    scheme: Any
+    bed: str | None            # the primer BED (an input), or None with primer lengths
+    length: str | tuple[int, int] | None
+    amplicons: str
+    tolerance: int
+
+    def inputs(self) -> list[str]:
+        return [self.bed] if self.bed else [self.amplicons]
+
+    def params(self) -> dict[str, Any]:
+        return {"primer_length": list(self.length) if isinstance(self.length, tuple) else self.length,
+                "primer_tolerance": self.tolerance}
+
+    def flags(self) -> str:
+        given = f"--primers {self.bed}" if self.bed else \
+            f"-l {self.amplicons} --primer-length {_length_text(self.length)}"
+        return f"{given} --start-tolerance {self.tolerance}"
+
+
+def _length_text(length: str | tuple[int, int] | None) -> str:
+    return ",".join(map(str, length)) if isinstance(length, tuple) else str(length)
 
 
 class _Flow:
@@ -227,6 +283,7 @@ class _Flow:
     def __init__(self, ledger: Ledger, opts: CallOptions, threads: int,
                  step_done: Callable[[int, int, str, str, float], None] | None):
         self.ledger, self.opts, self.threads, self.step_done = ledger, opts, threads, step_done
+        self.primers: _Primers | None = None
         self.index, self.total = 0, 0
         self.ran: list[str] = []
         self.reused: list[str] = []
@@ -255,10 +312,12 @@ class _Flow:
     # ---------------------------------------------------------------- the steps
 
     def align(self, aligner: str, reference: str, r1: str, r2: str, bam: str, sample: str,
-              index_cache: str | None) -> None:
+              index_cache: str | None, primer_tsv: str | None) -> None:
+        from deepamp.io.outputs import staged
         from deepamp.workflow.align import align, aligner_index
         from deepamp.workflow.versions import tool_version
 
+        primers = self.primers
         tools = {aligner: tool_version(aligner), "samtools sort/index": "pysam (htslib)"}
         commands: list[str] = []
 
@@ -269,11 +328,35 @@ class _Flow:
                                 f"--rg SM:{sample} -x {index} -1 {r1} -2 {r2}")
             else:
                 commands.append(f"bwa mem -t {self.threads} -R '@RG\\tID:{sample}\\tSM:{sample}' {index} {r1} {r2}")
+            if primers is not None:
+                commands.append(f"primer clipping ({primers.flags()}), as deepamp clip")
             commands.append(f"samtools sort -o {bam} && samtools index {bam}")
-            align(reference, r1, r2, bam, aligner, threads=self.threads, sample=sample, cache_dir=index_cache)
+            if primer_tsv is None:
+                align(reference, r1, r2, bam, aligner, threads=self.threads, sample=sample, cache_dir=index_cache)
+                return
+            with staged(primer_tsv) as (tmp,):           # the BAM is the last output written
+                result = align(reference, r1, r2, bam, aligner, threads=self.threads, sample=sample,
+                               cache_dir=index_cache, primers=primers.scheme, primer_tolerance=primers.tolerance)
+                result.clipping.write_tsv(tmp)
 
-        self._step(f"align {aligner}", [reference, r1, r2], {"aligner": aligner, "sample": sample},
-                   [bam, bam + ".bai"], work, tools, commands)
+        inputs = [reference, r1, r2, *(primers.inputs() if primers else [])]
+        params = {"aligner": aligner, "sample": sample, **(primers.params() if primers else {})}
+        self._step(f"align {aligner}", inputs, params, [bam, bam + ".bai", *([primer_tsv] if primer_tsv else [])],
+                   work, tools, commands)
+
+    def clip(self, bam: str, out: str, primer_tsv: str) -> None:
+        from deepamp.io.outputs import staged
+        from deepamp.workflow.clip_bam import clip_bam
+
+        primers = self.primers
+        assert primers is not None
+
+        def work() -> None:
+            with staged(primer_tsv) as (tmp,):
+                clip_bam(bam, out, primers.scheme, tolerance=primers.tolerance, threads=self.threads).write_tsv(tmp)
+
+        self._step("clip", [bam, *primers.inputs()], primers.params(), [out, out + ".bai", primer_tsv], work,
+                   commands=[f"deepamp clip {bam} {primers.flags()} -o {out}"])
 
     def learn(self, controls: list[str], reference: str, bed: str, out: str) -> None:
         from deepamp.models.background_fit import learn
