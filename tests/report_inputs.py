@@ -34,10 +34,11 @@ RECORDS = [
      "FAMILY=hotspot;BGRATE=3.5e-05;EVIDENCE=strong;EVIDENCE_SOURCES=bwa,bowtie2;PS=29220747"),
     (29220765, "G", "T", "min_af", 18000, 0.004, (8964, 8964, 40, 32),
      "FAMILY=hotspot;BGRATE=2.2e-05;EVIDENCE=weak;EVIDENCE_SOURCES=bwa;"
-     "PHASE=chr2:29209816C>G:undetermined:spanning=0"),
+     "PHASE=chr2:29209816C>G:undetermined:spanning=0|alt_alt=0/0|lod=0.0,"
+     "chr2:29220747C>T:trans:spanning=24861|alt_alt=0/123|lod=-191.4"),
     (29209816, "C", "G", "PASS", 4000, 0.03, (1940, 1940, 90, 30),
      "FAMILY=hotspot;BGRATE=8.5e-06;EVIDENCE=strong;EVIDENCE_SOURCES=bwa,bowtie2;"
-     "PHASE=chr2:29220765G>T:undetermined:spanning=0"),
+     "PHASE=chr2:29220765G>T:undetermined:spanning=0|alt_alt=0/0|lod=0.0"),
 ]
 EGFR = ("chr7", 55174772, "GGAATTAAGAGAAGCA", "G", "PASS", 20000, 0.03, (9700, 9700, 300, 300),
         "EVIDENCE=strong;EVIDENCE_SOURCES=bwa,bowtie2")

@@ -102,7 +102,8 @@ def test_variant_table_matches_inputs(sample):
     assert g["phase"] == "cis set 29220747" and "K10" in g["KB records"]
     l1196 = rows["chr2:29220765 G>T"]
     assert l1196["filter"].startswith("min_af") and l1196["evidence"] == "weak bwa"
-    assert l1196["phase"] == "undetermined: ALK p.G1269A (0 spanning)"
+    assert l1196["phase"] == ("trans with ALK p.G1202R (0 of 123 fragments with the rarer allele carry both; "
+                              "24,861 span both)\nno fragment spans: ALK p.G1269A")
     assert rows["chr2:29209816 C>G"]["depth"] == "4,000"               # below -C 5000: flagged
     assert "LOD" not in rows["chr2:29209816 C>G"]["VAF (95% CI)"]      # LOD is NaN on ALK_ex25
     egfr = rows["chr7:55174772 GGAATTAAGAGAAGCA>G"]

@@ -170,6 +170,13 @@ class CallSet:
     def __iter__(self) -> Iterator[Call]:
         return iter(self.calls)
 
+    def __repr__(self) -> str:
+        passing = sum(1 for c in self.calls if c.filter == "PASS")
+        model = "matched normal" if self.normal is not None else \
+            "background" if self.background_source or self.null_background is not None else "quality"
+        return (f"<CallSet {len(self.calls)} calls ({passing} PASS), {self.tests.get('snv', 0)} SNV and "
+                f"{self.tests.get('indel', 0)} indel tests, {model} model, {self.counts!r}>")
+
     def __len__(self) -> int:
         return len(self.calls)
 

@@ -102,6 +102,13 @@ class CountResult:
 
     # ------------------------------------------------------------ building
 
+
+    def __repr__(self) -> str:
+        contigs = ", ".join(dict.fromkeys(str(c) for c in self.contig[:1000])) or "-"
+        return (f"<CountResult {len(self.pos):,} positions in {len(self.regions)} region(s) on {contigs}, "
+                f"median depth {int(np.median(self.depth)) if len(self.pos) else 0:,}, "
+                f"from {self.source.get('origin', self.source.get('bam', '?')) if self.source else '?'}>")
+
     @classmethod
     def from_arrays(cls, contig: str | Sequence[str] | np.ndarray, pos: Sequence[int] | np.ndarray,
                     ref: str | Sequence[str] | np.ndarray, counts: np.ndarray, *,

@@ -149,21 +149,39 @@ def _vaf_cell(a: Allele, ann: dict[str, Any], background: float | None, lod: flo
     return text + "".join(f'<br><span class="small">{x}</span>' for x in extra)
 
 
-def _phase_entry(entry: str) -> tuple[str, str, str]:
-    """``chr2:29220747C>T:undetermined:spanning=0`` -> (partner, relation, fragments spanning both)."""
-    partner_rel, _, spanning = entry.rpartition(":")
+def _phase_fields(entry: str) -> tuple[str, str, dict[str, str]]:
+    """``chr2:29220765G>T:trans:spanning=24861|alt_alt=0/123|lod=-191.4`` ->
+    (partner, relation, {"spanning": "24861", "alt_alt": "0/123", "lod": "-191.4"})."""
+    partner_rel, _, detail = entry.rpartition(":")
     partner, _, relation = partner_rel.rpartition(":")
-    return partner, relation, spanning.partition("=")[2] or spanning
+    fields = dict(x.partition("=")[::2] for x in detail.split("|") if "=" in x)
+    return partner, relation, fields
+
+
+def _phase_entry(entry: str) -> tuple[str, str, str]:
+    """(partner, relation, fragments spanning both) of an INFO PHASE entry."""
+    partner, relation, fields = _phase_fields(entry)
+    return partner, relation, fields.get("spanning", "")
 
 
 def _phase_cell(a: Allele, ann: dict[str, Any], phased: bool, names: dict[str, str]) -> str:
     parts = []
     if a.ps is not None:
         parts.append(f"cis set {esc(a.ps)}")
+    unspanned = []
     for entry in a.phase:
-        partner, relation, spanning = _phase_entry(entry)
-        parts.append(f"{nw(relation)}: {nw(names.get(partner, partner))} "
-                     f'<span class="small">({esc(spanning)} spanning)</span>')
+        partner, relation, fields = _phase_fields(entry)
+        name = names.get(partner, partner)
+        spanning = fields.get("spanning", "")
+        if spanning == "0":                      # other amplicon, or beyond fragment reach: no evidence
+            unspanned.append(name)
+            continue
+        k, _, n = fields.get("alt_alt", "").partition("/")
+        detail = (f"{k} of {n} fragments with the rarer allele carry both; " if n else "") + \
+            (f"{int(spanning):,} span both" if spanning.isdigit() else f"{spanning} span both")
+        parts.append(f"{nw(relation)} with {nw(name)} <span class=\"small\">({esc(detail)})</span>")
+    if unspanned:
+        parts.append(f'<span class="muted">no fragment spans: {", ".join(esc(x) for x in unspanned)}</span>')
     if ann.get("phase"):
         parts.append(f"same codon: {esc(ann['phase'])}")
     if not parts:

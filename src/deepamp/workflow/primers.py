@@ -92,6 +92,26 @@ class PrimerScheme:
         """Contigs with primers, in order of appearance."""
         return list(dict.fromkeys(p.contig for p in self.primers))
 
+    def inserts(self) -> list[tuple[str, int, int, str]]:
+        """Per amplicon, the template between its primers (contig, start, end, name; 0-based half-open):
+        the bases that are evidence once primer bases are clipped.  With alternative primers, the
+        innermost footprint bounds it; an amplicon without primers on one side is left out."""
+        out = []
+        for name in self.amplicons:
+            own = [p for p in self.primers if p.amplicon == name]
+            left, right = [p for p in own if p.left], [p for p in own if not p.left]
+            if not left or not right:
+                continue
+            start, end = max(p.end for p in left), min(p.start for p in right)
+            if end > start:
+                out.append((own[0].contig, start, end, name))
+        return out
+
+    def write_inserts(self, path: str) -> None:
+        """:meth:`inserts` as a BED file."""
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.writelines(f"{c}\t{s}\t{e}\t{n}\n" for c, s, e, n in self.inserts())
+
 
 def parse_primer_length(text: str) -> tuple[int, int]:
     """``N`` or ``N,M``: primer lengths at the left and right ends of every amplicon.

@@ -205,6 +205,8 @@ def run(reference: str | os.PathLike[str], bed: str | os.PathLike[str], outdir: 
 
         flow.primers = _Primers(scheme, primers, primer_length, bed,
                                 TOLERANCE if primer_tolerance is None else primer_tolerance)
+    if scheme is not None:             # primer bases are not evidence: call, learn and report between them
+        bed = _insert_bed(scheme, os.path.join(outdir, "inserts.bed"))
     labels = aligners or ["input"]
     flow.total = (len(aligners) + (1 if control else 0) + (1 if scheme is not None and not fastq else 0)
                   + len(labels) + 4)
@@ -271,6 +273,25 @@ class _Primers:
         given = f"--primers {self.bed}" if self.bed else \
             f"-l {self.amplicons} --primer-length {_length_text(self.length)}"
         return f"{given} --start-tolerance {self.tolerance}"
+
+
+def _insert_bed(scheme: Any, path: str) -> str:
+    """The amplicons between their primers as a BED in the run directory (rewritten only when it changes)."""
+    from deepamp.io.outputs import staged
+
+    if not scheme.inserts():
+        raise OptionError(f"{scheme.source}: no amplicon has primers on both ends, so none has a template "
+                          "between them to call")
+    text = "".join(f"{c}\t{s}\t{e}\t{n}\n" for c, s, e, n in scheme.inserts())
+    try:
+        with open(path, encoding="utf-8") as fh:
+            if fh.read() == text:
+                return path
+    except OSError:
+        pass
+    with staged(path) as (tmp,):
+        scheme.write_inserts(tmp)
+    return path
 
 
 def _length_text(length: str | tuple[int, int] | None) -> str:
