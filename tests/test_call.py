@@ -241,3 +241,21 @@ def test_count_file_that_is_a_plain_numpy_array_is_refused(tmp_path):
         np.save(fh, np.arange(3))
     with pytest.raises(InputFileError, match="not a deepamp count file"):
         load_counts(str(path))
+
+
+def test_demo_bypass_panel_spans_contigs_and_the_report_shows_the_bypass_section(tmp_path, capsys):
+    """ALK + ten bypass-gene amplicons on a reference of slices of five contigs: call, background,
+    phase, annotate and report end to end; the off-target changes reach the report's bypass section."""
+    out = tmp_path / "demo"
+    assert cli.main(["demo", "-o", str(out), "--panel", "bypass", "--pairs", "3000", "--controls", "2",
+                     "--no-align"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    for name in ("ALK G1202R", "EGFR E746_A750del", "BRAF V600E"):
+        assert next(x for x in lines if x.startswith(name)).rstrip().endswith("PASS"), name
+    with pysam.VariantFile(str(out / "demo_tumour.vcf.gz")) as fh:
+        assert {c for c in fh.header.contigs} >= {"chr1", "chr2", "chr3", "chr7", "chr12", "chr15"}
+    tsv = (out / "demo_tumour.annotated.tsv").read_text()
+    assert "p.E746_A750del" in tsv and "p.V600E" in tsv
+    html = Path(lines[-1]).read_text()
+    assert "Off-target (bypass) changes" in html and "EGFR exon 19 deletion" in html
+    assert "switching ALK inhibitor alone is not expected to help" in html

@@ -21,6 +21,10 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--controls", type=common.NON_NEGATIVE, default=4, metavar="N",
                    help="healthy controls simulated from the same run for the background (default 4; "
                         "0 = quality model only)")
+    p.add_argument("--panel", choices=("alk", "bypass"), default="alk",
+                   help="alk: ALK exons 22-25 on the shipped slice (default); bypass: those plus ten bypass-gene "
+                        "hotspot amplicons (EGFR, KRAS, BRAF, MAP2K1, PIK3CA, NRAS, IDH2) on a reference of "
+                        "several slices, the tumour carrying an EGFR exon 19 deletion and BRAF V600E")
     p.add_argument("--no-align", action="store_true",
                    help="call the simulator's BAM instead of aligning the FASTQs (as when no aligner is installed)")
     common.add_quiet(p)
@@ -35,5 +39,5 @@ def run(args: argparse.Namespace) -> int:
     if not args.verbose:        # the steps' own status lines are for --verbose; the table says what happened
         logging.getLogger("deepamp").setLevel(logging.WARNING)
     result = run_demo(args.outdir, pairs=args.pairs, threads=args.threads, seed=args.seed, controls=args.controls,
-                      aligners=[] if args.no_align else None)
+                      aligners=[] if args.no_align else None, panel=args.panel)
     return 0 if result.ok else 1

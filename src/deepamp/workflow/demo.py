@@ -38,7 +38,25 @@ DEMO_SPIKES = (
     Spike("chr2", 29222392, "C", "T", 0.003),   # ALK C1156Y
 )
 DEMO_LABELS = {29220747: "ALK G1202R", 29220765: "ALK L1196M", 29209816: "ALK G1269A",
-               29222392: "ALK C1156Y"}
+               29222392: "ALK C1156Y", 55174771: "EGFR E746_A750del", 140753336: "BRAF V600E"}
+
+#: The wider panel (``--panel bypass``): the ALK amplicons plus one amplicon around each of these
+#: bypass-gene hotspots (GRCh38, 1-based), cut from the exon pieces shipped with the annotation.
+BYPASS_HOTSPOTS = (
+    ("EGFR_ex19", "chr7", 55174780), ("EGFR_ex21", "chr7", 55191822), ("KRAS_ex2", "chr12", 25245351),
+    ("BRAF_ex15", "chr7", 140753336), ("BRAF_ex11", "chr7", 140781611), ("MAP2K1_ex3", "chr15", 66436840),
+    ("PIK3CA_ex10", "chr3", 179218303), ("PIK3CA_ex21", "chr3", 179234297), ("NRAS_ex3", "chr1", 114713909),
+    ("IDH2_ex4", "chr15", 90088702),
+)
+#: On the wider panel the tumour progressed by an off-target route: EGFR exon 19 deletion and BRAF
+#: V600E next to an ALK mutation (the case the bypass section of the report is for).
+BYPASS_SPIKES = (
+    Spike("chr2", 29220747, "C", "T", 0.010),                          # ALK G1202R
+    Spike("chr7", 55174771, "AGGAATTAAGAGAAGC", "A", 0.020),           # EGFR E746_A750del
+    Spike("chr7", 140753336, "A", "T", 0.010),                         # BRAF V600E
+)
+PANELS = ("alk", "bypass")
+AMPLICON_LENGTH = 170
 #: Primer length at each end of the demo amplicons (bases of the oligo, clipped before counting).
 DEMO_PRIMER_LENGTH = 20
 DEFAULT_DEMO_DIR = "deepamp-demo"
@@ -75,7 +93,7 @@ def available_aligners() -> list[str]:
 
 
 def run_demo(outdir: str | os.PathLike[str] = DEFAULT_DEMO_DIR, *, pairs: int = 25000, threads: int = 2,
-             seed: int = 7, controls: int = 4, aligners: list[str] | None = None,
+             seed: int = 7, controls: int = 4, aligners: list[str] | None = None, panel: str = "alk",
              out: TextIO | None = None) -> DemoResult:
     """Simulate the run, run the whole flow on the tumour, print truth vs calls and the report's path.
 
@@ -87,6 +105,9 @@ def run_demo(outdir: str | os.PathLike[str] = DEFAULT_DEMO_DIR, *, pairs: int = 
     seed : the tumour sample's seed (the run's artefacts are fixed)
     controls : healthy controls for the background (0: the quality model only)
     aligners : default: those of :func:`available_aligners`; ``[]`` calls the simulator's BAM
+    panel : "alk" (ALK exons 22-25 on the shipped slice) or "bypass" (those plus one amplicon at each
+        of ten bypass-gene hotspots on chr1, chr3, chr7, chr12 and chr15: a reference of several
+        slices, a tumour with an EGFR exon 19 deletion and BRAF V600E next to ALK G1202R)
     out : where the table goes (default stdout)
     """
     from deepamp.simulate import simulate
@@ -94,13 +115,24 @@ def run_demo(outdir: str | os.PathLike[str] = DEFAULT_DEMO_DIR, *, pairs: int = 
 
     out = out or sys.stdout
     outdir = os.path.abspath(os.fspath(outdir))
+    from deepamp.io.contigs import GRCH38_LENGTHS
+
+    if panel not in PANELS:
+        from deepamp.errors import OptionError
+
+        raise OptionError(f"--panel {panel!r}: expected one of {', '.join(PANELS)}")
     aligners = available_aligners() if aligners is None else list(aligners)
-    ref = data_path("ALK_hg38_chr2_29191796-29223795.fa")
-    bed = data_path("alk_exons22-25_amplicons.bed")
     reads_dir, control_dir = os.path.join(outdir, "reads"), os.path.join(outdir, "controls")
-    common = dict(pairs_per_amplicon=pairs, run_seed=1, contig_length={"chr2": GRCH38_CHR2_LENGTH},
+    _fresh_reads(reads_dir, control_dir,
+                 f"pairs={pairs} seed={seed} controls={controls} aligners={aligners[:1]} panel={panel}")
+    if panel == "alk":
+        ref, bed, spikes = data_path("ALK_hg38_chr2_29191796-29223795.fa"), data_path("alk_exons22-25_amplicons.bed"), \
+            DEMO_SPIKES
+    else:
+        ref, bed = bypass_panel(os.path.join(reads_dir, "panel"))
+        spikes = BYPASS_SPIKES
+    common = dict(pairs_per_amplicon=pairs, run_seed=1, contig_length=dict(GRCH38_LENGTHS),
                   primer_length=DEMO_PRIMER_LENGTH, threads=threads)
-    _fresh_reads(reads_dir, control_dir, f"pairs={pairs} seed={seed} controls={controls} aligners={aligners[:1]}")
     t0 = time.perf_counter()
 
     def simulated(name: str, sample_seed: int, spikes=()) -> str:
@@ -111,7 +143,7 @@ def run_demo(outdir: str | os.PathLike[str] = DEFAULT_DEMO_DIR, *, pairs: int = 
                      fastq=prefix, **common)
         return prefix
 
-    tumour = simulated("demo_tumour", seed, DEMO_SPIKES)
+    tumour = simulated("demo_tumour", seed, spikes)
     control_bams = [_control_bam(simulated(f"demo_control{i + 1}", 1000 + i), control_dir, ref, bed,
                                  aligners[:1], threads) for i in range(controls)]
     t1 = time.perf_counter()
@@ -120,7 +152,51 @@ def run_demo(outdir: str | os.PathLike[str] = DEFAULT_DEMO_DIR, *, pairs: int = 
                  control=control_bams, threads=threads, primer_length=(DEMO_PRIMER_LENGTH, DEMO_PRIMER_LENGTH),
                  min_bq=6, command="deepamp demo")
     t2 = time.perf_counter()
-    return _tell(out, result, aligners, pairs, len(control_bams), t1 - t0, t2 - t1)
+    return _tell(out, result, aligners, pairs, len(control_bams), t1 - t0, t2 - t1, spikes, panel)
+
+
+def bypass_panel(prefix: str) -> tuple[str, str]:
+    """Write the wider panel's reference (``PREFIX.fa``: the ALK slice and the shipped bypass-gene exon
+    pieces holding the hotspots, as slice records) and amplicons (``PREFIX.bed``); returns both paths."""
+    from deepamp.io.reference import Reference
+
+    pieces_fa = str(resources.files("deepamp.annotate") / "data" / "bypass_grch38_exon_flanks.fa")
+    records: dict[str, str] = {}
+    with open(data_path("ALK_hg38_chr2_29191796-29223795.fa"), encoding="ascii") as fh:
+        records["chr2:29191796-29223795"] = "".join(line.strip() for line in fh if not line.startswith(">"))
+    with open(pieces_fa, encoding="ascii") as fh:
+        name, seq = None, []
+        pieces: dict[str, str] = {}
+        for line in fh:
+            if line.startswith(">"):
+                if name:
+                    pieces[name] = "".join(seq)
+                name, seq = line[1:].split()[0], []
+            else:
+                seq.append(line.strip())
+        if name:
+            pieces[name] = "".join(seq)
+    with open(data_path("alk_exons22-25_amplicons.bed"), encoding="ascii") as fh:
+        bed = [line for line in fh if line.strip()]
+    half = AMPLICON_LENGTH // 2
+    for label, contig, pos in BYPASS_HOTSPOTS:
+        for name, seq in pieces.items():
+            c, _, span = name.partition(":")
+            start, end = (int(x) for x in span.split("-"))
+            if c == contig and start + half <= pos <= end - half:
+                records[name] = seq
+                bed.append(f"{contig}\t{pos - 1 - half}\t{pos - 1 - half + AMPLICON_LENGTH}\t{label}\n")
+                break
+        else:
+            raise RuntimeError(f"no shipped piece holds an amplicon around {contig}:{pos}")   # a packaging bug
+    os.makedirs(os.path.dirname(prefix), exist_ok=True)
+    with open(prefix + ".fa", "w", encoding="ascii") as fh:
+        for name, seq in records.items():
+            fh.write(f">{name}\n" + "".join(seq[i:i + 60] + "\n" for i in range(0, len(seq), 60)))
+    with open(prefix + ".bed", "w", encoding="ascii") as fh:
+        fh.writelines(bed)
+    Reference(prefix + ".fa").close()        # indexed and checked once, here
+    return prefix + ".fa", prefix + ".bed"
 
 
 def _fresh_reads(reads_dir: str, control_dir: str, key: str) -> None:
@@ -163,7 +239,7 @@ def _control_bam(prefix: str, control_dir: str, ref: str, bed: str, aligners: li
 
 
 def _tell(out: TextIO, result, aligners: list[str], pairs: int, n_controls: int, t_sim: float,
-          t_run: float) -> DemoResult:
+          t_run: float, spikes=DEMO_SPIKES, panel: str = "alk") -> DemoResult:
     """Truth vs calls of the run's final VCF, then the report's path."""
     import pysam
 
@@ -171,25 +247,27 @@ def _tell(out: TextIO, result, aligners: list[str], pairs: int, n_controls: int,
         print(text, file=out)
 
     with pysam.VariantFile(result.vcf) as fh:
-        calls = {(r.pos, r.alts[0]): r for r in fh if r.alts}
+        calls = {(r.chrom, r.pos, r.ref, r.alts[0]): r for r in fh if r.alts}
     how = " + ".join({"bwa": "BWA-MEM", "bowtie2": "Bowtie2"}[a] for a in aligners) or \
         "no aligner installed: the simulator's BAM"
-    say(f"deepamp demo: ALK exons 22-25, 4 amplicons x {pairs:,} read pairs, {DEMO_PRIMER_LENGTH}-base primers; "
+    what = "ALK exons 22-25, 4 amplicons" if panel == "alk" else \
+        f"ALK exons 22-25 + {len(BYPASS_HOTSPOTS)} bypass-gene hotspots, {4 + len(BYPASS_HOTSPOTS)} amplicons"
+    say(f"deepamp demo: {what} x {pairs:,} read pairs, {DEMO_PRIMER_LENGTH}-base primers; "
         f"1 tumour + {n_controls} healthy controls of the same run ({how}; "
         f"reads simulated in {t_sim:.0f} s, the flow ran in {t_run:.0f} s)")
-    say(f"\n{'mutation':<12} {'position':<15} {'change':<6} {'spiked VAF':>10} {'called VAF':>10} "
+    say(f"\n{'mutation':<18} {'position':<16} {'change':<6} {'spiked VAF':>10} {'called VAF':>10} "
         f"{'QUAL':>7}  {'evidence':<8} FILTER")
     called, strong = {}, {}
-    for s in DEMO_SPIKES:
-        r = calls.get((s.pos, s.alt))
+    for s in spikes:
+        r = calls.get((s.contig, s.pos, s.ref, s.alt))
         vaf, qual = (f"{r.info['AF'][0]:.4f}", f"{r.qual:.0f}") if r is not None else ("-", "-")
         called[s.pos] = r is not None and list(r.filter) == ["PASS"]
         evidence = str(r.info.get("EVIDENCE", "-")) if r is not None and "EVIDENCE" in r.info else "-"
         strong[s.pos] = evidence == "strong"
-        say(f"{DEMO_LABELS[s.pos]:<12} {s.contig}:{s.pos:<10} {s.ref}>{s.alt:<4} {s.vaf:>10.4f} "
-            f"{vaf:>10} {qual:>7}"
-            f"  {evidence:<8} {';'.join(r.filter) if r is not None else 'MISSED'}")
-    spiked = {(s.pos, s.alt) for s in DEMO_SPIKES}
+        change = f"{s.ref}>{s.alt}" if len(s.ref) == len(s.alt) == 1 else f"del{len(s.ref) - len(s.alt)}"
+        say(f"{DEMO_LABELS[s.pos]:<18} {s.contig + ':' + str(s.pos):<16} {change:<6} {s.vaf:>10.4f} "
+            f"{vaf:>10} {qual:>7}  {evidence:<8} {';'.join(r.filter) if r is not None else 'MISSED'}")
+    spiked = {(s.contig, s.pos, s.ref, s.alt) for s in spikes}
     others = [r for k, r in sorted(calls.items()) if k not in spiked]
     passing = [r for r in others if list(r.filter) == ["PASS"]]
     say(f"\nnot spiked: {len(passing)} passing call(s), {len(others) - len(passing)} filtered "
@@ -201,5 +279,5 @@ def _tell(out: TextIO, result, aligners: list[str], pairs: int, n_controls: int,
     return DemoResult(result.report, called, strong, aligners)
 
 
-__all__ = ["DEMO_SPIKES", "DEMO_LABELS", "DEMO_PRIMER_LENGTH", "DEFAULT_DEMO_DIR", "GRCH38_CHR2_LENGTH",
-           "DemoResult", "available_aligners", "data_path", "run_demo"]
+__all__ = ["BYPASS_HOTSPOTS", "BYPASS_SPIKES", "DEFAULT_DEMO_DIR", "DEMO_LABELS", "DEMO_PRIMER_LENGTH", "DEMO_SPIKES",
+           "GRCH38_CHR2_LENGTH", "PANELS", "DemoResult", "available_aligners", "bypass_panel", "data_path", "run_demo"]
