@@ -92,11 +92,11 @@ def _citations() -> dict[tuple[str, str], str]:
     def _read_resource(package: str, name: str) -> str:
         return (resources.files("deepamp.annotate") / "data" / name).read_text(encoding="utf-8")
 
-    sources = {}
+    sources = {}                     # source id -> the paper as the knowledge base names it in short
     for row in csv.reader((ln for ln in _read_resource("deepamp.annotate", "kb_sources.tsv").splitlines()
                            if ln and not ln.startswith("#")), delimiter="\t"):
         if row[0] != "source_id":
-            sources[row[0]] = row[1].split(".")[0] + " " + row[1].split(".")[-2].strip()
+            sources[row[0]] = row[4] if len(row) > 4 and row[4] else row[1]
     out: dict[tuple[str, str], set[str]] = {}
     text = _read_resource("deepamp.annotate", "kb_evidence.tsv")
     lines = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
@@ -107,7 +107,7 @@ def _citations() -> dict[tuple[str, str], str]:
         if len(f) <= max(gi, ti, si):
             continue
         for part in f[ti].replace("/", "+").split("+"):
-            out.setdefault((f[gi], part.strip()), set()).add(f[si])
+            out.setdefault((f[gi], part.strip()), set()).add(sources.get(f[si], f[si]))
     return {k: "; ".join(sorted(v)) for k, v in out.items()}
 
 
