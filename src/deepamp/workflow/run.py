@@ -102,6 +102,7 @@ def run(reference: str | os.PathLike[str], bed: str | os.PathLike[str], outdir: 
         control: Sequence[str | os.PathLike[str]] = (), matched_normal: str | os.PathLike[str] | None = None,
         options: CallOptions | None = None, threads: int = 1, index_cache: str | None = None,
         genome: str = "hg38", report_min_cov: int | None = None, command: str | None = None,
+        primers: str | os.PathLike[str] | None = None,
         step_done: Callable[[int, int, str, str, float], None] | None = None,
         **overrides: Any) -> RunResult:
     """Run the whole flow on one sample into ``outdir`` (see the module docstring).
@@ -124,6 +125,8 @@ def run(reference: str | os.PathLike[str], bed: str | os.PathLike[str], outdir: 
     genome : genome build for the annotation ("hg38" / "hg19")
     report_min_cov : the report's coverage pass line (default: the report's, Villa et al. 2024)
     command : the command line, for the run log
+    primers : a primer BED: primer bases at read ends are soft-clipped while aligning
+        (:func:`deepamp.workflow.align.align`; FASTQ input only)
     step_done : called as ``step_done(i, n, name, "ran"|"reused", seconds)`` after each step
 
     Returns
@@ -171,6 +174,12 @@ def run(reference: str | os.PathLike[str], bed: str | os.PathLike[str], outdir: 
             require_tool(a)
             if a == "bowtie2":
                 require_tool("bowtie2-build")
+    if primers is not None:
+        primers = os.path.abspath(os.fspath(primers))
+        if not os.path.isfile(primers):
+            raise InputFileError(f"{primers}: primer BED not found")
+        if not fastq:
+            raise OptionError("primers are clipped while aligning: give FASTQs, or clip the BAM with deepamp clip")
     name = _sample_name(os.fspath(r1) if r1 else None, os.fspath(bam) if bam else None, sample)
     outdir = os.path.abspath(os.fspath(outdir))
     try:
@@ -195,7 +204,7 @@ def run(reference: str | os.PathLike[str], bed: str | os.PathLike[str], outdir: 
         for a in aligners:
             bams[a] = out(f"{a}.bam")
             flow.align(a, reference, os.path.abspath(os.fspath(r1)), os.path.abspath(os.fspath(r2)), bams[a], name,
-                       index_cache)
+                       index_cache, primers)
     else:
         bams["input"] = os.path.abspath(os.fspath(bam))
     bg_path = os.path.abspath(os.fspath(background)) if background is not None else None
@@ -255,7 +264,7 @@ class _Flow:
     # ---------------------------------------------------------------- the steps
 
     def align(self, aligner: str, reference: str, r1: str, r2: str, bam: str, sample: str,
-              index_cache: str | None) -> None:
+              index_cache: str | None, primers: str | None = None) -> None:
         from deepamp.workflow.align import align, aligner_index
         from deepamp.workflow.versions import tool_version
 
@@ -269,10 +278,16 @@ class _Flow:
                                 f"--rg SM:{sample} -x {index} -1 {r1} -2 {r2}")
             else:
                 commands.append(f"bwa mem -t {self.threads} -R '@RG\\tID:{sample}\\tSM:{sample}' {index} {r1} {r2}")
+            if primers:
+                commands.append(f"deepamp clip --primers {primers} (in the lift pass, before sorting)")
             commands.append(f"samtools sort -o {bam} && samtools index {bam}")
-            align(reference, r1, r2, bam, aligner, threads=self.threads, sample=sample, cache_dir=index_cache)
+            align(reference, r1, r2, bam, aligner, threads=self.threads, sample=sample, cache_dir=index_cache,
+                  primers=primers)
 
-        self._step(f"align {aligner}", [reference, r1, r2], {"aligner": aligner, "sample": sample},
+        params: dict[str, Any] = {"aligner": aligner, "sample": sample}
+        if primers:                              # a run without primers keeps its old record
+            params["primers"] = True
+        self._step(f"align {aligner}", [reference, r1, r2, *([primers] if primers else [])], params,
                    [bam, bam + ".bai"], work, tools, commands)
 
     def learn(self, controls: list[str], reference: str, bed: str, out: str) -> None:
