@@ -180,11 +180,11 @@ def read_sample_sheet(path: str | os.PathLike[str], *, check_files: bool = True)
     if missing:
         raise fail(head_line, f"no column {missing[0]!r} (a sample sheet has tab-separated columns "
                               f"{', '.join(_REQUIRED)}, r1 and r2 or bam, optional sm)")
-    if "bam" not in header and not ("r1" in header and "r2" in header):
-        raise fail(head_line, "no reads: give columns r1 and r2 (FASTQ pairs) or bam, or both")
     if ("r1" in header) != ("r2" in header):
         raise fail(head_line, f"column {'r1' if 'r1' in header else 'r2'} without "
                               f"{'r2' if 'r1' in header else 'r1'}: FASTQs come in pairs")
+    if "bam" not in header and "r1" not in header:
+        raise fail(head_line, "no reads: give columns r1 and r2 (FASTQ pairs) or bam, or both")
     unknown = [h for h in header if h not in COLUMNS]
     if unknown:
         log.warning(f"{path} line {head_line}: column(s) {', '.join(map(repr, unknown))} ignored "
