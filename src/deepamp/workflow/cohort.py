@@ -421,8 +421,11 @@ def _write_outputs(result: CohortResult, bed: str) -> None:
         report = os.path.relpath(o.result.report, result.outdir) if o.result is not None else None
         samples.append(CohortSampleView(o.sample, o.row.patient, o.row.timepoint, o.row.role, o.status, o.error,
                                         report, c.alleles if c else {}, c.annotation if c else {}))
-    facts = [("Sample sheet", result.sheet.path), ("Amplicons", bed),
-             ("Background", result.background or "none (no controls, no background given)")]
+    bg = result.background
+    if bg is not None and bg.startswith(result.outdir + os.sep):        # the page names files as a reader finds them
+        bg = os.path.relpath(bg, result.outdir) + " (learned from the controls)"
+    facts = [("Sample sheet", os.path.basename(result.sheet.path)), ("Amplicons", os.path.basename(bed)),
+             ("Background", bg or "none (no controls, no background given)")]
     write_cohort_report(result.report, samples, views, facts=facts)
     rows = cohort_rows([(o.row, o.status, calls.get(o.sample), o.error) for o in result.samples], events)
     write_cohort_tsv(result.table, rows)
