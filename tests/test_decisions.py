@@ -352,29 +352,58 @@ def test_interrupted_commands_write_nothing(amplicon_run, tmp_path, sig):
         assert _interrupt(argv, sig, outputs) >= 1, f"{name} finished before every signal"
 
 
-def test_an_interrupted_cohort_leaves_no_directory_and_none_appears_while_it_runs(amplicon_run, tmp_path):
-    pytest.importorskip("dask")
-    run = amplicon_run
-    out = tmp_path / "run"
-    argv = [sys.executable, "-m", "deepamp", "cohort", "-f", run.ref, "-l", run.bed, "--workers", "1",
-            "-o", str(out), run.tumour, *run.controls]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
-    incomplete = False
-    while proc.poll() is None:       # the directory appears complete, in one rename, or not at all
-        incomplete |= out.exists() and not (out / "cohort.tsv").exists()
-        time.sleep(0.01)
-    assert proc.returncode == 0 and not incomplete and (out / "cohort.tsv").exists()
-    import shutil
+def test_an_interrupted_cohort_writes_no_cohort_files_and_a_rerun_completes_reusing_finished_samples(
+        amplicon_run, tmp_path):
+    """A sample-sheet cohort writes OUTDIR in place (resumable): interrupted, it exits 130 with no cohort.tsv,
+    cohort.html or patient page (the files that say a run finished), and the same command completes the run,
+    redoing no step of a sample that had finished."""
+    pytest.importorskip("distributed")
+    import json
 
-    shutil.rmtree(out)
     from deepamp.simulate import simulate
 
-    deep = []
-    for j in range(2):                       # samples that take long enough to be interrupted
-        deep.append(str(tmp_path / "in" / f"deep{j}.bam"))
-        Path(deep[-1]).parent.mkdir(exist_ok=True)
-        simulate(run.ref, run.bed, deep[-1], pairs_per_amplicon=30000, run_seed=21, sample_seed=40 + j,
-                 contig_length={"chr2": 242193529}, sample=f"deep{j}")
-    argv = ["cohort", "-f", run.ref, "-l", run.bed, "--workers", "1", "--mate-memory", "0.05", "-o", str(out), *deep]
-    assert _interrupt(argv, signal.SIGTERM, [out], delays=(0.6, 1.2, 2.0)) >= 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
+    run = amplicon_run
+    (tmp_path / "in").mkdir()
+    tumours = [run.tumour]
+    for j in range(2):
+        tumours.append(str(tmp_path / "in" / f"t{j}.bam"))
+        simulate(run.ref, run.bed, tumours[-1], pairs_per_amplicon=run.pairs, run_seed=21, sample_seed=40 + j,
+                 contig_length={"chr2": 242193529}, sample=f"t{j}")
+    rows = ["sample\tpatient\ttimepoint\trole\tbam"]
+    rows += [f"N{i}\t\t\tcontrol\t{c}" for i, c in enumerate(run.controls)]
+    rows += [f"T{i}\tP{i // 2}\t{i % 2}\ttumour\t{t}" for i, t in enumerate(tumours)]
+    sheet = tmp_path / "samples.tsv"
+    sheet.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "run"
+    argv = ["cohort", str(sheet), "-f", run.ref, "-l", run.bed, "--workers", "1", "-o", str(out)]
+
+    def finished() -> set[str]:
+        done = set()
+        for ledger in out.glob("samples/*/run.json"):
+            try:
+                if "report" in [s["name"] for s in json.loads(ledger.read_text())["steps"]]:
+                    done.add(ledger.parent.name)
+            except (ValueError, OSError):
+                pass
+        return done
+
+    proc = subprocess.Popen([sys.executable, "-m", "deepamp", *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=ENV)
+    deadline = time.monotonic() + 180
+    while not finished() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1] == ("deepamp cohort: interrupted; no cohort.tsv or cohort.html written; "
+                                            "samples that finished are kept and the same command resumes")
+    assert not any((out / x).exists() for x in ("cohort.tsv", "cohort.html", "patients"))
+    done = finished()
+    assert 1 <= len(done) < 3, done
+    before = {s: (out / "samples" / s / "run.json").read_text() for s in done}
+    assert cli.main([*argv, "--quiet"]) == 0
+    assert (out / "cohort.tsv").is_file() and (out / "cohort.html").is_file()
+    for s, text in before.items():                  # nothing of a finished sample was redone
+        assert (out / "samples" / s / "run.json").read_text() == text
+    lines = (out / "cohort.tsv").read_text().splitlines()
+    assert {ln.split("\t")[0] for ln in lines[1:]} == {"N0", "N1", "N2", "T0", "T1", "T2"}

@@ -22,6 +22,9 @@ Counting and models:
   (:class:`Background`).
 * Options: :class:`CountOptions` (which reads and bases count), :class:`CallOptions` (models, multiple
   testing, filters), :class:`FilterOptions` (``lofreq filter``'s filters; :data:`PRESETS`).
+* :func:`cohort` -- a sample sheet (controls and patients over time, FASTQs or BAMs) through the whole
+  ``deepamp run`` flow on Dask, resumable, with ``cohort.tsv``, ``cohort.html`` and a page per patient
+  (:class:`CohortResult`; the sheet: :func:`read_sample_sheet`).
 * Errors: every user error is a :class:`DeepampError` subclass with a one-line message naming the
   file or option (:mod:`deepamp.errors`).
 
@@ -53,6 +56,9 @@ _LAZY = {
     "load_background": ("deepamp.models.background", "load"),
     "learn_background": ("deepamp.models.background_fit", "learn"),
     "DeepampError": "deepamp.errors",
+    "cohort": "deepamp.workflow.cohort",
+    "CohortResult": "deepamp.workflow.cohort",
+    "read_sample_sheet": "deepamp.workflow.sample_sheet",
 }
 
 __all__ = ["__version__", *_LAZY]
@@ -67,6 +73,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load on f
     from deepamp.models.background import load as load_background
     from deepamp.models.background_fit import learn as learn_background
     from deepamp.options import PRESETS, CallOptions, CountOptions, FilterOptions
+    from deepamp.workflow.cohort import CohortResult, cohort
+    from deepamp.workflow.sample_sheet import read_sample_sheet
 
 
 def __getattr__(name: str) -> object:

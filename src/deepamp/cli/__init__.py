@@ -37,7 +37,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "align": ("align", "align paired FASTQs with bwa mem or bowtie2 --very-sensitive-local into a sorted BAM"),
     "clip": ("clip", "soft-clip primer bases at read ends of an amplicon BAM (as samtools ampliconclip / ivar trim)"),
     "concordance": ("concordance", "merge two aligners' VCFs: strong (PASS in both) / weak evidence"),
-    "cohort": ("cohort", "call every sample of a cohort in parallel with Dask (VCFs + cohort.tsv)"),
+    "cohort": ("cohort", "a sample sheet (controls, patients over time) through deepamp run on Dask, resumable: "
+                         "cohort.tsv, cohort.html, patient pages"),
     "simulate": ("simulate", "simulate deep-amplicon reads into a sorted, indexed BAM"),
     "demo": ("demo", "simulate ALK exons 22-25 at 25,000x with resistance mutations and call them"),
 }
@@ -161,7 +162,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         signals.done = True
         if not _caused_by_interrupt(exc):
             raise
-        print(f"deepamp{' ' + command if command else ''}: interrupted; no output written", file=sys.stderr)
+        module = sys.modules.get(f"deepamp.cli.{COMMANDS[command][0]}") if command in COMMANDS else None
+        note = getattr(module, "INTERRUPTED", "no output written")
+        print(f"deepamp{' ' + command if command else ''}: interrupted; {note}", file=sys.stderr)
         return 130
     finally:
         signals.done = True

@@ -39,7 +39,7 @@ from deepamp.report.qc import reads_line
 from deepamp.report.resistance import blocking_findings, bypass_html, ordered_groups, sources_html
 
 __all__ = ["EMERGED", "LOST", "TimePoint", "Track", "changes", "load_timepoints", "follow", "render_longitudinal",
-           "write_longitudinal", "RESISTANCE", "BYPASS", "HOTSPOT", "OTHER"]
+           "write_longitudinal", "track_table", "over_time_figure", "RESISTANCE", "BYPASS", "HOTSPOT", "OTHER"]
 
 EMERGED, LOST = "emerged", "lost"
 RESISTANCE = "ALK/ROS1 resistance (knowledge base)"
@@ -251,7 +251,8 @@ def _change_text(track: Track, labels: Sequence[str]) -> str:
     return "; ".join(out)
 
 
-def _track_table(tracks: Sequence[Track], labels: Sequence[str]) -> str:
+def track_table(tracks: Sequence[Track], labels: Sequence[str]) -> str:
+    """The table of alleles over time: VAF (interval, filter) per time point, emergence and loss flagged."""
     rows = []
     for t in tracks:
         rows.append([f"<strong>{esc(t.name)}</strong>" + (f'<br><span class="small">{esc(t.label)}</span>'
@@ -259,6 +260,23 @@ def _track_table(tracks: Sequence[Track], labels: Sequence[str]) -> str:
                      esc(t.kind)] + [_cell(t, i) for i in range(len(labels))]
                     + [esc(_change_text(t, labels)) or '<span class="muted">none</span>'])
     return table(["allele", "kind", *labels, "changes"], rows, wide=True)
+
+
+def over_time_figure(points: Sequence[TimePoint], tracks: Sequence[Track]) -> str:
+    """The ``<figure>`` of the tracks' VAF over the time points (spaced by date when all are dates)."""
+    labels = [tp.label for tp in points]
+    xs = [float((tp.date - points[0].date).days) for tp in points] if points[0].date else \
+        [float(i) for i in range(len(points))]
+    series = []
+    for t in tracks:
+        cis = [a.interval() if a is not None else None for a in t.alleles]
+        series.append(TimelineSeries(t.name, [a.af if a is not None else None for a in t.alleles],
+                                     [c[0] if c else None for c in cis], [c[1] if c else None for c in cis],
+                                     t.called, t.events))
+    spacing = "by date" if points[0].date else "in order"
+    return (f"<figure>{timeline_figure(series, labels, xs)}<figcaption>VAF with 95% interval at each "
+            f"time point (spaced {spacing}); lower band: no record in that time point's VCF (below "
+            "detection, or the site not covered).</figcaption></figure>")
 
 
 def render_longitudinal(patient: str, points: Sequence[TimePoint]) -> str:
@@ -321,22 +339,11 @@ def render_longitudinal(patient: str, points: Sequence[TimePoint]) -> str:
     if not plotted:
         body.append("<p>No allele is called at any time point.</p>")
     else:
-        xs = [float((tp.date - points[0].date).days) for tp in points] if points[0].date else \
-            [float(i) for i in range(len(points))]
-        series = []
-        for t in plotted:
-            cis = [a.interval() if a is not None else None for a in t.alleles]
-            series.append(TimelineSeries(t.name, [a.af if a is not None else None for a in t.alleles],
-                                         [c[0] if c else None for c in cis], [c[1] if c else None for c in cis],
-                                         t.called, t.events))
-        spacing = "by date" if points[0].date else "in order"
-        body.append(f"<figure>{timeline_figure(series, labels, xs)}<figcaption>VAF with 95% interval at each "
-                    f"time point (spaced {spacing}); lower band: no record in that time point's VCF (below "
-                    "detection, or the site not covered).</figcaption></figure>")
-        body.append(_track_table(plotted, labels))
+        body.append(over_time_figure(points, plotted))
+        body.append(track_table(plotted, labels))
     if others:
         body.append("<h3>Other calls</h3>")
-        body.append(_track_table(others, labels))
+        body.append(track_table(others, labels))
 
     # ---- bypass and ranking over time
     if docs:

@@ -1,231 +1,443 @@
-"""``deepamp cohort``: call every sample of a cohort in parallel with Dask.
+"""``deepamp cohort SAMPLES.tsv``: a sequencing run or a study as one resumable job on Dask.
 
-Each sample is one Dask task that runs exactly what ``deepamp call`` runs on
-it, with the same options, so a sample's VCF is the one ``deepamp call``
-would write.  Tasks run in local worker processes (``--workers N``) or on a
-``dask.distributed`` cluster (``--scheduler ADDRESS``, needs the
-``distributed`` package on both sides).  With ``--control``, the background
-is learned once, in this process, and every task tests against it.
+The sample sheet (:mod:`deepamp.workflow.sample_sheet`) names every sample,
+its patient, time point and role, and its reads (a FASTQ pair or a BAM).
+The job, on a dask.distributed cluster (:mod:`deepamp.workflow.cluster`)::
 
-The output directory holds:
+    controls  FASTQ controls aligned (first aligner), one task each  -> OUTDIR/controls/SAMPLE/
+    learn     the controls' BAMs -> one background, one task         -> OUTDIR/background/background.npz
+              (or the background given; without either, tumours are called without one)
+    tumours   every tumour through the whole flow of ``deepamp run``  -> OUTDIR/samples/SAMPLE/
+              (:func:`deepamp.workflow.run.run`), one task each
+    cohort    cohort.tsv (:mod:`deepamp.workflow.cohort_table`), cohort.html and one page per patient
+              under OUTDIR/patients/ (:mod:`deepamp.report.cohort_page`)
 
-* ``SAMPLE.vcf.gz`` (+ ``.tbi``) per sample;
-* ``cohort.tsv``: one row per (sample, variant) with its FILTER, QUAL, DP,
-  AF and, per variant, how many samples carry it (all / PASS).  A variant
-  that recurs at low AF across many samples is more likely a systematic
-  error of the assay than a mutation: the column makes that visible;
-* ``background.npz`` when the background was learned from ``--control``.
+A sample that fails is reported with its one-line error and the others go on;
+the result (and the exit status of the command) says which failed.
 
-The directory is built under a temporary name next to it and renamed when
-every sample has been called, so a failed run leaves nothing behind.
-Sample names come from the BAM's read groups (``SM``, one per file), else
-from the file name; two samples with the same name are an error.
+Resuming: OUTDIR is written in place.  Each sample directory, the control
+alignments and the background keep ``deepamp run``'s record of every step
+(``run.json``: inputs and outputs by SHA-256, :mod:`deepamp.workflow.ledger`)
+and a step is recorded only once its outputs are complete, so running the
+same sheet again redoes only what is missing or changed: finished samples are
+reused, an interrupted one continues after its last finished step.  The
+cohort files (cohort.tsv, cohort.html, patients/) are removed when a run
+starts and written, each complete or not at all, once every sample has
+finished: their presence means the run that wrote them finished, and
+cohort.tsv is written last.
+
+Copy number: the per-amplicon depth of each tumour against the controls is
+the job of ``deepamp.models.copy_number`` (not part of this module yet);
+:class:`CohortResult` keeps the control BAMs and each tumour's BAMs and counts
+it needs, and ``copy_number`` is where its results will go.
 """
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import os
 import shutil
-import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from deepamp.errors import DeepampError, InputFileError, OptionError, OutputError
-from deepamp.options import DEFAULT_MATE_MEMORY, CallOptions
+from deepamp.options import CallOptions
+from deepamp.workflow.run import DEFAULT_ALIGNERS, PrimerPlan, RunResult
+from deepamp.workflow.sample_sheet import SampleSheet, SheetSample, read_sample_sheet
 
-#: Columns of ``cohort.tsv``.
-TSV_COLUMNS = ("sample", "chrom", "pos", "ref", "alt", "filter", "qual", "dp", "af",
-               "n_samples", "n_samples_pass")
+__all__ = ["CohortResult", "SampleOutcome", "cohort", "COHORT_TSV", "COHORT_HTML", "PATIENTS", "SAMPLES",
+           "CONTROLS", "BACKGROUND"]
 
+log = logging.getLogger("deepamp.cohort")
+
+COHORT_TSV, COHORT_HTML = "cohort.tsv", "cohort.html"
+#: Sub-directories of OUTDIR.
+SAMPLES, CONTROLS, BACKGROUND, PATIENTS = "samples", "controls", "background", "patients"
+
+
+@dataclass
+class SampleOutcome:
+    """What became of one sample of the sheet.
+
+    Attributes
+    ----------
+    row : its sheet row
+    status : ``called`` (its flow finished), ``failed`` or ``control``
+    error : the one-line error of a failed sample
+    result : the :class:`~deepamp.workflow.run.RunResult` of a called tumour (``reused`` lists the
+        steps a resumed run did not redo)
+    bam : a control's BAM (aligned here from FASTQs, or as given)
+    """
+
+    row: SheetSample
+    status: str
+    error: str | None = None
+    result: RunResult | None = None
+    bam: str | None = None
+
+    @property
+    def sample(self) -> str:
+        return self.row.sample
+
+
+@dataclass
+class CohortResult:
+    """A finished cohort run: every sample's outcome and the cohort files.
+
+    Attributes
+    ----------
+    outdir : the output directory
+    sheet : the sample sheet read
+    samples : one outcome per sheet row, in sheet order
+    background : the background the tumours were called against (None: no background)
+    table, report : ``cohort.tsv`` and ``cohort.html``
+    patient_pages : patient -> their page under ``patients/``
+    changes : (patient, allele name, time point, ``emerged``/``lost``) over each patient's time points
+    dashboard : the Dask dashboard address, when the scheduler served one
+    copy_number : reserved for the copy-number results per tumour (``deepamp.models.copy_number``)
+    """
+
+    outdir: str
+    sheet: SampleSheet
+    samples: list[SampleOutcome]
+    background: str | None
+    table: str
+    report: str
+    patient_pages: dict[str, str] = field(default_factory=dict)
+    changes: list[tuple[str, str, str, str]] = field(default_factory=list)
+    dashboard: str | None = None
+    copy_number: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[SampleOutcome]:
+        """The samples that failed."""
+        return [s for s in self.samples if s.status == "failed"]
+
+    @property
+    def called(self) -> list[SampleOutcome]:
+        """The tumours whose flow finished."""
+        return [s for s in self.samples if s.status == "called"]
+
+    @property
+    def ok(self) -> bool:
+        """Whether every sample finished."""
+        return not self.failed
+
+    @property
+    def control_bams(self) -> list[str]:
+        """The controls' BAMs (what the background was learned from, and copy number compares to)."""
+        return [s.bam for s in self.samples if s.status == "control" and s.bam]
+
+
+# ---------------------------------------------------------------- the tasks (run in Dask workers)
 
 @dataclass(frozen=True)
-class CohortCall:
-    """One variant of one sample, as written to ``cohort.tsv``."""
+class _Failure:
+    """A task's deepamp error, as a one-line message (a worker's exception would carry its traceback)."""
 
-    sample: str
-    chrom: str
-    pos: int        # 1-based, as in the VCF
-    ref: str
-    alt: str
-    filter: str     # "PASS" or the failed filters joined by ";"
-    qual: float
-    dp: int
-    af: float
+    message: str
 
 
-def sample_name(bam: str) -> str:
-    """The sample of a BAM: its read groups' single ``SM``, else the file name without extension."""
-    import pysam
-
-    try:
-        with pysam.AlignmentFile(bam, check_sq=False) as fh:
-            groups = fh.header.to_dict().get("RG", [])
-    except (OSError, ValueError) as exc:
-        raise InputFileError(f"{bam}: cannot read the BAM header ({exc})") from None
-    names = {rg["SM"] for rg in groups if rg.get("SM")}
-    if len(names) > 1:
-        raise InputFileError(f"{bam}: read groups name {len(names)} samples ({', '.join(sorted(names))}); "
-                             "deepamp cohort takes one sample per BAM")
-    if names:
-        return names.pop()
-    base = os.path.basename(bam)
-    for ext in (".bam", ".cram", ".sam"):
-        if base.endswith(ext):
-            return base[: -len(ext)]
-    return base
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if isinstance(exc, DeepampError) else f"{type(exc).__name__}: {text}"
 
 
-def _safe(name: str) -> str:
-    """A sample name as a file name."""
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "sample"
-
-
-def call_sample(bam: str, out_vcf: str, sample: str, *, reference: str, bed: str | None,
-                regions: list[str] | None, background: str | None, background_source: str | None,
-                options: CallOptions, threads: int, mate_memory: int, command: str
-                ) -> list[CohortCall] | tuple[str, str]:
-    """Call one BAM with :func:`deepamp.call` and write its VCF (a Dask task).
-
-    Returns the sample's calls, or for a deepamp error its class name and
-    message: an exception raised in a worker process would come back with the
-    worker's traceback folded into its message.
-    """
-    from deepamp.calling.call import call
+def _align_control(row: SheetSample, reference: str, aligner: str, outdir: str, options: CallOptions,
+                   threads: int, index_cache: str | None, primers: PrimerPlan | None, command: str) -> str | _Failure:
+    """Align one FASTQ control into ``outdir`` (recorded, and reused when fresh, as a run's align step)."""
+    from deepamp.workflow.ledger import Ledger
+    from deepamp.workflow.run import _Flow
 
     try:
-        result = call(bam, reference=reference, bed=bed, regions=regions, background=background,
-                      background_source=background_source, options=options, threads=threads,
-                      mate_memory=mate_memory)
-        result.write_vcf(out_vcf, command=command)
-    except DeepampError as exc:
-        return type(exc).__name__, str(exc)
-    return [CohortCall(sample, c.chrom, c.pos, c.ref, c.alt, c.filter, c.qual, c.dp, c.af) for c in result]
+        os.makedirs(outdir, exist_ok=True)
+        ledger = Ledger(outdir)
+        ledger.run_info = {"sample": row.sample, "command": command, "role": "control"}
+        flow = _Flow(ledger, options, threads, None)
+        flow.total = 1
+        flow.primers = primers
+        bam = os.path.join(outdir, f"{row.sm}.{aligner}.bam")
+        assert row.r1 is not None and row.r2 is not None
+        flow.align(aligner, reference, row.r1, row.r2, bam, row.sm, index_cache,
+                   os.path.join(outdir, f"{row.sm}.{aligner}.primers.tsv") if primers is not None else None)
+        return bam
+    except Exception as exc:
+        return _Failure(_one_line(exc))
 
 
-def write_table(path: str, calls: list[CohortCall]) -> None:
-    """``cohort.tsv``: the calls sorted by position then sample, with per-variant recurrence."""
-    from collections import Counter
+def _learn_background(bams: Sequence[str | _Failure], reference: str, bed: str, outdir: str,
+                      options: CallOptions, threads: int, command: str) -> str | _Failure:
+    """Learn the background from the controls' BAMs into ``outdir/background.npz`` (reused when fresh)."""
+    from deepamp.workflow.ledger import Ledger
+    from deepamp.workflow.run import _Flow
 
-    key = lambda c: (c.chrom, c.pos, c.ref, c.alt)  # noqa: E731
-    n_all = Counter(key(c) for c in calls)
-    n_pass = Counter(key(c) for c in calls if c.filter == "PASS")
-    with open(path, "w") as fh:
-        fh.write("\t".join(TSV_COLUMNS) + "\n")
-        for c in sorted(calls, key=lambda c: (c.chrom, c.pos, c.ref, c.alt, c.sample)):
-            fh.write(f"{c.sample}\t{c.chrom}\t{c.pos}\t{c.ref}\t{c.alt}\t{c.filter}\t{c.qual:.2f}\t{c.dp}\t"
-                     f"{c.af:.6g}\t{n_all[key(c)]}\t{n_pass[key(c)]}\n")
-
-
-def _compute(tasks: list, workers: int, scheduler: str | None) -> list:
-    """Run Dask delayed tasks locally (processes) or on a distributed cluster."""
-    import dask
-
-    if scheduler:
-        try:
-            from dask.distributed import Client
-        except ImportError:
-            raise InputFileError("--scheduler needs dask.distributed: pip install distributed") from None
-        with Client(scheduler) as client:
-            return list(client.compute(tasks, sync=True))
-    if workers == 1:
-        return list(dask.compute(*tasks, scheduler="synchronous"))
-    return list(dask.compute(*tasks, scheduler="processes", num_workers=workers))
-
-
-@contextlib.contextmanager
-def _staging(out_dir: str):
-    """A temporary directory next to out_dir, renamed to out_dir on success."""
-    out_dir = os.path.abspath(out_dir)
-    parent = os.path.dirname(out_dir)
-    if os.path.exists(out_dir):
-        raise OutputError(f"{out_dir}: already exists (deepamp cohort writes a new directory)")
+    failed = next((b for b in bams if isinstance(b, _Failure)), None)
+    if failed is not None:
+        return failed
     try:
-        tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.", suffix=".tmp", dir=parent)
-    except OSError as exc:
-        raise OutputError(f"{out_dir}: cannot write in {parent} ({exc.strerror})") from None
+        os.makedirs(outdir, exist_ok=True)
+        ledger = Ledger(outdir)
+        ledger.run_info = {"command": command, "role": "background"}
+        flow = _Flow(ledger, options, threads, None)
+        flow.total = 1
+        out = os.path.join(outdir, "background.npz")
+        flow.learn([str(b) for b in bams], reference, bed, out)
+        return out
+    except Exception as exc:
+        return _Failure(_one_line(exc))
+
+
+def _run_tumour(row: SheetSample, reference: str, bed: str, outdir: str, background: str | None,
+                aligners: Sequence[str], primers: str | None, options: CallOptions, threads: int,
+                index_cache: str | None, genome: str, report_min_cov: int | None, command: str
+                ) -> RunResult | _Failure:
+    """One tumour through :func:`deepamp.workflow.run.run` (its steps reused when fresh)."""
+    from deepamp.workflow.run import run
+
     try:
-        yield tmp
-        os.chmod(tmp, 0o777 & ~_umask())
-        os.rename(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        return run(reference, bed, outdir, r1=row.r1, r2=row.r2, bam=row.bam, sample=row.sm, aligners=aligners,
+                   background=background, options=options, threads=threads, index_cache=index_cache,
+                   genome=genome, report_min_cov=report_min_cov, command=f"{command} (sample {row.sample})",
+                   primers=primers)
+    except Exception as exc:
+        return _Failure(_one_line(exc))
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+# ---------------------------------------------------------------- the job
+
+def _check_inputs(reference: str, bed: str, primers: str | None, background: str | None,
+                  aligners: Sequence[str], sheet: SampleSheet, threads: int, workers: int) -> None:
+    from deepamp.workflow.align import ALIGNERS, require_tool
+
+    for path, what in ((reference, "reference FASTA"), (bed, "amplicon BED"), (primers, "primer BED"),
+                       (background, "background")):
+        if path is not None and not os.path.isfile(path):
+            raise InputFileError(f"{path}: {what} not found")
+    if threads < 1 or workers < 1:
+        raise OptionError("threads and workers must be >= 1")
+    if not aligners:
+        raise OptionError("give at least one aligner (bwa, bowtie2)")
+    unknown = [a for a in aligners if a not in ALIGNERS]
+    if unknown:
+        raise OptionError(f"unknown aligner {unknown[0]!r}: expected {', '.join(ALIGNERS)}")
+    if any(s.is_fastq for s in sheet.samples):
+        for a in aligners:                       # before any work: a missing aligner is one line
+            require_tool(a)
+            if a == "bowtie2":
+                require_tool("bowtie2-build")
 
 
-def run_cohort(bams: Sequence[str], out_dir: str, *, reference: str, bed: str | None = None,
-               regions: Sequence[str] | None = None, background: str | None = None,
-               control: Sequence[str] | None = None, options: CallOptions | None = None, threads: int = 1,
-               mate_memory: int = DEFAULT_MATE_MEMORY, workers: int = 1, scheduler: str | None = None,
-               command: str = "deepamp cohort") -> list[CohortCall]:
-    """Call every BAM as one Dask task into a new directory ``out_dir`` (see the module docstring).
+def _clear_cohort_files(outdir: str) -> None:
+    """Remove the cohort files of an earlier run: until this run finishes, none may be trusted."""
+    for name in (COHORT_TSV, COHORT_HTML):         # cohort.tsv first: it says the rest is complete
+        path = os.path.join(outdir, name)
+        if os.path.lexists(path):
+            os.remove(path)
+    shutil.rmtree(os.path.join(outdir, PATIENTS), ignore_errors=True)
 
-    Returns every call of every sample.
+
+def cohort(sheet: str | os.PathLike[str], reference: str | os.PathLike[str], bed: str | os.PathLike[str],
+           outdir: str | os.PathLike[str], *, primers: str | os.PathLike[str] | None = None,
+           aligners: Sequence[str] = DEFAULT_ALIGNERS, background: str | os.PathLike[str] | None = None,
+           workers: int = 1, scheduler: str | None = None, threads: int = 1, options: CallOptions | None = None,
+           index_cache: str | None = None, genome: str = "hg38", report_min_cov: int | None = None,
+           command: str | None = None, progress: Callable[[int, int, str], None] | None = None,
+           **overrides: Any) -> CohortResult:
+    """Run every sample of a sample sheet into ``outdir`` on Dask (see the module docstring).
+
+    Parameters
+    ----------
+    sheet : the sample sheet (TSV; :mod:`deepamp.workflow.sample_sheet`)
+    reference : FASTA (the shipped slice works: outputs are in chr2 coordinates)
+    bed : the amplicons (BED)
+    outdir : the output directory (created; written in place, and reused sample by sample)
+    primers : a primer BED: primer bases are soft-clipped while aligning FASTQ samples
+    aligners : "bwa" and/or "bowtie2" (default both); FASTQ controls are aligned with the first
+    background : a background file to call against, instead of learning one from the sheet's controls
+    workers : worker processes of the LocalCluster started when no ``scheduler`` is given
+    scheduler : address of a running dask.distributed scheduler (its workers share the file system)
+    threads : threads per sample (aligner, sort, counting)
+    options : CallOptions (keyword overrides welcome), as :func:`deepamp.workflow.run.run`
+    index_cache, genome, report_min_cov : as :func:`deepamp.workflow.run.run`
+    command : the command line, for the run logs
+    progress : called as ``progress(done, total, label)`` as each task finishes
+
+    Returns
+    -------
+    CohortResult (``failed`` lists the samples that failed; the others are complete)
 
     Raises
     ------
     InputFileError
-        dask missing, a BAM missing, two samples with the same name, or a sample's error (one line).
+        A bad sample sheet (one line naming the row), a missing input, dask.distributed missing, or a
+        control that cannot be aligned or learned from (every tumour needs the background).
     OptionError
-        ``workers < 1``, or ``background`` and ``control`` together.
+        Bad options (an unknown aligner, workers < 1).
     OutputError
-        ``out_dir`` exists or cannot be created; nothing is left behind.
+        ``outdir`` cannot be created or written.
     """
-    try:
-        import dask
-    except ImportError:
-        raise InputFileError("deepamp cohort needs dask: pip install 'deepamp[cohort]'") from None
     from deepamp.calling.call import resolve_options
 
-    options = resolve_options(options, {})
-    if workers < 1:
-        raise OptionError("workers must be >= 1")
-    if background and control:
-        raise OptionError("give a background or controls to learn it from, not both")
-    names: dict[str, str] = {}
-    for bam in bams:
-        if not os.path.exists(bam):
-            raise InputFileError(f"{bam}: file not found")
-        name = sample_name(bam)
-        if name in names:
-            raise InputFileError(f"{bam}: sample {name!r} is also {names[name]}")
-        names[name] = bam
-    regions = list(regions) if regions else None
-    with _staging(out_dir) as tmp:
-        source = None
-        if control:
-            from deepamp.models.background_fit import learn
+    overrides.setdefault("hotspots", (options.hotspots if options is not None else None) or "shipped")
+    opts = resolve_options(options, overrides)
+    aligners = list(dict.fromkeys(aligners))
+    reference, bed = os.path.abspath(os.fspath(reference)), os.path.abspath(os.fspath(bed))
+    primers = os.path.abspath(os.fspath(primers)) if primers is not None else None
+    background = os.path.abspath(os.fspath(background)) if background is not None else None
+    parsed = read_sample_sheet(sheet)
+    _check_inputs(reference, bed, primers, background, aligners, parsed, threads, workers)
+    plan = PrimerPlan.load(primers, None, bed)            # bad primers: one line, before any work
+    command = command or "deepamp.cohort"
+    outdir = os.path.abspath(os.fspath(outdir))
+    try:
+        os.makedirs(outdir, exist_ok=True)
+        _clear_cohort_files(outdir)
+    except OSError as exc:
+        raise OutputError(f"{outdir}: cannot write the cohort directory ({exc.strerror})") from None
 
-            bg = learn(control, reference=reference, bed=bed, regions=regions, options=options.count,
-                       threads=threads, mate_memory=mate_memory)
-            background = os.path.join(tmp, "background.npz")
-            bg.save(background)
-            # the VCF headers name the file where it will be once the directory is renamed
-            source = os.path.join(os.path.abspath(out_dir), "background.npz")
-        vcfs = {name: os.path.join(tmp, _safe(name) + ".vcf.gz") for name in names}
-        if len(set(vcfs.values())) < len(vcfs):
-            raise InputFileError("two sample names map to the same file name: " + ", ".join(sorted(names)))
-        tasks = [dask.delayed(call_sample, pure=False)(
-            bam, vcfs[name], name, reference=reference, bed=bed, regions=regions, background=background,
-            background_source=source, options=options, threads=threads, mate_memory=mate_memory,
-            command=command) for name, bam in names.items()]
-        try:
-            results = _compute(tasks, workers, scheduler)
-        except Exception as exc:  # a worker died: name what happened, in one line
-            raise DeepampError(f"a sample's task failed: {type(exc).__name__}: "
-                               f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
-        calls: list[CohortCall] = []
-        for res in results:
-            if isinstance(res, tuple):
-                import deepamp.errors as errors
+    controls = parsed.controls
+    learn = background is None and bool(controls)
+    if background is not None and controls:
+        log.warning(f"--background given: the sheet's {len(controls)} control(s) are not used")
+    if not learn and background is None:
+        log.warning("no controls in the sheet and no --background: tumours are called without a background")
+    if any(s.is_fastq for s in parsed.samples):
+        from deepamp.workflow.align import aligner_index
 
-                raise getattr(errors, res[0], DeepampError)(res[1])
-            calls.extend(res)
-        write_table(os.path.join(tmp, "cohort.tsv"), calls)
-    return calls
+        for a in aligners:                       # once, here, rather than raced by every worker
+            aligner_index(reference, a, index_cache, threads)
+    to_align = [c for c in controls if c.is_fastq] if learn else []
+    total = len(to_align) + (1 if learn else 0) + len(parsed.tumours)
+    done = 0
+
+    def tick(label: str) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total, label)
+
+    from deepamp.workflow.cluster import dask_client
+
+    outcomes: dict[str, SampleOutcome] = {}
+    t0 = time.perf_counter()
+    with dask_client(workers, scheduler) as (client, link):
+        from distributed import as_completed
+
+        if link:
+            log.info(f"Dask dashboard: {link}")
+        bg_path = background
+        if learn:
+            control_bams: dict[str, Any] = {}
+            for c in controls:
+                if c.is_fastq:
+                    control_bams[c.sample] = client.submit(
+                        _align_control, c, reference, aligners[0], os.path.join(outdir, CONTROLS, c.sample), opts,
+                        threads, index_cache, plan, command, pure=False, key=f"align-control-{c.sample}")
+                else:
+                    control_bams[c.sample] = c.bam
+            futures = [f for f in control_bams.values() if not isinstance(f, str)]
+            for fut in as_completed(futures):
+                res = fut.result()
+                name = next(k for k, v in control_bams.items() if v is fut)
+                if isinstance(res, _Failure):
+                    row = parsed[name]
+                    raise InputFileError(f"control {name} (sheet line {row.line}): {res.message}")
+                control_bams[name] = res
+                tick(f"{name} aligned")
+            bams = [str(control_bams[c.sample]) for c in controls]
+            learn_bed = bed if plan is None else \
+                plan.insert_bed(os.path.join(outdir, "inserts.bed"))   # as every sample is called
+            res = client.submit(_learn_background, bams, reference, learn_bed, os.path.join(outdir, BACKGROUND), opts,
+                                threads, command, pure=False, key="learn-background").result()
+            if isinstance(res, _Failure):
+                raise InputFileError(f"background from the controls: {res.message}")
+            bg_path = res
+            tick("background")
+            for c in controls:
+                outcomes[c.sample] = SampleOutcome(c, "control", bam=str(control_bams[c.sample]))
+        else:
+            for c in controls:
+                outcomes[c.sample] = SampleOutcome(c, "control", bam=c.bam)
+        futures = {client.submit(_run_tumour, t, reference, bed, os.path.join(outdir, SAMPLES, t.sample), bg_path,
+                                 aligners, primers, opts, threads, index_cache, genome, report_min_cov, command,
+                                 pure=False, key=f"sample-{t.sample}"): t for t in parsed.tumours}
+        for fut in as_completed(list(futures)):
+            t = futures[fut]
+            try:
+                res = fut.result()
+            except Exception as exc:            # the worker died (killed, out of memory): this sample only
+                res = _Failure(f"its task failed: {_one_line(exc)}")
+            if isinstance(res, _Failure):
+                outcomes[t.sample] = SampleOutcome(t, "failed", error=res.message)
+                log.warning(f"{t.sample}: failed: {res.message}")
+                tick(f"{t.sample} failed")
+            else:
+                outcomes[t.sample] = SampleOutcome(t, "called", result=res)
+                state = "reused" if not res.ran else f"{len(res.ran)} steps run"
+                log.debug(f"{t.sample}: {state}")
+                tick(f"{t.sample} done")
+    log.debug(f"samples finished in {time.perf_counter() - t0:.1f} s")
+    ordered = [outcomes[s.sample] for s in parsed.samples]
+    result = CohortResult(outdir, parsed, ordered, bg_path, os.path.join(outdir, COHORT_TSV),
+                          os.path.join(outdir, COHORT_HTML), dashboard=link)
+    # copy number (deepamp.models.copy_number) goes here: per tumour in result.called, against
+    # result.control_bams and bed, into result.copy_number[sample]
+    _write_outputs(result, bed)
+    return result
+
+
+def _safe(name: str) -> str:
+    """A patient's name as a file name."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name).lstrip(".") or "patient"
+
+
+def _write_outputs(result: CohortResult, bed: str) -> None:
+    """The patient pages, cohort.html and, last, cohort.tsv (each complete or not at all)."""
+    from deepamp.report.cohort_page import CohortSampleView, patient_view, write_cohort_report, write_patient_page
+    from deepamp.workflow.cohort_table import cohort_rows, sample_calls, write_cohort_tsv
+
+    calls = {o.sample: sample_calls(o.result.phased_vcf, o.result.annotation_json)
+             for o in result.samples if o.result is not None}
+    views = []
+    for p, rows in result.sheet.patients().items():
+        done = [r for r in rows if r.sample in calls]
+        if not done:
+            continue
+        files = {_safe(v.patient) for v in views}
+        name = _safe(p)
+        n = 2
+        while name in files:                   # two patients that make the same file name
+            name, n = f"{_safe(p)}-{n}", n + 1
+        page_path = os.path.join(result.outdir, PATIENTS, name + ".html")
+        entries = [(r.sample, r.timepoint, _result_of(result, r.sample).phased_vcf,
+                    _result_of(result, r.sample).annotation_json) for r in done]
+        view = patient_view(p, entries, f"{PATIENTS}/{name}.html")
+        os.makedirs(os.path.dirname(page_path), exist_ok=True)
+        write_patient_page(view, page_path)
+        result.patient_pages[p] = page_path
+        result.changes.extend((p, nm, tp, ev) for _, nm, tp, ev in view.changes())
+        views.append(view)
+    events = {k: v for view in views for k, v in view.events().items()}
+    samples = []
+    for o in result.samples:
+        c = calls.get(o.sample)
+        report = os.path.relpath(o.result.report, result.outdir) if o.result is not None else None
+        samples.append(CohortSampleView(o.sample, o.row.patient, o.row.timepoint, o.row.role, o.status, o.error,
+                                        report, c.alleles if c else {}, c.annotation if c else {}))
+    bg = result.background
+    if bg is not None and bg.startswith(result.outdir + os.sep):        # the page names files as a reader finds them
+        bg = os.path.relpath(bg, result.outdir) + " (learned from the controls)"
+    facts = [("Sample sheet", os.path.basename(result.sheet.path)), ("Amplicons", os.path.basename(bed)),
+             ("Background", bg or "none (no controls, no background given)")]
+    write_cohort_report(result.report, samples, views, facts=facts)
+    rows = cohort_rows([(o.row, o.status, calls.get(o.sample), o.error) for o in result.samples], events)
+    write_cohort_tsv(result.table, rows)
+
+
+def _result_of(result: CohortResult, sample: str) -> RunResult:
+    """The RunResult of a called sample."""
+    out = next(o.result for o in result.samples if o.sample == sample)
+    assert out is not None
+    return out

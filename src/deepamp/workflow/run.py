@@ -36,7 +36,7 @@ from deepamp.errors import InputFileError, OptionError
 from deepamp.options import CallOptions
 from deepamp.workflow.ledger import Ledger
 
-__all__ = ["RunResult", "run", "DEFAULT_ALIGNERS"]
+__all__ = ["RunResult", "PrimerPlan", "run", "DEFAULT_ALIGNERS"]
 
 log = logging.getLogger("deepamp.run")
 
@@ -180,13 +180,7 @@ def run(reference: str | os.PathLike[str], bed: str | os.PathLike[str], outdir: 
             require_tool(a)
             if a == "bowtie2":
                 require_tool("bowtie2-build")
-    scheme = None
-    if primers is not None or primer_length is not None:
-        from deepamp.workflow.primers import load_primers
-
-        if primers is not None:
-            primers = os.path.abspath(os.fspath(primers))
-        scheme = load_primers(primers, bed, primer_length)       # bad primers: one line, before any work
+    plan = PrimerPlan.load(primers, primer_length, bed, primer_tolerance)   # bad primers: one line, before work
     name = _sample_name(os.fspath(r1) if r1 else None, os.fspath(bam) if bam else None, sample)
     outdir = os.path.abspath(os.fspath(outdir))
     try:
@@ -200,15 +194,11 @@ def run(reference: str | os.PathLike[str], bed: str | os.PathLike[str], outdir: 
                        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **{f"version {k}": v for k, v in
                                                                           library_versions().items()}}
     flow = _Flow(ledger, opts, threads, step_done)
-    if scheme is not None:
-        from deepamp.workflow.primers import TOLERANCE
-
-        flow.primers = _Primers(scheme, primers, primer_length, bed,
-                                TOLERANCE if primer_tolerance is None else primer_tolerance)
-    if scheme is not None:             # primer bases are not evidence: call, learn and report between them
-        bed = _insert_bed(scheme, os.path.join(outdir, "inserts.bed"))
+    flow.primers = plan
+    if plan is not None:               # primer bases are not evidence: call, learn and report between them
+        bed = plan.insert_bed(os.path.join(outdir, "inserts.bed"))
     labels = aligners or ["input"]
-    flow.total = (len(aligners) + (1 if control else 0) + (1 if scheme is not None and not fastq else 0)
+    flow.total = (len(aligners) + (1 if control else 0) + (1 if plan is not None and not fastq else 0)
                   + len(labels) + 4)
 
     def out(suffix: str) -> str:
@@ -219,11 +209,11 @@ def run(reference: str | os.PathLike[str], bed: str | os.PathLike[str], outdir: 
     if fastq:
         for a in aligners:
             bams[a] = out(f"{a}.bam")
-            if scheme is not None:
+            if plan is not None:
                 primer_stats[a] = out(f"{a}.primers.tsv")
             flow.align(a, reference, os.path.abspath(os.fspath(r1)), os.path.abspath(os.fspath(r2)), bams[a], name,
                        index_cache, primer_stats.get(a))
-    elif scheme is not None:
+    elif plan is not None:
         bams["input"], primer_stats["input"] = out("clipped.bam"), out("input.primers.tsv")
         flow.clip(os.path.abspath(os.fspath(bam)), bams["input"], primer_stats["input"])
     else:
@@ -253,14 +243,32 @@ def run(reference: str | os.PathLike[str], bed: str | os.PathLike[str], outdir: 
 
 
 @dataclass(frozen=True)
-class _Primers:
-    """The run's primer scheme and what identifies it in the run record."""
+class PrimerPlan:
+    """A run's primers: the scheme, what identifies it in the run record, and the template between them."""
 
-    scheme: Any
+    scheme: Any                # deepamp.workflow.primers.PrimerScheme
     bed: str | None            # the primer BED (an input), or None with primer lengths
     length: str | tuple[int, int] | None
     amplicons: str
     tolerance: int
+
+    @classmethod
+    def load(cls, primers: str | os.PathLike[str] | None, primer_length: str | tuple[int, int] | None,
+             amplicons: str, tolerance: int | None = None) -> "PrimerPlan | None":
+        """The plan of a primer BED or primer lengths (None when neither is given).
+
+        Raises
+        ------
+        FormatError, InputFileError
+            Bad or missing primers (:func:`deepamp.workflow.primers.load_primers`).
+        """
+        if primers is None and primer_length is None:
+            return None
+        from deepamp.workflow.primers import TOLERANCE, load_primers
+
+        path = os.path.abspath(os.fspath(primers)) if primers is not None else None
+        return cls(load_primers(path, amplicons, primer_length), path, primer_length, amplicons,
+                   TOLERANCE if tolerance is None else tolerance)
 
     def inputs(self) -> list[str]:
         return [self.bed] if self.bed else [self.amplicons]
@@ -274,24 +282,24 @@ class _Primers:
             f"-l {self.amplicons} --primer-length {_length_text(self.length)}"
         return f"{given} --start-tolerance {self.tolerance}"
 
+    def insert_bed(self, path: str) -> str:
+        """The amplicons between their primers as a BED at ``path`` (rewritten only when it changes)."""
+        from deepamp.io.outputs import staged
 
-def _insert_bed(scheme: Any, path: str) -> str:
-    """The amplicons between their primers as a BED in the run directory (rewritten only when it changes)."""
-    from deepamp.io.outputs import staged
-
-    if not scheme.inserts():
-        raise OptionError(f"{scheme.source}: no amplicon has primers on both ends, so none has a template "
-                          "between them to call")
-    text = "".join(f"{c}\t{s}\t{e}\t{n}\n" for c, s, e, n in scheme.inserts())
-    try:
-        with open(path, encoding="utf-8") as fh:
-            if fh.read() == text:
-                return path
-    except OSError:
-        pass
-    with staged(path) as (tmp,):
-        scheme.write_inserts(tmp)
-    return path
+        inserts = self.scheme.inserts()
+        if not inserts:
+            raise OptionError(f"{self.scheme.source}: no amplicon has primers on both ends, so none has a "
+                              "template between them to call")
+        text = "".join(f"{c}\t{s}\t{e}\t{n}\n" for c, s, e, n in inserts)
+        try:
+            with open(path, encoding="utf-8") as fh:
+                if fh.read() == text:
+                    return path
+        except OSError:
+            pass
+        with staged(path) as (tmp,):
+            self.scheme.write_inserts(tmp)
+        return path
 
 
 def _length_text(length: str | tuple[int, int] | None) -> str:
@@ -304,7 +312,7 @@ class _Flow:
     def __init__(self, ledger: Ledger, opts: CallOptions, threads: int,
                  step_done: Callable[[int, int, str, str, float], None] | None):
         self.ledger, self.opts, self.threads, self.step_done = ledger, opts, threads, step_done
-        self.primers: _Primers | None = None
+        self.primers: PrimerPlan | None = None
         self.index, self.total = 0, 0
         self.ran: list[str] = []
         self.reused: list[str] = []
