@@ -22,6 +22,8 @@ Counting and models:
   (:class:`Background`).
 * Options: :class:`CountOptions` (which reads and bases count), :class:`CallOptions` (models, multiple
   testing, filters), :class:`FilterOptions` (``lofreq filter``'s filters; :data:`PRESETS`).
+* :func:`run` -- one sample from FASTQs (or a BAM) to the HTML report: both aligners, primer clipping,
+  background, calls, strong/weak evidence, phasing, annotation; resumable (:class:`RunResult`).
 * :func:`cohort` -- a sample sheet (controls and patients over time, FASTQs or BAMs) through the whole
   ``deepamp run`` flow on Dask, resumable, with ``cohort.tsv``, ``cohort.html`` and a page per patient
   (:class:`CohortResult`; the sheet: :func:`read_sample_sheet`).
@@ -56,6 +58,8 @@ _LAZY = {
     "load_background": ("deepamp.models.background", "load"),
     "learn_background": ("deepamp.models.background_fit", "learn"),
     "DeepampError": "deepamp.errors",
+    "run": "deepamp.workflow.run",
+    "RunResult": "deepamp.workflow.run",
     "cohort": "deepamp.workflow.cohort",
     "CohortResult": "deepamp.workflow.cohort",
     "read_sample_sheet": "deepamp.workflow.sample_sheet",
@@ -74,6 +78,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load on f
     from deepamp.models.background_fit import learn as learn_background
     from deepamp.options import PRESETS, CallOptions, CountOptions, FilterOptions
     from deepamp.workflow.cohort import CohortResult, cohort
+    from deepamp.workflow.run import RunResult, run
     from deepamp.workflow.sample_sheet import read_sample_sheet
 
 
