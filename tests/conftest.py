@@ -6,10 +6,27 @@ returning those functions, so tests can use either style.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pysam
 import pytest
+
+# Markers (declared in pyproject.toml): ``slow`` for end-to-end tests of several
+# seconds, ``aligners`` for tests that run bwa/bowtie2/samtools.  A fast subset
+# is ``pytest -m "not slow"``.  A test marked ``aligners`` is skipped, with the
+# reason, only where the tools are missing (.ci/run installs them).
+ALIGNER_TOOLS = ("bwa", "bowtie2", "bowtie2-build", "samtools")
+
+
+def pytest_collection_modifyitems(config, items):
+    missing = [tool for tool in ALIGNER_TOOLS if shutil.which(tool) is None]
+    if not missing:
+        return
+    skip = pytest.mark.skip(reason=f"needs {', '.join(missing)} on PATH (apt-get install bwa bowtie2 samtools)")
+    for item in items:
+        if "aligners" in item.keywords:
+            item.add_marker(skip)
 
 
 def sam_header(contigs: dict[str, int], so: str = "coordinate") -> str:

@@ -30,9 +30,7 @@ BED = DATA / "alk_exons22-25_amplicons.bed"
 CHR2 = 242193529
 G1202R = Spike("chr2", 29220747, "C", "T", 0.04)
 
-need_aligners = pytest.mark.skipif(
-    not all(shutil.which(t) for t in ("bwa", "bowtie2", "bowtie2-build")),
-    reason="needs bwa, bowtie2 and bowtie2-build on PATH (apt-get install bwa bowtie2)")
+need_aligners = pytest.mark.aligners   # skipped, with the reason, where the tools are missing
 
 
 def fasta(path: Path, records: list[tuple[str, str]], gz: bool = False) -> str:

@@ -147,7 +147,7 @@ def test_call_from_counts_not_from_a_bam():
 
 
 def test_fisher_matches_scipy():
-    scipy_stats = pytest.importorskip("scipy.stats")
+    from scipy import stats as scipy_stats
     rng = np.random.default_rng(3)
     for _ in range(200):
         t = rng.integers(0, 40, 4) if rng.random() < 0.5 else np.array(
@@ -177,6 +177,7 @@ def test_count_tsv_and_npz_roundtrip(tmp_path, tumour):
     assert int(row[-1]) == direct.depth[i]
 
 
+@pytest.mark.slow
 def test_demo_without_an_aligner_calls_the_simulated_bam_through_the_whole_flow(tmp_path, capsys):
     out = tmp_path / "demo"
     assert cli.main(["demo", "-o", str(out), "--pairs", "5000", "--controls", "2", "--no-align"]) == 0
@@ -243,6 +244,7 @@ def test_count_file_that_is_a_plain_numpy_array_is_refused(tmp_path):
         load_counts(str(path))
 
 
+@pytest.mark.slow
 def test_demo_bypass_panel_spans_contigs_and_the_report_shows_the_bypass_section(tmp_path, capsys):
     """ALK + ten bypass-gene amplicons on a reference of slices of five contigs: call, background,
     phase, annotate and report end to end; the off-target changes reach the report's bypass section."""

@@ -80,6 +80,7 @@ def test_failed_run_leaves_no_partial_output(tmp_path, bam, capsys):
     assert _leftovers(tmp_path) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_interrupted_simulation_leaves_nothing(tmp_path, sig):
     """Interrupt a long-running command mid-write: exit 130, no output, no temp file."""

@@ -23,13 +23,14 @@ from deepamp.errors import InputFileError
 from deepamp.simulate import Spike, simulate
 from deepamp.workflow.sample_sheet import read_sample_sheet
 
-pytest.importorskip("dask")
 
 DATA = resources.files("deepamp") / "data"
 REF = str(DATA / "ALK_hg38_chr2_29191796-29223795.fa")
 BED = str(DATA / "alk_exons22-25_amplicons.bed")
 G1202R = Spike("chr2", 29220747, "C", "T", 0.05)
 G1269A = Spike("chr2", 29209816, "C", "G", 0.04)
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -303,10 +304,8 @@ def resumed(tmp_path_factory):
     killed = {"rc": proc.returncode, "err": err, "finished": _finished(out),
               "cohort_files": [p.name for p in (out / "cohort.tsv", out / "cohort.html", out / "patients")
                                if p.exists()]}
-    t0 = time.perf_counter()
     result = deepamp.cohort(sheet, REF, BED, str(out), aligners=["bwa"], workers=2, index_cache=cache)
-    return {"killed": killed, "result": result, "out": out, "sheet": sheet, "seconds": time.perf_counter() - t0,
-            "cache": cache, "dir": d}
+    return {"killed": killed, "result": result, "out": out, "sheet": sheet, "cache": cache, "dir": d}
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -314,6 +313,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh, delimiter="\t"))
 
 
+@pytest.mark.aligners
 def test_a_killed_run_writes_no_cohort_files_and_the_rerun_reuses_finished_samples(resumed):
     killed, result = resumed["killed"], resumed["result"]
     assert killed["rc"] == 130, killed["err"]
@@ -336,6 +336,7 @@ def test_a_killed_run_writes_no_cohort_files_and_the_rerun_reuses_finished_sampl
                                                  for i in range(1, 5))
 
 
+@pytest.mark.aligners
 def test_cohort_tsv_lists_every_sample_with_recurrence_and_emergence(resumed):
     rows = _rows(resumed["out"] / "cohort.tsv")
     assert list(rows[0]) == ["sample", "patient", "timepoint", "role", "status", "chrom", "pos", "ref", "alt", "gene",
@@ -369,6 +370,7 @@ def test_cohort_tsv_lists_every_sample_with_recurrence_and_emergence(resumed):
         assert sum(1 for r in rows if r["sample"] == o.sample and r["pos"]) == n
 
 
+@pytest.mark.aligners
 def test_patients_pages_and_the_cohort_report_flag_emergence_and_loss(resumed):
     result, out = resumed["result"], resumed["out"]
     assert sorted(result.patient_pages) == ["P1", "P2", "P3"]
@@ -387,6 +389,7 @@ def test_patients_pages_and_the_cohort_report_flag_emergence_and_loss(resumed):
     assert "<script" not in html and "http://" not in html
 
 
+@pytest.mark.aligners
 def test_a_failing_sample_is_reported_and_the_others_finish(resumed, tmp_path, capsys):
     d = resumed["dir"]
     bad = tmp_path / "bad_R1.fastq.gz"
@@ -408,6 +411,7 @@ def test_a_failing_sample_is_reported_and_the_others_finish(resumed, tmp_path, c
     assert captured.out.strip() == str(out / "cohort.html")
 
 
+@pytest.mark.aligners
 def test_primers_clip_every_sample_and_the_background_is_learned_between_them(tmp_path):
     """A sheet of BAMs with --primers: the background is learned over the template between the
     primers (as every sample is called), each tumour BAM is clipped by its run, the spike is called."""

@@ -147,7 +147,6 @@ def second_tumour(amplicon_run, tmp_path_factory) -> str:
 
 
 def test_cohort_recurrence_counts_all_and_passing_calls(amplicon_run, second_tumour, tmp_path):
-    pytest.importorskip("dask")
     run = amplicon_run
     out = tmp_path / "run"
     assert cli.main(["cohort", "-f", run.ref, "-l", run.bed, "--af-min", "0.02", "--workers", "1", "-o", str(out),
@@ -332,6 +331,7 @@ def _interrupt(argv: list[str], sig: int, outputs: list[Path], delays=(0.3, 0.6,
     return interrupted
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_interrupted_commands_write_nothing(amplicon_run, tmp_path, sig):
     run = amplicon_run
@@ -352,12 +352,12 @@ def test_interrupted_commands_write_nothing(amplicon_run, tmp_path, sig):
         assert _interrupt(argv, sig, outputs) >= 1, f"{name} finished before every signal"
 
 
+@pytest.mark.slow
 def test_an_interrupted_cohort_writes_no_cohort_files_and_a_rerun_completes_reusing_finished_samples(
         amplicon_run, tmp_path):
     """A sample-sheet cohort writes OUTDIR in place (resumable): interrupted, it exits 130 with no cohort.tsv,
     cohort.html or patient page (the files that say a run finished), and the same command completes the run,
     redoing no step of a sample that had finished."""
-    pytest.importorskip("distributed")
     import json
 
     from deepamp.simulate import simulate

@@ -4,11 +4,11 @@ import math
 import numpy as np
 import pytest
 
-stats = pytest.importorskip("scipy.stats")
-pytest.importorskip("deepamp._stats")
-from deepamp.models import quality as model  # noqa: E402
-from deepamp.models import multiple_testing as mt  # noqa: E402
-from deepamp.models.background import background_tests  # noqa: E402
+from scipy import stats
+
+from deepamp.models import quality as model
+from deepamp.models import multiple_testing as mt
+from deepamp.models.background import background_tests
 
 
 def make_site_arrays():

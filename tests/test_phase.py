@@ -281,6 +281,7 @@ def _alt(ref: str) -> str:
     return {"A": "G", "C": "T", "G": "A", "T": "C"}[ref]
 
 
+@pytest.mark.slow
 def test_kernel_matches_reference_on_simulated_amplicons(amplicon_bam):
     from deepamp._phase import SITE_OUTCOMES, count_pairs
 
@@ -375,7 +376,7 @@ print(json.dumps(out))
 # ---------------------------------------------------------------------------
 
 def test_site_error_rate_is_the_clopper_pearson_bound():
-    stats = pytest.importorskip("scipy.stats")
+    from scipy import stats
     other, bases = [0, 3, 20, 500, 7, 0], [1000, 27000, 54000, 60000, 7, 0]
     got = site_error_rate(other, bases, alpha=1e-3)
     for x, m, e in zip(other, bases, got):
@@ -398,7 +399,7 @@ def _rates(n, spanning, x_other, e_rarer, e_other):
 
 def test_trans_at_one_percent_each():
     """The case a test against independence cannot decide: 27,425 spanning, 291 and 264 alt, 0 shared."""
-    stats = pytest.importorskip("scipy.stats")
+    from scipy import stats
     n_span, xa, xb, e = 27425, 291, 264, 3e-4
     table = [[n_span - xa - xb, xb], [xa, 0]]
     t = classify(table, e, e)
@@ -413,7 +414,7 @@ def test_trans_at_one_percent_each():
 
 
 def test_cis_at_one_percent_each_and_nested():
-    stats = pytest.importorskip("scipy.stats")
+    from scipy import stats
     # same clone at 1%: 270 of the rarer allele's 275 carry the other
     t = classify([[27425 - 283, 5], [8, 270]], 3e-4, 3e-4)
     assert t.relation == "cis" and t.rarer == "b" and t.alt_fragments == 275
@@ -427,7 +428,7 @@ def test_cis_at_one_percent_each_and_nested():
 
 def test_rare_pair_decided_only_with_the_evidence():
     """0.1%/0.1%, ~25 alt fragments each, none shared."""
-    stats = pytest.importorskip("scipy.stats")
+    from scipy import stats
     table = [[27000 - 51, 25], [26, 0]]
     t = classify(table, 3e-4, 3e-4)
     pc, _ = _rates(25, 27000, 26, 3e-4, 3e-4)

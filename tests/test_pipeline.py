@@ -26,9 +26,7 @@ WINDOW = (29220200, 29221200)          # 0-based half-open on chr2
 AMPLICON = Amplicon("alk", 29220676 - WINDOW[0], 29220865 - WINDOW[0], "ALK_ex23")
 SPIKE_POS = 29220747 - WINDOW[0]       # G1202R (c.3604G>A), C>T on the forward strand
 
-need_aligners = pytest.mark.skipif(
-    not all(shutil.which(t) for t in ("bwa", "bowtie2", "bowtie2-build")),
-    reason="needs bwa, bowtie2 and bowtie2-build on PATH (apt-get install bwa bowtie2)")
+need_aligners = pytest.mark.aligners   # skipped, with the reason, where the tools are missing
 
 
 def fastq_text(records) -> str:
@@ -255,6 +253,7 @@ def test_failing_indexer_leaves_no_cache_entry(tmp_path, monkeypatch):
     assert [p for p in cache.rglob("*") if p.is_file()] == []
 
 
+@need_aligners
 def test_not_a_fasta_reference(tmp_path):
     ref = tmp_path / "r.fa"
     ref.write_text("ACGT\n")

@@ -4,7 +4,6 @@ case, primer BED errors, and the effect on a spike under a primer footprint."""
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pysam
@@ -316,7 +315,7 @@ def test_cli_clip(primed, tmp_path, capsys):
     assert (tmp_path / "c.bam.bai").is_file()
 
 
-@pytest.mark.skipif(not shutil.which("bwa"), reason="needs bwa on PATH (apt-get install bwa)")
+@pytest.mark.aligners
 def test_align_clips_primers_before_sorting(primed, tmp_path, capsys):
     out = tmp_path / "a.bam"
     assert main(["align", "-f", str(SLICE), "-1", primed.fastq[0], "-2", primed.fastq[1], "-o", str(out),

@@ -30,8 +30,8 @@ from deepamp.cli import main
 from report_inputs import BED, annotate, vcf_text, write_background, write_counts
 
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)), None)
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed and could not be "
-                                "(Debian: apt-get install chromium; .ci/run installs it)")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed and could not be "
+                                "(Debian: apt-get install chromium; .ci/run installs it)")]
 WIDTH = 1280
 MEASURE = """<script>(function () {
   var W = document.documentElement.clientWidth, wide = [];

@@ -233,8 +233,8 @@ def test_bad_primers_are_one_line_before_any_work(reads, tmp_path, capsys):
     assert "\n" not in err and str(bad) in err and not any(out.iterdir() if out.exists() else [])
 
 
+@pytest.mark.slow
 @need_aligners
-@pytest.mark.aligners
 def test_demo_runs_the_whole_flow_from_fastq_and_its_report_exists(tmp_path, capsys):
     """``deepamp demo``: FASTQ -> both aligners (primer-clipped) -> background from aligned controls ->
     calls; every spike strong and PASS, the printed report path exists; a second run redoes nothing."""

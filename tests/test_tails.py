@@ -3,11 +3,10 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats
+from scipy.special import logsumexp
 
-stats = pytest.importorskip("scipy.stats")
-from scipy.special import logsumexp  # noqa: E402
-
-_stats = pytest.importorskip("deepamp._stats")
+from deepamp import _stats   # a broken build fails here, never skips
 
 RTOL = 1e-6
 ATOL_NEAR0 = 1e-11  # reference sums themselves carry ~1e-12 error near log p = 0
