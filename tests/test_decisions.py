@@ -172,6 +172,32 @@ def test_cohort_recurrence_counts_all_and_passing_calls(amplicon_run, second_tum
     assert n_all[l1196m] >= 1 and n_pass[l1196m] == 0         # 1 %: below --af-min
 
 
+def test_sheet_cohort_table_counts_all_and_passing_samples_per_allele():
+    """cohort.tsv of the sample-sheet form on hand-made calls: an allele that passes in one sample and
+    fails in two counts 3 samples, 1 passing; a failed sample and a control add nothing."""
+    from deepamp.report.inputs import Allele
+    from deepamp.workflow.cohort_table import CALLED, CONTROL, FAILED, SampleCalls, cohort_rows
+    from deepamp.workflow.sample_sheet import SheetSample
+
+    def row(name, role="tumour"):
+        return SheetSample(sample=name, patient="P" if role == "tumour" else "", timepoint="1", role=role,
+                           r1=None, r2=None, bam=f"/{name}.bam", sm=name, line=2)
+
+    def calls(*alleles):
+        return SampleCalls({(a.chrom, a.pos, a.ref, a.alt): a for a in alleles}, {})
+
+    g = lambda f: Allele("chr2", 29220747, "C", "T", f)
+    other = Allele("chr2", 29220765, "G", "T", "PASS")
+    samples = [(row("A"), CALLED, calls(g("PASS"), other), None), (row("B"), CALLED, calls(g("min_af")), None),
+               (row("C"), CALLED, calls(g("sb;min_af")), None), (row("D"), FAILED, None, "boom"),
+               (row("N", "control"), CONTROL, None, None)]
+    rows = cohort_rows(samples)
+    got = {(r.sample, r.allele.pos): (r.n_samples, r.n_samples_pass) for r in rows if r.allele is not None}
+    assert got == {("A", 29220747): (3, 1), ("A", 29220765): (1, 1), ("B", 29220747): (3, 1),
+                   ("C", 29220747): (3, 1)}
+    assert [r.sample for r in rows if r.allele is None] == ["D", "N"]
+
+
 # ---------------------------------------------------------------- every flag does what it says
 
 def _flag_bam(tmp_path) -> tuple[str, str]:
