@@ -10,7 +10,7 @@ writes the files and ``OUTDIR/manifest.json``: a list of cases, each with
     api      keyword arguments of ``deepamp.counting.bam.count`` (bam, regions, bed, reference)
     command  "count" or "call"
     expect   name of the deepamp.errors class the API must raise, or "ok"
-             (must succeed), or "any" (a DeepampError or success; never a crash)
+             (must succeed)
     risky    True when the input reaches the C core corrupted (run it in a subprocess)
     note     what is wrong with the input
 
@@ -340,13 +340,15 @@ def make_corpus(outdir: str | os.PathLike[str]) -> list[dict]:
            "TruncatedFileError", "l_seq 20 with CIGAR 50M (qual/seq lengths disagree with the record)")
     forged("pos_beyond_contig_end", 2999,
            bam_record("r02999", 0, 0, 5000, 60, "50M", ref[-50:]),
-           "any", "a record at 5001 on a 2000 bp contig (last record, order kept)")
+           "ok", "a record at 5001 on a 2000 bp contig (last record, order kept): outside every region, "
+           "so it counts nothing")
     forged("tid_out_of_range", 2999,
            bam_record("r02999", 0, 7, pos_of(2999), 60, "50M", ref[-50:]),
-           "any", "refID 7 with one @SQ line")
+           "TruncatedFileError", "refID 7 with one @SQ line: a malformed record, one line naming the BAM")
     forged("negative_pos", 0,
            bam_record("r00000", 0, 0, -20, 60, "50M", ref[:50]),
-           "any", "first record at position -19")
+           "ok", "first record at position -19: its bases before the contig start fall outside "
+           "every region; those from position 1 on count as aligned")
 
     # -------- odd but legal records (samtools writes them)
     hdr = f"@HD\tVN:1.6\tSO:coordinate\n@SQ\tSN:{CONTIG}\tLN:{CONTIG_LEN}\n"
@@ -375,7 +377,8 @@ def make_corpus(outdir: str | os.PathLike[str]) -> list[dict]:
              "CIGAR of H and P only, no sequence")
     sam_case("read_past_contig_end",
              [f"z7\t0\t{CONTIG}\t1981\t60\t50M\t*\t0\t0\t{ref[1980:]}{'A' * 30}\t{'I' * 50}"],
-             "read aligned past the end of the contig", expect="any")
+             "read aligned past the end of the contig: the bases past the end fall outside every region",
+             expect="ok")
     sam_case("iupac_read_bases", [f"z8\t0\t{CONTIG}\t120\t60\t10M\t*\t0\t0\tRYKMSWNBDH\tIIIIIIIIII"],
              "IUPAC codes in the read sequence")
 
