@@ -7,8 +7,10 @@ import gzip
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pysam
@@ -259,3 +261,35 @@ def test_demo_runs_the_whole_flow_from_fastq_and_its_report_exists(tmp_path, cap
     before = (out / "run.json").read_text()
     assert main(argv) == 0 and capsys.readouterr().out.splitlines()[-1] == lines[-1]
     assert json.loads((out / "run.json").read_text())["steps"] == json.loads(before)["steps"]
+
+
+@pytest.mark.slow
+@need_aligners
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_the_run_with_130_and_the_same_command_goes_on(reads, tmp_path, sig):
+    """Interrupted at several moments: exit 130 with one line, no traceback, no temporary file, no step
+    recorded that did not finish; the same command then completes and reuses what had finished."""
+    env = dict(os.environ, PYTHONPATH=PKG_PARENT)
+    interrupted = 0
+    for i, delay in enumerate((0.4, 0.6, 0.9, 1.3)):
+        out = tmp_path / f"run{i}"
+        argv = [sys.executable, "-m", "deepamp", "run", "-f", reads["ref"], "-l", reads["bed"], "-1", reads["r1"],
+                "-2", reads["r2"], "--aligners", "bwa", "--index-cache", reads["cache"], "-o", str(out)]
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        time.sleep(delay)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+        assert "Traceback" not in err, err
+        if proc.returncode == 0:
+            continue
+        interrupted += 1
+        assert proc.returncode == 130, err
+        assert err.strip().splitlines()[-1].startswith("deepamp run: interrupted; the step under way left nothing")
+        if out.exists():
+            assert not [p for p in out.rglob("*") if p.name.startswith(".")], "temporary files left"
+        done = json.loads((out / "run.json").read_text()) if (out / "run.json").exists() else {}
+        res = run(reads["ref"], reads["bed"], out, r1=reads["r1"], r2=reads["r2"], aligners=["bwa"],
+                  index_cache=reads["cache"])
+        assert os.path.exists(res.report) and not set(res.ran) & set(res.reused)
+        assert set(res.reused) <= set(json.dumps(done).split('"')), (res.reused, done)
+    assert interrupted >= 1, "every run finished before its signal"

@@ -11,6 +11,10 @@ from deepamp.cli import common
 
 log = logging.getLogger("deepamp")
 
+#: What an interrupted run leaves (OUTDIR is written in place so that it can resume).
+INTERRUPTED = (("the step under way left nothing; steps that finished stay in the run directory and the same "
+                "command goes on from there"))
+
 
 def _aligners(text: str) -> list[str]:
     from deepamp.workflow.align import ALIGNERS

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
 import shutil
 import stat
 import sys
@@ -121,22 +122,35 @@ def check_distinct(outputs: Iterable[str | os.PathLike[str] | None],
 
 
 class _Staged:
-    """One output being written: its final path, what to replace and the temporary file."""
+    """One output being written: its final path, what to replace and the temporary file.
+
+    The temporary file's name is chosen before the file is made (:meth:`create`), so whoever holds
+    the object can always remove it, whenever an interrupt lands."""
 
     def __init__(self, final: str, suffix: str):
         self.final = check_writable(final)
         self.through = is_stdout(final) or _is_special(_target(final))
         self.target = _target(final)
-        directory = tempfile.gettempdir() if self.through else os.path.dirname(os.path.abspath(self.target))
-        base = "stdout" if is_stdout(final) else os.path.basename(self.target)
-        try:
-            fd, self.tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp" + suffix, dir=directory)
-        except OSError as exc:
-            raise OutputError(f"{final}: cannot write in {directory} ({exc.strerror})") from None
-        os.close(fd)
+        self.directory = tempfile.gettempdir() if self.through else os.path.dirname(os.path.abspath(self.target))
+        self.base = "stdout" if is_stdout(final) else os.path.basename(self.target)
+        self.suffix = suffix
+        self.tmp = self._name()
+
+    def _name(self) -> str:
+        return os.path.join(self.directory, f".{self.base}.{secrets.token_hex(4)}.tmp{self.suffix}")
+
+    def create(self) -> None:
+        """Make the (empty) temporary file, with the mode a new output gets."""
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(self.tmp, 0o666 & ~umask)   # mkstemp creates 0600; outputs get the usual mode
+        while True:
+            try:
+                os.close(os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 & ~umask))
+                return
+            except FileExistsError:
+                self.tmp = self._name()
+            except OSError as exc:
+                raise OutputError(f"{self.final}: cannot write in {self.directory} ({exc.strerror})") from None
 
     def remove_stale(self) -> None:
         if not self.through and os.path.lexists(self.target):
@@ -180,6 +194,7 @@ def staged(*paths: str | os.PathLike[str], suffixes: Sequence[str] | None = None
     try:
         for i, p in enumerate(finals):
             items.append(_Staged(p, suffixes[i] if suffixes else ""))
+            items[-1].create()            # named first: an interrupt at any moment leaves nothing behind
         yield [it.tmp for it in items]
         for it in items[1:]:
             it.remove_stale()
