@@ -204,6 +204,22 @@ def test_a_bam_runs_without_alignment_or_concordance(reads, tmp_path):
     assert os.path.isfile(res.report)
 
 
+def test_mate_memory_reaches_the_counting(reads, tmp_path, monkeypatch):
+    """--mate-memory (MiB) is the budget every count of the run gets (memory against speed; same counts)."""
+    import deepamp.calling.call as calling
+
+    seen = []
+    real = calling.call
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("mate_memory"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(calling, "call", spy)
+    assert main(["run", "-f", reads["ref"], "-l", reads["bed"], "--mate-memory", "3", "-o", str(tmp_path / "r"),
+                 "--quiet", reads["bam"]]) == 0
+    assert seen == [3 << 20]
+
 def test_primers_clip_a_bam_before_calling_and_are_recorded(reads, tmp_path):
     primers = tmp_path / "primers.bed"
     a = (AMPLICON.start0, AMPLICON.end0)

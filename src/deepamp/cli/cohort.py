@@ -118,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
     with _progress(args.quiet) as progress:
         result = cohort(sheet, args.ref, args.bed, args.out, primers=args.primers,
                         aligners=args.aligners or DEFAULT_ALIGNERS, background=args.background,
-                        workers=args.workers, scheduler=args.scheduler, threads=args.threads, options=options,
+                        workers=args.workers, scheduler=args.scheduler, threads=args.threads,
+                        mate_memory=args.mate_memory, options=options,
                         index_cache=args.index_cache, genome=args.genome or "hg38",
                         report_min_cov=args.report_min_cov, command=common.command_line(args), progress=progress)
     called = result.called

@@ -79,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
     result = run_flow(args.ref, args.bed, args.out, r1=args.r1, r2=args.r2, bam=args.bam, sample=args.sample,
                       aligners=args.aligners, background=args.background, control=args.control,
                       matched_normal=args.matched_normal, options=options, threads=args.threads,
+                      mate_memory=args.mate_memory,
                       index_cache=args.index_cache, genome=args.genome, report_min_cov=args.report_min_cov,
                       command=common.command_line(args), step_done=step_done, primers=args.primers,
                       primer_length=args.primer_length, primer_tolerance=args.start_tolerance)

@@ -168,7 +168,8 @@ def _align_control(row: SheetSample, reference: str, aligner: str, outdir: str, 
 
 
 def _learn_background(bams: Sequence[str | _Failure], reference: str, bed: str, outdir: str,
-                      options: CallOptions, threads: int, command: str) -> str | _Failure:
+                      options: CallOptions, threads: int, command: str, mate_memory: int | None = None
+                      ) -> str | _Failure:
     """Learn the background from the controls' BAMs into ``outdir/background.npz`` (reused when fresh)."""
     from deepamp.workflow.ledger import Ledger
     from deepamp.workflow.run import _Flow
@@ -180,7 +181,7 @@ def _learn_background(bams: Sequence[str | _Failure], reference: str, bed: str, 
         os.makedirs(outdir, exist_ok=True)
         ledger = Ledger(outdir)
         ledger.run_info = {"command": command, "role": "background"}
-        flow = _Flow(ledger, options, threads, None)
+        flow = _Flow(ledger, options, threads, None, mate_memory)
         flow.total = 1
         out = os.path.join(outdir, "background.npz")
         flow.learn([str(b) for b in bams], reference, bed, out)
@@ -191,8 +192,8 @@ def _learn_background(bams: Sequence[str | _Failure], reference: str, bed: str, 
 
 def _run_tumour(row: SheetSample, reference: str, bed: str, outdir: str, background: str | None,
                 aligners: Sequence[str], primers: str | None, options: CallOptions, threads: int,
-                index_cache: str | None, genome: str, report_min_cov: int | None, command: str
-                ) -> RunResult | _Failure:
+                index_cache: str | None, genome: str, report_min_cov: int | None, command: str,
+                mate_memory: int | None = None) -> RunResult | _Failure:
     """One tumour through :func:`deepamp.workflow.run.run` (its steps reused when fresh)."""
     from deepamp.workflow.run import run
 
@@ -200,7 +201,7 @@ def _run_tumour(row: SheetSample, reference: str, bed: str, outdir: str, backgro
         return run(reference, bed, outdir, r1=row.r1, r2=row.r2, bam=row.bam, sample=row.sm, aligners=aligners,
                    background=background, options=options, threads=threads, index_cache=index_cache,
                    genome=genome, report_min_cov=report_min_cov, command=f"{command} (sample {row.sample})",
-                   primers=primers)
+                   primers=primers, mate_memory=mate_memory)
     except Exception as exc:
         return _Failure(_one_line(exc))
 
@@ -244,7 +245,7 @@ def cohort(sheet: str | os.PathLike[str], reference: str | os.PathLike[str], bed
            workers: int = 1, scheduler: str | None = None, threads: int = 1, options: CallOptions | None = None,
            index_cache: str | None = None, genome: str = "hg38", report_min_cov: int | None = None,
            command: str | None = None, progress: Callable[[int, int, str], None] | None = None,
-           **overrides: Any) -> CohortResult:
+           mate_memory: int | None = None, **overrides: Any) -> CohortResult:
     """Run every sample of a sample sheet into ``outdir`` on Dask (see the module docstring).
 
     Parameters
@@ -259,6 +260,7 @@ def cohort(sheet: str | os.PathLike[str], reference: str | os.PathLike[str], bed
     workers : worker processes of the LocalCluster started when no ``scheduler`` is given
     scheduler : address of a running dask.distributed scheduler (its workers share the file system)
     threads : threads per sample (aligner, sort, counting)
+    mate_memory : bytes of waiting first mates per chunk being counted (memory against speed only)
     options : CallOptions (keyword overrides welcome), as :func:`deepamp.workflow.run.run`
     index_cache, genome, report_min_cov : as :func:`deepamp.workflow.run.run`
     command : the command line, for the run logs
@@ -350,7 +352,7 @@ def cohort(sheet: str | os.PathLike[str], reference: str | os.PathLike[str], bed
             learn_bed = bed if plan is None else \
                 plan.insert_bed(os.path.join(outdir, "inserts.bed"))   # as every sample is called
             res = client.submit(_learn_background, bams, reference, learn_bed, os.path.join(outdir, BACKGROUND), opts,
-                                threads, command, pure=False, key="learn-background").result()
+                                threads, command, mate_memory, pure=False, key="learn-background").result()
             if isinstance(res, _Failure):
                 raise InputFileError(f"background from the controls: {res.message}")
             bg_path = res
@@ -362,7 +364,7 @@ def cohort(sheet: str | os.PathLike[str], reference: str | os.PathLike[str], bed
                 outcomes[c.sample] = SampleOutcome(c, "control", bam=c.bam)
         futures = {client.submit(_run_tumour, t, reference, bed, os.path.join(outdir, SAMPLES, t.sample), bg_path,
                                  aligners, primers, opts, threads, index_cache, genome, report_min_cov, command,
-                                 pure=False, key=f"sample-{t.sample}"): t for t in parsed.tumours}
+                                 mate_memory, pure=False, key=f"sample-{t.sample}"): t for t in parsed.tumours}
         for fut in as_completed(list(futures)):
             t = futures[fut]
             try:

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deepamp.errors import InputFileError, OptionError
-from deepamp.options import CallOptions
+from deepamp.options import DEFAULT_MATE_MEMORY, CallOptions
 from deepamp.workflow.ledger import Ledger
 
 __all__ = ["RunResult", "PrimerPlan", "run", "DEFAULT_ALIGNERS"]
@@ -106,7 +106,7 @@ def run(reference: str | os.PathLike[str], bed: str | os.PathLike[str], outdir: 
         options: CallOptions | None = None, threads: int = 1, index_cache: str | None = None,
         genome: str = "hg38", report_min_cov: int | None = None, command: str | None = None,
         primers: str | os.PathLike[str] | None = None, primer_length: str | tuple[int, int] | None = None,
-        primer_tolerance: int | None = None,
+        primer_tolerance: int | None = None, mate_memory: int | None = None,
         step_done: Callable[[int, int, str, str, float], None] | None = None,
         **overrides: Any) -> RunResult:
     """Run the whole flow on one sample into ``outdir`` (see the module docstring).
@@ -129,6 +129,8 @@ def run(reference: str | os.PathLike[str], bed: str | os.PathLike[str], outdir: 
         are soft-clipped before counting (they come from the oligo, not the template)
     primer_tolerance : bases a read's 5' end may lie outside its primer (default: the clipper's)
     threads : aligner, sort and counting threads
+    mate_memory : bytes of waiting first mates per chunk being counted (see :func:`deepamp.count`;
+        memory against speed only: the counts are the same for any budget)
     index_cache : where aligner indexes are built (default: the user's cache directory)
     genome : genome build for the annotation ("hg38" / "hg19")
     report_min_cov : the report's coverage pass line (default: the report's, Villa et al. 2024)
@@ -193,7 +195,7 @@ def run(reference: str | os.PathLike[str], bed: str | os.PathLike[str], outdir: 
     ledger.run_info = {"sample": name, "command": command or "deepamp.workflow.run.run",
                        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **{f"version {k}": v for k, v in
                                                                           library_versions().items()}}
-    flow = _Flow(ledger, opts, threads, step_done)
+    flow = _Flow(ledger, opts, threads, step_done, mate_memory)
     flow.primers = plan
     if plan is not None:               # primer bases are not evidence: call, learn and report between them
         bed = plan.insert_bed(os.path.join(outdir, "inserts.bed"))
@@ -310,8 +312,9 @@ class _Flow:
     """The steps, each skipped when the ledger says it is fresh."""
 
     def __init__(self, ledger: Ledger, opts: CallOptions, threads: int,
-                 step_done: Callable[[int, int, str, str, float], None] | None):
+                 step_done: Callable[[int, int, str, str, float], None] | None, mate_memory: int | None = None):
         self.ledger, self.opts, self.threads, self.step_done = ledger, opts, threads, step_done
+        self.mate_memory = DEFAULT_MATE_MEMORY if mate_memory is None else mate_memory
         self.primers: PrimerPlan | None = None
         self.index, self.total = 0, 0
         self.ran: list[str] = []
@@ -391,7 +394,8 @@ class _Flow:
         from deepamp.models.background_fit import learn
 
         def work() -> None:
-            learn(controls, reference=reference, bed=bed, options=self.opts.count, threads=self.threads).save(out)
+            learn(controls, reference=reference, bed=bed, options=self.opts.count, threads=self.threads,
+                  mate_memory=self.mate_memory).save(out)
 
         self._step("background", [reference, bed, *controls, *_indexes(controls)],
                    {"count": self.opts.count.to_dict()}, [out], work,
@@ -404,7 +408,7 @@ class _Flow:
 
         def work() -> None:
             calls = call(bam, reference=reference, bed=bed, background=background, matched_normal=normal,
-                         options=self.opts, threads=self.threads)
+                         options=self.opts, threads=self.threads, mate_memory=self.mate_memory)
             limits = calls.detection_limits()
             calls.counts.lod = limits.site
             with staged(counts, lod_tsv) as (tmp_counts, tmp_lod):   # all three files, or none
