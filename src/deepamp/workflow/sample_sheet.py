@@ -191,7 +191,7 @@ def read_sample_sheet(path: str | os.PathLike[str], *, check_files: bool = True)
                     f"(known: {', '.join(COLUMNS)})")
 
     rows: list[SheetSample] = []
-    names: dict[str, int] = {}
+    names: dict[str, tuple[int, str]] = {}      # casefolded name -> (line, name)
     files: dict[str, tuple[int, str]] = {}
     timepoints: dict[tuple[str, str], int] = {}
     kinds: dict[str, tuple[str, int]] = {}
@@ -208,9 +208,13 @@ def read_sample_sheet(path: str | os.PathLike[str], *, check_files: bool = True)
             raise fail(n, "no sample name")
         if not _NAME.match(sample):
             raise fail(n, f"sample name {sample!r}: use letters, digits and _.:+- only")
-        if sample in names:
-            raise fail(n, f"sample {sample!r} is also on line {names[sample]}")
-        names[sample] = n
+        same = names.get(sample.casefold())
+        if same is not None:
+            if same[1] == sample:
+                raise fail(n, f"sample {sample!r} is also on line {same[0]}")
+            raise fail(n, f"sample {sample!r} differs from {same[1]!r} on line {same[0]} by case only (sample "
+                          "names become directory names, which some file systems do not tell apart by case)")
+        names[sample.casefold()] = (n, sample)
         role = _ROLES.get(row["role"].lower())
         if role is None:
             raise fail(n, f"{sample}: role {row['role']!r} is not control or tumour")
