@@ -235,6 +235,23 @@ def test_a_bad_sheet_is_one_line_naming_the_row_before_any_work(tmp_path, capsys
     assert not out.exists()                                     # before any work
 
 
+@pytest.mark.parametrize("contigs, message", [({"chr7": 159345973}, "no contig chr2 of the amplicon BED"),
+                                              ({"chr2": 1000000}, "contig chr2 is 1,000,000 bases, shorter")])
+def test_a_bam_row_of_another_panel_or_build_is_one_line_before_any_work(tmp_path, capsys, contigs, message):
+    from conftest import sam_header, sam_to_bam
+
+    (tmp_path / "in").mkdir()
+    _touch_inputs(tmp_path / "in")
+    bam = sam_to_bam(tmp_path / "in", sam_header(contigs), name="other")
+    path = _sheet(tmp_path, "T1\tP1\t1\ttumour\tin/a_R1.fq.gz\tin/a_R2.fq.gz\t",
+                  f"T2\tP1\t2\ttumour\t\t\t{bam}")
+    out = tmp_path / "out"
+    assert cli.main(["cohort", path, "-f", REF, "-l", BED, "-o", str(out), "--aligners", "bwa"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert err[0].startswith(f"deepamp cohort: error: {path} line 3: T2: {bam}: ")
+    assert not out.exists()
+
 def test_sheet_usage_errors_exit_2(tmp_path, capsys):
     (tmp_path / "in").mkdir()
     _touch_inputs(tmp_path / "in")

@@ -223,11 +223,40 @@ def _check_inputs(reference: str, bed: str, primers: str | None, background: str
     unknown = [a for a in aligners if a not in ALIGNERS]
     if unknown:
         raise OptionError(f"unknown aligner {unknown[0]!r}: expected {', '.join(ALIGNERS)}")
+    _check_bam_rows(sheet, bed)
     if any(s.is_fastq for s in sheet.samples):
         for a in aligners:                       # before any work: a missing aligner is one line
             require_tool(a)
             if a == "bowtie2":
                 require_tool("bowtie2-build")
+
+
+def _check_bam_rows(sheet: SampleSheet, bed: str) -> None:
+    """Every BAM row is aligned to the run's panel: each amplicon's contig is in its header and long
+    enough (a BAM of another panel or build is one line naming its row, before any work)."""
+    import pysam
+
+    from deepamp.io.regions import read_bed
+
+    ends: dict[str, int] = {}
+    for r in read_bed(bed):
+        ends[r.contig] = max(ends.get(r.contig, 0), r.end)
+    for row in sheet.samples:
+        if row.bam is None:
+            continue
+        where = f"{sheet.path} line {row.line}: {row.sample}: {row.bam}"
+        try:
+            with pysam.AlignmentFile(row.bam, check_sq=False) as fh:
+                lengths = dict(zip(fh.references, fh.lengths))
+        except (OSError, ValueError) as exc:
+            raise InputFileError(f"{where}: cannot read its header ({exc})") from None
+        for contig, end in ends.items():
+            if contig not in lengths:
+                raise InputFileError(f"{where}: no contig {contig} of the amplicon BED in its header "
+                                     "(aligned to another panel or build?)")
+            if lengths[contig] < end:
+                raise InputFileError(f"{where}: contig {contig} is {lengths[contig]:,} bases, shorter than the "
+                                     f"amplicon BED reaches ({end:,}; aligned to another build?)")
 
 
 def _clear_cohort_files(outdir: str) -> None:

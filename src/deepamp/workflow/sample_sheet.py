@@ -20,7 +20,8 @@ column or file, a duplicate sample, two rows reading the same file, an unknown
 role, R1 without R2, both FASTQs and a BAM, a BAM without an index, a time
 point that is neither a date nor an ordinal, the same time point twice for one
 patient, and a sheet without a tumour.  (A run has one panel, the ``-l`` BED,
-so a sheet cannot mix panels.)  Columns the sheet does not define are ignored
+so a sheet cannot mix panels; ``deepamp cohort`` also refuses, naming its line,
+a BAM row aligned to another panel or build.)  Columns the sheet does not define are ignored
 with a warning.
 """
 
