@@ -40,7 +40,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "cohort": ("cohort", "a sample sheet (controls, patients over time) through deepamp run on Dask, resumable: "
                          "cohort.tsv, cohort.html, patient pages"),
     "simulate": ("simulate", "simulate deep-amplicon reads into a sorted, indexed BAM"),
-    "demo": ("demo", "simulate ALK exons 22-25 at 25,000x with resistance mutations and call them"),
+    "demo": ("demo", "deepamp run on simulated FASTQ of ALK exons 22-25 at 25,000x with resistance mutations "
+                     "(--panel bypass: ALK plus bypass-gene hotspots)"),
 }
 
 log = logging.getLogger("deepamp")
