@@ -332,7 +332,8 @@ def test_help_and_dir_show_the_public_api():
     names = dir(deepamp)
     for name in ("call", "call_counts", "CallSet", "Call", "count", "count_coverage", "CountResult",
                  "CountOptions", "CallOptions", "FilterOptions", "learn_background", "load_background", "run",
-                 "RunResult", "cohort", "CohortResult", "read_sample_sheet"):
+                 "RunResult", "cohort", "CohortResult", "read_sample_sheet", "copy_number", "CopyNumberResult",
+                 "CopyNumberOptions"):
         assert name in names
         assert getattr(deepamp, name).__doc__
     text = subprocess.run([sys.executable, "-c", "import deepamp; help(deepamp)"], capture_output=True, text=True,
