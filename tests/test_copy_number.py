@@ -152,6 +152,25 @@ def test_simulated_gain_and_loss_are_called_and_a_left_out_control_is_not(cohort
     assert not deepamp.copy_number(left_out, controls, reference=ALK_REF, bed=ALK_BED).calls
 
 
+def test_whole_gene_changes_on_the_wider_panel_are_called(tmp_path):
+    """On the bypass panel (ALK + 7 other genes) a gain of all of ALK and a loss of all of EGFR are seen."""
+    from deepamp.workflow.demo import bypass_panel
+
+    ref, bed = bypass_panel(str(tmp_path / "panel" / "bypass"))
+
+    def sim(name, seed, **kw):
+        simulate(ref, bed, str(tmp_path / f"{name}.bam"), pairs_per_amplicon=1000, sample_seed=seed,
+                 amplicon_jitter_sd=JITTER, amplicon_efficiency_sd=EFFICIENCY, **kw)
+        return str(tmp_path / f"{name}.bam")
+
+    controls = [sim(f"c{i}", 50 + i) for i in range(8)]
+    names = [ln.split("\t")[3].strip() for ln in open(bed)]
+    change = {n: 2.0 for n in names if n.startswith("ALK_")} | {n: 0.5 for n in names if n.startswith("EGFR_")}
+    res = deepamp.copy_number(sim("t", 77, copy_number=change), controls, reference=ref, bed=bed)
+    assert {r.amplicon: r.call for r in res.calls} == {n: "gain" if f > 1 else "loss" for n, f in change.items()}
+    assert {r.gene for r in res} >= {"ALK", "EGFR", "KRAS", "BRAF"}
+
+
 def test_simulate_scales_the_molecules_of_an_amplicon(tmp_path):
     kw = dict(pairs_per_amplicon=200, sample_seed=3)
     plain = simulate(ALK_REF, ALK_BED, str(tmp_path / "a.bam"), **kw)
