@@ -80,7 +80,9 @@ class CopyNumberOptions:
 @dataclass(frozen=True)
 class CopyNumberRow:
     """One amplicon's result.  ``start``/``end`` are the BED's 0-based half-open coordinates;
-    ``depth`` the sample's median depth, ``control_depth`` the controls' mean of theirs."""
+    ``depth`` the sample's median depth, ``control_depth`` the controls' mean of theirs;
+    ``log2_low``/``log2_high`` the interval of ``log2_ratio``; ``p`` two-sided, ``padj`` Holm-adjusted;
+    ``call`` is ``"gain"``, ``"loss"`` or ``""`` (``.`` in the TSV)."""
 
     amplicon: str
     gene: str
@@ -244,7 +246,7 @@ def copy_number_from_counts(sample: CountResult, controls: Sequence[CountResult]
     Raises
     ------
     OptionError
-        Fewer than :data:`MIN_CONTROLS` controls.
+        Fewer than :data:`MIN_CONTROLS` controls, or ``control_names`` not one per control.
     RegionError
         Fewer than 2 amplicons, or an amplicon not counted.
     """
@@ -256,6 +258,8 @@ def copy_number_from_counts(sample: CountResult, controls: Sequence[CountResult]
     if len(amplicons) < 2:
         raise RegionError("copy number needs at least 2 amplicons (each is measured against the others)")
     names = tuple(control_names) if control_names is not None else tuple(f"control{i + 1}" for i in range(n))
+    if len(names) != n:
+        raise OptionError(f"control_names has {len(names)} names for {n} controls")
     refs = _reference_sets(amplicons)
     depth = amplicon_depths(sample, amplicons)
     control_depths = np.array([amplicon_depths(c, amplicons) for c in controls])
