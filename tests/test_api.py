@@ -218,6 +218,10 @@ USAGE_ERRORS = [
     (["report", "--annotation", "a.json", "-o", "r.html"], "--vcf"),
     (["cohort", "-f", FA, "-l", BED, "-o", "run", "--workers", "0", BAM], "--workers"),
     (["simulate", "-f", FA, "-l", BED, "-o", "s.bam", "--pairs", "0"], "--pairs"),
+    (["simulate", "-f", FA, "-l", BED, "-o", "s.bam", "--copy-number", "ALK_ex23=0"], "--copy-number"),
+    (["cnv", "-f", FA, "-l", BED, "-o", "cn.tsv", BAM], "--control"),
+    (["cnv", "-f", FA, "-l", BED, "-o", "cn.tsv", "--control", "a.bam", "--control", "b.bam", BAM],
+     "at least 3 controls"),
     (["simulate", "-f", FA, "-l", BED, "-o", "s.bam", "--read-length", "10"], "--read-length"),
     (["align", "-f", FA, "-1", "a.fq", "-2", "b.fq", "-o", "o.bam", "--trim-5p", "-1"], "--trim-5p"),
     (["demo", "--pairs", "0"], "--pairs"),
@@ -332,7 +336,8 @@ def test_help_and_dir_show_the_public_api():
     names = dir(deepamp)
     for name in ("call", "call_counts", "CallSet", "Call", "count", "count_coverage", "CountResult",
                  "CountOptions", "CallOptions", "FilterOptions", "learn_background", "load_background", "run",
-                 "RunResult", "cohort", "CohortResult", "read_sample_sheet"):
+                 "RunResult", "cohort", "CohortResult", "read_sample_sheet", "copy_number", "CopyNumberResult",
+                 "CopyNumberOptions"):
         assert name in names
         assert getattr(deepamp, name).__doc__
     text = subprocess.run([sys.executable, "-c", "import deepamp; help(deepamp)"], capture_output=True, text=True,

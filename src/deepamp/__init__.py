@@ -27,6 +27,9 @@ Counting and models:
 * :func:`cohort` -- a sample sheet (controls and patients over time, FASTQs or BAMs) through the whole
   ``deepamp run`` flow on Dask, resumable, with ``cohort.tsv``, ``cohort.html`` and a page per patient
   (:class:`CohortResult`; the sheet: :func:`read_sample_sheet`).
+* :func:`copy_number` -- per-amplicon copy-number gains and losses of a sample from its depth share
+  against healthy controls (single-case t test, Holm-adjusted; :class:`CopyNumberResult`,
+  :class:`CopyNumberOptions`).
 * Errors: every user error is a :class:`DeepampError` subclass with a one-line message naming the
   file or option (:mod:`deepamp.errors`).
 
@@ -63,6 +66,9 @@ _LAZY = {
     "cohort": "deepamp.workflow.cohort",
     "CohortResult": "deepamp.workflow.cohort",
     "read_sample_sheet": "deepamp.workflow.sample_sheet",
+    "copy_number": "deepamp.models.copy_number",
+    "CopyNumberResult": "deepamp.models.copy_number",
+    "CopyNumberOptions": "deepamp.models.copy_number",
 }
 
 __all__ = ["__version__", *_LAZY]
@@ -73,6 +79,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load on f
     from deepamp.counting.bam import count, count_coverage
     from deepamp.counting.result import CountResult, load_counts
     from deepamp.errors import DeepampError
+    from deepamp.models.copy_number import CopyNumberOptions, CopyNumberResult, copy_number
     from deepamp.models.background import Background
     from deepamp.models.background import load as load_background
     from deepamp.models.background_fit import learn as learn_background

@@ -892,7 +892,9 @@ def simulate(reference: Reference | str | os.PathLike[str],
              duplicate_fraction: float = 0.0, low_mapq_fraction: float = 0.002,
              pcr_error_rate: float = 1e-5, q2_tail_fraction: float = 0.02,
              threads: int = 1, fastq: str | os.PathLike[str] | None = None,
-             primer_length: int | tuple[int, int] = 0) -> SimulationResult:
+             primer_length: int | tuple[int, int] = 0,
+             copy_number: Mapping[str, float] | None = None, amplicon_jitter_sd: float = 0.0,
+             amplicon_efficiency_sd: float = 0.0) -> SimulationResult:
     """Simulate paired-end amplicon reads into a coordinate-sorted, indexed BAM.
 
     Parameters
@@ -947,6 +949,16 @@ def simulate(reference: Reference | str | os.PathLike[str],
         of every molecule come from the primer oligo, i.e. the reference: a spiked variant under a
         primer is not in that amplicon's reads, and no polymerase error of the template is either
         (sequencing errors still are).  Default 0: every base is template.
+    copy_number : mapping of amplicon name to factor, optional
+        Copy-number change of the sample: the named amplicon gets ``factor`` times the molecules
+        (its depth ratio to a normal sample, e.g. 2.0 for a gain, 0.5 for a loss).  Default: none.
+    amplicon_jitter_sd : float
+        Sample-to-sample variation of each amplicon's PCR yield: its molecule count is multiplied
+        by ``exp(sd * z)``, z standard normal, drawn from ``sample_seed`` (0.05 is about 5 %).
+        Default 0: every amplicon gets ``pairs_per_amplicon`` pairs.
+    amplicon_efficiency_sd : float
+        Run-level (per-assay) amplicon efficiency: like the jitter, but drawn from ``run_seed``
+        and the amplicon's coordinates, so every sample of the run shares it.  Default 0.
 
     Returns
     -------
@@ -965,7 +977,8 @@ def simulate(reference: Reference | str | os.PathLike[str],
     OutputError
         The output cannot be written.
     ValueError
-        Non-positive counts/lengths, unknown quality model, fractions outside [0, 1].
+        Non-positive counts/lengths, unknown quality model, fractions outside [0, 1], a negative
+        or non-finite copy-number factor or standard deviation.
     """
     t0 = time.perf_counter()
     own_ref = not isinstance(reference, Reference)
@@ -975,7 +988,8 @@ def simulate(reference: Reference | str | os.PathLike[str],
                          list(spikes), run_seed, sample_seed, contig_length, error_profile,
                          quality_model, sample, swap_fraction, softclip_fraction,
                          duplicate_fraction, low_mapq_fraction, pcr_error_rate,
-                         q2_tail_fraction, threads, t0, fastq, primer_length)
+                         q2_tail_fraction, threads, t0, fastq, primer_length,
+                         dict(copy_number or {}), amplicon_jitter_sd, amplicon_efficiency_sd)
     finally:
         if own_ref:
             ref.close()
@@ -987,7 +1001,8 @@ def _simulate(ref: Reference, amplicons, out_bam: str, pairs: int, read_length: 
               swap_fraction: float, softclip_fraction: float, duplicate_fraction: float,
               low_mapq_fraction: float, pcr_error_rate: float, q2_tail_fraction: float,
               threads: int, t0: float, fastq: str | os.PathLike[str] | None,
-              primer_length: int | tuple[int, int]) -> SimulationResult:
+              primer_length: int | tuple[int, int], copy_number: dict[str, float],
+              jitter_sd: float, efficiency_sd: float) -> SimulationResult:
     if isinstance(pairs, bool) or not isinstance(pairs, (int, np.integer)) or pairs < 1:
         raise ValueError(f"pairs_per_amplicon must be a positive integer (got {pairs!r})")
     if not isinstance(read_length, (int, np.integer)) or read_length < 30:
@@ -1022,6 +1037,7 @@ def _simulate(ref: Reference, amplicons, out_bam: str, pairs: int, read_length: 
             raise RegionError(f"amplicon {a.name} ({a.length} bp) is too short for primers of "
                               f"{primers[0]} + {primers[1]} bases")
     _validate_spikes(ref, spikes, amps, read_length, primers)
+    n_pairs = _amplicon_pairs(amps, int(pairs), copy_number, jitter_sd, efficiency_sd, run_seed, sample_seed)
     if profile is None:
         profile = RunErrorProfile(ref, run_seed)
 
@@ -1076,11 +1092,14 @@ def _simulate(ref: Reference, amplicons, out_bam: str, pairs: int, read_length: 
                 header.append(f"@PG\tID:deepamp-simulate\tPN:deepamp\tVN:{__version__}\tCL:deepamp "
                               f"simulate --pairs {pairs} --read-length {read_length} --run-seed "
                               f"{run_seed} --seed {sample_seed} --quality-model {quality_model}"
-                              + (f" --primer-length {primers[0]},{primers[1]}" if any(primers) else ""))
+                              + (f" --primer-length {primers[0]},{primers[1]}" if any(primers) else "")
+                              + "".join(f" --copy-number {k}={v:g}" for k, v in copy_number.items())
+                              + (f" --amplicon-jitter {jitter_sd:g}" if jitter_sd else "")
+                              + (f" --amplicon-efficiency-sd {efficiency_sd:g}" if efficiency_sd else ""))
                 fh.write(("\n".join(header) + "\n").encode())
                 for i, a in enumerate(amps):
                     n_reads += _simulate_amplicon(
-                        a, i, ref, profile, spikes, n_pairs=int(pairs), read_length=int(read_length),
+                        a, i, ref, profile, spikes, n_pairs=n_pairs[i], read_length=int(read_length),
                         sample_seed=sample_seed, quality_model=quality_model,
                         swap_fraction=swap_fraction, softclip_fraction=softclip_fraction,
                         duplicate_fraction=duplicate_fraction, low_mapq_fraction=low_mapq_fraction,
@@ -1110,8 +1129,37 @@ def _simulate(ref: Reference, amplicons, out_bam: str, pairs: int, read_length: 
             raise
         raise OutputError(f"{out_bam}: cannot write output ({exc.strerror or exc})") from None
     hot = [h for a in amps for h in profile.hotspots(a.contig, a.start0, a.end0)]
-    return SimulationResult(out_bam, bai_path, truth_path, sample, int(pairs) * len(amps), n_reads,
+    return SimulationResult(out_bam, bai_path, truth_path, sample, sum(n_pairs), n_reads,
                             records, hot, time.perf_counter() - t0, fastq_paths)
+
+
+def _amplicon_pairs(amps: Sequence[Amplicon], pairs: int, copy_number: Mapping[str, float], jitter_sd: float,
+                    efficiency_sd: float, run_seed: int, sample_seed: int) -> list[int]:
+    """Read pairs of each amplicon: ``pairs`` x copy-number factor x run efficiency x sample jitter.
+
+    With no factor and both standard deviations 0 every amplicon gets exactly ``pairs`` (and no
+    random number is drawn, so such outputs are unchanged)."""
+    for name, sd in (("amplicon_jitter_sd", jitter_sd), ("amplicon_efficiency_sd", efficiency_sd)):
+        if not (isinstance(sd, (int, float)) and math.isfinite(sd) and sd >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0 (got {sd!r})")
+    known = {a.name for a in amps}
+    for name, f in copy_number.items():
+        if name not in known:
+            raise RegionError(f"copy number: no amplicon is named {name!r} (amplicons: {', '.join(sorted(known))})")
+        if not (isinstance(f, (int, float)) and math.isfinite(f) and f > 0):
+            raise ValueError(f"copy number of {name}: the factor must be a finite number > 0 (got {f!r})")
+    out = []
+    jitter = np.random.default_rng(np.random.SeedSequence([sample_seed & 0xFFFFFFFF, 0x6A177E5]))
+    for a in amps:
+        scale = float(copy_number.get(a.name, 1.0))
+        if efficiency_sd:
+            eff = np.random.default_rng(np.random.SeedSequence(
+                [run_seed & 0xFFFFFFFF, zlib.crc32(f"efficiency {a.contig}:{a.start0}-{a.end0}".encode())]))
+            scale *= math.exp(efficiency_sd * float(eff.standard_normal()))
+        if jitter_sd:
+            scale *= math.exp(jitter_sd * float(jitter.standard_normal()))
+        out.append(max(1, int(round(pairs * scale))))
+    return out
 
 
 # ---------------------------------------------------------------------------

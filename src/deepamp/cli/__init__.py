@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "concordance": ("concordance", "merge two aligners' VCFs: strong (PASS in both) / weak evidence"),
     "cohort": ("cohort", "a sample sheet (controls, patients over time) through deepamp run on Dask, resumable: "
                          "cohort.tsv, cohort.html, patient pages"),
+    "cnv": ("cnv", "copy-number gains and losses per amplicon from depth, against healthy controls"),
     "simulate": ("simulate", "simulate deep-amplicon reads into a sorted, indexed BAM (and FASTQ pairs)"),
     "demo": ("demo", "deepamp run on simulated FASTQ of ALK exons 22-25 at 25,000x with resistance mutations "
                      "(--panel bypass: ALK plus bypass-gene hotspots)"),

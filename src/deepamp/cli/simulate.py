@@ -41,6 +41,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--primer-length", type=common.primer_length, default=0, metavar="N[,M]",
                         help="the first N (left) and last M (right) bases of every amplicon are primer: they come "
                              "from the oligo (the reference), not the template (default: none)")
+    parser.add_argument("--copy-number", action="append", default=[], type=copy_number, metavar="NAME=FACTOR",
+                        help="copy-number change: amplicon NAME gets FACTOR times the molecules (its depth ratio, "
+                             "e.g. 2 for a gain, 0.5 for a loss; repeatable)")
+    parser.add_argument("--amplicon-jitter", type=common.float_range(0.0), default=0.0, metavar="SD",
+                        help="sample-to-sample variation of each amplicon's yield: molecules x exp(SD*z) drawn "
+                             "from --seed (0.05 is about 5%%; default 0)")
+    parser.add_argument("--amplicon-efficiency-sd", type=common.float_range(0.0), default=0.0, metavar="SD",
+                        help="run-level amplicon efficiency, shared by the samples of a --run-seed: molecules x "
+                             "exp(SD*z) (default 0)")
     parser.add_argument("--quality-model", choices=QUALITY_MODELS, default="novaseq",
                         help="reported base qualities (default novaseq: binned 2/12/23/37)")
     parser.add_argument("--sample", metavar="NAME", help="read group sample name "
@@ -48,6 +57,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=common.POSITIVE, default=1, metavar="N",
                         help="threads for sorting/compression (default 1)")
     common.add_quiet(parser)
+
+
+def copy_number(text: str) -> tuple[str, float]:
+    """``NAME=FACTOR`` with a finite FACTOR > 0."""
+    name, sep, value = text.rpartition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=FACTOR (an amplicon name of the BED)")
+    try:
+        factor = common.float_range(0.0, lo_open=True)(value)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: the factor {exc}") from None
+    return name, factor
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,11 +88,18 @@ def run(args: argparse.Namespace) -> int:
     if args.spikes_tsv:
         spikes += read_spikes_tsv(args.spikes_tsv)
     lengths = parse_contig_lengths(args.contig_length)
+    factors: dict[str, float] = {}
+    for name, factor in args.copy_number:
+        if name in factors:
+            raise common.UsageError(f"--copy-number {name}: given twice")
+        factors[name] = factor
     res = simulate(args.reference, args.amplicons, args.output, pairs_per_amplicon=args.pairs,
                    read_length=args.read_length, spikes=spikes, run_seed=args.run_seed,
                    sample_seed=args.seed, contig_length=lengths,
                    quality_model=args.quality_model, sample=args.sample,
-                   threads=max(1, args.threads), fastq=args.fastq, primer_length=args.primer_length)
+                   threads=max(1, args.threads), fastq=args.fastq, primer_length=args.primer_length,
+                   copy_number=factors, amplicon_jitter_sd=args.amplicon_jitter,
+                   amplicon_efficiency_sd=args.amplicon_efficiency_sd)
     log.info(f"wrote {res.n_reads} reads ({res.n_pairs} pairs) to {res.bam} in {res.seconds:.1f} s; "
              f"truth in {res.truth}" + (f"; FASTQs {res.fastq[0]}, {res.fastq[1]}" if res.fastq else ""))
     return 0
