@@ -276,6 +276,7 @@ def test_the_api_is_exported():
 
 # ---------------------------------------------------------------- end to end: killed, resumed
 
+GAIN_SAMPLE = "P3_t2"                                          # ALK exon 24 amplicon at twice the depth
 PLAN = [(f"N{i}", "", "", "control", ()) for i in range(1, 5)] + [
     ("P1_t1", "P1", "2024-01-10", "tumour", ()),
     ("P1_t2", "P1", "2024-04-02", "tumour", (EMERGING,)),
@@ -309,7 +310,8 @@ def resumed(tmp_path_factory):
     rows = []
     for i, (name, patient, tp, role, spikes) in enumerate(PLAN):
         simulate(REF, BED, str(d / "sim" / f"{name}.bam"), pairs_per_amplicon=3000, spikes=spikes, run_seed=3,
-                 sample_seed=100 + i, contig_length={"chr2": 242193529}, fastq=str(d / "fq" / name), sample=name)
+                 sample_seed=100 + i, contig_length={"chr2": 242193529}, fastq=str(d / "fq" / name), sample=name,
+                 amplicon_jitter_sd=0.05, copy_number={"ALK_ex24": 2.0} if name == GAIN_SAMPLE else None)
         rows.append(f"{name}\t{patient}\t{tp}\t{role}\tfq/{name}_R1.fastq.gz\tfq/{name}_R2.fastq.gz\t")
     sheet = _sheet(d, *rows)
     out, cache = d / "out", str(d / "index-cache")
@@ -389,6 +391,22 @@ def test_cohort_tsv_lists_every_sample_with_recurrence_and_emergence(resumed):
             n = sum(len(rec.alts) for rec in fh)
         assert sum(1 for r in rows if r["sample"] == o.sample and r["pos"]) == n
 
+
+@pytest.mark.aligners
+def test_copy_number_of_every_tumour_against_the_controls(resumed):
+    """4 control BAMs: every called tumour is tested per amplicon; the doubled ALK exon 24 is a gain."""
+    result, out = resumed["result"], resumed["out"]
+    assert set(result.copy_number) == {o.sample for o in result.called}
+    assert result.copy_number_table == str(out / "copy_number.tsv")
+    lines = [ln for ln in (out / "copy_number.tsv").read_text().splitlines() if not ln.startswith("#")]
+    rows = [dict(zip(lines[0].split("\t"), ln.split("\t"))) for ln in lines[1:]]
+    assert len(rows) == 4 * len(result.called)
+    gain = next(r for r in rows if r["sample"] == GAIN_SAMPLE and r["amplicon"] == "ALK_ex24")
+    assert gain["call"] == "gain" and 1.6 < float(gain["ratio"]) < 2.5
+    assert all(r["call"] == "." for r in rows if r["sample"] != GAIN_SAMPLE)
+    assert result.copy_number[GAIN_SAMPLE].controls == ("N1", "N2", "N3", "N4")
+    html = (out / "cohort.html").read_text()
+    assert 'id="copy-number"' in html and "ALK_ex24" in html
 
 @pytest.mark.aligners
 def test_patients_pages_and_the_cohort_report_flag_emergence_and_loss(resumed):

@@ -41,7 +41,7 @@ from deepamp.models.student_t import t_quantile, t_two_sided
 from deepamp.options import CountOptions
 
 __all__ = ["CopyNumberOptions", "CopyNumberRow", "CopyNumberResult", "copy_number", "copy_number_from_counts",
-           "amplicon_depths", "MIN_CONTROLS", "RECOMMENDED_CONTROLS"]
+           "amplicon_depths", "read_amplicons", "COLUMNS", "MIN_CONTROLS", "RECOMMENDED_CONTROLS"]
 
 #: Fewest controls the test accepts, and the number it is meant for.
 MIN_CONTROLS = 3
@@ -110,8 +110,16 @@ class CopyNumberRow:
         """The interval of :attr:`ratio`."""
         return 2.0 ** self.log2_low, 2.0 ** self.log2_high
 
+    def cells(self) -> list[str]:
+        """The row's TSV cells, in :data:`COLUMNS` order."""
+        return [self.amplicon, self.gene, self.contig, str(self.start), str(self.end), f"{self.depth:.1f}",
+                f"{self.control_depth:.1f}", f"{self.ratio:.4f}", f"{self.log2_ratio:.4f}", f"{self.log2_low:.4f}",
+                f"{self.log2_high:.4f}", f"{self.t:.4f}", str(self.df), f"{self.p:.4g}", f"{self.padj:.4g}",
+                self.call or "."]
 
-_COLUMNS = ("amplicon", "gene", "contig", "start", "end", "depth", "control_depth", "ratio", "log2_ratio",
+
+#: Columns of the copy-number TSV.
+COLUMNS = ("amplicon", "gene", "contig", "start", "end", "depth", "control_depth", "ratio", "log2_ratio",
             "log2_low", "log2_high", "t", "df", "p", "padj", "call")
 
 
@@ -166,12 +174,9 @@ class CopyNumberResult:
                      f"log2_low/high its {pct}% interval); t, df, p: single-case t test (Crawford and Howell "
                      f"1998); padj: Holm-adjusted; call at padj < {self.options.alpha:g}; start/end 0-based as "
                      "in BED\n")
-            fh.write("\t".join(_COLUMNS) + "\n")
+            fh.write("\t".join(COLUMNS) + "\n")
             for r in self.rows:
-                fh.write("\t".join([r.amplicon, r.gene, r.contig, str(r.start), str(r.end), f"{r.depth:.1f}",
-                                    f"{r.control_depth:.1f}", f"{r.ratio:.4f}", f"{r.log2_ratio:.4f}",
-                                    f"{r.log2_low:.4f}", f"{r.log2_high:.4f}", f"{r.t:.4f}", str(r.df),
-                                    f"{r.p:.4g}", f"{r.padj:.4g}", r.call or "."]) + "\n")
+                fh.write("\t".join(r.cells()) + "\n")
 
 
 # ---------------------------------------------------------------- the computation
@@ -180,7 +185,7 @@ def _gene(name: str) -> str:
     return name.split("_", 1)[0]
 
 
-def _amplicons(bed: str | os.PathLike[str]) -> list[Region]:
+def read_amplicons(bed: str | os.PathLike[str]) -> list[Region]:
     """The BED's amplicons, named (``contig:start-end`` when unnamed), names unique."""
     amps = [r if r.name else Region(r.contig, r.start, r.end, f"{r.contig}:{r.start + 1}-{r.end}")
             for r in read_bed(bed)]
@@ -335,7 +340,7 @@ def copy_number(sample_bam: str | os.PathLike[str], control_bams: Sequence[str |
             raise InputFileError(f"{p}: the same control is given twice (also as {seen[key]}); "
                                  "each control must be counted once")
         seen[key] = p
-    amplicons = _amplicons(bed)
+    amplicons = read_amplicons(bed)
 
     def counted(path: str | os.PathLike[str]) -> CountResult:
         return count(path, bed=bed, reference=reference, options=opts.count, qual_hist=False, threads=threads)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deepamp.io.outputs import output_text
+from deepamp.models.copy_number import CopyNumberResult
 from deepamp.report.inputs import Allele, Key, check_annotation_matches, read_annotation, read_call_vcf
 from deepamp.report.longitudinal import (EMERGED, LOST, OTHER, TimePoint, Track, follow, load_timepoints,
                                          over_time_figure, render_longitudinal, track_table)
@@ -160,7 +161,8 @@ def _status(s: CohortSampleView) -> str:
 
 
 def render_cohort(samples: Sequence[CohortSampleView], patients: Sequence[PatientView], *,
-                  title: str = "deepamp cohort report", facts: Sequence[tuple[str, str]] = ()) -> str:
+                  title: str = "deepamp cohort report", facts: Sequence[tuple[str, str]] = (),
+                  copy_number: Mapping[str, CopyNumberResult] | None = None) -> str:
     """The cohort page as an HTML document (see the module docstring).
 
     Parameters
@@ -169,6 +171,7 @@ def render_cohort(samples: Sequence[CohortSampleView], patients: Sequence[Patien
     patients : the patients with at least one called time point
     title : the page title
     facts : (name, plain text) lines for the header (sheet, background, ...)
+    copy_number : tumour -> its copy-number test (a section when given)
 
     Returns
     -------
@@ -188,7 +191,8 @@ def render_cohort(samples: Sequence[CohortSampleView], patients: Sequence[Patien
             f'<p class="subtitle">{len(samples)} samples: {len(called)} tumour(s) called, {len(failed)} failed, '
             f"{sum(s.role == 'control' for s in samples)} control(s); {len(patients)} patient(s)</p>",
             '<nav><a href="#samples">Samples</a><a href="#matrix">Mutations by sample</a>'
-            '<a href="#recurrence">Recurrence</a><a href="#patients">Patients</a></nav>']
+            '<a href="#recurrence">Recurrence</a>' + ('<a href="#copy-number">Copy number</a>' if copy_number else "")
+            + '<a href="#patients">Patients</a></nav>']
     fact_items = list(facts) + [("Failed", ", ".join(s.sample for s in failed) or "none")]
     body.append('<dl class="facts">' + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in fact_items)
                 + "</dl>")
@@ -268,6 +272,9 @@ def render_cohort(samples: Sequence[CohortSampleView], patients: Sequence[Patien
     else:
         body.append("<p>No allele is found in two samples or called in one.</p>")
 
+    if copy_number:
+        body.extend(_copy_number_section(copy_number))
+
     # ---- patients
     body.append('<h2 id="patients">Patients</h2>')
     if not patients:
@@ -290,7 +297,27 @@ def render_cohort(samples: Sequence[CohortSampleView], patients: Sequence[Patien
     return page(title, body)
 
 
+def _copy_number_section(results: Mapping[str, CopyNumberResult]) -> list[str]:
+    """Copy number: every gain or loss called, and the tumours without one."""
+    first = next(iter(results.values()))
+    out = ['<h2 id="copy-number">Copy number</h2>',
+           f'<p class="small">Each amplicon\'s depth share against {len(first.controls)} controls (single-case '
+           f"t test, Crawford and Howell 1998; Holm-adjusted per tumour, called at p &lt; {first.options.alpha:g}); "
+           f"ratio with its {first.options.confidence * 100:g}% interval. Tumour fraction dilutes a change: "
+           "20 copies of ALK at 5% tumour fraction is 1.45 times the depth. Every amplicon: copy_number.tsv.</p>"]
+    rows = [[f"<strong>{esc(sample)}</strong>", esc(r.amplicon), badge(r.call, "flag" if r.call == "gain" else "lost"),
+             f"{r.ratio:.2f} ({r.ratio_interval[0]:.2f}&ndash;{r.ratio_interval[1]:.2f})", f"{r.padj:.2g}"]
+            for sample, res in results.items() for r in res.calls]
+    if rows:
+        out.append(table(["tumour", "amplicon", "call", "depth ratio (interval)", "adjusted p"], rows, wide=True))
+    quiet = [s for s, res in results.items() if not res.calls]
+    if quiet:
+        out.append(f"<p>No gain or loss: {esc(', '.join(quiet))}.</p>")
+    return out
+
+
 def write_cohort_report(out: str, samples: Sequence[CohortSampleView], patients: Sequence[PatientView], *,
-                        title: str = "deepamp cohort report", facts: Sequence[tuple[str, str]] = ()) -> None:
+                        title: str = "deepamp cohort report", facts: Sequence[tuple[str, str]] = (),
+                        copy_number: Mapping[str, CopyNumberResult] | None = None) -> None:
     """Write :func:`render_cohort`'s page to ``out``, complete or not at all."""
-    output_text(out, render_cohort(samples, patients, title=title, facts=facts))
+    output_text(out, render_cohort(samples, patients, title=title, facts=facts, copy_number=copy_number))

@@ -26,10 +26,10 @@ starts and written, each complete or not at all, once every sample has
 finished: their presence means the run that wrote them finished, and
 cohort.tsv is written last.
 
-Copy number: the per-amplicon depth of each tumour against the controls is
-the job of ``deepamp.models.copy_number`` (not part of this module yet);
-:class:`CohortResult` keeps the control BAMs and each tumour's BAMs and counts
-it needs, and ``copy_number`` is where its results will go.
+Copy number: with at least three control BAMs, every called tumour's
+per-amplicon depth (its counts from ``deepamp run``) is tested against the
+controls' (:mod:`deepamp.models.copy_number`), into ``copy_number.tsv`` (one
+row per tumour and amplicon) and a section of cohort.html.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deepamp.errors import DeepampError, InputFileError, OptionError, OutputError
+from deepamp.models.copy_number import CopyNumberResult
 from deepamp.options import CallOptions
 from deepamp.workflow.run import DEFAULT_ALIGNERS, PrimerPlan, RunResult
 from deepamp.workflow.sample_sheet import SampleSheet, SheetSample, read_sample_sheet
@@ -52,7 +53,7 @@ __all__ = ["CohortResult", "SampleOutcome", "cohort", "COHORT_TSV", "COHORT_HTML
 
 log = logging.getLogger("deepamp.cohort")
 
-COHORT_TSV, COHORT_HTML = "cohort.tsv", "cohort.html"
+COHORT_TSV, COHORT_HTML, COPY_NUMBER_TSV = "cohort.tsv", "cohort.html", "copy_number.tsv"
 #: Sub-directories of OUTDIR.
 SAMPLES, CONTROLS, BACKGROUND, PATIENTS = "samples", "controls", "background", "patients"
 
@@ -96,7 +97,8 @@ class CohortResult:
     patient_pages : patient -> their page under ``patients/``
     changes : (patient, allele name, time point, ``emerged``/``lost``) over each patient's time points
     dashboard : the Dask dashboard address, when the scheduler served one
-    copy_number : reserved for the copy-number results per tumour (``deepamp.models.copy_number``)
+    copy_number : tumour -> its copy-number test against the controls (three control BAMs or more)
+    copy_number_table : ``copy_number.tsv`` (None when copy number was not tested)
     """
 
     outdir: str
@@ -108,7 +110,8 @@ class CohortResult:
     patient_pages: dict[str, str] = field(default_factory=dict)
     changes: list[tuple[str, str, str, str]] = field(default_factory=list)
     dashboard: str | None = None
-    copy_number: dict[str, Any] = field(default_factory=dict)
+    copy_number: dict[str, CopyNumberResult] = field(default_factory=dict)
+    copy_number_table: str | None = None
 
     @property
     def failed(self) -> list[SampleOutcome]:
@@ -261,7 +264,7 @@ def _check_bam_rows(sheet: SampleSheet, bed: str) -> None:
 
 def _clear_cohort_files(outdir: str) -> None:
     """Remove the cohort files of an earlier run: until this run finishes, none may be trusted."""
-    for name in (COHORT_TSV, COHORT_HTML):         # cohort.tsv first: it says the rest is complete
+    for name in (COHORT_TSV, COHORT_HTML, COPY_NUMBER_TSV):   # cohort.tsv first: it says the rest is complete
         path = os.path.join(outdir, name)
         if os.path.lexists(path):
             os.remove(path)
@@ -413,10 +416,62 @@ def cohort(sheet: str | os.PathLike[str], reference: str | os.PathLike[str], bed
     ordered = [outcomes[s.sample] for s in parsed.samples]
     result = CohortResult(outdir, parsed, ordered, bg_path, os.path.join(outdir, COHORT_TSV),
                           os.path.join(outdir, COHORT_HTML), dashboard=link)
-    # copy number (deepamp.models.copy_number) goes here: per tumour in result.called, against
-    # result.control_bams and bed, into result.copy_number[sample]
+    cn_bed = bed if plan is None else plan.insert_bed(os.path.join(outdir, "inserts.bed"))
+    result.copy_number = _copy_numbers(result, reference, cn_bed, opts, threads, mate_memory)
     _write_outputs(result, bed)
     return result
+
+
+def _copy_numbers(result: CohortResult, reference: str, bed: str, opts: CallOptions, threads: int,
+                  mate_memory: int | None) -> dict[str, CopyNumberResult]:
+    """Each called tumour's copy-number test against the control BAMs (none with fewer than three)."""
+    from deepamp.counting.bam import count
+    from deepamp.counting.result import load_counts
+    from deepamp.models.copy_number import MIN_CONTROLS, CopyNumberOptions, copy_number_from_counts, read_amplicons
+    from deepamp.options import DEFAULT_MATE_MEMORY
+
+    controls = [o for o in result.samples if o.status == "control" and o.bam]
+    if len(controls) < MIN_CONTROLS or not result.called:
+        log.info(f"copy number not tested: {len(controls)} control BAM(s), {MIN_CONTROLS} needed")
+        return {}
+    try:
+        amplicons = read_amplicons(bed)
+        budget = DEFAULT_MATE_MEMORY if mate_memory is None else mate_memory
+        counted = [count(o.bam, reference=reference, bed=bed, options=opts.count, threads=threads,
+                         mate_memory=budget) for o in controls]
+    except DeepampError as exc:
+        log.warning(f"copy number not tested: {_one_line(exc)}")
+        return {}
+    options = CopyNumberOptions(count=opts.count)
+    out: dict[str, CopyNumberResult] = {}
+    for o in result.called:
+        assert o.result is not None
+        try:
+            out[o.sample] = copy_number_from_counts(load_counts(o.result.counts), counted, amplicons,
+                                                    options=options, sample_name=o.sample,
+                                                    control_names=[c.sample for c in controls])
+        except DeepampError as exc:
+            log.warning(f"{o.sample}: copy number not tested: {_one_line(exc)}")
+            continue
+        for line in out[o.sample].summary_lines()[1:]:
+            log.info(f"{o.sample}: copy number {line}")
+    return out
+
+
+def _write_copy_number(path: str, results: dict[str, CopyNumberResult]) -> None:
+    """``copy_number.tsv``: one row per tumour and amplicon (complete or not at all)."""
+    from deepamp.io.outputs import output_text
+    from deepamp.models.copy_number import COLUMNS
+
+    first = next(iter(results.values()))
+    pct = f"{first.options.confidence * 100:g}"
+    head = [f"#deepamp copy number: each tumour against {len(first.controls)} controls: "
+            f"{', '.join(first.controls)}\n",
+            f"#ratio = depth share of the amplicon against the controls' (log2_low/high: its {pct}% interval); "
+            f"single-case t test (Crawford and Howell 1998), Holm-adjusted per tumour; call at padj < "
+            f"{first.options.alpha:g}\n", "\t".join(("sample",) + COLUMNS) + "\n"]
+    output_text(path, head + ["\t".join([sample] + r.cells()) + "\n" for sample, res in results.items()
+                              for r in res])
 
 
 def _safe(name: str) -> str:
@@ -462,7 +517,10 @@ def _write_outputs(result: CohortResult, bed: str) -> None:
         bg = os.path.relpath(bg, result.outdir) + " (learned from the controls)"
     facts = [("Sample sheet", os.path.basename(result.sheet.path)), ("Amplicons", os.path.basename(bed)),
              ("Background", bg or "none (no controls, no background given)")]
-    write_cohort_report(result.report, samples, views, facts=facts)
+    if result.copy_number:
+        result.copy_number_table = os.path.join(result.outdir, COPY_NUMBER_TSV)
+        _write_copy_number(result.copy_number_table, result.copy_number)
+    write_cohort_report(result.report, samples, views, facts=facts, copy_number=result.copy_number)
     rows = cohort_rows([(o.row, o.status, calls.get(o.sample), o.error) for o in result.samples], events)
     write_cohort_tsv(result.table, rows)
 
