@@ -10,8 +10,10 @@
 /* Columns of one sampled read in da_read_ends' output. */
 enum { DA_END_REV, DA_END_FIVE, DA_END_FRAGMENT, DA_END_START, DA_END_OTHER, DA_END_TLEN, DA_END_NCOL };
 
-/* For each region i ([beg[i], end[i]) of contig[i]), the first max_reads
- * records the index returns for it that are mapped, have no flag of
+/* For each region i ([beg[i], end[i]) of contig[i]; sorted by contig and start
+ * as counted, so that regions the index cannot tell apart are read in one
+ * pass), the first max_reads records an index query of it returns that are
+ * mapped, have no flag of
  * flag_exclude and mapping quality >= min_mapq, one row of DA_END_NCOL
  * int64 each in out[(i * max_reads + j) * DA_END_NCOL ...]: reverse strand
  * (0/1); 5' end (end position if reverse, else start); 1 unless the read is
