@@ -4,8 +4,7 @@
 
 #include "region.h"
 
-/* One sampled read into row. */
-static void put_row(int64_t *row, const bam1_t *b, int64_t stop)
+void da_end_row(int64_t *row, const bam1_t *b, int64_t stop)
 {
     const bam1_core_t *c = &b->core;
     int rev = (c->flag & BAM_FREVERSE) != 0;
@@ -42,7 +41,7 @@ static int sample_group(da_reader_t *r, bam1_t *b, int tid, int i, int j, const 
         int64_t stop = bam_endpos(b);
         for (int g = i; g < j; g++) {
             if (n_out[g] >= max_reads || c->pos >= end[g] || stop <= beg[g]) continue;
-            put_row(out + (g * max_reads + n_out[g]) * DA_END_NCOL, b, stop);
+            da_end_row(out + (g * max_reads + n_out[g]) * DA_END_NCOL, b, stop);
             if (++n_out[g] == max_reads) open--;
         }
     }

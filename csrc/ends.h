@@ -5,10 +5,15 @@
 
 #include <stdint.h>
 
+#include <htslib/sam.h>
+
 #include "da_error.h"
 
 /* Columns of one sampled read in da_read_ends' output. */
 enum { DA_END_REV, DA_END_FIVE, DA_END_FRAGMENT, DA_END_START, DA_END_OTHER, DA_END_TLEN, DA_END_NCOL };
+
+/* Write b's row (stop: its bam_endpos). */
+void da_end_row(int64_t *row, const bam1_t *b, int64_t stop);
 
 /* For each region i ([beg[i], end[i]) of contig[i]; sorted by contig and start
  * as counted, so that regions the index cannot tell apart are read in one

@@ -40,6 +40,7 @@ cdef extern from "walk.h" nogil:
         size_t mate_memory
         const char *tmpdir
         int pad_shifts_query
+        int64_t sample_reads
 
 cdef extern from "pileup.h" nogil:
     enum:
@@ -68,6 +69,8 @@ cdef extern from "pileup.h" nogil:
         uint32_t *indel_count
         int64_t *indel_seq_off
         char *indel_seq
+        int64_t *sample
+        int64_t *n_sample
 
     int da_pileup(const da_job_t *job, da_result_t *res, da_error_t *err)
     void da_result_free(da_result_t *res)

@@ -29,7 +29,7 @@ import numpy as np
 from deepamp.io.regions import Region
 from deepamp.options import CountOptions
 
-__all__ = ["AssayShape", "assay_shapes", "SAMPLE_READS", "BIN", "HOT_BIN", "AMPLICON_SHARE", "DUPLICATE_WARNING"]
+__all__ = ["AssayShape", "assay_shapes", "shapes_from_sample", "SAMPLE_READS", "BIN", "HOT_BIN", "AMPLICON_SHARE", "DUPLICATE_WARNING"]
 
 SAMPLE_READS = 4000
 BIN = 5
@@ -93,4 +93,10 @@ def assay_shapes(bam: str | os.PathLike[str], regions: Sequence[Region], *, refe
     reads = _core.read_ends(os.fspath(bam), [r.contig for r in regions], [r.start for r in regions],
                             [r.end for r in regions], reference_path=reference, flag_exclude=options.flag_exclude,
                             min_mapq=options.min_mapq, max_reads=SAMPLE_READS)
-    return [_shape(r, rows) for r, rows in zip(regions, reads)]
+    return shapes_from_sample(regions, reads)
+
+
+def shapes_from_sample(regions: Sequence[Region], sample: Sequence[np.ndarray]) -> list[AssayShape]:
+    """The shapes from each region's sampled reads: :func:`deepamp._core.read_ends`' rows, or the
+    same rows taken while counting (``_core.pileup(sample_reads=SAMPLE_READS)``)."""
+    return [_shape(r, rows) for r, rows in zip(regions, sample)]
