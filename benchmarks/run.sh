@@ -161,4 +161,4 @@ fi
 "$PY" benchmarks/breakdown.py --tag panel --rounds 5 --bam benchmarks/data/panel/panel_25000.bam \
   --bed benchmarks/data/panel/panel.bed --ref benchmarks/data/panel/panel.fa
 "$PY" benchmarks/background_bench.py
-"$PY" benchmarks/cohort_bench.py --samples 20 --pairs 2000
+"$PY" benchmarks/cohort_bench.py --samples 50 --pairs 2000
