@@ -8,6 +8,7 @@
 #   benchmarks/results/panel.{json,md}               48-amplicon panel: per sample, depth, amplicons, threads
 #   benchmarks/results/background.{json,md}          deepamp background over 5/10/20 controls, numba cache
 #   benchmarks/results/cohort.{json,md}              deepamp.cohort on 2 Dask workers vs deepamp.run in turn
+#   benchmarks/results/before_after.{json,md}        deepamp call of main vs HEAD, paired, VCFs compared
 # Usage: benchmarks/run.sh [extra pytest args]    (SPEED2_ONLY=1: only the speed-2 figures)
 # Needs: the compiled extensions in src/deepamp (see README), pysam,
 # pytest-benchmark, samtools on PATH.
@@ -162,3 +163,5 @@ fi
   --bed benchmarks/data/panel/panel.bed --ref benchmarks/data/panel/panel.fa
 "$PY" benchmarks/background_bench.py
 "$PY" benchmarks/cohort_bench.py --samples 50 --pairs 2000
+# before/after vs main: needs the installed build's extension modules (the venv's python)
+"$PY" benchmarks/before_after.py --old main --new HEAD || echo "before_after.py skipped (see its docstring)"
