@@ -3,7 +3,13 @@
 #   benchmarks/results/speed.json    pytest-benchmark JSON (every round)
 #   benchmarks/results/summary.json  medians, ratios, targets (pass/fail)
 #   benchmarks/results/summary.md    the same as a table
-# Usage: benchmarks/run.sh [extra pytest args]
+# and the whole-process / panel / background / cohort figures (issue speed-2):
+#   benchmarks/results/breakdown{,_panel}.{json,md}  deepamp call/count vs samtools view -c, ms per stage
+#   benchmarks/results/panel.{json,md}               48-amplicon panel: per sample, depth, amplicons, threads
+#   benchmarks/results/background.{json,md}          deepamp background over 5/10/20 controls, numba cache
+#   benchmarks/results/cohort.{json,md}              deepamp.cohort on 2 Dask workers vs deepamp.run in turn
+#   benchmarks/results/before_after.{json,md}        deepamp call of main vs HEAD, paired, VCFs compared
+# Usage: benchmarks/run.sh [extra pytest args]    (SPEED2_ONLY=1: only the speed-2 figures)
 # Needs: the compiled extensions in src/deepamp (see README), pysam,
 # pytest-benchmark, samtools on PATH.
 set -euo pipefail
@@ -16,6 +22,7 @@ mkdir -p benchmarks/results benchmarks/data
 
 "$PY" benchmarks/datagen.py
 
+if [ -z "${SPEED2_ONLY:-}" ]; then
 # -p no:cacheprovider: leave no .pytest_cache in the checkout.
 # -o addopts= : the project's addopts carry --benchmark-disable.
 "$PY" -m pytest benchmarks/test_speed.py -o addopts= -p no:cacheprovider -q \
@@ -147,3 +154,14 @@ with open(os.path.join(outdir, "summary.md"), "w") as fh:
     fh.write("\n".join(L) + "\n")
 print("\n".join(L[:20 + len(targets)]))
 PYEOF
+fi
+
+# Issue speed-2 figures (each script states its data and method in its docstring).
+"$PY" benchmarks/breakdown.py
+"$PY" benchmarks/panel.py
+"$PY" benchmarks/breakdown.py --tag panel --rounds 5 --bam benchmarks/data/panel/panel_25000.bam \
+  --bed benchmarks/data/panel/panel.bed --ref benchmarks/data/panel/panel.fa
+"$PY" benchmarks/background_bench.py
+"$PY" benchmarks/cohort_bench.py --samples 50 --pairs 2000
+# before/after vs main: needs the installed build's extension modules (the venv's python)
+"$PY" benchmarks/before_after.py --old main --new HEAD || echo "before_after.py skipped (see its docstring)"

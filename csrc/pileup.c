@@ -1,5 +1,7 @@
 #include "pileup.h"
 
+#include "ends.h"
+
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -355,6 +357,7 @@ static int validate(const da_job_t *job, da_error_t *err)
                       (job->tid[i] == job->tid[i - 1] && job->beg[i] < job->end[i - 1])))
             return da_fail(err, DA_ERR_REGION, "%s: regions must be sorted and disjoint", job->path);
     }
+    if (job->params.sample_reads < 0) return da_fail(err, DA_ERR_ARG, "sample_reads must be >= 0");
     return DA_OK;
 }
 
@@ -375,6 +378,7 @@ static chunk_slot_t *make_chunks(const da_job_t *job, int64_t *n_out)
             c->beg = b;
             c->end = b + DA_CHUNK_LEN < job->end[i] ? b + DA_CHUNK_LEN : job->end[i];
             c->own_from = b == job->beg[i] ? prev_end : b;
+            c->sample_from = b == job->beg[i] ? INT64_MIN : b;
             c->keep_from = c->end < job->end[i] ? c->end
                            : (i + 1 < job->n_regions && job->tid[i + 1] == job->tid[i]) ? job->beg[i + 1]
                            : INT64_MAX;
@@ -388,6 +392,36 @@ static chunk_slot_t *make_chunks(const da_job_t *job, int64_t *n_out)
     }
     *n_out = n;
     return slots;
+}
+
+/* Each region's sample: its chunks' samples in chunk order, up to sample_reads rows. */
+static int merge_samples(const da_job_t *job, const chunk_slot_t *slots, int64_t n, da_result_t *res)
+{
+    int64_t cap = job->params.sample_reads, total = 0;
+    res->n_sample = calloc((size_t)job->n_regions + 1, sizeof *res->n_sample);
+    if (!res->n_sample) return DA_ERR_NOMEM;
+    int region = -1;
+    for (int64_t i = 0; i < n; i++) {            /* rows per region */
+        if (slots[i].chunk.sample_from == INT64_MIN) region++;
+        int64_t take = slots[i].res.n_sample, room = cap - res->n_sample[region];
+        take = take < room ? take : room;
+        res->n_sample[region] += take;
+        total += take;
+    }
+    res->sample = malloc(sizeof *res->sample * (size_t)(total * DA_END_NCOL + 1));
+    if (!res->sample) return DA_ERR_NOMEM;
+    int64_t at = 0, done = 0;
+    region = -1;
+    for (int64_t i = 0; i < n; i++) {            /* the rows, region after region */
+        if (slots[i].chunk.sample_from == INT64_MIN) region++, done = 0;
+        int64_t take = slots[i].res.n_sample, room = res->n_sample[region] - done;
+        take = take < room ? take : room;
+        if (take <= 0) continue;
+        memcpy(res->sample + at * DA_END_NCOL, slots[i].res.sample, sizeof *res->sample * (size_t)(take * DA_END_NCOL));
+        at += take;
+        done += take;
+    }
+    return DA_OK;
 }
 
 /* Concatenate per-chunk results (chunk order = position order). */
@@ -441,6 +475,8 @@ void da_result_free(da_result_t *res)
     free(res->indel_count);
     free(res->indel_seq_off);
     free(res->indel_seq);
+    free(res->sample);
+    free(res->n_sample);
     memset(res, 0, sizeof *res);
 }
 
@@ -539,7 +575,8 @@ int da_pileup(const da_job_t *job, da_result_t *res, da_error_t *err)
             goto out;
         }
     for (int64_t i = 0; i < q.nslots; i++) da_indel_sort(&q.slots[i].res.indels);
-    if (merge_results(q.slots, q.nslots, res)) {
+    if (merge_results(q.slots, q.nslots, res) ||
+        (job->params.sample_reads > 0 && merge_samples(job, q.slots, q.nslots, res))) {
         da_result_free(res);
         rc = da_fail(err, DA_ERR_NOMEM, "out of memory");
     }
@@ -549,6 +586,7 @@ out:
     for (int64_t i = 0; i < q.nslots; i++) {
         da_walk_free(q.slots[i].walk);
         da_indel_table_free(&q.slots[i].res.indels);
+        free(q.slots[i].res.sample);
     }
     free_batches(q.pool, nbatches);
     free(q.slots);

@@ -49,6 +49,11 @@ typedef struct {
     uint32_t *indel_count;      /* 2 per event: forward, reverse */
     int64_t *indel_seq_off;     /* n_indels + 1 offsets into indel_seq */
     char *indel_seq;            /* inserted bases, concatenated */
+    int64_t *sample;            /* params.sample_reads > 0: rows of DA_END_NCOL (ends.h), region
+                                 * after region, up to sample_reads per region: the first records
+                                 * an index query of the region returns that pass the sample's
+                                 * filters (walk.h) */
+    int64_t *n_sample;          /* rows per region */
 } da_result_t;
 
 /* Run the job.  On success res owns malloc'ed arrays (free with

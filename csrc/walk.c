@@ -1,5 +1,7 @@
 #include "walk.h"
 
+#include "ends.h"
+
 #include "mates.h"
 
 #include <inttypes.h>
@@ -883,10 +885,37 @@ int da_walk_begin(da_walk_t **out, const da_params_t *par, const da_chunk_t *ch,
     return DA_OK;
 }
 
+/* Keep b in the chunk's assay-shape sample (da_params_t.sample_reads). */
+static int sample_read(walker_t *w, const bam1_t *b, da_error_t *err)
+{
+    const bam1_core_t *c = &b->core;
+    da_chunk_result_t *res = w->res;
+    if (res->n_sample >= w->par->sample_reads || (c->flag & w->par->flag_exclude) || (c->flag & BAM_FUNMAP) ||
+        c->qual < w->par->min_mapq || c->pos < w->ch->sample_from || c->pos >= w->ch->end)
+        return DA_OK;
+    int64_t stop = bam_endpos(b);
+    if (stop <= w->ch->beg) return DA_OK;        /* a context record: ends before the chunk */
+    if (res->n_sample == res->cap_sample) {     /* grows with the reads seen, up to sample_reads */
+        int64_t cap = res->cap_sample ? 2 * res->cap_sample : 256;
+        if (cap > w->par->sample_reads) cap = w->par->sample_reads;
+        int64_t *grown = realloc(res->sample, sizeof *grown * (size_t)cap * DA_END_NCOL);
+        if (!grown) return da_fail(err, DA_ERR_NOMEM, "out of memory");
+        res->sample = grown;
+        res->cap_sample = cap;
+    }
+    da_end_row(res->sample + res->n_sample++ * DA_END_NCOL, b, stop);
+    return DA_OK;
+}
+
 int da_walk_feed(da_walk_t *walk, const bam1_t *const *recs, int n, da_error_t *err)
 {
     walker_t *w = &walk->w;
     da_mates_t *m = &walk->mates;
+    if (w->par->sample_reads > 0)
+        for (int i = 0; i < n; i++) {
+            int rc = sample_read(w, recs[i], err);
+            if (rc) return rc;
+        }
     /* The next read's hash slot is prefetched while this one is counted
      * (the pending table is larger than the caches). */
     uint64_t h = n > 0 ? mate_hash(w, recs[0]) : 0;

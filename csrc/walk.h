@@ -33,6 +33,10 @@ typedef struct {
                              * read shifted and those shifted past the sequence end are not
                              * counted; the CIGAR is still checked against the sequence
                              * without the shift.  0: P consumes nothing (SAM) */
+    int64_t sample_reads;   /* > 0: each chunk also keeps the first sample_reads records it is
+                             * fed that overlap it (see da_chunk_t.sample_from), mapped, with no
+                             * flag_exclude bit and MAPQ >= min_mapq, as rows of ends.h (the
+                             * assay-shape sample); 0: none */
 } da_params_t;
 
 typedef struct {
@@ -47,12 +51,16 @@ typedef struct {
     uint32_t *junction;     /* 2 per position (fwd, rev): fragments whose aligned bases or
                              * deletions cover both p and p+1 (what an indel anchored at p
                              * is tested against), or NULL */
+    int64_t sample_from;    /* sampled records start here or later: INT64_MIN for a region's
+                             * first chunk, else beg (earlier ones were its previous chunk's) */
 } da_chunk_t;
 
 typedef struct {
     uint64_t read_stats[DA_N_READ_STATS];
     uint64_t base_stats[DA_N_BASE_STATS];
     da_indel_table_t indels;
+    int64_t *sample;        /* n_sample rows of DA_END_NCOL (ends.h), malloc'ed, or NULL */
+    int64_t n_sample, cap_sample;
 } da_chunk_result_t;
 
 /* The walk of one chunk: its records are fed in file order (those an index

@@ -334,3 +334,35 @@ def test_background_learns_indel_events(tmp_path, tumour):
     old.save(str(tmp_path / "v1.npz"))
     with pytest.raises(FormatError, match="format version 1; this deepamp reads version 2: re-run"):
         bgm.load(str(tmp_path / "v1.npz"))
+
+
+def test_reference_windows_per_cluster_read_as_one_window_over_the_span(amplicon_run):
+    """Bases are kept around clusters of regions only (a panel's regions on one contig can be tens
+    of megabases apart); any request answers as one window over the regions' span +- the pad would:
+    the FASTA's bases within it, N outside."""
+    from deepamp.counting.indel_table import _PAD, _RefWindows
+    from deepamp.io.regions import read_bed
+
+    bed = read_bed(amplicon_run.bed)
+    far = [bed[0], bed[3]]                     # ~12 kb apart: two clusters
+    counts = count(amplicon_run.tumour, far, reference=amplicon_run.ref)
+    win = _RefWindows(counts)
+    assert len(win._win["chr2"]) == 2
+    lo, hi = bed[0].start - _PAD, bed[3].end + _PAD
+    with Reference(amplicon_run.ref) as ref:
+        def expect(a, b):
+            return "".join(ref.fetch("chr2", p, p + 1) if lo <= p < hi else "N" for p in range(a, b))
+        rng = np.random.default_rng(3)
+        for a in rng.integers(lo - 800, hi + 200, 60).tolist() + [bed[0].end + 100, bed[0].end + _PAD - 5]:
+            for n in (1, 7, 130, 900):
+                assert win.fetch("chr2", a, a + n) == expect(a, a + n), (a, n)
+    no_ref = _RefWindows(dataclasses_replace_source(counts))
+    inside = bed[3].start + 10
+    assert no_ref.fetch("chr2", inside, inside + 5) == "".join(counts.ref[counts.pos.searchsorted(inside):][:5])
+    assert no_ref.fetch("chr2", bed[0].end, bed[0].end + 3) == "NNN"
+
+
+def dataclasses_replace_source(counts):
+    import dataclasses
+
+    return dataclasses.replace(counts, source={k: v for k, v in counts.source.items() if k != "reference"})

@@ -175,6 +175,32 @@ def test_assay_shape_tells_amplicons_from_capture(amplicon_run, tmp_path):
     assert cap.kind == "capture" and cap.end_share < 0.1 and cap.duplicate_share < 0.05
 
 
+def test_the_shape_sample_taken_while_counting_is_the_index_querys(amplicon_run, tmp_path):
+    """deepamp call samples each region's reads for its shape while counting: the same rows as
+    reading the first reads of each region's index query again (regions of several 16 kb chunks,
+    a chunk boundary inside an amplicon, two threads, a tiny mate budget)."""
+    from deepamp import _core
+    from deepamp.counting.assay_shape import SAMPLE_READS, shapes_from_sample
+    from deepamp.counting.bam import _count
+    from deepamp.io.regions import read_bed
+
+    bed = read_bed(amplicon_run.bed)
+    cap, _ = _capture_bam(tmp_path)
+    a = bed[0].start
+    cases = [(amplicon_run.tumour, bed), (amplicon_run.tumour, [Region("chr2", a + 60 - 2 * 16384, a + 100),
+                                                                Region("chr2", bed[1].start, bed[3].end)]),
+             (cap, [Region("cap", 100, 160), Region("cap", 210, 550)])]
+    for bam, regions in cases:
+        for threads, mate_memory in ((1, 8 << 20), (2, 1 << 14)):
+            counts, sample = _count(bam, regions, threads=threads, mate_memory=mate_memory, min_mapq=1,
+                                    sample_reads=SAMPLE_READS)
+            again = _core.read_ends(bam, [r.contig for r in counts.regions], [r.start for r in counts.regions],
+                                    [r.end for r in counts.regions], min_mapq=1, max_reads=SAMPLE_READS)
+            assert [x.tolist() for x in sample] == [x.tolist() for x in again]
+            assert shapes_from_sample(counts.regions, sample) == assay_shapes(bam, counts.regions,
+                                                                              options=counts.options)
+
+
 def test_oxidation_artefacts_are_flagged_and_real_variants_kept(tmp_path, capsys):
     bam, fa = _capture_bam(tmp_path, artefact=0.03)
     out = tmp_path / "c.vcf"

@@ -40,6 +40,7 @@ cdef extern from "walk.h" nogil:
         size_t mate_memory
         const char *tmpdir
         int pad_shifts_query
+        int64_t sample_reads
 
 cdef extern from "pileup.h" nogil:
     enum:
@@ -68,6 +69,8 @@ cdef extern from "pileup.h" nogil:
         uint32_t *indel_count
         int64_t *indel_seq_off
         char *indel_seq
+        int64_t *sample
+        int64_t *n_sample
 
     int da_pileup(const da_job_t *job, da_result_t *res, da_error_t *err)
     void da_result_free(da_result_t *res)
@@ -77,3 +80,10 @@ cdef extern from "htslib/hts_log.h" nogil:
     void hts_set_log_level(int level)
     enum:
         HTS_LOG_OFF
+
+cdef extern from "ends.h" nogil:
+    enum:
+        DA_END_NCOL
+    int da_read_ends(const char *path, const char *ref_path, int n, const char *const *contig,
+                     const int64_t *beg, const int64_t *end, uint32_t flag_exclude, int min_mapq,
+                     int64_t max_reads, int64_t *out, int64_t *n_out, da_error_t *err)

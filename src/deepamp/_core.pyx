@@ -6,6 +6,7 @@ exceptions in one place (:func:`_raise`).  No algorithm lives here."""
 from cpython.bytes cimport PyBytes_AS_STRING
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
 
 import numpy as np
 
@@ -84,13 +85,16 @@ def pileup(str path, tids, begs, ends, refs, *, str reference_path=None,
            int min_mapq=0, int min_bq=0, int min_alt_bq=0,
            unsigned int flag_exclude=0xF04, bint merge_mates=True,
            int threads=1, bint qual_hist=True, Py_ssize_t mate_memory=0, str tmpdir=None,
-           bint pad_shifts_query=False):
+           bint pad_shifts_query=False, Py_ssize_t sample_reads=0):
     """Count bases per position x symbol x strand over sorted, disjoint regions.
 
     See :func:`deepamp.counting.bam.count` for the meaning of every argument;
     ``pad_shifts_query`` reads bases after a CIGAR P as pysam's
     count_coverage does (see :func:`deepamp.counting.bam.count_coverage`).  This
     function is the raw binding and returns a dict of numpy arrays.
+    ``sample_reads`` > 0 also returns ``sample``: per region, the first
+    ``sample_reads`` reads it holds, as :func:`read_ends` returns them (taken
+    while counting, so no record is read again).
     """
     cdef Py_ssize_t n = len(tids), i
     if len(begs) != n or len(ends) != n or len(refs) != n:
@@ -99,6 +103,8 @@ def pileup(str path, tids, begs, ends, refs, *, str reference_path=None,
         raise ValueError("threads must be >= 1")
     if mate_memory < 0:
         raise ValueError("mate_memory must be >= 0")
+    if sample_reads < 0:
+        raise ValueError("sample_reads must be >= 0")
     if n == 0:
         raise RegionError(f"{path}: no regions to count")
     cdef int32_t[::1] tid_v = np.ascontiguousarray(tids, dtype=np.int32)
@@ -148,6 +154,7 @@ def pileup(str path, tids, begs, ends, refs, *, str reference_path=None,
     job.params.mate_memory = <size_t>mate_memory
     job.params.tmpdir = <const char *>btmp if btmp else NULL
     job.params.pad_shifts_query = pad_shifts_query
+    job.params.sample_reads = sample_reads
     job.threads = threads
     job.counts = &counts_v[0, 0, 0]
     job.junction = &junction_v[0, 0]
@@ -166,9 +173,28 @@ def pileup(str path, tids, begs, ends, refs, *, str reference_path=None,
     if rc != 0:
         _raise(&err)
     try:
-        return _wrap(&res, counts, hist, junction)
+        out = _wrap(&res, counts, hist, junction)
+        if sample_reads > 0:
+            out["sample"] = _samples(&res, n)
+        return out
     finally:
         da_result_free(&res)
+
+
+cdef list _samples(const da_result_t *res, Py_ssize_t n):
+    """Copy each region's sample rows into an int64 array (rows x DA_END_NCOL)."""
+    cdef Py_ssize_t i, total = 0
+    for i in range(n):
+        total += res.n_sample[i]
+    rows = np.empty((total, DA_END_NCOL), dtype=np.int64)
+    cdef int64_t[:, ::1] rows_v = rows
+    if total:
+        memcpy(&rows_v[0, 0], res.sample, sizeof(int64_t) * total * DA_END_NCOL)
+    out, at = [], 0
+    for i in range(n):
+        out.append(rows[at:at + res.n_sample[i]])
+        at += res.n_sample[i]
+    return out
 
 
 cdef dict _wrap(const da_result_t *res, counts, hist, junction):
@@ -203,3 +229,47 @@ cdef dict _wrap(const da_result_t *res, counts, hist, junction):
         "indel_count": count,
         "indel_seq": seqs,
     }
+
+
+def read_ends(str path, contigs, begs, ends, *, str reference_path=None, unsigned int flag_exclude=0xF04,
+              int min_mapq=0, Py_ssize_t max_reads=4000):
+    """The first ``max_reads`` kept reads of each region (csrc/ends.h): a list of int64
+    arrays (rows x 6: reverse, 5' end, fragment, start, mate start or end, template length)."""
+    cdef Py_ssize_t n = len(contigs), i
+    if len(begs) != n or len(ends) != n:
+        raise ValueError("contigs, begs and ends must have the same length")
+    if max_reads < 0:
+        raise ValueError("max_reads must be >= 0")
+    if n == 0:
+        return []
+    cdef int64_t[::1] beg_v = np.ascontiguousarray(begs, dtype=np.int64)
+    cdef int64_t[::1] end_v = np.ascontiguousarray(ends, dtype=np.int64)
+    out = np.zeros((n, max(max_reads, 1), DA_END_NCOL), dtype=np.int64)
+    n_out = np.zeros(n, dtype=np.int64)
+    cdef int64_t[:, :, ::1] out_v = out
+    cdef int64_t[::1] n_v = n_out
+    cdef bytes bpath = path.encode()
+    cdef bytes bref = reference_path.encode() if reference_path else b""
+    keep = [c.encode() for c in contigs]
+    cdef const char **names = <const char **>malloc(sizeof(char *) * (n + 1))
+    if names == NULL:
+        raise MemoryError()
+    for i in range(n):
+        names[i] = PyBytes_AS_STRING(keep[i])
+    cdef da_error_t err
+    err.code = 0
+    err.msg[0] = 0
+    cdef int rc
+    cdef const char *ref_ptr = <const char *>bref if bref else NULL
+    cdef const char *path_ptr = bpath
+    _quiet_htslib()
+    try:
+        with nogil:
+            rc = da_read_ends(path_ptr, ref_ptr, <int>n, names, &beg_v[0], &end_v[0], flag_exclude, min_mapq, max_reads,
+                              &out_v[0, 0, 0], &n_v[0], &err)
+    finally:
+        _restore_htslib()
+        free(names)
+    if rc != 0:
+        _raise(&err)
+    return [out[i, :n_out[i]] for i in range(n)]

@@ -104,18 +104,18 @@ def call(bam: str | os.PathLike[str], *, reference: str | os.PathLike[str],
         source = background_source or "controls:" + ";".join(os.path.abspath(c) for c in control)
     if bg is not None:
         bg.check_counted_like(opts.count)
-    from deepamp.counting.bam import count
+    from deepamp.counting.assay_shape import DUPLICATE_WARNING, SAMPLE_READS, shapes_from_sample
+    from deepamp.counting.bam import _count, count
 
     normal = matched_normal
     if matched_normal is not None and not isinstance(matched_normal, CountResult):
         normal = count(matched_normal, regions, bed=bed, reference=reference, options=opts.count,
                        threads=threads, qual_hist=False, mate_memory=mate_memory)
         source = f"matched:{os.path.abspath(os.fspath(matched_normal))}"
-    counts = count(bam, regions, bed=bed, reference=reference, options=opts.count, threads=threads,
-                   qual_hist=True, mate_memory=mate_memory)
-    from deepamp.counting.assay_shape import DUPLICATE_WARNING, assay_shapes
-
-    shapes = assay_shapes(bam, counts.regions, reference=os.fspath(reference), options=opts.count)
+    # the assay-shape sample of every region is taken while counting (no second read of the BAM)
+    counts, sample = _count(bam, regions, bed=bed, reference=reference, options=opts.count, threads=threads,
+                            qual_hist=True, mate_memory=mate_memory, sample_reads=SAMPLE_READS)
+    shapes = shapes_from_sample(counts.regions, sample)
     for s in shapes:
         if s.kind == "capture" and s.duplicate_share > DUPLICATE_WARNING and opts.count.flag_exclude & 0x400:
             log.warning(f"{os.fspath(bam)}: {s.duplicate_share:.0%} of the read pairs of {s.region} have the same "

@@ -21,16 +21,15 @@ the target and its flanks, each bin holding well under 2 % of the reads).
 from __future__ import annotations
 
 import os
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import pysam
+import numpy as np
 
 from deepamp.io.regions import Region
 from deepamp.options import CountOptions
 
-__all__ = ["AssayShape", "assay_shapes", "SAMPLE_READS", "BIN", "HOT_BIN", "AMPLICON_SHARE", "DUPLICATE_WARNING"]
+__all__ = ["AssayShape", "assay_shapes", "shapes_from_sample", "SAMPLE_READS", "BIN", "HOT_BIN", "AMPLICON_SHARE", "DUPLICATE_WARNING"]
 
 SAMPLE_READS = 4000
 BIN = 5
@@ -65,28 +64,17 @@ class AssayShape:
                 f"{self.duplicate_share:.2f},reads={self.reads})")
 
 
-def _shape(fh: pysam.AlignmentFile, region: Region, options: CountOptions) -> AssayShape:
-    ends: Counter = Counter()
-    fragments: Counter = Counter()
-    n = 0
-    for read in fh.fetch(region.contig, region.start, region.end):
-        if read.flag & options.flag_exclude or read.mapping_quality < options.min_mapq or read.is_unmapped:
-            continue
-        rev = read.is_reverse
-        five = read.reference_end if rev else read.reference_start
-        ends[(rev, five // BIN)] += 1
-        if not (read.is_paired and read.is_read2):
-            key = (read.reference_start, read.next_reference_start if read.is_paired else read.reference_end,
-                   read.template_length, rev)
-            fragments[key] += 1
-        n += 1
-        if n >= SAMPLE_READS:
-            break
+def _shape(region: Region, reads: np.ndarray) -> AssayShape:
+    """The shape from the sampled reads of a region (rows of :func:`deepamp._core.read_ends`)."""
+    n = len(reads)
     if n < 50:
         return AssayShape(region, "unknown", 0.0, 0.0, n)
-    share = sum(c for c in ends.values() if c >= HOT_BIN * n) / n
-    total = sum(fragments.values())
-    dup = sum(c - 1 for c in fragments.values() if c > 1) / total if total else 0.0
+    _, per_bin = np.unique(reads[:, 0] + 2 * (reads[:, 1] // BIN), return_counts=True)   # (strand, 5' bin)
+    share = int(per_bin[per_bin >= HOT_BIN * n].sum()) / n
+    frag = reads[reads[:, 2] == 1][:, [3, 4, 5, 0]]               # (start, mate start or end, tlen, strand)
+    total = len(frag)
+    per_fragment = np.unique(frag, axis=0, return_counts=True)[1] if total else np.zeros(0, np.int64)
+    dup = int((per_fragment[per_fragment > 1] - 1).sum()) / total if total else 0.0
     return AssayShape(region, "amplicon" if share >= AMPLICON_SHARE else "capture", share, dup, n)
 
 
@@ -95,13 +83,20 @@ def assay_shapes(bam: str | os.PathLike[str], regions: Sequence[Region], *, refe
     """The assay shape of every region (see the module docstring).
 
     The BAM was checked by counting before, so errors here are not expected;
-    an unreadable file still raises (``InputFileError`` from pysam's OSError is
-    the caller's to map).
+    an unreadable file still raises the core's exceptions (as counting does).
+    The sample is read in C (csrc/ends.c) and reduced with numpy.
     """
+    from deepamp import _core
+
     options = options or CountOptions()
-    verbosity = pysam.set_verbosity(0)
-    try:
-        with pysam.AlignmentFile(os.fspath(bam), reference_filename=reference) as fh:
-            return [_shape(fh, r, options) for r in regions]
-    finally:
-        pysam.set_verbosity(verbosity)
+    regions = list(regions)
+    reads = _core.read_ends(os.fspath(bam), [r.contig for r in regions], [r.start for r in regions],
+                            [r.end for r in regions], reference_path=reference, flag_exclude=options.flag_exclude,
+                            min_mapq=options.min_mapq, max_reads=SAMPLE_READS)
+    return shapes_from_sample(regions, reads)
+
+
+def shapes_from_sample(regions: Sequence[Region], sample: Sequence[np.ndarray]) -> list[AssayShape]:
+    """The shapes from each region's sampled reads: :func:`deepamp._core.read_ends`' rows, or the
+    same rows taken while counting (``_core.pileup(sample_reads=SAMPLE_READS)``)."""
+    return [_shape(r, rows) for r, rows in zip(regions, sample)]

@@ -117,6 +117,15 @@ def count(bam: str | os.PathLike[str], regions: Sequence[str | Region] | str | N
     OptionError
         An invalid option value (``threads < 1``, a negative quality, ...).
     """
+    return _count(bam, regions, bed=bed, reference=reference, options=options, threads=threads, qual_hist=qual_hist,
+                  mate_memory=mate_memory, **overrides)[0]
+
+
+def _count(bam, regions=None, *, bed=None, reference=None, options=None, threads=1, qual_hist=True,
+           mate_memory=DEFAULT_MATE_MEMORY, sample_reads: int = 0, **overrides):
+    """:func:`count`, and with ``sample_reads`` > 0 the assay-shape sample of each counted region
+    (:func:`deepamp.counting.assay_shape.shapes_from_sample`), taken in the same pass: (CountResult,
+    list of arrays or None)."""
     opts = count_options(options, **overrides)
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise OptionError(f"threads must be an integer >= 1, not {threads!r}")
@@ -139,7 +148,7 @@ def count(bam: str | os.PathLike[str], regions: Sequence[str | Region] | str | N
         refs, reference_path=ref_path, min_mapq=opts.min_mapq, min_bq=opts.min_bq,
         min_alt_bq=opts.alt_bq, flag_exclude=opts.flag_exclude,
         merge_mates=opts.merge_mates, threads=threads, qual_hist=qual_hist,
-        mate_memory=mate_memory, tmpdir=tempfile.gettempdir())
+        mate_memory=mate_memory, tmpdir=tempfile.gettempdir(), sample_reads=sample_reads)
     contig = np.concatenate([np.full(len(r), r.contig, dtype=object) for r in merged]).astype(str)
     pos = np.concatenate([np.arange(r.start, r.end, dtype=np.int64) for r in merged])
     ref_arr = np.array(list("".join(s if s is not None else "N" * len(r) for s, r in zip(refs, merged))))
@@ -150,7 +159,7 @@ def count(bam: str | os.PathLike[str], regions: Sequence[str | Region] | str | N
     source = {"bam": bam, "reference": ref_path, "sample": info.sample}
     return CountResult(merged, contig, pos, ref_arr, raw["counts"], raw["qual_hist"],
                        raw["read_stats"], raw["base_stats"], indels, opts, source,
-                       tuple(zip(info.contigs, info.lengths)), raw["junction"])
+                       tuple(zip(info.contigs, info.lengths)), raw["junction"]), raw.get("sample")
 
 
 _CALLBACK_FLAGS = {"all": FLAG_UNMAPPED | FLAG_SECONDARY | FLAG_QCFAIL | FLAG_DUPLICATE, "nofilter": 0}

@@ -56,51 +56,89 @@ _MAX_COPIES = 18
 # ---------------------------------------------------------------- reference access
 
 class _RefWindows:
-    """Upper-case reference bases around the counted regions ('N' where unknown)."""
+    """Upper-case reference bases around the counted regions ('N' where unknown).
+
+    Bases are kept for each cluster of regions (regions closer than 2 x ``_PAD``
+    share one window) with ``_PAD`` bases on either side, not for the whole span
+    of a contig's regions, which on a panel is tens of megabases (EGFR to BRAF on
+    chr7).  A request beyond the windows but within that span is read from the
+    FASTA when there is one, so every answer is what one window over the span
+    would give: the bases of the FASTA's records there, 'N' elsewhere.
+    """
 
     def __init__(self, counts: CountResult, reference=None):
-        self._win: dict[str, tuple[int, str]] = {}
-        spans: dict[str, tuple[int, int]] = {}
-        for r in counts.regions:
-            lo, hi = spans.get(r.contig, (r.start, r.end))
-            spans[r.contig] = (min(lo, r.start), max(hi, r.end))
+        self._win: dict[str, list[tuple[int, str]]] = {}
+        self._span: dict[str, tuple[int, int]] = {}
+        clusters: dict[str, list[list[int]]] = {}
+        for r in sorted(counts.regions, key=lambda r: (r.contig, r.start)):
+            cl = clusters.setdefault(r.contig, [])
+            if cl and r.start - cl[-1][1] <= 2 * _PAD:
+                cl[-1][1] = max(cl[-1][1], r.end)
+            else:
+                cl.append([r.start, r.end])
         if reference is None and counts.source.get("reference"):
             reference = counts.source["reference"]
-        if reference is not None and spans:
-            from deepamp.io.reference import Reference
-
-            ref = reference if isinstance(reference, Reference) else Reference(reference)
-            try:
-                for c, (lo, hi) in spans.items():
-                    a, b = max(0, lo - _PAD), hi + _PAD
-                    buf = bytearray(b"N" * (b - a))
-                    for rc in ref.pieces(c):      # 'N' between and beyond the FASTA's records
-                        x, y = max(a, rc.offset), min(b, rc.end)
-                        if x < y:
-                            buf[x - a:y - a] = ref.fetch(c, x, y).encode()
-                    self._win[c] = (a, buf.decode())
-            finally:
-                if ref is not reference:
-                    ref.close()
+        self._reference = reference
+        if reference is not None and clusters:
+            with self._open() as ref:
+                for c, cl in clusters.items():
+                    self._span[c] = (max(0, cl[0][0] - _PAD), cl[-1][1] + _PAD)
+                    self._win[c] = [(max(0, lo - _PAD), self._read(ref, c, max(0, lo - _PAD), hi + _PAD))
+                                    for lo, hi in cl]
             return
+        self._reference = None
         contig = counts.contig.astype(str)
-        for c, (lo, hi) in spans.items():
-            buf = bytearray(b"N" * (hi - lo))
+        for c, cl in clusters.items():
             sel = np.flatnonzero(contig == c)
-            for p, b in zip(counts.pos[sel].tolist(), counts.ref[sel].astype(str).tolist()):
-                buf[p - lo] = ord(b.upper()[:1] or "N")
-            self._win[c] = (lo, buf.decode())
+            pos, bases = counts.pos[sel], counts.ref[sel].astype(str)
+            wins = []
+            for lo, hi in cl:
+                buf = bytearray(b"N" * (hi - lo))
+                inside = np.flatnonzero((pos >= lo) & (pos < hi))
+                for q, b in zip(pos[inside].tolist(), bases[inside].tolist()):
+                    buf[q - lo] = ord(b.upper()[:1] or "N")
+                wins.append((lo, buf.decode()))
+            self._win[c] = wins
+
+    def _open(self):
+        from contextlib import nullcontext
+
+        from deepamp.io.reference import Reference
+
+        ref = self._reference
+        return nullcontext(ref) if isinstance(ref, Reference) else Reference(ref)
+
+    @staticmethod
+    def _read(ref, contig: str, a: int, b: int) -> str:
+        """Bases of the FASTA's records over [a, b), 'N' between and beyond them."""
+        buf = bytearray(b"N" * (b - a))
+        for rc in ref.pieces(contig):
+            x, y = max(a, rc.offset), min(b, rc.end)
+            if x < y:
+                buf[x - a:y - a] = ref.fetch(contig, x, y).encode()
+        return buf.decode()
 
     def fetch(self, contig: str, start: int, end: int) -> str:
         """Bases over [start, end), 'N' outside the known window."""
-        off, seq = self._win.get(contig, (0, ""))
         if end <= start:
             return ""
-        a, b = max(start, off), min(end, off + len(seq))
-        mid = seq[a - off:b - off] if b > a else ""
-        left = "N" * (min(end, off) - start) if start < off else ""
-        right = "N" * (end - max(start, off + len(seq))) if end > off + len(seq) else ""
-        return left + mid + right
+        for off, seq in self._win.get(contig, ()):
+            if off <= start and end <= off + len(seq):
+                return seq[start - off:end - off]
+        if self._reference is not None:         # beyond the windows: from the FASTA, within the span
+            lo, hi = self._span.get(contig, (0, 0))
+            a, b = max(start, lo), min(end, hi)
+            if a >= b:
+                return "N" * (end - start)
+            with self._open() as ref:
+                mid = self._read(ref, contig, a, b)
+            return "N" * (a - start) + mid + "N" * (end - b)
+        out = bytearray(b"N" * (end - start))   # counted bases only: N outside the windows
+        for off, seq in self._win.get(contig, ()):
+            a, b = max(start, off), min(end, off + len(seq))
+            if a < b:
+                out[a - start:b - start] = seq[a - off:b - off].encode()
+        return out.decode()
 
     def base(self, contig: str, pos: int) -> str:
         return self.fetch(contig, pos, pos + 1)

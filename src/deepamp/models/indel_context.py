@@ -90,13 +90,22 @@ class KindFit:
 DINDEL_AS_IS = KindFit(0.0, 0.0, 1, 0.0, 0, 0)
 
 
-def _logsf(k: np.ndarray, n: np.ndarray, mu: np.ndarray, rho: float) -> np.ndarray:
+def _logsf(k: np.ndarray, n: np.ndarray, mu: np.ndarray, rho: np.ndarray | float) -> np.ndarray:
+    """log P(X >= k) of BetaBinomial(n, mu, rho) per element (binomial where rho <= 0); rho
+    is one value or one per element."""
     import deepamp._stats as _stats
 
-    if rho <= 0:
-        return _stats.logsf_binom(k, n, mu)
-    s = (1.0 - rho) / rho
-    return _stats.logsf_betabinom(k, n, mu * s, (1.0 - mu) * s)
+    k, n, mu = np.asarray(k, np.int64), np.asarray(n, np.int64), np.asarray(mu, np.float64)
+    rho = np.broadcast_to(np.asarray(rho, np.float64), mu.shape)
+    out = np.empty(mu.shape)
+    binom = rho <= 0
+    if binom.any():
+        out[binom] = _stats.logsf_binom(k[binom], n[binom], mu[binom])
+    if not binom.all():
+        bb = ~binom
+        s = (1.0 - rho[bb]) / rho[bb]
+        out[bb] = _stats.logsf_betabinom(k[bb], n[bb], mu[bb] * s, (1.0 - mu[bb]) * s)
+    return out
 
 
 def _poisson_tilt(k: np.ndarray, n: np.ndarray, d: np.ndarray, x: np.ndarray) -> tuple[float, float]:
@@ -165,8 +174,7 @@ def fit_kind(k: np.ndarray, n: np.ndarray, h: np.ndarray, params: CalibrationPar
         p = np.minimum(d[keep] * np.exp(a + b * x[keep]), 0.5)
         chi = (kk - nn * p) ** 2 / (nn * p * (1.0 - p))
         rho_loo = np.clip((chi.sum() - chi - (len(kk) - 1)) / ((nn - 1.0).sum() - (nn - 1.0)), 0.0, params.max_rho)
-        logp = np.array([_logsf(np.array([ki], np.int64), np.array([ni], np.int64), np.array([pi]), r)[0]
-                         for ki, ni, pi, r in zip(kk.astype(np.int64), nn.astype(np.int64), p, rho_loo)])
+        logp = _logsf(kk.astype(np.int64), nn.astype(np.int64), p, rho_loo)
         flagged = logp < limit
         if not flagged.any() or keep.sum() - flagged.sum() < params.min_sites:
             break
@@ -188,11 +196,11 @@ def run_sites(contig: np.ndarray, pos: np.ndarray, ref: np.ndarray) -> tuple[np.
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     adjacent = (contig[1:] == contig[:-1]) & (pos[1:] == pos[:-1] + 1)
     same_base = adjacent & (ref[1:] == ref[:-1])
-    # run length starting at each row, within adjacent rows of the same base
-    run = np.ones(n, np.int64)
-    for i in range(n - 2, -1, -1):
-        if same_base[i]:
-            run[i] = run[i + 1] + 1
+    # run length starting at each row, within adjacent rows of the same base:
+    # rows between block starts form blocks; run = rows from here to the block's last
+    block_start = np.flatnonzero(np.r_[True, ~same_base])
+    block_last = np.r_[block_start[1:] - 1, n - 1]
+    run = block_last[np.cumsum(np.r_[True, ~same_base]) - 1] - np.arange(n) + 1
     # row p is a site when p+1 starts a run: p+1 is not preceded by the same base (that is row p)
     starts = np.flatnonzero(adjacent & (ref[1:] != ref[:-1]) & np.isin(ref[1:], list("ACGT")))
     return starts, run[starts + 1]
@@ -209,12 +217,16 @@ def calibrate(table, counts, params: CalibrationParams | None = None) -> dict[st
     rows, h = run_sites(counts.contig, counts.pos, counts.ref)
     n = counts.junction_depth().sum(axis=1)[rows]
     base = np.asarray(counts.ref).astype(str)[rows + 1] if len(rows) else np.zeros(0, str)
-    ev = {(int(r), int(ln), str(s)): int(c) for r, ln, s, c in
-          zip(table.row.tolist(), table.length.tolist(), table.sequence.tolist(),
-                             table.count.sum(axis=1).tolist())}
+    # the event of each site: the 1-bp deletion / insertion of the run's base at that junction
+    t_row, t_count = np.asarray(table.row, np.int64), np.asarray(table.count.sum(axis=1), np.int64)
+    at = np.minimum(np.searchsorted(rows, t_row), max(len(rows) - 1, 0))
+    on_site = (rows[at] == t_row) if len(rows) else np.zeros(len(t_row), bool)
     fits = {}
     for kind, length in (("deletion", -1), ("insertion", 1)):
-        k = np.array([ev.get((int(r), length, b), 0) for r, b in zip(rows.tolist(), base.tolist())], np.int64)
+        sel = np.flatnonzero(on_site & (np.asarray(table.length) == length))
+        sel = sel[np.asarray(table.sequence)[sel].astype(str) == base[at[sel]]]
+        k = np.zeros(len(rows), np.int64)
+        k[at[sel]] = t_count[sel]
         fits[kind] = fit_kind(k, n, h, params)
     return fits
 
