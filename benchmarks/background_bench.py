@@ -1,4 +1,4 @@
-"""Learning a background from healthy controls (issue speed-2, target 5): time and peak
+"""Learning a background from healthy controls (speed targets, 5): time and peak
 memory of ``deepamp background`` over 5 / 10 / 20 controls, linearity in the number of
 controls, and the numba compile: the kernels carry ``cache=True``, so only the first
 process after the cache is emptied compiles.

@@ -1,5 +1,5 @@
 """Whole-process cost of ``deepamp call`` / ``deepamp count`` against ``samtools view -c``,
-and where every millisecond of ``deepamp call`` goes (issue speed-2, targets 1 and 3).
+and where every millisecond of ``deepamp call`` goes (speed targets, 1 and 3).
 
     python benchmarks/breakdown.py                    # the datagen sample (4 x 25,000 pairs)
     python benchmarks/breakdown.py --bam X.bam --bed X.bed --ref X.fa --tag panel
@@ -199,7 +199,7 @@ def main(argv: list[str]) -> int:
         r = ratio.get(k, med[k] / sv)
         L.append(f"| {k} | {med[k]:.3f} | {cmed[k]:.3f} | {r:.2f} |")
     cratio = {k: cmed[k] / cmed["samtools view -c"] for k in ("deepamp count", "deepamp call")}
-    L += ["", "Targets (issue speed-2), wall: `deepamp call` <= 3 x `samtools view -c`: "
+    L += ["", "Speed targets, wall: `deepamp call` <= 3 x `samtools view -c`: "
           f"{'PASS' if ratio['deepamp call'] <= 3 else 'FAIL'} ({ratio['deepamp call']:.2f}); `deepamp count` <= 2 x: "
           f"{'PASS' if ratio['deepamp count'] <= 2 else 'FAIL'} ({ratio['deepamp count']:.2f}). By CPU time: call "
           f"{cratio['deepamp call']:.2f} x, count {cratio['deepamp count']:.2f} x; `python -c 'import numpy, pysam'` alone "

@@ -1,4 +1,4 @@
-"""Cohort throughput (issue speed-2, target 6): N samples through :func:`deepamp.cohort`
+"""Cohort throughput (speed targets, 6): N samples through :func:`deepamp.cohort`
 (sample sheet of BAM rows) on a local Dask cluster with 2 workers, against
 :func:`deepamp.run` on each sample in turn in one process.
 

@@ -1,4 +1,4 @@
-"""A realistic panel benchmark (issue speed-2, target 4): time per sample, cost linear in
+"""A realistic panel benchmark (speed targets, 4): time per sample, cost linear in
 amplicons and in depth, 2 threads vs 1.
 
     python benchmarks/panel.py               # build + simulate (cached in benchmarks/data/panel) + time

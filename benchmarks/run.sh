@@ -3,7 +3,7 @@
 #   benchmarks/results/speed.json    pytest-benchmark JSON (every round)
 #   benchmarks/results/summary.json  medians, ratios, targets (pass/fail)
 #   benchmarks/results/summary.md    the same as a table
-# and the whole-process / panel / background / cohort figures (issue speed-2):
+# and the whole-process / panel / background / cohort figures (the speed targets):
 #   benchmarks/results/breakdown{,_panel}.{json,md}  deepamp call/count vs samtools view -c, ms per stage
 #   benchmarks/results/panel.{json,md}               48-amplicon panel: per sample, depth, amplicons, threads
 #   benchmarks/results/background.{json,md}          deepamp background over 5/10/20 controls, numba cache
