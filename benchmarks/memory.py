@@ -1,4 +1,4 @@
-"""Peak memory of whole-process `deepamp count` / `deepamp call` (issue 5, bounded resources).
+"""Peak memory of whole-process `deepamp count` / `deepamp call`.
 
     python benchmarks/memory.py                # data are (re)generated as needed
     python benchmarks/memory.py --report-only  # targets + Markdown from results/memory.json
