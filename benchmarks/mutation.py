@@ -368,6 +368,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--list", action="store_true", help="only list the mutants")
     ap.add_argument("--lines", default=None, help="only mutants on lines A-B (re-checking a fix)")
+    ap.add_argument("--survivors", action="store_true",
+                    help="re-run only the mutants that survived in benchmarks/results/mutation.json (after adding tests)")
     ap.add_argument("--no-write", action="store_true", help="do not update benchmarks/results")
     args = ap.parse_args(argv)
 
@@ -392,7 +394,17 @@ def main(argv: list[str] | None = None) -> int:
                 a, b = (int(x) for x in args.lines.split("-"))
                 mutants = [m for m in mutants if a <= m.line <= b]
             sampled = args.sample is not None and len(mutants) > args.sample
-            if sampled:
+            if args.survivors:
+                old = results["modules"].get(mod)
+                if old is None:
+                    print(f"{mod}: no earlier results, skipped")
+                    continue
+                want = {o["description"] + f"@{o['line']}" for o in old["mutants"] if o["status"] == "survived"}
+                mutants = [m for m in mutants if m.description + f"@{m.line}" in want]
+                if len(mutants) != len(want):
+                    print(f"{mod}: {len(want) - len(mutants)} survivors no longer generated (source changed?)")
+                sampled = False
+            elif sampled:
                 mutants = sorted(random.Random(args.seed).sample(mutants, args.sample), key=lambda m: (m.line, m.col))
             if args.list:
                 for m in mutants:
@@ -427,12 +439,13 @@ def main(argv: list[str] | None = None) -> int:
                 "wall_seconds": round(time.perf_counter() - t0, 1),
                 "source_sha256": hashes[mod], "mutants": outcomes,
             }
-            if args.lines and mod in results["modules"]:
-                # re-check of some lines: replace those outcomes, keep the rest
+            if (args.lines or args.survivors) and mod in results["modules"]:
+                # re-check of some mutants: replace those outcomes, keep the rest
                 old = results["modules"][mod]
-                keep = [o for o in old["mutants"] if not (a <= o["line"] <= b)]
+                redone = {(o["line"], o["description"]) for o in outcomes}
+                keep = [o for o in old["mutants"] if (o["line"], o["description"]) not in redone]
                 entry = {**old, "mutants": sorted(keep + outcomes, key=lambda o: (o["line"], o["col"])),
-                         "source_sha256": hashes[mod]}
+                         "source_sha256": hashes[mod], "tests": tests}
             results["modules"][mod] = entry
             if not args.no_write:
                 write_results(results)

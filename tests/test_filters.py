@@ -198,3 +198,122 @@ def test_gz_in_and_out(tmp_path):
     assert os.path.exists(out + ".tbi")
     with pysam.VariantFile(out) as vf:
         assert [r.filter.keys() for r in vf][2] == ["min_dp_10"]
+
+
+# --- apply_filters / filter_descriptions directly (mutation testing found these decisions unchecked) ---
+
+from deepamp.filters import apply_filters, assay_header_line, filter_descriptions, filter_vcf  # noqa: E402
+from deepamp.options import FilterOptions  # noqa: E402
+
+_ONLY_SB = dict(min_cov=None, orientation_posterior=None)
+
+
+def test_descriptions_name_only_the_strand_bias_tests_in_use():
+    o = FilterOptions()
+    assert "sba_fdr" in filter_descriptions(o, tests=("amplicon",))
+    assert "sb_fdr" not in filter_descriptions(o, tests=("amplicon",))
+    assert "sba_fdr" not in filter_descriptions(o, tests=("lofreq",))
+    d = filter_descriptions(o, tests=("amplicon", "lofreq"))
+    assert "sba_fdr" in d and "sb_fdr" in d
+    # forced LoFreq test: never the amplicon one, whatever is in use
+    assert "sba_fdr" not in filter_descriptions(FilterOptions(sb_test="lofreq"), tests=("amplicon", "lofreq"))
+
+
+def test_indels_are_judged_by_the_indel_quality_filters():
+    o = FilterOptions(min_cov=None, sb_alpha=None, min_snvqual=30)
+    res = apply_filters(o, dp=[100, 100, 100], af=[0.1] * 3, qual=[20, 20, 40], is_indel=[False, True, True])
+    assert res.names(0) == ["min_snvqual_30"]
+    assert res.names(1) == ["min_indelqual_30"]
+    assert res.names(2) == []
+    # without is_indel every record is an SNV
+    res = apply_filters(o, dp=[100, 100], af=[0.1] * 2, qual=[20, 20])
+    assert res.names(1) == ["min_snvqual_30"]
+
+
+def test_without_assay_every_record_gets_the_amplicon_test_and_its_phred():
+    o = FilterOptions(sb_mtc="bonf", **_ONLY_SB)
+    dp4 = np.array([[10000, 9800, 200, 0], [9900, 9900, 100, 100]])
+    res = apply_filters(o, dp=[20200, 20000], af=[0.01, 0.01], qual=[900, 900], dp4=dp4)
+    assert list(res.failed) == ["sba_bonf"]
+    assert list(res.failed["sba_bonf"]) == [True, False]
+    assert res.sba[0] == pytest.approx(sba_phred(10000, 9800, 200, 0), abs=0.01)
+    assert res.sba[1] == pytest.approx(sba_phred(9900, 9900, 100, 100), abs=0.01)
+
+
+def test_mixed_assays_each_record_gets_its_own_strand_bias_test():
+    o = FilterOptions(sb_mtc="bonf", sb_alpha=0.01, **_ONLY_SB)
+    dp4 = np.array([[10000, 9800, 200, 0], [10000, 9800, 200, 0]])
+    # SB Phred 40 -> p = 1e-4, x 2 tests (Bonferroni) = 2e-4 < 0.01
+    res = apply_filters(o, dp=[20000, 20000], af=[0.01] * 2, qual=[900] * 2, dp4=dp4, sb=[0, 40],
+                        assay=["amplicon", "capture"])
+    assert list(res.failed["sba_bonf"]) == [True, False]
+    assert list(res.failed["sb_bonf"]) == [False, True]
+    assert math.isnan(res.sba[1]) and not math.isnan(res.sba[0])
+
+
+def test_lofreq_sb_phred_is_a_p_value_on_the_phred_scale():
+    o = FilterOptions(sb_mtc="bonf", sb_alpha=0.005, sb_test="lofreq", **_ONLY_SB)
+    dp4 = np.array([[10000, 9800, 200, 0]] * 2)
+    # one test each: SB 20 -> p = 0.01 >= 0.005 passes; SB 30 -> p = 0.001 < 0.005 fails
+    for sb, fails in ((20, False), (30, True)):
+        res = apply_filters(o, dp=[20000], af=[0.01], qual=[900], dp4=dp4[:1], sb=[sb])
+        assert bool(res.failed["sb_bonf"][0]) is fails, sb
+
+
+def test_lofreq_compound_rule_only_when_asked():
+    dp4 = np.array([[10000, 9800, 100, 100]])   # alt bases on both strands: the compound rule spares it
+    kw = dict(dp=[20000], af=[0.01], qual=[900], dp4=dp4, sb=[60])
+    on = apply_filters(FilterOptions(sb_test="lofreq", **_ONLY_SB), **kw)
+    off = apply_filters(FilterOptions(sb_test="lofreq", sb_compound=False, **_ONLY_SB), **kw)
+    assert not on.failed["sb_fdr"][0]
+    assert off.failed["sb_fdr"][0]
+    one_strand = apply_filters(FilterOptions(sb_test="lofreq", **_ONLY_SB),
+                               **{**kw, "dp4": np.array([[10000, 9800, 180, 20]])})   # 0.9 > 0.85 on one strand
+    assert one_strand.failed["sb_fdr"][0]
+
+
+def test_orientation_posterior_filters_capture_calls():
+    o = FilterOptions(min_cov=None, sb_alpha=None)
+    res = apply_filters(o, dp=[100] * 3, af=[0.1] * 3, qual=[90] * 3, orientation=[0.9, 0.2, math.nan],
+                        assay=["capture"] * 3)
+    assert list(res.failed["orientation_bias"]) == [True, False, False]
+    np.testing.assert_array_equal(res.obp, [0.9, 0.2, math.nan])
+    res = apply_filters(o, dp=[100], af=[0.1], qual=[90])
+    assert "orientation_bias" not in res.failed and res.obp.shape == (1,) and math.isnan(res.obp[0])
+
+
+def test_population_note_only_when_the_filter_cannot_run():
+    base = dict(dp=[100], af=[0.1], qual=[90])
+    assert apply_filters(FilterOptions(sb_alpha=None), **base).notes == []
+    notes = apply_filters(FilterOptions(sb_alpha=None, max_population_af=0.01), **base).notes
+    assert notes == ["population filter not applied (no population VCF)"]
+
+
+def test_assay_header_line_lists_every_region():
+    class Shape:
+        def __init__(self, text):
+            self.text = text
+
+        def describe(self):
+            return self.text
+
+    assert assay_header_line([Shape("chr2:1-10:amplicon"), Shape("chr2:20-30:capture")]) == \
+        "##deepamp_assay=chr2:1-10:amplicon;chr2:20-30:capture"
+
+
+def test_filter_vcf_counts_pass_records_and_reads_the_assay_line(tmp_path):
+    vin = _write(tmp_path, LOFREQ_VCF)
+    out = str(tmp_path / "out.vcf")
+    n, n_pass = filter_vcf(vin, out, FilterOptions())
+    recs = [ln.split("\t") for ln in open(out) if not ln.startswith("#")]
+    assert n == 6 and n_pass == sum(r[6] == "PASS" for r in recs) == 4
+    head = open(out).read()
+    assert "##INFO=<ID=SBA," in head and "##INFO=<ID=POPAF," not in head
+    # a capture region per the ##deepamp_assay line: LoFreq's test (SB = 2147483647 there), no SBA
+    text = LOFREQ_VCF.replace("##source=lofreq call\n",
+                              "##source=lofreq call\n##deepamp_assay=chr2:29220840-29220855:capture\n")
+    vin = _write(tmp_path, text, "cap.vcf")
+    filter_vcf(vin, out, FilterOptions())
+    flt = {r[1]: (r[6], r[7]) for r in (ln.split("\t") for ln in open(out) if not ln.startswith("#"))}
+    assert flt["29220850"][0] == "sb_fdr" and "SBA=" not in flt["29220850"][1]
+    assert flt["29220860"][0] == "PASS" and "SBA=" in flt["29220860"][1]
