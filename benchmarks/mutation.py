@@ -68,7 +68,8 @@ SEED = 20261204
 #: module (path under src/deepamp) -> pytest arguments (fast tests that exercise it)
 TARGETS: dict[str, list[str]] = {
     "filters.py": ["tests/test_filters.py"],
-    "calling/snvs.py": ["tests/test_call.py", "tests/test_hotspots.py", "-k", "not demo"],
+    "calling/snvs.py": ["tests/test_call.py", "tests/test_hotspots.py", "tests/test_background.py",
+                        "tests/test_matched_and_artefacts.py", "-k", "not demo"],
     "calling/call.py": ["tests/test_call.py", "tests/test_filters.py", "-k", "not demo"],
     "calling/hotspots.py": ["tests/test_hotspots.py"],
     "calling/detection.py": ["tests/test_detection_limit.py"],
@@ -308,18 +309,18 @@ class Worker:
             import importlib.util  # the installed package, for its compiled extensions
             spec = importlib.util.find_spec("deepamp._core")
             installed = Path(spec.origin).parent if spec is not None and spec.origin else None
-            shutil.copytree(ROOT / "src" / "deepamp", self.tmp / "deepamp",
+            shutil.copytree(ROOT / "src" / "deepamp", self.tmp / "src" / "deepamp",
                             ignore=shutil.ignore_patterns("__pycache__"))
             if installed is not None:
                 for so in installed.glob("*.so"):
-                    shutil.copy2(so, self.tmp / "deepamp" / so.name)
-            self.env["PYTHONPATH"] = str(self.tmp) + os.pathsep + self.env.get("PYTHONPATH", "")
+                    shutil.copy2(so, self.tmp / "src" / "deepamp" / so.name)
+            self.env["PYTHONPATH"] = str(self.tmp / "src") + os.pathsep + str(self.tmp) + os.pathsep + self.env.get("PYTHONPATH", "")
             # the editable install's import hook would still serve the worktree: drop it at start-up
             (self.tmp / "sitecustomize.py").write_text(
                 "import sys\n"
                 "sys.meta_path[:] = [f for f in sys.meta_path\n"
                 "                    if not type(f).__module__.startswith('_editable_skbc_')]\n")
-            self.pkg = self.tmp / "deepamp"
+            self.pkg = self.tmp / "src" / "deepamp"
             # the tests too, so that editing the worktree during a run changes nothing in it
             shutil.copytree(ROOT / "tests", self.tmp / "tests", ignore=shutil.ignore_patterns("__pycache__"))
             shutil.copy2(ROOT / "pyproject.toml", self.tmp / "pyproject.toml")

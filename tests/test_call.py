@@ -20,6 +20,7 @@ from deepamp.counting.bam import count
 from deepamp.counting.result import CountResult, load_counts
 from deepamp.models.multiple_testing import phred
 from deepamp.models.quality import quality_tests
+from deepamp.errors import OptionError
 from deepamp.options import CallOptions
 from deepamp.simulate import Spike, simulate
 from deepamp.models.strand_bias import fisher_logp, strand_bias_phred
@@ -259,3 +260,39 @@ def test_demo_bypass_panel_spans_contigs_and_the_report_shows_the_bypass_section
     html = Path(lines[-1]).read_text()
     assert "Off-target (bypass) changes" in html and "EGFR exon 19 deletion" in html
     assert "switching ALK inhibitor alone is not expected to help" in html
+
+
+def _plain_counts(rows):
+    """(ref, depth of ref bases forward, reverse) per row; no quality histograms."""
+    counts = np.zeros((len(rows), 7, 2), np.uint32)
+    for i, (ref, f, r) in enumerate(rows):
+        if ref in "ACGT":
+            counts[i, "ACGT".index(ref)] = (f, r)
+        else:
+            counts[i, 0] = (f, r)
+    return CountResult.from_arrays("chrT", np.arange(len(rows)), "".join(r[0] for r in rows), counts)
+
+
+def test_testable_ref_code_and_site_stats_use_min_cov_inclusively():
+    from deepamp.calling.snvs import site_stats, testable_ref_code
+
+    counts = _plain_counts([("A", 0, 0), ("C", 3, 2), ("G", 5, 5), ("T", 6, 5), ("N", 10, 10), ("A", 1, 0)])
+    # depth: 0, 5, 10, 11, 20 (ref N), 1
+    code = testable_ref_code(counts, CallOptions(min_cov=10))
+    assert code.tolist() == [4, 4, 2, 3, 4, 4]            # depth 10 is enough at -C 10; N never testable
+    assert testable_ref_code(counts, CallOptions(min_cov=0)).tolist() == [4, 1, 2, 3, 4, 0]  # depth 0 never
+    st = site_stats(counts, CallOptions(min_cov=10))
+    assert {k: st[k] for k in ("positions", "tested", "non_acgt_ref", "no_coverage", "below_min_cov")} == \
+        {"positions": 6, "tested": 2, "non_acgt_ref": 1, "no_coverage": 1, "below_min_cov": 2}
+    assert st["non_acgt_ref_positions"] == ["chrT:5(N)"]
+    st = site_stats(counts, CallOptions(min_cov=0))
+    assert (st["tested"], st["no_coverage"], st["below_min_cov"]) == (4, 1, 0)
+
+
+def test_quality_model_on_counts_without_histograms_needs_an_error_rate():
+    counts = _plain_counts([("A", 5000, 4900), ("C", 5000, 5000)])
+    counts.counts[0, 2] = (60, 40)                         # 1% G against a 1e-3 error rate: real
+    with pytest.raises(OptionError):
+        call_snvs(counts, CallOptions())
+    calls, m, _ = call_snvs(counts, CallOptions(base_error_rate=1e-3))
+    assert [(c.pos, c.ref, c.alt) for c in calls] == [(1, "A", "G")]
