@@ -70,7 +70,9 @@ TARGETS: dict[str, list[str]] = {
     "filters.py": ["tests/test_filters.py"],
     "calling/snvs.py": ["tests/test_call.py", "tests/test_hotspots.py", "tests/test_background.py",
                         "tests/test_matched_and_artefacts.py", "-k", "not demo"],
-    "calling/call.py": ["tests/test_call.py", "tests/test_filters.py", "-k", "not demo"],
+    "calling/call.py": ["tests/test_call.py", "tests/test_filters.py", "tests/test_hotspots.py",
+                        "tests/test_matched_and_artefacts.py", "tests/test_background.py", "tests/test_decisions.py",
+                        "-k", "not demo and not interrupted and not cohort"],
     "calling/hotspots.py": ["tests/test_hotspots.py"],
     "calling/detection.py": ["tests/test_detection_limit.py"],
     "models/background.py": ["tests/test_model.py", "tests/test_background.py"],
@@ -508,7 +510,12 @@ def write_results(results: dict) -> None:
     (RESULTS / "mutation.md").write_text("\n".join(out) + "\n")
 
 
+def _terminate(signum, frame):  # SIGTERM: unwind like Ctrl-C so that every finally restores the source
+    raise KeyboardInterrupt
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         sys.exit(main())
     except KeyboardInterrupt:
