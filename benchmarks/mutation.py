@@ -451,7 +451,10 @@ def main(argv: list[str] | None = None) -> int:
                          "source_sha256": hashes[mod], "tests": tests}
             results["modules"][mod] = entry
             if not args.no_write:
-                write_results(results)
+                # merge into the file as it is now (another run may have written other modules meanwhile)
+                on_disk = json.loads(results_path.read_text()) if results_path.exists() else {"modules": {}}
+                on_disk["modules"][mod] = entry
+                write_results(on_disk)
             s = score(entry)
             print(f"{mod}: killed {s['killed']} survived {s['survived']} timeout {s['timeout']} "
                   f"score {s['score']:.1%}", flush=True)

@@ -276,17 +276,18 @@ def _plain_counts(rows):
 def test_testable_ref_code_and_site_stats_use_min_cov_inclusively():
     from deepamp.calling.snvs import site_stats, testable_ref_code
 
-    counts = _plain_counts([("A", 0, 0), ("C", 3, 2), ("G", 5, 5), ("T", 6, 5), ("N", 10, 10), ("A", 1, 0)])
-    # depth: 0, 5, 10, 11, 20 (ref N), 1
+    counts = _plain_counts([("A", 0, 0), ("C", 3, 2), ("G", 5, 5), ("T", 6, 5), ("N", 10, 10), ("A", 1, 0),
+                            ("C", 0, 0)])
+    # depth: 0, 5, 10, 11, 20 (ref N), 1, 0
     code = testable_ref_code(counts, CallOptions(min_cov=10))
-    assert code.tolist() == [4, 4, 2, 3, 4, 4]            # depth 10 is enough at -C 10; N never testable
-    assert testable_ref_code(counts, CallOptions(min_cov=0)).tolist() == [4, 1, 2, 3, 4, 0]  # depth 0 never
+    assert code.tolist() == [4, 4, 2, 3, 4, 4, 4]         # depth 10 is enough at -C 10; N never testable
+    assert testable_ref_code(counts, CallOptions(min_cov=0)).tolist() == [4, 1, 2, 3, 4, 0, 4]  # depth 0 never
     st = site_stats(counts, CallOptions(min_cov=10))
     assert {k: st[k] for k in ("positions", "tested", "non_acgt_ref", "no_coverage", "below_min_cov")} == \
-        {"positions": 6, "tested": 2, "non_acgt_ref": 1, "no_coverage": 1, "below_min_cov": 2}
+        {"positions": 7, "tested": 2, "non_acgt_ref": 1, "no_coverage": 2, "below_min_cov": 2}
     assert st["non_acgt_ref_positions"] == ["chrT:5(N)"]
     st = site_stats(counts, CallOptions(min_cov=0))
-    assert (st["tested"], st["no_coverage"], st["below_min_cov"]) == (4, 1, 0)
+    assert (st["tested"], st["no_coverage"], st["below_min_cov"]) == (4, 2, 0)
 
 
 def test_quality_model_on_counts_without_histograms_needs_an_error_rate():
@@ -296,3 +297,32 @@ def test_quality_model_on_counts_without_histograms_needs_an_error_rate():
         call_snvs(counts, CallOptions())
     calls, m, _ = call_snvs(counts, CallOptions(base_error_rate=1e-3))
     assert [(c.pos, c.ref, c.alt) for c in calls] == [(1, "A", "G")]
+
+
+def test_background_rate_of_a_call_is_weighted_by_strand_depth():
+    from deepamp.models.background import Background
+
+    counts = _plain_counts([("A", 5000, 1000), ("C", 3000, 3000)])
+    counts.counts[0, 2] = (300, 20)                        # G: 320 of 6320
+    rate = np.full((2, 4, 2), 1e-4)
+    rate[0, 2] = (1e-3, 4e-3)                              # G after A: forward 1e-3, reverse 4e-3
+    bg = Background(np.array(["chrT", "chrT"]), np.array([0, 1]), np.array(["A", "C"]), rate,
+                    np.full((2, 4), 1e-3), np.full((2, 4), 5, np.int16))
+    calls, m, _ = call_snvs(counts, CallOptions(), background=bg)
+    assert [(c.pos, c.alt, c.model) for c in calls] == [(1, "G", "background")]
+    d_f, d_r = 5300, 1020                                  # counted bases per strand at the site
+    assert calls[0].rate == pytest.approx((d_f * 1e-3 + d_r * 4e-3) / (d_f + d_r), rel=1e-12)
+
+
+def test_matched_normal_must_share_positions_and_counts_at_min_cov():
+    from deepamp.errors import ReferenceFileError
+
+    tumour = _plain_counts([("A", 4500, 4500), ("C", 5000, 5000)])
+    tumour.counts[0, 2] = (500, 500)                       # 10% G
+    normal = _plain_counts([("A", 50, 50), ("C", 50, 50)])  # depth 100, no G
+    calls, _, _ = call_snvs(tumour, CallOptions(min_cov=100), normal=normal)
+    assert [(c.pos, c.alt, c.direction) for c in calls] == [(1, "G", "gain")]
+    assert call_snvs(tumour, CallOptions(min_cov=101), normal=normal).calls == []  # the normal is too shallow
+    other = CountResult.from_arrays("chrU", normal.pos, "AC", normal.counts)
+    with pytest.raises(ReferenceFileError):
+        call_snvs(tumour, CallOptions(min_cov=100), normal=other)
