@@ -147,3 +147,67 @@ def test_call_lod_tsv_and_counts_keep_the_limits(amplicon_run, tmp_path):
     # one file for two outputs is refused before any work
     assert cli.main(["call", "-f", run.ref, "-l", run.bed, "-o", str(tsv), "--lod-tsv", str(tsv), "--quiet",
                      run.tumour]) == 1
+
+
+def test_region_summaries_by_hand():
+    import dataclasses
+
+    from deepamp.calling.detection import DetectionLimits
+    from deepamp.io.regions import Region
+
+    base = _counts([100] * 10, [0] * 10)                    # chr2, 0-based 1000..1009
+    counts = dataclasses.replace(base, regions=[Region("chr2", 1000, 1005, "amp1"), Region("chr2", 1005, 1010)])
+    site = np.array([0.01, 0.02, 0.03, 0.04, np.nan] + [np.nan] * 5)
+    lim = DetectionLimits(counts, np.full((10, 4), np.nan), site, "quality", 0.8, 0.01)
+    r1, r2 = lim.regions()
+    assert (r1.region, r1.start, r1.end, r1.sites, r1.tested) == ("amp1", 1000, 1005, 5, 4)
+    # linear-interpolated percentiles of 0.01..0.04: median 0.025, 90th 0.01 + 0.9 * 3 * 0.01 = 0.037
+    assert (r1.median, r1.p90, r1.worst) == pytest.approx((0.025, 0.037, 0.04))
+    assert (r2.region, r2.sites, r2.tested) == ("chr2:1006-1010", 5, 0)
+    assert math.isnan(r2.median) and math.isnan(r2.p90) and math.isnan(r2.worst)
+
+
+def test_background_limit_uses_the_strand_weighted_rate():
+    from deepamp.models.background import Background
+
+    P = 3
+    c = np.zeros((P, 4, 2), np.int64)
+    c[:, 1] = (15000, 5000)                                 # C, three times as deep forward
+    c[0, 3] = (1, 0)
+    counts = deepamp.CountResult.from_arrays("chr2", np.arange(1000, 1000 + P), "C" * P, c)
+    rate = np.full((P, 4, 2), 1e-4)
+    rate[:, 3] = (1e-3, 5e-3)                               # C>T forward 1e-3, reverse 5e-3
+    disp = np.full((P, 4), 2e-3)
+    bg = Background(np.array(["chr2"] * P), np.arange(1000, 1000 + P), np.array(["C"] * P), rate, disp,
+                    np.full((P, 4), 5, np.int16), {"panel_sha256": "-"})
+    calls = deepamp.call_counts(counts, background=bg, indels=False, filters=None)
+    lim = calls.detection_limits()
+    assert lim.model == "background"
+    m = calls.tests["snv"]
+    d_f = np.array([15001, 15000, 15000])                   # counted bases per strand (site 0 has the T)
+    d_r = np.array([5000, 5000, 5000])
+    expect = detection_limits(d_f + d_r, (d_f * 1e-3 + d_r * 5e-3) / (d_f + d_r), np.full(P, 2e-3), m=m,
+                              alpha=0.01, power=0.8)
+    assert np.isfinite(expect).all()
+    np.testing.assert_allclose(lim.lod[:, 3], expect, rtol=1e-9)
+
+
+def test_matched_limits_cover_sites_where_the_normal_has_exactly_min_cov():
+    t = np.zeros((2, 4, 2), np.int64)
+    t[:, 1] = (5000, 5000)
+    n = np.zeros((2, 4, 2), np.int64)
+    n[0, 1] = (50, 50)                                      # depth 100
+    n[1, 1] = (50, 49)                                      # depth 99
+    tumour = deepamp.CountResult.from_arrays("chr2", [1000, 1001], "CC", t)
+    normal = deepamp.CountResult.from_arrays("chr2", [1000, 1001], "CC", n)
+    lim = deepamp.call_counts(tumour, normal=normal, min_cov=100, indels=False, filters=None).detection_limits()
+    assert lim.model == "matched"
+    assert np.isfinite(lim.site[0]) and np.isnan(lim.site[1])
+
+
+def test_power_must_be_strictly_between_0_and_1():
+    calls = deepamp.call_counts(_counts([1000] * 2, [0, 1]), base_error_rate=1e-3, indels=False, filters=None)
+    for bad in (0.0, 1.0, 1.5):
+        with pytest.raises(ValueError):
+            calls.detection_limits(power=bad)
+    assert np.isfinite(calls.detection_limits(power=0.5).site).any()
