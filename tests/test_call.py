@@ -23,7 +23,7 @@ from deepamp.models.quality import quality_tests
 from deepamp.errors import OptionError
 from deepamp.options import CallOptions
 from deepamp.simulate import Spike, simulate
-from deepamp.models.strand_bias import fisher_logp, strand_bias_phred
+from deepamp.models.strand_bias import fisher_logp, sba_phred, strand_bias_phred
 
 DATA = resources.files("deepamp") / "data"
 REF = str(DATA / "ALK_hg38_chr2_29191796-29223795.fa")
@@ -326,3 +326,51 @@ def test_matched_normal_must_share_positions_and_counts_at_min_cov():
     other = CountResult.from_arrays("chrU", normal.pos, "AC", normal.counts)
     with pytest.raises(ReferenceFileError):
         call_snvs(tumour, CallOptions(min_cov=100), normal=other)
+
+
+def _two_site_counts():
+    counts = _plain_counts([("A", 5000, 4900), ("C", 3, 2)])
+    counts.counts[0, 2] = (60, 40)                         # 1% G, both strands: real, PASS
+    counts.counts[1, 3] = (2, 1)                           # 3 T of 8 at depth 8: real, below -v 10
+    return counts
+
+
+def test_call_counts_hotspots_only_when_asked_and_ref_mismatches_warn(tmp_path):
+    import deepamp
+
+    counts = _two_site_counts()
+    plain = deepamp.call_counts(counts, base_error_rate=1e-3, indels=False)
+    assert set(plain.tests) == {"snv", "indel"} and plain.tests["indel"] == 0
+    assert [c.family for c in plain.calls] == ["panel", "panel"] and plain.warnings == []
+    hs = tmp_path / "h.tsv"
+    hs.write_text("contig\tpos\tref\talt\nchrT\t1\tA\tG\nchrT\t2\tG\tT\n")   # the second has the wrong REF
+    hot = deepamp.call_counts(counts, base_error_rate=1e-3, indels=False, hotspots=str(hs))
+    assert hot.tests["hotspot"] == 1
+    assert [c.family for c in hot.calls] == ["hotspot", "panel"]
+    assert len(hot.warnings) == 1 and hot.warnings[0].startswith("hotspots: 1 alleles have another REF")
+
+
+def test_call_counts_applies_filters_unless_none_and_honours_snvs_indels():
+    import deepamp
+
+    counts = _two_site_counts()
+    res = deepamp.call_counts(counts, base_error_rate=1e-3, indels=False)
+    assert [(c.pos, c.filters) for c in res.calls] == [(1, []), (2, ["min_dp_10"])]
+    assert all(c.obp is None and c.popaf is None for c in res.calls)
+    assert res.calls[0].sba == pytest.approx(sba_phred(*res.calls[0].dp4), abs=0.01)
+    assert "min_dp_10" in res.filter_descriptions
+    raw = deepamp.call_counts(counts, base_error_rate=1e-3, indels=False, filters=None)
+    assert [c.filters for c in raw.calls] == [[], []] and raw.calls[0].sba is None
+    only_indels = deepamp.call_counts(counts, base_error_rate=1e-3, snvs=False)
+    assert only_indels.calls == [] and only_indels.tests["snv"] == 0
+
+
+def test_region_index_is_one_based_inclusive_of_the_end():
+    from deepamp.calling.call import _region_index
+    import dataclasses
+    from deepamp.io.regions import Region
+
+    counts = dataclasses.replace(_two_site_counts(), regions=[Region("chrT", 0, 1), Region("chrT", 1, 2)])
+    find = _region_index(counts)
+    assert [find("chrT", p) for p in (0, 1, 2, 3)] == [-1, 0, 1, -1]
+    assert find("chrU", 1) == -1
