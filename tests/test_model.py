@@ -132,3 +132,30 @@ def test_phred():
     assert np.all(np.isfinite(q))
     with pytest.raises(ValueError):
         mt.phred(np.array([np.nan]))
+
+
+def test_background_dispersion_must_be_below_one():
+    counts = np.zeros((1, 7, 2), np.int64)
+    counts[0, 0] = (500, 500)
+    counts[0, 2] = (5, 5)
+    rate = np.full((1, 4), 1e-3)
+    for bad in (1.0, -0.1, math.nan):
+        with pytest.raises(ValueError):
+            background_tests(counts, np.array([0]), rate, rate, np.full((1, 4), bad))
+    t = background_tests(counts, np.array([0]), rate, rate, np.full((1, 4), 0.5))
+    assert np.isfinite(t.logp).all()
+
+
+def test_unseen_indel_gets_the_zero_count_posterior_of_the_junction_depth():
+    from deepamp.models.background import Background, BackgroundParams
+
+    empty = {"indel_contig": np.array([], dtype=str), "indel_pos": np.zeros(0, np.int64),
+             "indel_length": np.zeros(0, np.int32), "indel_sequence": np.array([], dtype=str),
+             "indel_rate": np.zeros(0), "indel_dispersion": np.zeros(0),
+             "indel_n_controls_used": np.zeros(0, np.int16), "junction_depth": np.array([98, 0])}
+    bg = Background(np.array(["chr2", "chr2"]), np.array([10, 11]), np.array(["A", "C"]), np.zeros((2, 4, 2)),
+                    np.zeros((2, 4)), np.zeros((2, 4), np.int16), {}, indels=empty)
+    rate, rho = bg.indel_lookup([("chr2", 10, -1, ""), ("chr2", 11, 2, "AT")])
+    # half an event over n + 1 junctions; rho 1 / (n + 2) capped at max_rho (0.2)
+    np.testing.assert_allclose(rate, [0.5 / 99, 0.5 / 1])
+    np.testing.assert_allclose(rho, [1 / 100, BackgroundParams.max_rho])
