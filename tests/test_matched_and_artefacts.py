@@ -213,3 +213,27 @@ def test_amplicon_data_gets_no_duplicate_warning_and_no_orientation_test(amplico
     assert "duplicates" not in capsys.readouterr().err
     text = out.read_text()
     assert "orientation_bias" not in text and "OBP=" not in text and "SBA=" in text
+
+
+def test_pair_rho_is_the_trimmed_mean_of_site_moments_by_hand():
+    from deepamp.models.matched_normal import MIN_SITES, pair_rho
+
+    n_t, mu, n_n = 1000, 0.01, 9998
+    k0 = [3 + (i * 7) % 25 for i in range(40)]            # class 0: 40 sites, spread around n_t mu = 10
+    k1 = [10 + i for i in range(MIN_SITES - 1)]           # class 1: one site short of its own rho
+    k = np.array(k0 + k1 + [30, 30], float)
+    n = np.array([n_t] * (40 + MIN_SITES - 1) + [n_t, 1], float)
+    cls = np.array([0] * 40 + [1] * (MIN_SITES - 1) + [-1, 0])   # an unused site; a 1-read site (dropped)
+    got = pair_rho(k, n, np.full(len(k), mu), np.full(len(k), n_n), cls, 3)
+    # the module docstring's estimator, site by site
+    v = n_t * mu * (1 - mu)
+    r = sorted(((x - n_t * mu) ** 2 - v) / (v * (n_t - 1)) - 1 / (n_n + 2) for x in k0)
+    keep = r[:math.floor(40 * 0.95)]                       # the largest 5 % dropped
+    expect = min(max(sum(keep) / len(keep), 0.0), 0.2)
+    assert expect > 0
+    assert got[0] == pytest.approx(expect, rel=1e-12)
+    assert got[1] == 0.0 and got[2] == 0.0
+    # a huge spread is clipped at max_rho
+    wide = pair_rho(np.array([0.0, 100.0] * 20), np.full(40, 1000.0), np.full(40, 0.05), np.full(40, 1e6),
+                    np.zeros(40, int), 1, max_rho=0.01)
+    assert wide[0] == 0.01
