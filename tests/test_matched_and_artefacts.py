@@ -237,3 +237,36 @@ def test_pair_rho_is_the_trimmed_mean_of_site_moments_by_hand():
     wide = pair_rho(np.array([0.0, 100.0] * 20), np.full(40, 1000.0), np.full(40, 0.05), np.full(40, 1e6),
                     np.zeros(40, int), 1, max_rho=0.01)
     assert wide[0] == 0.01
+
+
+def test_null_parameters_and_burden_by_hand():
+    from deepamp.models.matched_normal import matched_event_tests, matched_tests, null_parameters
+
+    t = np.zeros((3, 7, 2), np.int64)
+    nrm = np.zeros((3, 7, 2), np.int64)
+    t[0, 0] = (500, 499)
+    t[0, 2] = (1, 0)                     # one G read: tested, and in the burden
+    t[1, 1] = (300, 300)
+    t[1, 3] = (30, 30)                   # 60 T of 660
+    nrm[0, 0] = (100, 98)                # 198 A
+    nrm[0, 2] = (1, 1)                   # 2 G
+    nrm[1, 1] = (50, 50)
+    t[2, 0] = (10, 10)                   # the normal has no reads here: not testable
+    ref = np.array([0, 1, 0])
+    ct, nt, cn, mu, rho = null_parameters(t, nrm, ref)
+    assert nt.tolist() == [1000, 660, 20]
+    # mu = (k_n + 1/2) / (n_n + 1); rho = 1 / (n_n + 2) with fewer than MIN_SITES sites per class
+    np.testing.assert_allclose(mu[0], (np.array([198, 0, 2, 0]) + 0.5) / 201)
+    np.testing.assert_allclose(rho[0], 1 / 202)
+    np.testing.assert_allclose(rho[1], 1 / 102)
+    assert np.isnan(rho[2]).all()
+    res = matched_tests(t, nrm, ref)
+    assert res.m == 4                    # (0, A), (0, G), (1, C), (1, T): every base with tumour reads
+    got = {(int(p), int(b)) for p, b in zip(res.pos, res.base)}
+    # G at 0.1 % is below the normal's 1 %; T is a gain; A (99.9 % vs 99 %) is a gain of the reference
+    assert got == {(0, 0), (1, 3)}
+    assert res.loss.tolist() == [(int(p), int(b)) == (0, 0) for p, b in zip(res.pos, res.base)]
+    # indel events: an event whose normal has no junction depth is not tested
+    logp, _, _ = matched_event_tests(np.array([20, 20]), np.array([100, 100]), np.array([0, 0]),
+                                     np.array([0, 100]), np.array([0, 0]))
+    assert logp[0] == 0.0 and logp[1] < math.log(1e-6)
