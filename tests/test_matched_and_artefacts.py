@@ -270,3 +270,23 @@ def test_null_parameters_and_burden_by_hand():
     logp, _, _ = matched_event_tests(np.array([20, 20]), np.array([100, 100]), np.array([0, 0]),
                                      np.array([0, 100]), np.array([0, 0]))
     assert logp[0] == 0.0 and logp[1] < math.log(1e-6)
+
+
+def test_matched_event_rho_and_gain_rule_by_hand():
+    from deepamp.models.matched_normal import matched_event_tests, pair_rho
+
+    # 40 deletion events spread around the normal's fraction: a pooled rho of their own
+    k_t = np.array([3 + (i * 7) % 25 for i in range(40)])
+    n_t = np.full(40, 1000)
+    k_n = np.full(40, 99)
+    n_n = np.full(40, 9999)
+    logp, mu, rho = matched_event_tests(k_t, n_t, k_n, n_n, np.zeros(40, int))
+    np.testing.assert_allclose(mu, 99.5 / 10000)
+    pooled = pair_rho(k_t, n_t, mu, n_n, np.zeros(40, int), 2)[0]
+    assert pooled > 0
+    np.testing.assert_allclose(rho, pooled + 1 / 10001)
+    # few events: only the normal's own share; equal fractions (k_t / n_t = (k_n + 1/2) / (n_n + 1)) are no gain
+    logp, mu, rho = matched_event_tests(np.array([1, 2]), np.array([4, 4]), np.array([0, 0]), np.array([1, 1]),
+                                        np.array([1, 1]))
+    np.testing.assert_allclose(rho, 1 / 3)
+    assert logp[0] == 0.0 and logp[1] < 0
