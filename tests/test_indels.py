@@ -334,3 +334,54 @@ def test_background_learns_indel_events(tmp_path, tumour):
     old.save(str(tmp_path / "v1.npz"))
     with pytest.raises(FormatError, match="format version 1; this deepamp reads version 2: re-run"):
         bgm.load(str(tmp_path / "v1.npz"))
+
+
+def test_dindel_rate_and_kind_fit_rate_by_hand():
+    from deepamp.models.indel_context import KindFit
+
+    np.testing.assert_allclose(dindel_rate([0, 1, 6, 18, 30]),
+                               [10 ** -4.4, 10 ** -4.4, 10 ** -3.6, 10 ** -2.1, 10 ** -2.1])
+    f = KindFit(a=math.log(2.0), b=0.5, h_max=4, rho=0.01, sites=30, excluded=0)
+    assert f.factor == pytest.approx(2.0)
+    h = np.array([0, 1, 3, 4, 10])
+    x = np.array([0, 0, 2, 3, 3])                        # min(max(h, 1), h_max) - 1
+    np.testing.assert_allclose(f.rate(h), dindel_rate(h) * 2.0 * np.exp(0.5 * x))
+    assert KindFit(a=20.0, b=0.0, h_max=1, rho=0, sites=0, excluded=0).rate(1) == 0.5   # capped
+
+
+def test_run_sites_by_hand():
+    from deepamp.models.indel_context import run_sites
+
+    #          0    1    2    3    4    5    6    7    8(gap)  9    10(N)  11 (other contig)
+    contig = ["c"] * 11 + ["d"]
+    pos = [0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12]
+    ref = list("ACCCGTTAAC") + ["N", "C"]
+    rows, h = run_sites(np.array(contig), np.array(pos), np.array(ref))
+    # p+1 starts a run: 1 (CCC), 4 (G), 5 (TT), 7 (A, but only 1 counted row: 8 is not adjacent), 9 (C)
+    assert rows.tolist() == [0, 3, 4, 6, 8]
+    assert h.tolist() == [3, 1, 2, 1, 1]
+    assert [len(x) for x in run_sites(np.array(["c"]), np.array([0]), np.array(["A"]))] == [0, 0]
+
+
+def test_fit_kind_level_and_rho_by_hand():
+    from deepamp.models.indel_context import DINDEL_AS_IS, describe
+
+    params = CalibrationParams()
+    n = np.full(30, 100000.0)
+    k = np.array([11, 12, 13] * 10, float)               # homopolymer length 1 everywhere: no growth to fit
+    h = np.ones(30, int)
+    fit = fit_kind(k, n, h, params)
+    d = 10 ** -4.4
+    a = math.log(k.sum() / (n * d).sum())                 # Poisson MLE of the level
+    assert (fit.b, fit.h_max, fit.sites, fit.excluded) == (0.0, 1, 30, 0)
+    assert fit.a == pytest.approx(a, rel=1e-6)
+    p = d * math.exp(a)
+    chi = ((k - n * p) ** 2 / (n * p * (1 - p))).sum()
+    assert fit.rho == pytest.approx(min(0.2, max(0.0, (chi - 30) / (n - 1).sum())), abs=1e-12)
+    # too few sites (depth below min_site_depth does not count): Dindel as is
+    shallow = fit_kind(k, np.where(np.arange(30) < 11, 99.0, 100.0), h, params)
+    assert shallow == DINDEL_AS_IS.__class__(0.0, 0.0, 1, 0.0, 19, 0)
+    exact = fit_kind(k[:20], np.full(20, 100.0), h[:20], params)
+    assert exact.sites == 20 and exact.a > 0                # 20 sites at depth 100 are enough to fit
+    assert describe({"deletion": fit}) == (f"deletion:F={math.exp(fit.a):.3g};growth=1/unit;rho={fit.rho:.3g};"
+                                           "sites=30;excluded=0")
