@@ -81,7 +81,8 @@ TARGETS: dict[str, list[str]] = {
     "models/indel_context.py": ["tests/test_indels.py"],
     "options.py": ["tests/test_options.py", "tests/test_api.py", "tests/test_decisions.py", "tests/test_filters.py", "-k",
                    "not interrupted and not cohort"],
-    "workflow/cohort_table.py": ["tests/test_decisions.py::test_cohort_recurrence_counts_all_and_passing_calls",
+    "workflow/cohort_table.py": ["tests/test_cohort_table.py",
+                                 "tests/test_decisions.py::test_cohort_recurrence_counts_all_and_passing_calls",
                                  "tests/test_cohort.py::test_each_vcf_is_the_call_vcf_and_the_table_counts_recurrence"],
     "phase.py": ["tests/test_phase.py"],
 }
