@@ -211,3 +211,16 @@ def test_power_must_be_strictly_between_0_and_1():
         with pytest.raises(ValueError):
             calls.detection_limits(power=bad)
     assert np.isfinite(calls.detection_limits(power=0.5).site).any()
+
+
+def test_limit_when_every_read_must_be_alt_by_hand():
+    # n = 3, error 0.1: P(X >= 3) = 0.001 < 0.01 but P(X >= 2) = 0.028 is not, so all 3 reads must be alt
+    assert critical_counts(np.array([3]), np.array([0.1]), np.array([0.0]), math.log(0.01)).tolist() == [3]
+    p = 0.8 ** (1 / 3)                                     # P(X = 3) = p^3 = 0.8
+    v = (p - 0.1) / (1 - 0.1)                              # p = v + e (1 - v)
+    got = detection_limits(np.array([3, 0]), np.array([0.1, 0.1]), np.array([0.0, 0.0]), m=1, alpha=0.01)
+    assert got[0] == pytest.approx(v, abs=1e-9)
+    assert math.isnan(got[1])
+    # error rate 1: nothing is ever significant, with or without over-dispersion
+    for rho in (0.0, 0.1):
+        assert critical_counts(np.array([50]), np.array([1.0]), np.array([rho]), math.log(0.01)).tolist() == [51]
