@@ -79,11 +79,10 @@ TARGETS: dict[str, list[str]] = {
     "models/matched_normal.py": ["tests/test_matched_and_artefacts.py"],
     "models/detection_limit.py": ["tests/test_detection_limit.py"],
     "models/indel_context.py": ["tests/test_indels.py"],
-    "options.py": ["tests/test_options.py", "tests/test_api.py", "tests/test_decisions.py", "tests/test_filters.py", "-k",
-                   "not interrupted and not cohort"],
+    "options.py": ["tests/test_options.py", "tests/test_filters.py", "tests/test_decisions.py", "-k",
+                   "not decisions or every_call_flag"],
     "workflow/cohort_table.py": ["tests/test_cohort_table.py",
-                                 "tests/test_decisions.py::test_cohort_recurrence_counts_all_and_passing_calls",
-                                 "tests/test_cohort.py::test_each_vcf_is_the_call_vcf_and_the_table_counts_recurrence"],
+                                 "tests/test_decisions.py::test_cohort_recurrence_counts_all_and_passing_calls"],
     "phase.py": ["tests/test_phase.py"],
 }
 
