@@ -385,3 +385,14 @@ def test_fit_kind_level_and_rho_by_hand():
     assert exact.sites == 20 and exact.a > 0                # 20 sites at depth 100 are enough to fit
     assert describe({"deletion": fit}) == (f"deletion:F={math.exp(fit.a):.3g};growth=1/unit;rho={fit.rho:.3g};"
                                            "sites=30;excluded=0")
+
+
+def test_fit_kind_recovers_level_and_growth_from_expected_counts():
+    h = np.repeat([1, 2, 3], 10)
+    n = np.full(30, 1_000_000.0)
+    d = dindel_rate(h)                                    # Dindel is flat (Q44) over lengths 1..3
+    k = np.round(n * d * 2.0 * np.exp(0.3 * (h - 1)))     # level 2, growth e^0.3 per unit
+    fit = fit_kind(k, n, h, CalibrationParams())
+    assert fit.h_max == 3 and fit.excluded == 0
+    assert fit.factor == pytest.approx(2.0, rel=0.02)
+    assert fit.b == pytest.approx(0.3, abs=0.01)
