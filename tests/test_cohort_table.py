@@ -70,3 +70,28 @@ def test_cells_and_phase_text(tmp_path):
     lines = path.read_text().splitlines()
     assert lines[0].split("\t") == list(TSV_COLUMNS) and len(lines) == 3
     assert lines[2].split("\t")[-1] == "bwa failed badly"
+
+
+def test_rows_sorted_by_contig_position_ref_alt():
+    a = Allele("chr2", 5, "C", "T", "PASS")
+    b = Allele("chr10", 100, "C", "T", "PASS")
+    snv = Allele("chr2", 100, "C", "T", "PASS")
+    dele = Allele("chr2", 100, "CA", "C", "PASS")
+    rows = cohort_rows([(_s("A"), CALLED, _calls(dele, snv, a, b), None)])
+    # contig as text first ("chr10" < "chr2"), then position, REF, ALT
+    assert [(r.allele.chrom, r.allele.pos, r.allele.ref) for r in rows] == [
+        ("chr10", 100, "C"), ("chr2", 5, "C"), ("chr2", 100, "C"), ("chr2", 100, "CA")]
+
+
+def test_sample_calls_reads_the_annotation_only_when_given(tmp_path):
+    from report_inputs import annotate, vcf_text
+
+    from deepamp.workflow.cohort_table import sample_calls
+
+    vcf = tmp_path / "s1.vcf"
+    vcf.write_text(vcf_text())
+    plain = sample_calls(str(vcf))
+    assert plain.annotation == {} and len(plain.alleles) == 4
+    ann = sample_calls(str(vcf), annotate(tmp_path, vcf))
+    assert set(ann.annotation) <= set(ann.alleles) and ann.annotation
+    assert ann.annotation[("chr2", 29220747, "C", "T")]["gene"] == "ALK"
