@@ -729,3 +729,49 @@ def test_cram_reads_like_bam(tmp_path):
     got = phase_pairs(cram, variants, reference=fa)
     assert [r.table for r in got] == [r.table for r in want]
     assert [r.site_a.reads for r in got] == [r.site_a.reads for r in want]
+
+
+def test_site_error_rate_is_the_clopper_pearson_bound_by_hand():
+    from scipy.stats import beta
+
+    a = 1e-3
+    got = site_error_rate([0, 0, 0, 5, 0, 3], [1, 10, 10, 1000, 0, 30], alpha=a, kinds=[2, 2, 1, 2, 2, 0])
+    # x = 0 of m: (1 - p)^m = alpha; otherwise the upper Clopper-Pearson limit; halved for two misread kinds
+    expect = [(1 - a) / 2, (1 - a ** 0.1) / 2, 1 - a ** 0.1, beta.ppf(1 - a, 6, 995) / 2, 0.5, 0.5]
+    expect = [min(e, 0.5) for e in expect]
+    np.testing.assert_allclose(got, expect, rtol=1e-9)
+    for other, bases, kinds in (([-1], [5], 2), ([6], [5], 2), ([1], [5], 3), ([1], [5], -1)):
+        with pytest.raises(ValueError):
+            site_error_rate(other, bases, kinds=kinds)
+
+
+def test_classify_tables_refuses_bad_input():
+    t = [[[10, 0], [0, 10]]]
+    for kw in (dict(alpha=0.0), dict(alpha=1.0)):
+        with pytest.raises(ValueError):
+            classify_tables(t, [0.01], [0.01], **kw)
+    for ea, eb in (([0.01, 0.01], [0.01]), ([0.01], [0.01, 0.01]), ([0.6], [0.01]), ([0.01], [-0.1])):
+        with pytest.raises(ValueError):
+            classify_tables(t, ea, eb)
+    for bad in ([[10, 0], [0, 10]], [[[10], [0]]], [[[10, 0]]]):
+        with pytest.raises(ValueError):
+            classify_tables(bad, [0.01], [0.01])
+    assert classify_tables(t, [0.5], [0.0])[0].relation in ("cis", "trans", "undetermined")
+
+
+def test_phase_result_table_summaries_by_hand():
+    from deepamp.phase import PhaseResult, PhaseTest, SiteEvidence
+
+    table = [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 0]]
+    test = PhaseTest("cis", "a", 11, 0.0, 0.0, 1.0, 1.0, 0.0, None, "")
+    sa = SiteEvidence({}, {"discordant": 3}, 300, 0.01)
+    sb = SiteEvidence({}, {"discordant": 4}, 300, 0.01)
+    a, b = PhaseVariant("chr2", 100, "C", "T"), PhaseVariant("chr2", 160, "G", "A")
+    r = PhaseResult(a, b, table, test, sa, sb)
+    assert (r.ref_ref, r.ref_alt, r.alt_ref, r.alt_alt, r.spanning) == (1, 2, 5, 6, 14)
+    assert r.other == (9 + 10 + 11 + 12) + 3 + 7 + 15
+    assert (r.a_only, r.b_only) == (4 + 8, 13 + 14)
+    assert r.discordant == 7 and r.distance == 60
+    assert PhaseResult(b, a, table, test, sa, sb).distance == 60
+    assert PhaseResult(a, b, table, test, None, sb).discordant == 0
+    assert PhaseResult(a, b, [[0] * 4] * 4, test, sa, sb).discordant == 0
