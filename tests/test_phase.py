@@ -775,3 +775,14 @@ def test_phase_result_table_summaries_by_hand():
     assert PhaseResult(b, a, table, test, sa, sb).distance == 60
     assert PhaseResult(a, b, table, test, None, sb).discordant == 0
     assert PhaseResult(a, b, [[0] * 4] * 4, test, sa, sb).discordant == 0
+
+
+def test_phase_pairs_checks_its_options_before_reading(tmp_path):
+    missing = str(tmp_path / "none.bam")
+    v = [PhaseVariant("chr2", 100, "C", "T"), PhaseVariant("chr2", 150, "G", "A")]
+    for kw in (dict(max_distance=0), dict(alpha=0.0), dict(alpha=1.0), dict(min_mapq=-1), dict(min_bq=-1),
+               dict(min_alt_bq=-1)):
+        with pytest.raises(ValueError):
+            phase_pairs(missing, v, **kw)
+    with pytest.raises(InputFileError):                       # max_distance 1 is allowed: the BAM is read
+        phase_pairs(missing, v, max_distance=1)
