@@ -373,9 +373,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lines", default=None, help="only mutants on lines A-B (re-checking a fix)")
     ap.add_argument("--survivors", action="store_true",
                     help="re-run only the mutants that survived in benchmarks/results/mutation.json (after adding tests)")
+    ap.add_argument("--report", action="store_true",
+                    help="only re-render mutation.md (and the classifications in mutation.json) from mutation.json")
     ap.add_argument("--no-write", action="store_true", help="do not update benchmarks/results")
     args = ap.parse_args(argv)
 
+    if args.report:
+        write_results(json.loads((RESULTS / "mutation.json").read_text()))
+        return 0
     modules = args.module or list(TARGETS)
     for mod in modules:
         if mod not in TARGETS:
@@ -473,33 +478,46 @@ def score(entry: dict) -> dict:
     k = sum(o["status"] == "killed" for o in ms)
     t = sum(o["status"] == "timeout" for o in ms)
     s = sum(o["status"] == "survived" for o in ms)
-    return {"killed": k, "timeout": t, "survived": s, "total": len(ms),
-            "score": (k + t) / len(ms) if ms else 1.0}
+    eq = sum(o["status"] == "survived" and o.get("classification") == "equivalent" for o in ms)
+    return {"killed": k, "timeout": t, "survived": s, "equivalent": eq, "total": len(ms),
+            "score": (k + t) / len(ms) if ms else 1.0,
+            "score_without_equivalent": (k + t) / (len(ms) - eq) if len(ms) > eq else 1.0}
 
 
 def write_results(results: dict) -> None:
     classes = json.loads(CLASSIFY.read_text()) if CLASSIFY.exists() else {}
     for mod, entry in results["modules"].items():
-        entry["score"] = score(entry)
         for o in entry["mutants"]:
             if o["status"] == "survived":
                 key = f"{o['module']}:{o['line']}:{o['description']}"
                 c = classes.get(key)
                 o["classification"], o["reason"] = (c["class"], c["reason"]) if c else ("unclassified", "")
+            else:
+                o.pop("classification", None)
+                o.pop("reason", None)
+        entry["score"] = score(entry)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "mutation.json").write_text(json.dumps(results, indent=1) + "\n")
     out = ["# Mutation testing", "",
            "`python benchmarks/mutation.py` (see its docstring): AST mutants of the decision modules, each run "
            "against the module's fast tests (`pytest -x`, timeout 3x baseline). Score = (killed + timeout) / "
            "(mutants that compile). Survivors are classified in `benchmarks/mutation_survivors.json`.", "",
-           "| module | tests | mutants run | killed | timeout | survived | score | sampling |",
-           "|---|---|---|---|---|---|---|---|"]
+           "Score without equivalent = (killed + timeout) / (mutants - survivors classified equivalent).", "",
+           "| module | tests | mutants run | killed | timeout | survived (equivalent) | score | score without "
+           "equivalent | sampling |",
+           "|---|---|---|---|---|---|---|---|---|"]
     for mod, e in sorted(results["modules"].items()):
         s = e["score"]
         samp = (f"random {e['sample']} of {e['mutants_generated']} (seed {e['seed']})" if e.get("sampled")
                 else f"all {e['mutants_generated']}")
-        out.append(f"| {mod} | {', '.join(t.replace('tests/', '') for t in e['tests'])} | {s['total']} | "
-                   f"{s['killed']} | {s['timeout']} | {s['survived']} | {s['score']:.1%} | {samp} |")
+        out.append(f"| {mod} | {' '.join(t.replace('tests/', '') for t in e['tests'])} | {s['total']} | "
+                   f"{s['killed']} | {s['timeout']} | {s['survived']} ({s['equivalent']}) | {s['score']:.1%} | "
+                   f"{s['score_without_equivalent']:.1%} | {samp} |")
+    tot = [score(e) for e in results["modules"].values()]
+    n, kt = sum(x["total"] for x in tot), sum(x["killed"] + x["timeout"] for x in tot)
+    eqs = sum(x["equivalent"] for x in tot)
+    if n:
+        out.append(f"| **all** | | {n} | | | {n - kt} ({eqs}) | {kt / n:.1%} | {kt / max(n - eqs, 1):.1%} | |")
     out += ["", "## Survivors", ""]
     for mod, e in sorted(results["modules"].items()):
         surv = [o for o in e["mutants"] if o["status"] == "survived"]
