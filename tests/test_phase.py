@@ -775,6 +775,13 @@ def test_phase_result_table_summaries_by_hand():
     assert PhaseResult(b, a, table, test, sa, sb).distance == 60
     assert PhaseResult(a, b, table, test, None, sb).discordant == 0
     assert PhaseResult(a, b, [[0] * 4] * 4, test, sa, sb).discordant == 0
+    from deepamp.phase import TSV_COLUMNS, tsv_row
+
+    row = dict(zip(TSV_COLUMNS, tsv_row(PhaseResult(a, b, table, test, sa, None, ps=100))))
+    assert (row["ps"], row["error_a"], row["error_b"], row["distance"], row["discordant"]) == ("100", "0.01", "", "60",
+                                                                                               "0")
+    assert row["min_alt_fragments"] == "" and row["spanning"] == "14" and row["relation"] == "cis"
+    assert dict(zip(TSV_COLUMNS, tsv_row(r)))["ps"] == ""
 
 
 def test_phase_pairs_checks_its_options_before_reading(tmp_path):
