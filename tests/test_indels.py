@@ -396,3 +396,34 @@ def test_fit_kind_recovers_level_and_growth_from_expected_counts():
     assert fit.h_max == 3 and fit.excluded == 0
     assert fit.factor == pytest.approx(2.0, rel=0.02)
     assert fit.b == pytest.approx(0.3, abs=0.01)
+
+
+def test_outlier_exclusion_keeps_at_least_min_sites():
+    def fit(n_sites):
+        k = [11.0, 12.0, 13.0] * 10
+        k = np.array(k[:n_sites - 1] + [2000.0])          # one real variant among background sites
+        return fit_kind(k, np.full(n_sites, 100000.0), np.ones(n_sites, int), CalibrationParams())
+
+    kept = fit(21)                                        # 20 left after excluding it: allowed
+    assert (kept.sites, kept.excluded) == (20, 1)
+    assert kept.factor == pytest.approx(12.0 / (100000 * 10 ** -4.4), rel=0.05)  # mean k of the 20 kept ~ 12
+    short = fit(20)                                       # 19 would be left: the variant stays in
+    assert (short.sites, short.excluded) == (20, 0)
+
+
+def test_calibrate_reads_deletions_and_insertions_of_the_next_base():
+    from types import SimpleNamespace
+
+    from deepamp.models.indel_context import calibrate
+
+    P = 31
+    ref = np.array(list("AC" * 16)[:P])
+    counts = SimpleNamespace(contig=np.array(["c"] * P), pos=np.arange(P), ref=ref,
+                             junction_depth=lambda: np.full((P, 2), 50000))
+    rows = np.arange(P - 1)                              # every row but the last precedes a 1-base run
+    table = SimpleNamespace(row=rows, length=np.ones(P - 1, int), sequence=ref[rows + 1],
+                            count=np.tile([6, 6], (P - 1, 1)))
+    fits = calibrate(table, counts)
+    assert fits["deletion"].a == 0.0                      # no deletion events: Dindel's level
+    assert fits["insertion"].factor == pytest.approx(12 / (100000 * 10 ** -4.4), rel=1e-6)
+    assert fits["insertion"].sites == P - 1
