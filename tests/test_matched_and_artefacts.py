@@ -267,7 +267,8 @@ def test_null_parameters_and_burden_by_hand():
     assert got == {(0, 0), (1, 3)}
     assert res.loss.tolist() == [(int(p), int(b)) == (0, 0) for p, b in zip(res.pos, res.base)]
     # indel events: an event whose normal has no junction depth is not tested
-    logp, _, _ = matched_event_tests(np.array([20, 20]), np.array([100, 100]), np.array([0, 0]),
+    # (80 of 100 would be a gain over the 0.5 / 1 prior mean of an empty normal)
+    logp, _, _ = matched_event_tests(np.array([80, 20]), np.array([100, 100]), np.array([0, 0]),
                                      np.array([0, 100]), np.array([0, 0]))
     assert logp[0] == 0.0 and logp[1] < math.log(1e-6)
 
