@@ -427,3 +427,5 @@ def test_calibrate_reads_deletions_and_insertions_of_the_next_base():
     assert fits["deletion"].a == 0.0                      # no deletion events: Dindel's level
     assert fits["insertion"].factor == pytest.approx(12 / (100000 * 10 ** -4.4), rel=1e-6)
     assert fits["insertion"].sites == P - 1
+    # every site holds exactly its expected 12 events: no over-dispersion, nothing excluded
+    assert (fits["insertion"].rho, fits["insertion"].excluded) == (0.0, 0)
