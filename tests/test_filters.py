@@ -317,3 +317,33 @@ def test_filter_vcf_counts_pass_records_and_reads_the_assay_line(tmp_path):
     flt = {r[1]: (r[6], r[7]) for r in (ln.split("\t") for ln in open(out) if not ln.startswith("#"))}
     assert flt["29220850"][0] == "sb_fdr" and "SBA=" not in flt["29220850"][1]
     assert flt["29220860"][0] == "PASS" and "SBA=" in flt["29220860"][1]
+
+
+def test_descriptions_follow_the_options():
+    d = filter_descriptions(FilterOptions())                       # auto: the amplicon test unless told
+    assert "sba_fdr" in d and "sb_fdr" not in d and "max_dp_500" not in d
+    assert "orientation_bias" not in d                             # only with LoFreq's (capture) test in use
+    d = filter_descriptions(FilterOptions(sb_test="lofreq", max_cov=500))
+    assert "sb_fdr" in d and "sba_fdr" not in d
+    assert d["max_dp_500"] == "Maximum Coverage 500"
+    assert "> 0.85 of alt bases on one strand" in d["sb_fdr"]
+    assert "> 0.85" not in filter_descriptions(FilterOptions(sb_test="lofreq", sb_compound=False))["sb_fdr"]
+    assert "orientation_bias" in filter_descriptions(FilterOptions(), tests=("amplicon", "lofreq"))
+    assert "sba_fdr" in filter_descriptions(FilterOptions(sb_test="amplicon"))
+
+
+def test_coverage_bounds_are_inclusive_and_max_cov_works_alone():
+    res = apply_filters(FilterOptions(sb_alpha=None, min_cov=10, max_cov=50), dp=[9, 10, 50, 51], af=[0.1] * 4,
+                        qual=[90] * 4)
+    assert list(res.failed["min_dp_10"]) == [True, False, False, False]
+    assert list(res.failed["max_dp_50"]) == [False, False, False, True]
+    assert list(res.passing) == [False, True, True, False]
+    alone = apply_filters(FilterOptions(sb_alpha=None, min_cov=None, max_cov=50), dp=[60], af=[0.1], qual=[90])
+    assert list(alone.failed) == ["max_dp_50"] and not alone.passing[0]
+
+
+def test_no_records_still_name_the_forced_strand_bias_test():
+    empty = dict(dp=[], af=[], qual=[])
+    assert "sb_fdr" in apply_filters(FilterOptions(sb_test="lofreq"), **empty).descriptions
+    assert "sba_fdr" not in apply_filters(FilterOptions(sb_test="lofreq"), **empty).descriptions
+    assert "sba_fdr" in apply_filters(FilterOptions(), **empty).descriptions
