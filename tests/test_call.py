@@ -374,3 +374,19 @@ def test_region_index_is_one_based_inclusive_of_the_end():
     find = _region_index(counts)
     assert [find("chrT", p) for p in (0, 1, 2, 3)] == [-1, 0, 1, -1]
     assert find("chrU", 1) == -1
+
+
+def test_call_counts_reads_the_population_vcf_of_the_filters(tmp_path):
+    import deepamp
+    from deepamp.options import FilterOptions
+    from test_filters import _population
+
+    c = np.zeros((2, 7, 2), np.uint32)
+    c[:, 1] = (5000, 4900)                                # reference C at both
+    c[0, 3] = (60, 40)                                    # C>T at 29220747: AF 1e-6 in the population
+    c[1, 0] = (60, 40)                                    # C>A at 29220860: AF 0.5 in the population
+    counts = CountResult.from_arrays("chr2", [29220746, 29220859], "CC", c)
+    filters = FilterOptions(sb_alpha=None, population_vcf=_population(tmp_path))
+    res = deepamp.call_counts(counts, base_error_rate=1e-3, indels=False, filters=filters)
+    assert [(c.pos, c.popaf, c.filters) for c in res.calls] == [(29220747, 1e-6, []),
+                                                                 (29220860, 0.5, ["popaf_1e-05"])]
