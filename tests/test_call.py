@@ -390,3 +390,27 @@ def test_call_counts_reads_the_population_vcf_of_the_filters(tmp_path):
     res = deepamp.call_counts(counts, base_error_rate=1e-3, indels=False, filters=filters)
     assert [(c.pos, c.popaf, c.filters) for c in res.calls] == [(29220747, 1e-6, []),
                                                                  (29220860, 0.5, ["popaf_1e-05"])]
+
+
+def test_call_counts_names_the_background_and_refuses_a_normal_counted_otherwise(tmp_path):
+    import os
+
+    import deepamp
+    from deepamp.errors import ReferenceFileError
+    from deepamp.models.background import Background
+    from deepamp.options import CountOptions
+
+    counts = _two_site_counts()
+    bg = Background(np.array(["chrT", "chrT"]), np.array([0, 1]), np.array(["A", "C"]), np.full((2, 4, 2), 1e-4),
+                    np.full((2, 4), 1e-3), np.full((2, 4), 5, np.int16), {"panel_sha256": "p"},
+                    path=str(tmp_path / "bg.npz"))
+    res = deepamp.call_counts(counts, background=bg, indels=False, filters=None)
+    assert res.background_source == os.path.abspath(bg.path) and res.background_panel == "p"
+    named = deepamp.call_counts(counts, background=bg, background_source="controls:a,b", indels=False, filters=None)
+    assert named.background_source == "controls:a,b"
+    t = CountResult.from_arrays("chrT", counts.pos, "AC", counts.counts, options=CountOptions(min_bq=6))
+    n = CountResult.from_arrays("chrT", counts.pos, "AC", counts.counts, options=CountOptions(min_bq=10))
+    with pytest.raises(ReferenceFileError, match="min_bq 10 vs 6"):
+        deepamp.call_counts(t, normal=n, indels=False, filters=None)
+    same = CountResult.from_arrays("chrT", counts.pos, "AC", counts.counts, options=CountOptions(min_bq=6))
+    assert deepamp.call_counts(t, normal=same, indels=False, filters=None).calls == []
