@@ -347,3 +347,35 @@ def test_no_records_still_name_the_forced_strand_bias_test():
     assert "sb_fdr" in apply_filters(FilterOptions(sb_test="lofreq"), **empty).descriptions
     assert "sba_fdr" not in apply_filters(FilterOptions(sb_test="lofreq"), **empty).descriptions
     assert "sba_fdr" in apply_filters(FilterOptions(), **empty).descriptions
+
+
+def test_af_and_qual_bounds_are_inclusive_at_stored_precision():
+    o = FilterOptions(sb_alpha=None, min_cov=None, min_af=0.01, max_af=0.5, min_snvqual=30)
+    af = np.array([0.009, 0.01, 0.5, 0.51], np.float32)             # as read from a VCF (32-bit floats)
+    res = apply_filters(o, dp=[100] * 4, af=af, qual=[29.9, 30, 30, 31])
+    assert list(res.failed["min_af_0.01"]) == [True, False, False, False]
+    assert list(res.failed["max_af_0.5"]) == [False, False, False, True]
+    assert list(res.failed["min_snvqual_30"]) == [True, False, False, False]
+    alone = apply_filters(FilterOptions(sb_alpha=None, min_cov=None, max_af=0.5), dp=[100], af=[0.6], qual=[90])
+    assert list(alone.failed) == ["max_af_0.5"]
+
+
+def test_snvqual_is_a_phred_p_value_and_ntests_is_for_snvs_only():
+    o = FilterOptions(sb_alpha=None, min_cov=None, snvqual_alpha=0.02, snvqual_mtc="bonf")
+    # one test each: QUAL 20 -> p = 0.01 < 0.02 passes; QUAL 16 -> p = 0.025 fails
+    for q, fails in ((20, False), (16, True)):
+        assert bool(apply_filters(o, dp=[100], af=[0.1], qual=[q]).failed["snvqual_bonf"][0]) is fails, q
+    # --snvqual-ntests 1000 corrects SNVs only: p = 1e-4 x 1000 = 0.1 fails; the indel is its own family of 1
+    o = FilterOptions(sb_alpha=None, min_cov=None, snvqual_alpha=0.01, snvqual_mtc="bonf", snvqual_ntests=1000)
+    res = apply_filters(o, dp=[100, 100], af=[0.1, 0.1], qual=[40, 40], is_indel=[False, True])
+    assert res.names(0) == ["snvqual_bonf"] and res.names(1) == []
+
+
+def test_sba_is_rounded_to_two_decimals_and_never_negative_zero():
+    o = FilterOptions(**_ONLY_SB)
+    rows = np.array([[9900, 9900, 100, 100], [10000, 9800, 200, 0], [500, 400, 30, 10]])
+    res = apply_filters(o, dp=rows.sum(axis=1), af=[0.01] * 3, qual=[900] * 3, dp4=rows)
+    for i, row in enumerate(rows.tolist()):
+        exact = -10 * sba_logp(*row, min_or=3.0) / math.log(10)
+        assert res.sba[i] == round(exact, 2)
+    assert res.sba[0] == 0.0 and math.copysign(1.0, res.sba[0]) == 1.0
