@@ -379,3 +379,18 @@ def test_sba_is_rounded_to_two_decimals_and_never_negative_zero():
         exact = -10 * sba_logp(*row, min_or=3.0) / math.log(10)
         assert res.sba[i] == round(exact, 2)
     assert res.sba[0] == 0.0 and math.copysign(1.0, res.sba[0]) == 1.0
+
+
+def test_compound_rule_share_by_hand_and_its_dp4_is_required():
+    o = FilterOptions(sb_test="lofreq", **_ONLY_SB)
+
+    def fails(alt_fwd, alt_rev):
+        dp4 = np.array([[10000, 9800, alt_fwd, alt_rev]])
+        return bool(apply_filters(o, dp=[20000], af=[0.01], qual=[900], dp4=dp4, sb=[60]).failed["sb_fdr"][0])
+
+    assert not fails(150, 50)          # 75 % on one strand
+    assert not fails(170, 30)          # exactly 85 %: not above
+    assert fails(171, 29) and fails(29, 171)
+    for dp4 in (None, np.array([[np.nan] * 4])):
+        with pytest.raises(FormatError):
+            apply_filters(o, dp=[20000], af=[0.01], qual=[900], dp4=dp4, sb=[60])
