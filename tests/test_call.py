@@ -408,9 +408,26 @@ def test_call_counts_names_the_background_and_refuses_a_normal_counted_otherwise
     assert res.background_source == os.path.abspath(bg.path) and res.background_panel == "p"
     named = deepamp.call_counts(counts, background=bg, background_source="controls:a,b", indels=False, filters=None)
     assert named.background_source == "controls:a,b"
+    from report_inputs import write_background
+
+    path = write_background(tmp_path / "saved.npz")               # a background file by its path
+    assert deepamp.call_counts(_saved_panel_counts(), background=path, indels=False,
+                               filters=None).background_source == os.path.abspath(path)
     t = CountResult.from_arrays("chrT", counts.pos, "AC", counts.counts, options=CountOptions(min_bq=6))
     n = CountResult.from_arrays("chrT", counts.pos, "AC", counts.counts, options=CountOptions(min_bq=10))
     with pytest.raises(ReferenceFileError, match="min_bq 10 vs 6"):
         deepamp.call_counts(t, normal=n, indels=False, filters=None)
     same = CountResult.from_arrays("chrT", counts.pos, "AC", counts.counts, options=CountOptions(min_bq=6))
     assert deepamp.call_counts(t, normal=same, indels=False, filters=None).calls == []
+
+
+def _saved_panel_counts():
+    """Counts over the demo panel's positions (those of report_inputs.write_background), reference only."""
+    from report_inputs import panel_positions
+
+    contig, pos, ref = panel_positions()
+    c = np.zeros((len(pos), 7, 2), np.uint32)
+    for i, r in enumerate(ref):
+        if r in "ACGT":
+            c[i, "ACGT".index(r)] = (500, 500)
+    return CountResult.from_arrays(contig, pos, "".join(ref), c)
