@@ -394,3 +394,32 @@ def test_compound_rule_share_by_hand_and_its_dp4_is_required():
     for dp4 in (None, np.array([[np.nan] * 4])):
         with pytest.raises(FormatError):
             apply_filters(o, dp=[20000], af=[0.01], qual=[900], dp4=dp4, sb=[60])
+
+
+def test_population_threshold_is_exclusive_and_takes_the_highest_alt():
+    class Pop:
+        table = {("2", 100, "C", "A"): 0.01, ("2", 100, "C", "T"): 0.02, ("2", 200, "G", "A"): 0.001}
+
+        def lookup(self, chrom, pos, ref, alt):
+            return self.table.get((chrom, pos, ref, alt))
+
+    o = FilterOptions(sb_alpha=None, min_cov=None, max_population_af=0.01)
+    alleles = [("2", 100, "C", "A"), ("2", 100, "C", "A,T"), ("2", 200, "G", "A"), ("2", 300, "G", "A")]
+    res = apply_filters(o, dp=[100] * 4, af=[0.1] * 4, qual=[90] * 4, alleles=alleles, population=Pop())
+    assert list(res.failed["popaf_0.01"]) == [False, True, False, False]    # 0.01 is not above 0.01
+    np.testing.assert_array_equal(res.popaf, [0.01, 0.02, 0.001, np.nan])
+    with pytest.raises(FormatError):
+        apply_filters(o, dp=[100], af=[0.1], qual=[90], population=Pop())
+
+
+def test_assay_line_spans_are_inclusive_and_numbers_parse_leniently():
+    from deepamp.filters import _number, assay_of_header
+
+    h = pysam.VariantHeader()
+    h.add_line("##source=chr2:1-1000:capture")                       # another line's text is not read
+    h.add_line("##deepamp_assay=chr2:100-200:capture;chr7:5-9:unknown")
+    shape = assay_of_header(h)
+    assert [shape("chr2", p) for p in (99, 100, 200, 201)] == ["amplicon", "capture", "capture", "amplicon"]
+    assert shape("chr7", 9) == "unknown" and shape("chr2", 10) == "amplicon"
+    assert math.isnan(_number(None)) and _number(None, 5.0) == 5.0 and math.isnan(_number(()))
+    assert _number(("3",)) == 3.0 and _number((None,), 2.0) == 2.0 and math.isnan(_number("x"))
