@@ -423,3 +423,20 @@ def test_assay_line_spans_are_inclusive_and_numbers_parse_leniently():
     assert shape("chr7", 9) == "unknown" and shape("chr2", 10) == "amplicon"
     assert math.isnan(_number(None)) and _number(None, 5.0) == 5.0 and math.isnan(_number(()))
     assert _number(("3",)) == 3.0 and _number((None,), 2.0) == 2.0 and math.isnan(_number("x"))
+
+
+def test_orientation_posterior_threshold_is_exclusive():
+    res = apply_filters(FilterOptions(min_cov=None, sb_alpha=None), dp=[100] * 2, af=[0.1] * 2, qual=[90] * 2,
+                        orientation=[0.5, 0.5000001], assay=["capture"] * 2)
+    assert list(res.failed["orientation_bias"]) == [False, True]
+
+
+def test_filter_vcf_keeps_earlier_filters(tmp_path):
+    text = LOFREQ_VCF.replace("#CHROM", '##FILTER=<ID=q10,Description="earlier">\n#CHROM').replace(
+        "chr2\t29220747\t.\tC\tT\t49314\tPASS", "chr2\t29220747\t.\tC\tT\t49314\tq10")
+    vin = _write(tmp_path, text)
+    out = str(tmp_path / "out.vcf")
+    n, n_pass = filter_vcf(vin, out, FilterOptions())
+    flt = {r[1]: r[6] for r in (ln.split("\t") for ln in open(out) if not ln.startswith("#"))}
+    assert flt["29220747"] == "q10" and flt["29220860"] == "PASS"
+    assert (n, n_pass) == (6, 3)
