@@ -429,3 +429,12 @@ def test_calibrate_reads_deletions_and_insertions_of_the_next_base():
     assert fits["insertion"].sites == P - 1
     # every site holds exactly its expected 12 events: no over-dispersion, nothing excluded
     assert (fits["insertion"].rho, fits["insertion"].excluded) == (0.0, 0)
+
+
+def test_fitted_rate_is_capped_at_one_half():
+    # 80 % of fragments with the event: a level far above Dindel's, but the per-fragment rate stops at 0.5, so
+    # every site sits 0.3 n above it: chi = (0.3 n)^2 / (0.25 n) per site, rho clipped at max_rho
+    n = np.full(25, 100000.0)
+    fit = fit_kind(0.8 * n, n, np.ones(25, int), CalibrationParams())
+    assert float(fit.rate(1)) == 0.5
+    assert fit.rho == CalibrationParams().max_rho
