@@ -793,3 +793,10 @@ def test_phase_pairs_checks_its_options_before_reading(tmp_path):
             phase_pairs(missing, v, **kw)
     with pytest.raises(InputFileError):                       # max_distance 1 is allowed: the BAM is read
         phase_pairs(missing, v, max_distance=1)
+
+
+def test_binomial_cdf_helper_by_hand():
+    from deepamp.phase import _cdf_binom
+
+    got = _cdf_binom(np.array([-1, 0, 1, 3, 5]), np.array([5, 5, 5, 3, 5]), np.array([0.5] * 5))
+    np.testing.assert_allclose(got, [0.0, 1 / 32, 6 / 32, 1.0, 1.0], rtol=1e-12)
