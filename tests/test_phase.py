@@ -800,3 +800,11 @@ def test_binomial_cdf_helper_by_hand():
 
     got = _cdf_binom(np.array([-1, 0, 1, 3, 5]), np.array([5, 5, 5, 3, 5]), np.array([0.5] * 5))
     np.testing.assert_allclose(got, [0.0, 1 / 32, 6 / 32, 1.0, 1.0], rtol=1e-12)
+
+
+def test_undetermined_pair_still_names_the_rarer_site():
+    # 2 spanning fragments carry b's alt, 50 carry a's: b is rarer, and 2 cannot tell cis from trans
+    t = classify([[1000, 2], [50, 0]], 0.001, 0.001)
+    assert (t.relation, t.rarer, t.alt_fragments) == ("undetermined", "b", 2)
+    t = classify([[1000, 50], [2, 0]], 0.001, 0.001)
+    assert (t.relation, t.rarer, t.alt_fragments) == ("undetermined", "a", 2)
