@@ -224,3 +224,11 @@ def test_limit_when_every_read_must_be_alt_by_hand():
     # error rate 1: nothing is ever significant, with or without over-dispersion
     for rho in (0.0, 0.1):
         assert critical_counts(np.array([50]), np.array([1.0]), np.array([rho]), math.log(0.01)).tolist() == [51]
+
+
+def test_zero_rate_with_dispersion_makes_one_alt_read_significant():
+    # a null rate of 0 makes any alt read impossible under the null, over-dispersed or not
+    for rho in (0.0, 0.1):
+        assert critical_counts(np.array([100]), np.array([0.0]), np.array([rho]), math.log(0.01)).tolist() == [1]
+    lim = detection_limits(np.array([100]), np.array([0.0]), np.array([0.1]), m=1, alpha=0.01)
+    assert lim[0] == pytest.approx(1 - 0.2 ** (1 / 100), abs=1e-9)     # P(at least 1 alt of 100) = 0.8
