@@ -232,3 +232,16 @@ def test_zero_rate_with_dispersion_makes_one_alt_read_significant():
         assert critical_counts(np.array([100]), np.array([0.0]), np.array([rho]), math.log(0.01)).tolist() == [1]
     lim = detection_limits(np.array([100]), np.array([0.0]), np.array([0.1]), m=1, alpha=0.01)
     assert lim[0] == pytest.approx(1 - 0.2 ** (1 / 100), abs=1e-9)     # P(at least 1 alt of 100) = 0.8
+
+
+def test_critical_counts_of_a_batch_match_each_alone():
+    n = np.array([50, 100000, 3, 2000])
+    rate = np.array([1.0, 1e-3, 0.1, 0.01])
+    rho = np.zeros(4)
+    thr = math.log(0.01 / 50)
+    batch = critical_counts(n, rate, rho, thr)
+    alone = [int(critical_counts(n[i:i + 1], rate[i:i + 1], rho[i:i + 1], thr)[0]) for i in range(4)]
+    assert batch.tolist() == alone
+    assert batch[0] == 51                                    # never significant: n + 1, however long the others take
+    for i in (1, 3):
+        assert batch[i] == _brute_critical(int(n[i]), float(rate[i]), 0.0, 0.01 / 50)
