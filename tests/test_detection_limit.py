@@ -245,3 +245,37 @@ def test_critical_counts_of_a_batch_match_each_alone():
     assert batch[0] == 51                                    # never significant: n + 1, however long the others take
     for i in (1, 3):
         assert batch[i] == _brute_critical(int(n[i]), float(rate[i]), 0.0, 0.01 / 50)
+
+
+def test_limit_edges_by_hand():
+    # one read: P(X >= 1 | p) = p = 0.8 at the limit
+    got = detection_limits(np.array([1]), np.array([1e-4]), np.array([0.0]), m=1, alpha=0.01)
+    assert got[0] == pytest.approx((0.8 - 1e-4) / (1 - 1e-4), abs=1e-9)
+    # m = 0 tests is taken as one
+    args = (np.array([1000]), np.array([1e-3]), np.array([0.0]))
+    assert detection_limits(*args, m=0, alpha=0.01)[0] == detection_limits(*args, m=1, alpha=0.01)[0]
+    # a single base of quality 20 has error 0.01
+    qh = np.zeros((2, 64))
+    qh[0, 20] = 1
+    r = mean_error_rate(qh)
+    assert r[0] == pytest.approx(0.01) and math.isnan(r[1])
+
+
+def test_run_limits_use_acgt_depth_and_min_cov_inclusively():
+    c = np.zeros((2, 7, 2), np.int64)
+    c[:, 1] = (500, 500)                                    # C depth 1000 at both
+    c[0, 4] = (300, 300)                                    # 600 N at the first: not depth
+    counts = deepamp.CountResult.from_arrays("chr2", [1000, 1001], "CC", c)
+    calls = deepamp.call_counts(counts, base_error_rate=1e-3, indels=False, filters=None, min_cov=1000)
+    lim = calls.detection_limits()
+    m = calls.tests["snv"]
+    expect = detection_limits(np.array([1000]), np.array([1e-3]), np.array([0.0]), m=max(m, 1), alpha=0.01)[0]
+    np.testing.assert_allclose(lim.site, [expect, expect], rtol=1e-12)
+    # min_cov picks the sites as the SNV tests do (their depth counts N too): 1600 >= 1001 > 1000
+    from deepamp.calling.snvs import testable_ref_code
+    from deepamp.options import CallOptions
+
+    assert testable_ref_code(counts, CallOptions(min_cov=1001)).tolist() == [1, 4]
+    site = deepamp.call_counts(counts, base_error_rate=1e-3, indels=False, filters=None,
+                               min_cov=1001).detection_limits().site
+    assert np.isfinite(site[0]) and np.isnan(site[1])
