@@ -279,3 +279,19 @@ def test_run_limits_use_acgt_depth_and_min_cov_inclusively():
     site = deepamp.call_counts(counts, base_error_rate=1e-3, indels=False, filters=None,
                                min_cov=1001).detection_limits().site
     assert np.isfinite(site[0]) and np.isnan(site[1])
+
+
+def test_run_limits_of_a_one_read_site_and_an_n_reference():
+    c = np.zeros((3, 7, 2), np.int64)
+    c[0, 1] = (1, 0)                                        # one C read
+    c[1, 0] = (50, 50)                                      # reference N: never tested
+    c[2, 1] = (50, 50)
+    counts = deepamp.CountResult.from_arrays("chr2", [1000, 1001, 1002], "CNC", c)
+    calls = deepamp.call_counts(counts, base_error_rate=1e-3, indels=False, filters=None)
+    lim = calls.detection_limits()
+    m = max(calls.tests["snv"], 1)
+    one = detection_limits(np.array([1]), np.array([1e-3]), np.array([0.0]), m=m, alpha=0.01)[0]
+    assert np.isfinite(one)
+    assert lim.site[0] == pytest.approx(one, rel=1e-12)
+    assert np.isnan(lim.site[1]) and np.isnan(lim.lod[1]).all()
+    assert np.isfinite(lim.site[2])
