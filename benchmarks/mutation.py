@@ -438,8 +438,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  [{i + 1}/{len(mutants)}] {st:11s} {mutants[i].key}", flush=True)
 
             t0 = time.perf_counter()
-            with ThreadPoolExecutor(len(workers)) as pool:
-                list(pool.map(one, range(len(mutants))))
+            if len(workers) == 1:
+                # in the main thread: Ctrl-C / SIGTERM unwinds through Worker.run's restoring finally
+                for i in range(len(mutants)):
+                    one(i)
+            else:
+                with ThreadPoolExecutor(len(workers)) as pool:
+                    list(pool.map(one, range(len(mutants))))
             entry = {
                 "tests": tests, "baseline_seconds": round(base, 2), "timeout_seconds": round(timeout, 1),
                 "mutants_generated": total, "sampled": sampled, "sample": args.sample if sampled else None,
