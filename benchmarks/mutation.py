@@ -508,6 +508,10 @@ def write_results(results: dict) -> None:
            "against the module's fast tests (`pytest -x`, timeout 3x baseline). Score = (killed + timeout) / "
            "(mutants that compile). Survivors are classified in `benchmarks/mutation_survivors.json`.", "",
            "Score without equivalent = (killed + timeout) / (mutants - survivors classified equivalent).", "",
+           "Sampling: 'all N' ran every mutant generated for the module; 'random K of N' ran the K that "
+           "`random.Random(seed).sample(mutants, K)` picked (`--sample K --seed S`). A survivor re-run after "
+           "tests were added (`--survivors`) replaces its earlier outcome; the tests column is the mapping of "
+           "the latest run.", "",
            "| module | tests | mutants run | killed | timeout | survived (equivalent) | score | score without "
            "equivalent | sampling |",
            "|---|---|---|---|---|---|---|---|---|"]
