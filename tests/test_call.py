@@ -304,6 +304,7 @@ def test_background_rate_of_a_call_is_weighted_by_strand_depth():
 
     counts = _plain_counts([("A", 5000, 1000), ("C", 3000, 3000)])
     counts.counts[0, 2] = (300, 20)                        # G: 320 of 6320
+    counts.counts[0, 4] = (400, 0)                         # N reads: not bases of the rate's strand depth
     rate = np.full((2, 4, 2), 1e-4)
     rate[0, 2] = (1e-3, 4e-3)                              # G after A: forward 1e-3, reverse 4e-3
     bg = Background(np.array(["chrT", "chrT"]), np.array([0, 1]), np.array(["A", "C"]), rate,
@@ -322,6 +323,9 @@ def test_matched_normal_must_share_positions_and_counts_at_min_cov():
     normal = _plain_counts([("A", 50, 50), ("C", 50, 50)])  # depth 100, no G
     calls, _, _ = call_snvs(tumour, CallOptions(min_cov=100), normal=normal)
     assert [(c.pos, c.alt, c.direction) for c in calls] == [(1, "G", "gain")]
+    # the tumour at exactly min_cov is tested too
+    deep_normal = _with_normal_depth(normal, 10000)        # tumour and normal both at exactly -C 10000
+    assert [c.pos for c in call_snvs(tumour, CallOptions(min_cov=10000), normal=deep_normal).calls] == [1]
     assert call_snvs(tumour, CallOptions(min_cov=101), normal=normal).calls == []  # the normal is too shallow
     other = CountResult.from_arrays("chrU", normal.pos, "AC", normal.counts)
     with pytest.raises(ReferenceFileError):
@@ -431,3 +435,37 @@ def _saved_panel_counts():
         if r in "ACGT":
             c[i, "ACGT".index(r)] = (500, 500)
     return CountResult.from_arrays(contig, pos, "".join(ref), c)
+
+
+def _with_normal_depth(normal, depth):
+    """The same normal scaled so its first site has ``depth`` reads (fractions unchanged)."""
+    scale = depth // int(normal.depth[0])
+    return CountResult.from_arrays(normal.contig, normal.pos, "".join(normal.ref), normal.counts * scale)
+
+
+def test_hotspot_burden_counts_testable_alleles_only(tmp_path):
+    from deepamp.calling.hotspots import load_hotspots
+
+    counts = _plain_counts([("A", 5000, 4900), ("C", 0, 0), ("G", 5, 5)])
+    counts.counts[0, 2] = (60, 40)                         # 1% G: real
+    hs = tmp_path / "h.tsv"
+    hs.write_text("contig\tpos\tref\talt\nchrT\t1\tA\tG\nchrT\t2\tC\tT\nchrT\t3\tG\tA\n")
+    hot = load_hotspots(hs)
+    # depth 0 (row 2) is never testable; depth 10 (row 3) is at -C 10 but not at -C 11
+    _, _, fam = call_snvs(counts, CallOptions(min_cov=0, base_error_rate=1e-3), hotspots=hot)
+    assert fam == {"hotspot": 2}
+    _, _, fam = call_snvs(counts, CallOptions(min_cov=10, base_error_rate=1e-3), hotspots=hot)
+    assert fam == {"hotspot": 2}
+    _, _, fam = call_snvs(counts, CallOptions(min_cov=11, base_error_rate=1e-3), hotspots=hot)
+    assert fam == {"hotspot": 1}
+    quiet = _plain_counts([("A", 5000, 4900)])             # no alt read anywhere: nothing to test
+    calls, m, fam = call_snvs(quiet, CallOptions(base_error_rate=1e-3), hotspots=hot)
+    assert calls == [] and fam == {"hotspot": 1}
+
+
+def test_site_stats_lists_the_first_ten_non_acgt_positions():
+    from deepamp.calling.snvs import site_stats
+
+    st = site_stats(_plain_counts([("N", 5, 5)] * 12), CallOptions())
+    assert st["non_acgt_ref"] == 12
+    assert st["non_acgt_ref_positions"] == [f"chrT:{i}(N)" for i in range(1, 11)]
