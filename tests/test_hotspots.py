@@ -237,3 +237,14 @@ def test_ref_mismatches_names_alleles_whose_ref_is_not_the_reference():
           H.Hotspot("chr7", 11, "G", "T")]                 # other contig
     out = H.ref_mismatches(contig, pos, ref, hs)
     assert [(h.pos, h.ref, here) for h, here in out] == [(12, "G", "C"), (12, "CA", "CG")]
+
+
+def test_only_snvs_and_anchored_indels_are_alleles(tmp_path):
+    p = tmp_path / "h.tsv"
+    for ref, alt in (("C", "C"), ("CA", "G"), ("CA", "TA"), ("CAT", "CG")):
+        p.write_text(f"contig\tpos\tref\talt\nchr2\t10\t{ref}\t{alt}\n")
+        with pytest.raises(FormatError):
+            H.load_hotspots(p)
+    for ref, alt in (("C", "T"), ("CA", "C"), ("C", "CAT")):
+        p.write_text(f"contig\tpos\tref\talt\nchr2\t10\t{ref}\t{alt}\n")
+        assert [(h.ref, h.alt) for h in H.load_hotspots(p)] == [(ref, alt)]
