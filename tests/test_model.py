@@ -209,7 +209,7 @@ def test_background_lookup_refuses_other_panels_and_references():
                    np.full((2, 4), 0.01), np.zeros((2, 4), np.int16), {"panel_sha256": "x"})
     rf, rr, d = b.lookup(np.array(["chr2"]), np.array([11]), np.array(["C"]))
     assert rf.tolist() == [[1e-3] * 4] and rr.tolist() == [[2e-3] * 4] and d.tolist() == [[0.01] * 4]
-    with pytest.raises(ReferenceFileError, match=r"2 of 3 positions \(first chr2:13\)"):
+    with pytest.raises(ReferenceFileError, match=r": 2 of 3 positions \(first chr2:13\)"):
         b.lookup(np.array(["chr2"] * 3), np.array([12, 10, 13]), np.array(["A", "A", "A"]))
     with pytest.raises(ReferenceFileError, match="chr2:12 is C there but G"):
         b.lookup(np.array(["chr2"]), np.array([11]), np.array(["G"]))
@@ -232,3 +232,17 @@ def test_background_rates_must_be_in_0_1():
     none[0, 0] = (500, 500)
     t = background_tests(none, np.array([0]), good, good)
     assert len(t) == 0 and t.m == 3 and t.logp.shape == (0,)
+
+
+def test_background_dispersion_zero_is_the_binomial_and_edge_rates_stay_binomial():
+    counts = np.zeros((1, 7, 2), np.int64)
+    counts[0, 0] = (500, 500)
+    counts[0, 2] = (5, 5)
+    rate = np.full((1, 4), 1e-3)
+    plain = background_tests(counts, np.array([0]), rate, rate)
+    zero = background_tests(counts, np.array([0]), rate, rate, np.zeros((1, 4)))
+    np.testing.assert_array_equal(zero.logp, plain.logp)
+    for r in (0.0, 1.0):                 # no beta-binomial at rate 0 or 1: the binomial's answer
+        edge = np.full((1, 4), r)
+        with_rho = background_tests(counts, np.array([0]), edge, edge, np.full((1, 4), 0.1))
+        np.testing.assert_array_equal(with_rho.logp, background_tests(counts, np.array([0]), edge, edge).logp)
