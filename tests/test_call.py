@@ -20,9 +20,10 @@ from deepamp.counting.bam import count
 from deepamp.counting.result import CountResult, load_counts
 from deepamp.models.multiple_testing import phred
 from deepamp.models.quality import quality_tests
+from deepamp.errors import OptionError
 from deepamp.options import CallOptions
 from deepamp.simulate import Spike, simulate
-from deepamp.models.strand_bias import fisher_logp, strand_bias_phred
+from deepamp.models.strand_bias import fisher_logp, sba_phred, strand_bias_phred
 
 DATA = resources.files("deepamp") / "data"
 REF = str(DATA / "ALK_hg38_chr2_29191796-29223795.fa")
@@ -261,3 +262,212 @@ def test_demo_bypass_panel_spans_contigs_and_the_report_shows_the_bypass_section
     html = Path(lines[-1]).read_text()
     assert "Off-target (bypass) changes" in html and "EGFR exon 19 deletion" in html
     assert "switching ALK inhibitor alone is not expected to help" in html
+
+
+def _plain_counts(rows):
+    """(ref, depth of ref bases forward, reverse) per row; no quality histograms."""
+    counts = np.zeros((len(rows), 7, 2), np.uint32)
+    for i, (ref, f, r) in enumerate(rows):
+        if ref in "ACGT":
+            counts[i, "ACGT".index(ref)] = (f, r)
+        else:
+            counts[i, 0] = (f, r)
+    return CountResult.from_arrays("chrT", np.arange(len(rows)), "".join(r[0] for r in rows), counts)
+
+
+def test_testable_ref_code_and_site_stats_use_min_cov_inclusively():
+    from deepamp.calling.snvs import site_stats, testable_ref_code
+
+    counts = _plain_counts([("A", 0, 0), ("C", 3, 2), ("G", 5, 5), ("T", 6, 5), ("N", 10, 10), ("A", 1, 0),
+                            ("C", 0, 0)])
+    # depth: 0, 5, 10, 11, 20 (ref N), 1, 0
+    code = testable_ref_code(counts, CallOptions(min_cov=10))
+    assert code.tolist() == [4, 4, 2, 3, 4, 4, 4]         # depth 10 is enough at -C 10; N never testable
+    assert testable_ref_code(counts, CallOptions(min_cov=0)).tolist() == [4, 1, 2, 3, 4, 0, 4]  # depth 0 never
+    st = site_stats(counts, CallOptions(min_cov=10))
+    assert {k: st[k] for k in ("positions", "tested", "non_acgt_ref", "no_coverage", "below_min_cov")} == \
+        {"positions": 7, "tested": 2, "non_acgt_ref": 1, "no_coverage": 2, "below_min_cov": 2}
+    assert st["non_acgt_ref_positions"] == ["chrT:5(N)"]
+    st = site_stats(counts, CallOptions(min_cov=0))
+    assert (st["tested"], st["no_coverage"], st["below_min_cov"]) == (4, 2, 0)
+
+
+def test_quality_model_on_counts_without_histograms_needs_an_error_rate():
+    counts = _plain_counts([("A", 5000, 4900), ("C", 5000, 5000)])
+    counts.counts[0, 2] = (60, 40)                         # 1% G against a 1e-3 error rate: real
+    with pytest.raises(OptionError):
+        call_snvs(counts, CallOptions())
+    calls, m, _ = call_snvs(counts, CallOptions(base_error_rate=1e-3))
+    assert [(c.pos, c.ref, c.alt) for c in calls] == [(1, "A", "G")]
+
+
+def test_background_rate_of_a_call_is_weighted_by_strand_depth():
+    from deepamp.models.background import Background
+
+    counts = _plain_counts([("A", 5000, 1000), ("C", 3000, 3000)])
+    counts.counts[0, 2] = (300, 20)                        # G: 320 of 6320
+    counts.counts[0, 4] = (400, 0)                         # N reads: not bases of the rate's strand depth
+    rate = np.full((2, 4, 2), 1e-4)
+    rate[0, 2] = (1e-3, 4e-3)                              # G after A: forward 1e-3, reverse 4e-3
+    bg = Background(np.array(["chrT", "chrT"]), np.array([0, 1]), np.array(["A", "C"]), rate,
+                    np.full((2, 4), 1e-3), np.full((2, 4), 5, np.int16))
+    calls, m, _ = call_snvs(counts, CallOptions(), background=bg)
+    assert [(c.pos, c.alt, c.model) for c in calls] == [(1, "G", "background")]
+    d_f, d_r = 5300, 1020                                  # counted bases per strand at the site
+    assert calls[0].rate == pytest.approx((d_f * 1e-3 + d_r * 4e-3) / (d_f + d_r), rel=1e-12)
+
+
+def test_matched_normal_must_share_positions_and_counts_at_min_cov():
+    from deepamp.errors import ReferenceFileError
+
+    tumour = _plain_counts([("A", 4500, 4500), ("C", 5000, 5000)])
+    tumour.counts[0, 2] = (500, 500)                       # 10% G
+    normal = _plain_counts([("A", 50, 50), ("C", 50, 50)])  # depth 100, no G
+    calls, _, _ = call_snvs(tumour, CallOptions(min_cov=100), normal=normal)
+    assert [(c.pos, c.alt, c.direction) for c in calls] == [(1, "G", "gain")]
+    # the tumour at exactly min_cov is tested too
+    deep_normal = _with_normal_depth(normal, 10000)        # tumour and normal both at exactly -C 10000
+    assert [c.pos for c in call_snvs(tumour, CallOptions(min_cov=10000), normal=deep_normal).calls] == [1]
+    assert call_snvs(tumour, CallOptions(min_cov=101), normal=normal).calls == []  # the normal is too shallow
+    other = CountResult.from_arrays("chrU", normal.pos, "AC", normal.counts)
+    with pytest.raises(ReferenceFileError):
+        call_snvs(tumour, CallOptions(min_cov=100), normal=other)
+
+
+def _two_site_counts():
+    counts = _plain_counts([("A", 5000, 4900), ("C", 3, 2)])
+    counts.counts[0, 2] = (60, 40)                         # 1% G, both strands: real, PASS
+    counts.counts[1, 3] = (2, 1)                           # 3 T of 8 at depth 8: real, below -v 10
+    return counts
+
+
+def test_call_counts_hotspots_only_when_asked_and_ref_mismatches_warn(tmp_path):
+    import deepamp
+
+    counts = _two_site_counts()
+    plain = deepamp.call_counts(counts, base_error_rate=1e-3, indels=False)
+    assert set(plain.tests) == {"snv", "indel"} and plain.tests["indel"] == 0
+    assert [c.family for c in plain.calls] == ["panel", "panel"] and plain.warnings == []
+    hs = tmp_path / "h.tsv"
+    hs.write_text("contig\tpos\tref\talt\nchrT\t1\tA\tG\nchrT\t2\tG\tT\n")   # the second has the wrong REF
+    hot = deepamp.call_counts(counts, base_error_rate=1e-3, indels=False, hotspots=str(hs))
+    assert hot.tests["hotspot"] == 1
+    assert [c.family for c in hot.calls] == ["hotspot", "panel"]
+    assert len(hot.warnings) == 1 and hot.warnings[0].startswith("hotspots: 1 alleles have another REF")
+
+
+def test_call_counts_applies_filters_unless_none_and_honours_snvs_indels():
+    import deepamp
+
+    counts = _two_site_counts()
+    res = deepamp.call_counts(counts, base_error_rate=1e-3, indels=False)
+    assert [(c.pos, c.filters) for c in res.calls] == [(1, []), (2, ["min_dp_10"])]
+    assert all(c.obp is None and c.popaf is None for c in res.calls)
+    assert res.calls[0].sba == pytest.approx(sba_phred(*res.calls[0].dp4), abs=0.01)
+    assert "min_dp_10" in res.filter_descriptions
+    raw = deepamp.call_counts(counts, base_error_rate=1e-3, indels=False, filters=None)
+    assert [c.filters for c in raw.calls] == [[], []] and raw.calls[0].sba is None
+    only_indels = deepamp.call_counts(counts, base_error_rate=1e-3, snvs=False)
+    assert only_indels.calls == [] and only_indels.tests["snv"] == 0
+
+
+def test_region_index_is_one_based_inclusive_of_the_end():
+    from deepamp.calling.call import _region_index
+    import dataclasses
+    from deepamp.io.regions import Region
+
+    counts = dataclasses.replace(_two_site_counts(), regions=[Region("chrT", 0, 1), Region("chrT", 1, 2)])
+    find = _region_index(counts)
+    assert [find("chrT", p) for p in (0, 1, 2, 3)] == [-1, 0, 1, -1]
+    assert find("chrU", 1) == -1
+
+
+def test_call_counts_reads_the_population_vcf_of_the_filters(tmp_path):
+    import deepamp
+    from deepamp.options import FilterOptions
+    from test_filters import _population
+
+    c = np.zeros((2, 7, 2), np.uint32)
+    c[:, 1] = (5000, 4900)                                # reference C at both
+    c[0, 3] = (60, 40)                                    # C>T at 29220747: AF 1e-6 in the population
+    c[1, 0] = (60, 40)                                    # C>A at 29220860: AF 0.5 in the population
+    counts = CountResult.from_arrays("chr2", [29220746, 29220859], "CC", c)
+    filters = FilterOptions(sb_alpha=None, population_vcf=_population(tmp_path))
+    res = deepamp.call_counts(counts, base_error_rate=1e-3, indels=False, filters=filters)
+    assert [(c.pos, c.popaf, c.filters) for c in res.calls] == [(29220747, 1e-6, []),
+                                                                 (29220860, 0.5, ["popaf_1e-05"])]
+
+
+def test_call_counts_names_the_background_and_refuses_a_normal_counted_otherwise(tmp_path):
+    import os
+
+    import deepamp
+    from deepamp.errors import ReferenceFileError
+    from deepamp.models.background import Background
+    from deepamp.options import CountOptions
+
+    counts = _two_site_counts()
+    bg = Background(np.array(["chrT", "chrT"]), np.array([0, 1]), np.array(["A", "C"]), np.full((2, 4, 2), 1e-4),
+                    np.full((2, 4), 1e-3), np.full((2, 4), 5, np.int16), {"panel_sha256": "p"},
+                    path=str(tmp_path / "bg.npz"))
+    res = deepamp.call_counts(counts, background=bg, indels=False, filters=None)
+    assert res.background_source == os.path.abspath(bg.path) and res.background_panel == "p"
+    named = deepamp.call_counts(counts, background=bg, background_source="controls:a,b", indels=False, filters=None)
+    assert named.background_source == "controls:a,b"
+    from report_inputs import write_background
+
+    path = write_background(tmp_path / "saved.npz")               # a background file by its path
+    assert deepamp.call_counts(_saved_panel_counts(), background=path, indels=False,
+                               filters=None).background_source == os.path.abspath(path)
+    t = CountResult.from_arrays("chrT", counts.pos, "AC", counts.counts, options=CountOptions(min_bq=6))
+    n = CountResult.from_arrays("chrT", counts.pos, "AC", counts.counts, options=CountOptions(min_bq=10))
+    with pytest.raises(ReferenceFileError, match="min_bq 10 vs 6"):
+        deepamp.call_counts(t, normal=n, indels=False, filters=None)
+    same = CountResult.from_arrays("chrT", counts.pos, "AC", counts.counts, options=CountOptions(min_bq=6))
+    assert deepamp.call_counts(t, normal=same, indels=False, filters=None).calls == []
+
+
+def _saved_panel_counts():
+    """Counts over the demo panel's positions (those of report_inputs.write_background), reference only."""
+    from report_inputs import panel_positions
+
+    contig, pos, ref = panel_positions()
+    c = np.zeros((len(pos), 7, 2), np.uint32)
+    for i, r in enumerate(ref):
+        if r in "ACGT":
+            c[i, "ACGT".index(r)] = (500, 500)
+    return CountResult.from_arrays(contig, pos, "".join(ref), c)
+
+
+def _with_normal_depth(normal, depth):
+    """The same normal scaled so its first site has ``depth`` reads (fractions unchanged)."""
+    scale = depth // int(normal.depth[0])
+    return CountResult.from_arrays(normal.contig, normal.pos, "".join(normal.ref), normal.counts * scale)
+
+
+def test_hotspot_burden_counts_testable_alleles_only(tmp_path):
+    from deepamp.calling.hotspots import load_hotspots
+
+    counts = _plain_counts([("A", 5000, 4900), ("C", 0, 0), ("G", 5, 5)])
+    counts.counts[0, 2] = (60, 40)                         # 1% G: real
+    hs = tmp_path / "h.tsv"
+    hs.write_text("contig\tpos\tref\talt\nchrT\t1\tA\tG\nchrT\t2\tC\tT\nchrT\t3\tG\tA\n")
+    hot = load_hotspots(hs)
+    # depth 0 (row 2) is never testable; depth 10 (row 3) is at -C 10 but not at -C 11
+    _, _, fam = call_snvs(counts, CallOptions(min_cov=0, base_error_rate=1e-3), hotspots=hot)
+    assert fam == {"hotspot": 2}
+    _, _, fam = call_snvs(counts, CallOptions(min_cov=10, base_error_rate=1e-3), hotspots=hot)
+    assert fam == {"hotspot": 2}
+    _, _, fam = call_snvs(counts, CallOptions(min_cov=11, base_error_rate=1e-3), hotspots=hot)
+    assert fam == {"hotspot": 1}
+    quiet = _plain_counts([("A", 5000, 4900)])             # no alt read anywhere: nothing to test
+    calls, m, fam = call_snvs(quiet, CallOptions(base_error_rate=1e-3), hotspots=hot)
+    assert calls == [] and fam == {"hotspot": 1}
+
+
+def test_site_stats_lists_the_first_ten_non_acgt_positions():
+    from deepamp.calling.snvs import site_stats
+
+    st = site_stats(_plain_counts([("N", 5, 5)] * 12), CallOptions())
+    assert st["non_acgt_ref"] == 12
+    assert st["non_acgt_ref_positions"] == [f"chrT:{i}(N)" for i in range(1, 11)]

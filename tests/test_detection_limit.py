@@ -147,3 +147,151 @@ def test_call_lod_tsv_and_counts_keep_the_limits(amplicon_run, tmp_path):
     # one file for two outputs is refused before any work
     assert cli.main(["call", "-f", run.ref, "-l", run.bed, "-o", str(tsv), "--lod-tsv", str(tsv), "--quiet",
                      run.tumour]) == 1
+
+
+def test_region_summaries_by_hand():
+    import dataclasses
+
+    from deepamp.calling.detection import DetectionLimits
+    from deepamp.io.regions import Region
+
+    base = _counts([100] * 10, [0] * 10)                    # chr2, 0-based 1000..1009
+    counts = dataclasses.replace(base, regions=[Region("chr2", 1000, 1005, "amp1"), Region("chr2", 1005, 1010)])
+    site = np.array([0.01, 0.02, 0.03, 0.04, np.nan] + [np.nan] * 5)
+    lim = DetectionLimits(counts, np.full((10, 4), np.nan), site, "quality", 0.8, 0.01)
+    r1, r2 = lim.regions()
+    assert (r1.region, r1.start, r1.end, r1.sites, r1.tested) == ("amp1", 1000, 1005, 5, 4)
+    # linear-interpolated percentiles of 0.01..0.04: median 0.025, 90th 0.01 + 0.9 * 3 * 0.01 = 0.037
+    assert (r1.median, r1.p90, r1.worst) == pytest.approx((0.025, 0.037, 0.04))
+    assert (r2.region, r2.sites, r2.tested) == ("chr2:1006-1010", 5, 0)
+    assert math.isnan(r2.median) and math.isnan(r2.p90) and math.isnan(r2.worst)
+
+
+def test_background_limit_uses_the_strand_weighted_rate():
+    from deepamp.models.background import Background
+
+    P = 3
+    c = np.zeros((P, 4, 2), np.int64)
+    c[:, 1] = (15000, 5000)                                 # C, three times as deep forward
+    c[0, 3] = (1, 0)
+    counts = deepamp.CountResult.from_arrays("chr2", np.arange(1000, 1000 + P), "C" * P, c)
+    rate = np.full((P, 4, 2), 1e-4)
+    rate[:, 3] = (1e-3, 5e-3)                               # C>T forward 1e-3, reverse 5e-3
+    disp = np.full((P, 4), 2e-3)
+    bg = Background(np.array(["chr2"] * P), np.arange(1000, 1000 + P), np.array(["C"] * P), rate, disp,
+                    np.full((P, 4), 5, np.int16), {"panel_sha256": "-"})
+    calls = deepamp.call_counts(counts, background=bg, indels=False, filters=None)
+    lim = calls.detection_limits()
+    assert lim.model == "background"
+    m = calls.tests["snv"]
+    d_f = np.array([15001, 15000, 15000])                   # counted bases per strand (site 0 has the T)
+    d_r = np.array([5000, 5000, 5000])
+    expect = detection_limits(d_f + d_r, (d_f * 1e-3 + d_r * 5e-3) / (d_f + d_r), np.full(P, 2e-3), m=m,
+                              alpha=0.01, power=0.8)
+    assert np.isfinite(expect).all()
+    np.testing.assert_allclose(lim.lod[:, 3], expect, rtol=1e-9)
+
+
+def test_matched_limits_cover_sites_where_the_normal_has_exactly_min_cov():
+    t = np.zeros((2, 4, 2), np.int64)
+    t[:, 1] = (5000, 5000)
+    n = np.zeros((2, 4, 2), np.int64)
+    n[0, 1] = (50, 50)                                      # depth 100
+    n[1, 1] = (50, 49)                                      # depth 99
+    tumour = deepamp.CountResult.from_arrays("chr2", [1000, 1001], "CC", t)
+    normal = deepamp.CountResult.from_arrays("chr2", [1000, 1001], "CC", n)
+    lim = deepamp.call_counts(tumour, normal=normal, min_cov=100, indels=False, filters=None).detection_limits()
+    assert lim.model == "matched"
+    assert np.isfinite(lim.site[0]) and np.isnan(lim.site[1])
+
+
+def test_power_must_be_strictly_between_0_and_1():
+    calls = deepamp.call_counts(_counts([1000] * 2, [0, 1]), base_error_rate=1e-3, indels=False, filters=None)
+    for bad in (0.0, 1.0, 1.5):
+        with pytest.raises(ValueError):
+            calls.detection_limits(power=bad)
+    assert np.isfinite(calls.detection_limits(power=0.5).site).any()
+
+
+def test_limit_when_every_read_must_be_alt_by_hand():
+    # n = 3, error 0.1: P(X >= 3) = 0.001 < 0.01 but P(X >= 2) = 0.028 is not, so all 3 reads must be alt
+    assert critical_counts(np.array([3]), np.array([0.1]), np.array([0.0]), math.log(0.01)).tolist() == [3]
+    p = 0.8 ** (1 / 3)                                     # P(X = 3) = p^3 = 0.8
+    v = (p - 0.1) / (1 - 0.1)                              # p = v + e (1 - v)
+    got = detection_limits(np.array([3, 0]), np.array([0.1, 0.1]), np.array([0.0, 0.0]), m=1, alpha=0.01)
+    assert got[0] == pytest.approx(v, abs=1e-9)
+    assert math.isnan(got[1])
+    # error rate 1: nothing is ever significant, with or without over-dispersion
+    for rho in (0.0, 0.1):
+        assert critical_counts(np.array([50]), np.array([1.0]), np.array([rho]), math.log(0.01)).tolist() == [51]
+
+
+def test_zero_rate_with_dispersion_makes_one_alt_read_significant():
+    # a null rate of 0 makes any alt read impossible under the null, over-dispersed or not
+    for rho in (0.0, 0.1):
+        assert critical_counts(np.array([100]), np.array([0.0]), np.array([rho]), math.log(0.01)).tolist() == [1]
+    lim = detection_limits(np.array([100]), np.array([0.0]), np.array([0.1]), m=1, alpha=0.01)
+    assert lim[0] == pytest.approx(1 - 0.2 ** (1 / 100), abs=1e-9)     # P(at least 1 alt of 100) = 0.8
+
+
+def test_critical_counts_of_a_batch_match_each_alone():
+    n = np.array([50, 100000, 3, 2000])
+    rate = np.array([1.0, 1e-3, 0.1, 0.01])
+    rho = np.zeros(4)
+    thr = math.log(0.01 / 50)
+    batch = critical_counts(n, rate, rho, thr)
+    alone = [int(critical_counts(n[i:i + 1], rate[i:i + 1], rho[i:i + 1], thr)[0]) for i in range(4)]
+    assert batch.tolist() == alone
+    assert batch[0] == 51                                    # never significant: n + 1, however long the others take
+    for i in (1, 3):
+        assert batch[i] == _brute_critical(int(n[i]), float(rate[i]), 0.0, 0.01 / 50)
+
+
+def test_limit_edges_by_hand():
+    # one read: P(X >= 1 | p) = p = 0.8 at the limit
+    got = detection_limits(np.array([1]), np.array([1e-4]), np.array([0.0]), m=1, alpha=0.01)
+    assert got[0] == pytest.approx((0.8 - 1e-4) / (1 - 1e-4), abs=1e-9)
+    # m = 0 tests is taken as one
+    args = (np.array([1000]), np.array([1e-3]), np.array([0.0]))
+    assert detection_limits(*args, m=0, alpha=0.01)[0] == detection_limits(*args, m=1, alpha=0.01)[0]
+    # a single base of quality 20 has error 0.01
+    qh = np.zeros((2, 64))
+    qh[0, 20] = 1
+    r = mean_error_rate(qh)
+    assert r[0] == pytest.approx(0.01) and math.isnan(r[1])
+
+
+def test_run_limits_use_acgt_depth_and_min_cov_inclusively():
+    c = np.zeros((2, 7, 2), np.int64)
+    c[:, 1] = (500, 500)                                    # C depth 1000 at both
+    c[0, 4] = (300, 300)                                    # 600 N at the first: not depth
+    counts = deepamp.CountResult.from_arrays("chr2", [1000, 1001], "CC", c)
+    calls = deepamp.call_counts(counts, base_error_rate=1e-3, indels=False, filters=None, min_cov=1000)
+    lim = calls.detection_limits()
+    m = calls.tests["snv"]
+    expect = detection_limits(np.array([1000]), np.array([1e-3]), np.array([0.0]), m=max(m, 1), alpha=0.01)[0]
+    np.testing.assert_allclose(lim.site, [expect, expect], rtol=1e-12)
+    # min_cov picks the sites as the SNV tests do (their depth counts N too): 1600 >= 1001 > 1000
+    from deepamp.calling.snvs import testable_ref_code
+    from deepamp.options import CallOptions
+
+    assert testable_ref_code(counts, CallOptions(min_cov=1001)).tolist() == [1, 4]
+    site = deepamp.call_counts(counts, base_error_rate=1e-3, indels=False, filters=None,
+                               min_cov=1001).detection_limits().site
+    assert np.isfinite(site[0]) and np.isnan(site[1])
+
+
+def test_run_limits_of_a_one_read_site_and_an_n_reference():
+    c = np.zeros((3, 7, 2), np.int64)
+    c[0, 1] = (1, 0)                                        # one C read
+    c[1, 0] = (50, 50)                                      # reference N: never tested
+    c[2, 1] = (50, 50)
+    counts = deepamp.CountResult.from_arrays("chr2", [1000, 1001, 1002], "CNC", c)
+    calls = deepamp.call_counts(counts, base_error_rate=1e-3, indels=False, filters=None)
+    lim = calls.detection_limits()
+    m = max(calls.tests["snv"], 1)
+    one = detection_limits(np.array([1]), np.array([1e-3]), np.array([0.0]), m=m, alpha=0.01)[0]
+    assert np.isfinite(one)
+    assert lim.site[0] == pytest.approx(one, rel=1e-12)
+    assert np.isnan(lim.site[1]) and np.isnan(lim.lod[1]).all()
+    assert np.isfinite(lim.site[2])

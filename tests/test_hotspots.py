@@ -201,3 +201,50 @@ def test_known_deletions_are_their_own_family(tmp_path):
     assert (d.pos, d.ref, d.alt, d.family) == (29220743, "TCTC", "T", "hotspot")   # left-normalised
     assert known.tests["hotspot_indel"] == 1 and known.tests["indel"] == plain.tests["indel"] - 1
     assert d.logp == next(c.logp for c in plain if c.kind == "indel")
+
+
+def test_position_zero_is_refused(tmp_path):
+    p = tmp_path / "h.tsv"
+    p.write_text("contig\tpos\tref\talt\nchr2\t0\tC\tT\n")
+    with pytest.raises(FormatError):
+        H.load_hotspots(p)
+    p.write_text("contig\tpos\tref\talt\nchr2\t1\tC\tT\n")
+    assert H.load_hotspots(p)[0].pos == 1
+
+
+def test_mask_matches_contig_names_with_or_without_chr_but_not_other_contigs():
+    contig = np.array(["chr2", "chr2", "chr7"])
+    pos = np.array([99, 100, 99])                          # 0-based
+    ref = np.array(["C", "G", "C"])
+    for name in ("chr2", "2"):
+        m = H.hotspot_mask(contig, pos, ref, [H.Hotspot(name, 100, "C", "T")])
+        assert m.tolist() == [[False, False, False, True], [False] * 4, [False] * 4]
+    m = H.hotspot_mask(contig, pos, ref, [H.Hotspot("chr7", 100, "C", "A")])
+    assert m.tolist() == [[False] * 4, [False] * 4, [True, False, False, False]]
+    assert H._norm("chrX") == "X" and H._norm("2") == "2"
+
+
+def test_ref_mismatches_names_alleles_whose_ref_is_not_the_reference():
+    contig = np.array(["chr2"] * 3)
+    pos = np.array([10, 11, 12])                           # 1-based 11, 12, 13
+    ref = np.array(["A", "C", "g"])
+    hs = [H.Hotspot("chr2", 11, "A", "T"),                 # agrees
+          H.Hotspot("2", 12, "G", "T"),                    # the reference has C
+          H.Hotspot("chr2", 12, "CG", "C"),                # deletion of G at 13: agrees (lower case ref)
+          H.Hotspot("chr2", 13, "GTA", "G"),               # runs off the panel: G agrees, the rest unknown
+          H.Hotspot("chr2", 12, "CA", "C"),                # deleted base is G in the reference
+          H.Hotspot("chr2", 500, "A", "T"),                # off the panel: nothing to compare
+          H.Hotspot("chr7", 11, "G", "T")]                 # other contig
+    out = H.ref_mismatches(contig, pos, ref, hs)
+    assert [(h.pos, h.ref, here) for h, here in out] == [(12, "G", "C"), (12, "CA", "CG")]
+
+
+def test_only_snvs_and_anchored_indels_are_alleles(tmp_path):
+    p = tmp_path / "h.tsv"
+    for ref, alt in (("C", "C"), ("CA", "G"), ("CA", "TA"), ("CAT", "CG")):
+        p.write_text(f"contig\tpos\tref\talt\nchr2\t10\t{ref}\t{alt}\n")
+        with pytest.raises(FormatError):
+            H.load_hotspots(p)
+    for ref, alt in (("C", "T"), ("CA", "C"), ("C", "CAT")):
+        p.write_text(f"contig\tpos\tref\talt\nchr2\t10\t{ref}\t{alt}\n")
+        assert [(h.ref, h.alt) for h in H.load_hotspots(p)] == [(ref, alt)]

@@ -366,3 +366,107 @@ def dataclasses_replace_source(counts):
     import dataclasses
 
     return dataclasses.replace(counts, source={k: v for k, v in counts.source.items() if k != "reference"})
+
+
+def test_dindel_rate_and_kind_fit_rate_by_hand():
+    from deepamp.models.indel_context import KindFit
+
+    np.testing.assert_allclose(dindel_rate([0, 1, 6, 18, 30]),
+                               [10 ** -4.4, 10 ** -4.4, 10 ** -3.6, 10 ** -2.1, 10 ** -2.1])
+    f = KindFit(a=math.log(2.0), b=0.5, h_max=4, rho=0.01, sites=30, excluded=0)
+    assert f.factor == pytest.approx(2.0)
+    h = np.array([0, 1, 3, 4, 10])
+    x = np.array([0, 0, 2, 3, 3])                        # min(max(h, 1), h_max) - 1
+    np.testing.assert_allclose(f.rate(h), dindel_rate(h) * 2.0 * np.exp(0.5 * x))
+    assert KindFit(a=20.0, b=0.0, h_max=1, rho=0, sites=0, excluded=0).rate(1) == 0.5   # capped
+
+
+def test_run_sites_by_hand():
+    from deepamp.models.indel_context import run_sites
+
+    #          0    1    2    3    4    5    6    7    8(gap)  9    10(N)  11 (other contig)
+    contig = ["c"] * 11 + ["d"]
+    pos = [0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12]
+    ref = list("ACCCGTTAAC") + ["N", "C"]
+    rows, h = run_sites(np.array(contig), np.array(pos), np.array(ref))
+    # p+1 starts a run: 1 (CCC), 4 (G), 5 (TT), 7 (A, but only 1 counted row: 8 is not adjacent), 9 (C)
+    assert rows.tolist() == [0, 3, 4, 6, 8]
+    assert h.tolist() == [3, 1, 2, 1, 1]
+    assert [len(x) for x in run_sites(np.array(["c"]), np.array([0]), np.array(["A"]))] == [0, 0]
+
+
+def test_fit_kind_level_and_rho_by_hand():
+    from deepamp.models.indel_context import DINDEL_AS_IS, describe
+
+    params = CalibrationParams()
+    n = np.full(30, 100000.0)
+    k = np.array([11, 12, 13] * 10, float)               # homopolymer length 1 everywhere: no growth to fit
+    h = np.ones(30, int)
+    fit = fit_kind(k, n, h, params)
+    d = 10 ** -4.4
+    a = math.log(k.sum() / (n * d).sum())                 # Poisson MLE of the level
+    assert (fit.b, fit.h_max, fit.sites, fit.excluded) == (0.0, 1, 30, 0)
+    assert fit.a == pytest.approx(a, rel=1e-6)
+    p = d * math.exp(a)
+    chi = ((k - n * p) ** 2 / (n * p * (1 - p))).sum()
+    assert fit.rho == pytest.approx(min(0.2, max(0.0, (chi - 30) / (n - 1).sum())), abs=1e-12)
+    # too few sites (depth below min_site_depth does not count): Dindel as is
+    shallow = fit_kind(k, np.where(np.arange(30) < 11, 99.0, 100.0), h, params)
+    assert shallow == DINDEL_AS_IS.__class__(0.0, 0.0, 1, 0.0, 19, 0)
+    exact = fit_kind(k[:20], np.full(20, 100.0), h[:20], params)
+    assert exact.sites == 20 and exact.a > 0                # 20 sites at depth 100 are enough to fit
+    assert describe({"deletion": fit}) == (f"deletion:F={math.exp(fit.a):.3g};growth=1/unit;rho={fit.rho:.3g};"
+                                           "sites=30;excluded=0")
+
+
+def test_fit_kind_recovers_level_and_growth_from_expected_counts():
+    h = np.repeat([1, 2, 3], 10)
+    n = np.full(30, 1_000_000.0)
+    d = dindel_rate(h)                                    # Dindel is flat (Q44) over lengths 1..3
+    k = np.round(n * d * 2.0 * np.exp(0.3 * (h - 1)))     # level 2, growth e^0.3 per unit
+    fit = fit_kind(k, n, h, CalibrationParams())
+    assert fit.h_max == 3 and fit.excluded == 0
+    assert fit.factor == pytest.approx(2.0, rel=0.02)
+    assert fit.b == pytest.approx(0.3, abs=0.01)
+
+
+def test_outlier_exclusion_keeps_at_least_min_sites():
+    def fit(n_sites):
+        k = [11.0, 12.0, 13.0] * 10
+        k = np.array(k[:n_sites - 1] + [2000.0])          # one real variant among background sites
+        return fit_kind(k, np.full(n_sites, 100000.0), np.ones(n_sites, int), CalibrationParams())
+
+    kept = fit(21)                                        # 20 left after excluding it: allowed
+    assert (kept.sites, kept.excluded) == (20, 1)
+    assert kept.factor == pytest.approx(12.0 / (100000 * 10 ** -4.4), rel=0.05)  # mean k of the 20 kept ~ 12
+    short = fit(20)                                       # 19 would be left: the variant stays in
+    assert (short.sites, short.excluded) == (20, 0)
+
+
+def test_calibrate_reads_deletions_and_insertions_of_the_next_base():
+    from types import SimpleNamespace
+
+    from deepamp.models.indel_context import calibrate
+
+    P = 31
+    ref = np.array(list("AC" * 16)[:P])
+    counts = SimpleNamespace(contig=np.array(["c"] * P), pos=np.arange(P), ref=ref,
+                             junction_depth=lambda: np.full((P, 2), 50000))
+    rows = np.arange(P - 1)                              # every row but the last precedes a 1-base run
+    table = SimpleNamespace(row=rows, length=np.ones(P - 1, int), sequence=ref[rows + 1],
+                            count=np.tile([6, 6], (P - 1, 1)))
+    fits = calibrate(table, counts)
+    assert fits["deletion"].a == 0.0                      # no deletion events: Dindel's level
+    assert fits["insertion"].factor == pytest.approx(12 / (100000 * 10 ** -4.4), rel=1e-6)
+    assert fits["insertion"].sites == P - 1
+    # every site holds exactly its expected 12 events: no over-dispersion, nothing excluded
+    assert (fits["insertion"].rho, fits["insertion"].excluded) == (0.0, 0)
+
+
+def test_fitted_rate_is_capped_at_one_half():
+    # 80 % of fragments with the event: a level far above Dindel's, but the per-fragment rate stops at 0.5, so
+    # every site sits 0.3 n above it: chi = (0.3 n)^2 / (0.25 n) per site, rho clipped at max_rho
+    n = np.full(25, 100000.0)
+    fit = fit_kind(0.8 * n, n, np.ones(25, int), CalibrationParams())
+    assert float(fit.rate(1)) == 0.5
+    assert fit.rho == CalibrationParams().max_rho

@@ -239,3 +239,81 @@ def test_amplicon_data_gets_no_duplicate_warning_and_no_orientation_test(amplico
     assert "duplicates" not in capsys.readouterr().err
     text = out.read_text()
     assert "orientation_bias" not in text and "OBP=" not in text and "SBA=" in text
+
+
+def test_pair_rho_is_the_trimmed_mean_of_site_moments_by_hand():
+    from deepamp.models.matched_normal import MIN_SITES, pair_rho
+
+    n_t, mu, n_n = 1000, 0.01, 9998
+    k0 = [3 + (i * 7) % 25 for i in range(40)]            # class 0: 40 sites, spread around n_t mu = 10
+    k1 = [10 + i for i in range(MIN_SITES - 1)]           # class 1: one site short of its own rho
+    k = np.array(k0 + k1 + [30, 30], float)
+    n = np.array([n_t] * (40 + MIN_SITES - 1) + [n_t, 1], float)
+    cls = np.array([0] * 40 + [1] * (MIN_SITES - 1) + [-1, 0])   # an unused site; a 1-read site (dropped)
+    got = pair_rho(k, n, np.full(len(k), mu), np.full(len(k), n_n), cls, 3)
+    # the module docstring's estimator, site by site
+    v = n_t * mu * (1 - mu)
+    r = sorted(((x - n_t * mu) ** 2 - v) / (v * (n_t - 1)) - 1 / (n_n + 2) for x in k0)
+    keep = r[:math.floor(40 * 0.95)]                       # the largest 5 % dropped
+    expect = min(max(sum(keep) / len(keep), 0.0), 0.2)
+    assert expect > 0
+    assert got[0] == pytest.approx(expect, rel=1e-12)
+    assert got[1] == 0.0 and got[2] == 0.0
+    # a huge spread is clipped at max_rho
+    wide = pair_rho(np.array([0.0, 100.0] * 20), np.full(40, 1000.0), np.full(40, 0.05), np.full(40, 1e6),
+                    np.zeros(40, int), 1, max_rho=0.01)
+    assert wide[0] == 0.01
+
+
+def test_null_parameters_and_burden_by_hand():
+    from deepamp.models.matched_normal import matched_event_tests, matched_tests, null_parameters
+
+    t = np.zeros((3, 7, 2), np.int64)
+    nrm = np.zeros((3, 7, 2), np.int64)
+    t[0, 0] = (500, 499)
+    t[0, 2] = (1, 0)                     # one G read: tested, and in the burden
+    t[1, 1] = (300, 300)
+    t[1, 3] = (30, 30)                   # 60 T of 660
+    nrm[0, 0] = (100, 98)                # 198 A
+    nrm[0, 2] = (1, 1)                   # 2 G
+    nrm[1, 1] = (50, 50)
+    t[2, 0] = (10, 10)                   # the normal has no reads here: not testable
+    ref = np.array([0, 1, 0])
+    ct, nt, cn, mu, rho = null_parameters(t, nrm, ref)
+    assert nt.tolist() == [1000, 660, 20]
+    # mu = (k_n + 1/2) / (n_n + 1); rho = 1 / (n_n + 2) with fewer than MIN_SITES sites per class
+    np.testing.assert_allclose(mu[0], (np.array([198, 0, 2, 0]) + 0.5) / 201)
+    np.testing.assert_allclose(rho[0], 1 / 202)
+    np.testing.assert_allclose(rho[1], 1 / 102)
+    assert np.isnan(rho[2]).all()
+    res = matched_tests(t, nrm, ref)
+    assert res.m == 4                    # (0, A), (0, G), (1, C), (1, T): every base with tumour reads
+    got = {(int(p), int(b)) for p, b in zip(res.pos, res.base)}
+    # G at 0.1 % is below the normal's 1 %; T is a gain; A (99.9 % vs 99 %) is a gain of the reference
+    assert got == {(0, 0), (1, 3)}
+    assert res.loss.tolist() == [(int(p), int(b)) == (0, 0) for p, b in zip(res.pos, res.base)]
+    # indel events: an event whose normal has no junction depth is not tested
+    # (80 of 100 would be a gain over the 0.5 / 1 prior mean of an empty normal)
+    logp, _, _ = matched_event_tests(np.array([80, 20]), np.array([100, 100]), np.array([0, 0]),
+                                     np.array([0, 100]), np.array([0, 0]))
+    assert logp[0] == 0.0 and logp[1] < math.log(1e-6)
+
+
+def test_matched_event_rho_and_gain_rule_by_hand():
+    from deepamp.models.matched_normal import matched_event_tests, pair_rho
+
+    # 40 deletion events spread around the normal's fraction: a pooled rho of their own
+    k_t = np.array([3 + (i * 7) % 25 for i in range(40)])
+    n_t = np.full(40, 1000)
+    k_n = np.full(40, 99)
+    n_n = np.full(40, 9999)
+    logp, mu, rho = matched_event_tests(k_t, n_t, k_n, n_n, np.zeros(40, int))
+    np.testing.assert_allclose(mu, 99.5 / 10000)
+    pooled = pair_rho(k_t, n_t, mu, n_n, np.zeros(40, int), 2)[0]
+    assert pooled > 0
+    np.testing.assert_allclose(rho, pooled + 1 / 10001)
+    # few events: only the normal's own share; equal fractions (k_t / n_t = (k_n + 1/2) / (n_n + 1)) are no gain
+    logp, mu, rho = matched_event_tests(np.array([1, 2]), np.array([4, 4]), np.array([0, 0]), np.array([1, 1]),
+                                        np.array([1, 1]))
+    np.testing.assert_allclose(rho, 1 / 3)
+    assert logp[0] == 0.0 and logp[1] < 0

@@ -132,3 +132,117 @@ def test_phred():
     assert np.all(np.isfinite(q))
     with pytest.raises(ValueError):
         mt.phred(np.array([np.nan]))
+
+
+def test_background_dispersion_must_be_below_one():
+    counts = np.zeros((1, 7, 2), np.int64)
+    counts[0, 0] = (500, 500)
+    counts[0, 2] = (5, 5)
+    rate = np.full((1, 4), 1e-3)
+    for bad in (1.0, -0.1, math.nan):
+        with pytest.raises(ValueError):
+            background_tests(counts, np.array([0]), rate, rate, np.full((1, 4), bad))
+    t = background_tests(counts, np.array([0]), rate, rate, np.full((1, 4), 0.5))
+    assert np.isfinite(t.logp).all()
+
+
+def test_unseen_indel_gets_the_zero_count_posterior_of_the_junction_depth():
+    from deepamp.models.background import Background, BackgroundParams
+
+    empty = {"indel_contig": np.array([], dtype=str), "indel_pos": np.zeros(0, np.int64),
+             "indel_length": np.zeros(0, np.int32), "indel_sequence": np.array([], dtype=str),
+             "indel_rate": np.zeros(0), "indel_dispersion": np.zeros(0),
+             "indel_n_controls_used": np.zeros(0, np.int16), "junction_depth": np.array([98, 0])}
+    bg = Background(np.array(["chr2", "chr2"]), np.array([10, 11]), np.array(["A", "C"]), np.zeros((2, 4, 2)),
+                    np.zeros((2, 4)), np.zeros((2, 4), np.int16), {}, indels=empty)
+    rate, rho = bg.indel_lookup([("chr2", 10, -1, ""), ("chr2", 11, 2, "AT")])
+    # half an event over n + 1 junctions; rho 1 / (n + 2) capped at max_rho (0.2)
+    np.testing.assert_allclose(rate, [0.5 / 99, 0.5 / 1])
+    np.testing.assert_allclose(rho, [1 / 100, BackgroundParams.max_rho])
+
+
+def test_panel_hash_and_mismatch_rate_by_hand():
+    import hashlib
+
+    from deepamp.models.background import mismatch_rate, panel_hash
+
+    contig, pos, ref = np.array(["chr2", "chr2"]), np.array([10, 11]), np.array(["A", "C"])
+    assert panel_hash(contig, pos, ref) == hashlib.sha256(b"chr2\t10\tA\nchr2\t11\tC\n").hexdigest()
+    counts = np.zeros((3, 7, 2), np.int64)
+    counts[0, 0] = (90, 5)              # A: 95 ref
+    counts[0, 2] = (3, 2)               # 5 G
+    counts[1, 1] = (40, 40)             # C: 80 ref
+    counts[1, 4] = (7, 7)               # N bases: not A/C/G/T
+    counts[2, 0] = (50, 50)             # reference N: not counted
+    assert mismatch_rate(counts, np.array([0, 1, 4])) == (5, 180)
+
+
+def test_background_counting_options_and_their_check():
+    from deepamp.errors import ReferenceFileError
+    from deepamp.models.background import Background
+    from deepamp.options import CountOptions
+
+    def bg(meta):
+        return Background(np.array(["chr2"]), np.array([10]), np.array(["A"]), np.zeros((1, 4, 2)),
+                          np.zeros((1, 4)), np.zeros((1, 4), np.int16), meta)
+
+    stored = CountOptions(min_bq=10).to_dict()
+    assert bg({"count_options": stored}).count_options.to_dict() == stored
+    assert bg({"count_params": dict(stored, other=1)}).count_options.to_dict() == stored   # older files
+    assert bg({"count_params": {"min_bq": 10}}).count_options is None
+    assert bg({}).count_options is None
+    b = bg({"count_options": stored})
+    b.check_counted_like(CountOptions(min_bq=10))
+    b.check_counted_like(None)
+    bg({}).check_counted_like(CountOptions(min_bq=30))
+    with pytest.raises(ReferenceFileError, match="min_bq 10 vs 30"):
+        b.check_counted_like(CountOptions(min_bq=30))
+
+
+def test_background_lookup_refuses_other_panels_and_references():
+    from deepamp.errors import ReferenceFileError
+    from deepamp.models.background import Background
+
+    rate = np.zeros((2, 4, 2))
+    rate[:, :, 0], rate[:, :, 1] = 1e-3, 2e-3
+    b = Background(np.array(["chr2", "chr2"]), np.array([10, 11]), np.array(["A", "C"]), rate,
+                   np.full((2, 4), 0.01), np.zeros((2, 4), np.int16), {"panel_sha256": "x"})
+    rf, rr, d = b.lookup(np.array(["chr2"]), np.array([11]), np.array(["C"]))
+    assert rf.tolist() == [[1e-3] * 4] and rr.tolist() == [[2e-3] * 4] and d.tolist() == [[0.01] * 4]
+    with pytest.raises(ReferenceFileError, match=r": 2 of 3 positions \(first chr2:13\)"):
+        b.lookup(np.array(["chr2"] * 3), np.array([12, 10, 13]), np.array(["A", "A", "A"]))
+    with pytest.raises(ReferenceFileError, match="chr2:12 is C there but G"):
+        b.lookup(np.array(["chr2"]), np.array([11]), np.array(["G"]))
+
+
+def test_background_rates_must_be_in_0_1():
+    counts = np.zeros((1, 7, 2), np.int64)
+    counts[0, 0] = (500, 500)
+    counts[0, 2] = (5, 5)
+    for r in (0.0, 1.0):
+        ok = np.full((1, 4), r)
+        assert len(background_tests(counts, np.array([0]), ok, ok)) == 1
+    for r in (-1e-9, 1.0 + 1e-9, math.nan):
+        bad = np.full((1, 4), r)
+        good = np.full((1, 4), 1e-3)
+        for rf, rr in ((bad, good), (good, bad)):
+            with pytest.raises(ValueError):
+                background_tests(counts, np.array([0]), rf, rr)
+    none = np.zeros((1, 7, 2), np.int64)
+    none[0, 0] = (500, 500)
+    t = background_tests(none, np.array([0]), good, good)
+    assert len(t) == 0 and t.m == 3 and t.logp.shape == (0,)
+
+
+def test_background_dispersion_zero_is_the_binomial_and_edge_rates_stay_binomial():
+    counts = np.zeros((1, 7, 2), np.int64)
+    counts[0, 0] = (500, 500)
+    counts[0, 2] = (5, 5)
+    rate = np.full((1, 4), 1e-3)
+    plain = background_tests(counts, np.array([0]), rate, rate)
+    zero = background_tests(counts, np.array([0]), rate, rate, np.zeros((1, 4)))
+    np.testing.assert_array_equal(zero.logp, plain.logp)
+    for r in (0.0, 1.0):                 # no beta-binomial at rate 0 or 1: the binomial's answer
+        edge = np.full((1, 4), r)
+        with_rho = background_tests(counts, np.array([0]), edge, edge, np.full((1, 4), 0.1))
+        np.testing.assert_array_equal(with_rho.logp, background_tests(counts, np.array([0]), edge, edge).logp)

@@ -730,3 +730,82 @@ def test_cram_reads_like_bam(tmp_path):
     got = phase_pairs(cram, variants, reference=fa)
     assert [r.table for r in got] == [r.table for r in want]
     assert [r.site_a.reads for r in got] == [r.site_a.reads for r in want]
+
+
+def test_site_error_rate_is_the_clopper_pearson_bound_by_hand():
+    from scipy.stats import beta
+
+    a = 1e-3
+    got = site_error_rate([0, 0, 0, 5, 0, 3], [1, 10, 10, 1000, 0, 30], alpha=a, kinds=[2, 2, 1, 2, 2, 0])
+    # x = 0 of m: (1 - p)^m = alpha; otherwise the upper Clopper-Pearson limit; halved for two misread kinds
+    expect = [(1 - a) / 2, (1 - a ** 0.1) / 2, 1 - a ** 0.1, beta.ppf(1 - a, 6, 995) / 2, 0.5, 0.5]
+    expect = [min(e, 0.5) for e in expect]
+    np.testing.assert_allclose(got, expect, rtol=1e-9)
+    for other, bases, kinds in (([-1], [5], 2), ([6], [5], 2), ([1], [5], 3), ([1], [5], -1)):
+        with pytest.raises(ValueError):
+            site_error_rate(other, bases, kinds=kinds)
+
+
+def test_classify_tables_refuses_bad_input():
+    t = [[[10, 0], [0, 10]]]
+    for kw in (dict(alpha=0.0), dict(alpha=1.0)):
+        with pytest.raises(ValueError):
+            classify_tables(t, [0.01], [0.01], **kw)
+    for ea, eb in (([0.01, 0.01], [0.01]), ([0.01], [0.01, 0.01]), ([0.6], [0.01]), ([0.01], [-0.1])):
+        with pytest.raises(ValueError):
+            classify_tables(t, ea, eb)
+    for bad in ([[10, 0], [0, 10]], [[[10], [0]]], [[[10, 0]]]):
+        with pytest.raises(ValueError):
+            classify_tables(bad, [0.01], [0.01])
+    assert classify_tables(t, [0.5], [0.0])[0].relation in ("cis", "trans", "undetermined")
+
+
+def test_phase_result_table_summaries_by_hand():
+    from deepamp.phase import PhaseResult, PhaseTest, SiteEvidence
+
+    table = [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 0]]
+    test = PhaseTest("cis", "a", 11, 0.0, 0.0, 1.0, 1.0, 0.0, None, "")
+    sa = SiteEvidence({}, {"discordant": 3}, 300, 0.01)
+    sb = SiteEvidence({}, {"discordant": 4}, 300, 0.01)
+    a, b = PhaseVariant("chr2", 100, "C", "T"), PhaseVariant("chr2", 160, "G", "A")
+    r = PhaseResult(a, b, table, test, sa, sb)
+    assert (r.ref_ref, r.ref_alt, r.alt_ref, r.alt_alt, r.spanning) == (1, 2, 5, 6, 14)
+    assert r.other == (9 + 10 + 11 + 12) + 3 + 7 + 15
+    assert (r.a_only, r.b_only) == (4 + 8, 13 + 14)
+    assert r.discordant == 7 and r.distance == 60
+    assert PhaseResult(b, a, table, test, sa, sb).distance == 60
+    assert PhaseResult(a, b, table, test, None, sb).discordant == 0
+    assert PhaseResult(a, b, [[0] * 4] * 4, test, sa, sb).discordant == 0
+    from deepamp.phase import TSV_COLUMNS, tsv_row
+
+    row = dict(zip(TSV_COLUMNS, tsv_row(PhaseResult(a, b, table, test, sa, None, ps=100))))
+    assert (row["ps"], row["error_a"], row["error_b"], row["distance"], row["discordant"]) == ("100", "0.01", "", "60",
+                                                                                               "0")
+    assert row["min_alt_fragments"] == "" and row["spanning"] == "14" and row["relation"] == "cis"
+    assert dict(zip(TSV_COLUMNS, tsv_row(r)))["ps"] == ""
+
+
+def test_phase_pairs_checks_its_options_before_reading(tmp_path):
+    missing = str(tmp_path / "none.bam")
+    v = [PhaseVariant("chr2", 100, "C", "T"), PhaseVariant("chr2", 150, "G", "A")]
+    for kw in (dict(max_distance=0), dict(alpha=0.0), dict(alpha=1.0), dict(min_mapq=-1), dict(min_bq=-1),
+               dict(min_alt_bq=-1)):
+        with pytest.raises(ValueError):
+            phase_pairs(missing, v, **kw)
+    with pytest.raises(InputFileError):                       # max_distance 1 is allowed: the BAM is read
+        phase_pairs(missing, v, max_distance=1)
+
+
+def test_binomial_cdf_helper_by_hand():
+    from deepamp.phase import _cdf_binom
+
+    got = _cdf_binom(np.array([-1, 0, 1, 3, 5]), np.array([5, 5, 5, 3, 5]), np.array([0.5] * 5))
+    np.testing.assert_allclose(got, [0.0, 1 / 32, 6 / 32, 1.0, 1.0], rtol=1e-12)
+
+
+def test_undetermined_pair_still_names_the_rarer_site():
+    # 2 spanning fragments carry b's alt, 50 carry a's: b is rarer, and 2 cannot tell cis from trans
+    t = classify([[1000, 2], [50, 0]], 0.001, 0.001)
+    assert (t.relation, t.rarer, t.alt_fragments) == ("undetermined", "b", 2)
+    t = classify([[1000, 50], [2, 0]], 0.001, 0.001)
+    assert (t.relation, t.rarer, t.alt_fragments) == ("undetermined", "a", 2)
