@@ -254,8 +254,9 @@ def main(argv: list[str]) -> int:
           f"* Linear in amplicons: {fa[0] * 1000:.1f} ms per amplicon at 25,000 pairs, intercept {fa[1]:.2f} s, "
           f"R^2 {fa[2]:.4f} (CPU: {fac[0] * 1000:.1f} ms, {fac[1]:.2f} s, R^2 {fac[2]:.4f})",
           f"* 2 threads vs 1 (paired median of back-to-back runs): **{speedup:.2f} x** (target >= 1.7; "
-          f"{'PASS' if speedup >= 1.7 else 'FAIL'}) -- on a 2-CPU machine shared with other jobs at the load above, "
-          f"where a second thread finds no idle core; CPU time with 2 threads {cpu_ratio:.2f} x one thread's"]
+          f"{'PASS' if speedup >= 1.7 else 'FAIL'}); CPU time with 2 threads {cpu_ratio:.2f} x one thread's. Only "
+          f"counting is threaded: start-up, imports and calling (the depth fit's intercept, {fdc[1]:.2f} s CPU) "
+          "run once whatever the threads, and any other job on the 2 CPUs takes the second core (load above)"]
     with open(os.path.join(args.out, "panel.md"), "w") as fh:
         fh.write("\n".join(L) + "\n")
     print("\n".join(L))
