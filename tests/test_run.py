@@ -24,7 +24,7 @@ from deepamp.workflow.run import run
 
 from test_pipeline import AMPLICON, SLICE, SPIKE_POS, WINDOW, bam_to_fastq, need_aligners
 
-PKG_PARENT = str(Path(__file__).resolve().parents[1] / "src")
+PKG_PARENT = str(Path(deepamp.__file__).resolve().parents[1])      # the deepamp under test, installed or not
 
 
 @pytest.fixture(scope="module")
