@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import signal
 import sys
 import threading
 from collections.abc import Sequence
+from types import FrameType
 
 from deepamp._version import __version__
 
@@ -101,9 +103,22 @@ class _Signals:
     def __init__(self) -> None:
         self.done = False
 
-    def __call__(self, signum: int, frame: object) -> None:
-        if not self.done:
-            raise Interrupted
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if self.done:
+            return
+        if frame is not None and _swallows_exceptions(frame):
+            # Python prints and drops an exception raised here ("Exception ignored in ..."), so the
+            # interrupt would be lost: take the signal again, a few instructions later, outside it.
+            os.kill(os.getpid(), signum)
+            return
+        raise Interrupted
+
+
+def _swallows_exceptions(frame: FrameType) -> bool:
+    """Whether the interrupted code is a callback whose exceptions Python ignores: a weakref callback
+    of the import system (module locks) or a finaliser."""
+    code = frame.f_code
+    return code.co_name == "__del__" or (code.co_filename.startswith("<frozen importlib") and code.co_name == "cb")
 
 
 def _caused_by_interrupt(exc: BaseException | None) -> bool:
