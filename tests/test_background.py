@@ -155,6 +155,44 @@ def test_old_format_and_garbage_rejected(sim, tmp_path):
         bgm.load(str(tmp_path / "missing.npz"))
 
 
+
+def test_a_background_with_inconsistent_arrays_or_positions_is_corrupt(sim, tmp_path):
+    """load() checks the arrays' shapes against the positions and the positions against the stored hash."""
+    import dataclasses
+
+    _, _, _, _, bg = sim
+    assert bg.panel_sha256 == bgm.panel_hash(bg.contig.astype(str), bg.pos, bg.ref.astype(str))
+    short = dataclasses.replace(bg, rate=bg.rate[:-1])
+    short.save(str(tmp_path / "short.npz"))
+    with pytest.raises(FormatError, match="short.npz: background arrays have inconsistent shapes"):
+        bgm.load(str(tmp_path / "short.npz"))
+    ind = dict(bg.indels, junction_depth=bg.indels["junction_depth"][:-1])
+    dataclasses.replace(bg, indels=ind).save(str(tmp_path / "junction.npz"))
+    with pytest.raises(FormatError, match="inconsistent shapes"):
+        bgm.load(str(tmp_path / "junction.npz"))
+    moved = dataclasses.replace(bg, pos=bg.pos + 1)
+    moved.save(str(tmp_path / "moved.npz"))
+    with pytest.raises(FormatError, match="moved.npz: background file is corrupt"):
+        bgm.load(str(tmp_path / "moved.npz"))
+
+
+def test_indel_lookup_gives_a_seen_event_its_stored_rate(sim):
+    """An event the controls saw gets its stored rate and dispersion; an unseen one at a panel position
+    the zero-count posterior 0.5 / (n + 1) with dispersion min(1 / (n + 2), max_rho)."""
+    _, _, _, _, bg = sim
+    ind = bg.indels
+    assert len(ind["indel_pos"]) > 0, "the simulated controls carry indel events"
+    e = len(ind["indel_pos"]) - 1                                   # the last event, not the first
+    key = (str(ind["indel_contig"][e]), int(ind["indel_pos"][e]), int(ind["indel_length"][e]),
+           str(ind["indel_sequence"][e]))
+    row = int(np.flatnonzero(bg.pos == key[1])[0])
+    n = float(ind["junction_depth"][row])
+    unseen = (key[0], key[1], key[2] + 7, "")
+    rate, rho = bg.indel_lookup([key, unseen])
+    assert (rate[0], rho[0]) == (ind["indel_rate"][e], ind["indel_dispersion"][e])
+    max_rho = float(bg.meta.get("fit_params", {}).get("max_rho", bgm.BackgroundParams.max_rho))
+    assert rate[1] == pytest.approx(0.5 / (n + 1.0)) and rho[1] == pytest.approx(min(1.0 / (n + 2.0), max_rho))
+
 def test_controls_from_different_panels_or_empty(sim):
     _, _, _, counts, _ = sim
     c = counts[1]
