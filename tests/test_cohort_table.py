@@ -95,3 +95,21 @@ def test_sample_calls_reads_the_annotation_only_when_given(tmp_path):
     ann = sample_calls(str(vcf), annotate(tmp_path, vcf))
     assert set(ann.annotation) <= set(ann.alleles) and ann.annotation
     assert ann.annotation[("chr2", 29220747, "C", "T")]["gene"] == "ALK"
+
+
+def test_an_allele_lost_without_a_record_gets_a_row_of_its_own():
+    """The patient's later VCF has no record of G1202R at all: cohort.tsv still says it was lost there,
+    with the allele and its annotation, and no VAF, depth or FILTER."""
+    ann = {G1202R.key: {"gene": "ALK", "hgvsp1": "p.G1202R", "hgvsc": "NM_004304.5:c.3604G>A"}}
+    samples = [(_s("A"), CALLED, _calls(G1202R, ann=ann), None),
+               (_s("B", tp="t2"), CALLED, _calls(LOW), None),
+               (_s("C", tp="t3"), CALLED, _calls(), None)]
+    rows = cohort_rows(samples, changes={("B", G1202R.key): "lost"})
+    assert [(r.sample, r.allele.pos if r.allele else None, r.change) for r in rows] == [
+        ("A", 29220765, None), ("B", 29220700, None), ("B", 29220765, "lost"), ("C", None, None)]
+    lost = rows[2]
+    assert (lost.gene, lost.protein, lost.hgvsc) == ("ALK", "p.G1202R", "c.3604G>A")
+    assert (lost.n_samples, lost.n_samples_pass) == (1, 1)              # carried by A only
+    cells = dict(zip(TSV_COLUMNS, lost.cells()))
+    assert (cells["vaf"], cells["dp"], cells["filter"], cells["change"]) == ("", "", "", "lost")
+    assert (cells["chrom"], cells["pos"], cells["ref"], cells["alt"]) == ("chr2", "29220765", "G", "T")

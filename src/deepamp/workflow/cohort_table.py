@@ -9,8 +9,9 @@ not called), so every sample of the sheet is listed.  Per allele,
 ``n_samples_pass`` those where it passes every filter: an allele that recurs at
 low VAF across a run points at the assay rather than at the patients.
 ``change`` says ``emerged`` or ``lost`` on a tumour's row where the allele
-changed since the patient's time point before (a loss without any record at
-the later time point has no row: the patient pages list every change).
+changed since the patient's time point before; an allele lost with no record
+at all in the later VCF gets a row of its own there, with the allele and its
+annotation but no VAF, depth or FILTER (nothing was observed to report).
 """
 
 from __future__ import annotations
@@ -116,15 +117,29 @@ def cohort_rows(samples: Sequence[tuple[SheetSample, str, SampleCalls | None, st
         for key, a in calls.alleles.items():
             n_all[key] += 1
             n_pass[key] += a.filter == "PASS"
+    known: dict[Key, Allele] = {}             # an allele as some sample's VCF has it, and its annotation
+    notes: dict[Key, dict[str, Any]] = {}
+    for _, _, calls, _ in samples:
+        if calls is not None:
+            for key, a in calls.alleles.items():
+                known.setdefault(key, a)
+                if key in calls.annotation:
+                    notes.setdefault(key, calls.annotation[key])
     rows = []
     for s, status, calls, error in samples:
         base = dict(sample=s.sample, patient=s.patient, timepoint=s.timepoint, role=s.role, status=status)
-        if calls is None or not calls.alleles:
+        alleles = dict(calls.alleles) if calls is not None else {}
+        gone = [k for (name, k), ev in (changes or {}).items()
+                if calls is not None and name == s.sample and ev == "lost" and k not in alleles and k in known]
+        for key in gone:                     # lost with no record now: a row without VAF or FILTER
+            a = known[key]
+            alleles[key] = Allele(a.chrom, a.pos, a.ref, a.alt, "")
+        if calls is None or not alleles:
             rows.append(CohortRow(**base, error=error))
             continue
-        for key in sorted(calls.alleles, key=lambda k: (k[0], k[1], k[2], k[3])):
-            a = calls.alleles[key]
-            ann = calls.annotation.get(key, {})
+        for key in sorted(alleles, key=lambda k: (k[0], k[1], k[2], k[3])):
+            a = alleles[key]
+            ann = calls.annotation.get(key) or notes.get(key, {})
             protein = ann.get("combined_hgvsp1") or ann.get("hgvsp1")
             hgvsc = ann.get("hgvsc")
             rows.append(CohortRow(**base, allele=a, gene=ann.get("gene") or None,
