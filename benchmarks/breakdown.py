@@ -37,6 +37,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 SRC = os.environ.get("DEEPAMP_BENCH_SRC") or os.path.join(os.path.dirname(HERE), "src")
 
+from proc import run_timed  # noqa: E402
+
 STAGES = ("imports", "count (incl. the assay-shape sample)", "SNV tests", "indel calibration", "indel tests (rest)",
           "filters", "VCF writing", "other (CLI, checks, CallSet)")
 
@@ -93,15 +95,8 @@ def _stages_child(argv: list[str]) -> None:
 
 
 def _child(argv: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    t = time.perf_counter()
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, ru = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - t
-    err = p.stderr.read().decode(errors="replace")
-    p.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{argv[:4]} failed: {err[-2000:]}")
-    return wall, ru.ru_utime + ru.ru_stime, err
+    wall, cpu, _, err = run_timed(argv, env)
+    return wall, cpu, err
 
 
 def _decode_floors(bam: str, rounds: int) -> dict[str, float]:

@@ -41,6 +41,7 @@ SRC = os.environ.get("DEEPAMP_BENCH_SRC") or os.path.join(os.path.dirname(HERE),
 sys.path.insert(0, SRC)
 
 import datagen  # noqa: E402
+from proc import run_timed  # noqa: E402
 
 DATA = os.path.join(datagen.DATA, "panel")
 AMPLICON = 170
@@ -148,18 +149,8 @@ def simulate_bam(ref: str, bed: str, pairs: int, name: str) -> str:
 
 def _child(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]:
     """Wall s, CPU s (user+sys of the child) and peak RSS KiB (/usr/bin/time) of one process."""
-    rss_file = os.path.join(DATA, "maxrss.txt")
-    full = ["/usr/bin/time", "-f", "%M", "-o", rss_file, *argv] if os.access("/usr/bin/time", os.X_OK) else argv
-    t = time.perf_counter()
-    p = subprocess.Popen(full, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, ru = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - t
-    err = p.stderr.read().decode(errors="replace")
-    p.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{argv[:4]} failed: {err[-2000:]}")
-    rss = int(open(rss_file).read().split()[-1]) if full is not argv else 0
-    return wall, ru.ru_utime + ru.ru_stime, rss
+    wall, cpu, rss, _ = run_timed(argv, env, os.path.join(DATA, "maxrss.txt"))
+    return wall, cpu, rss
 
 
 def _fit(xs, ys):
