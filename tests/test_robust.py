@@ -101,6 +101,19 @@ def test_dash_means_standard_output(amplicon_run, calls_vcf, tmp_path):
         assert list(tmp_path.iterdir()) == [] and res.stderr == ""
 
 
+
+def test_outputs_get_the_mode_of_a_new_file_under_the_umask(tmp_path):
+    """A staged output is made 0666 less the umask, as a file opened for writing would be."""
+    from deepamp.io.outputs import output_text
+
+    old = os.umask(0o027)
+    try:
+        output_text(str(tmp_path / "a.txt"), "x\n")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(tmp_path / "a.txt").st_mode) == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
 # ---------------------------------------------------------------- 2. an output that is an input
 
 def test_an_output_equal_to_an_input_is_refused_before_any_work(amplicon_run, calls_vcf, tmp_path, capsys):

@@ -140,12 +140,10 @@ class _Staged:
         return os.path.join(self.directory, f".{self.base}.{secrets.token_hex(4)}.tmp{self.suffix}")
 
     def create(self) -> None:
-        """Make the (empty) temporary file, with the mode a new output gets."""
-        umask = os.umask(0)
-        os.umask(umask)
+        """Make the (empty) temporary file, with the mode a new output gets (0666 less the umask)."""
         while True:
             try:
-                os.close(os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 & ~umask))
+                os.close(os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
                 return
             except FileExistsError:
                 self.tmp = self._name()
