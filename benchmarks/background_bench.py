@@ -17,11 +17,9 @@ pointed at a fresh directory for the "cold" run.  Results: ``results/background.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +30,7 @@ SRC = os.environ.get("DEEPAMP_BENCH_SRC") or os.path.join(os.path.dirname(HERE),
 sys.path.insert(0, SRC)
 
 import datagen  # noqa: E402
+from measure import linear_fit, run_timed, write_results  # noqa: E402
 
 DATA = os.path.join(datagen.DATA, "controls")
 N_CONTROLS = (5, 10, 20)
@@ -48,13 +47,8 @@ def control_bam(i: int, pairs: int) -> str:
 
 
 def _child(argv, env):
-    rss_file = os.path.join(DATA, "maxrss.txt")
-    t = time.perf_counter()
-    p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss_file, *argv], env=env, capture_output=True)
-    wall = time.perf_counter() - t
-    if p.returncode:
-        raise RuntimeError(p.stderr.decode(errors="replace")[-2000:])
-    return wall, int(open(rss_file).read().split()[-1])
+    wall, _, rss, _ = run_timed(argv, env, os.path.join(DATA, "maxrss.txt"))
+    return wall, rss
 
 
 def main(argv: list[str]) -> int:
@@ -92,17 +86,11 @@ def main(argv: list[str]) -> int:
     med = {n: statistics.median(w for w, _ in v) for n, v in runs.items()}
     rss = {n: max(m for _, m in v) for n, v in runs.items()}
     xs, ys = list(N_CONTROLS), [med[n] for n in N_CONTROLS]
-    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
-    icpt = my - slope * mx
-    ss = sum((y - my) ** 2 for y in ys)
-    r2 = 1 - sum((y - icpt - slope * x) ** 2 for x, y in zip(xs, ys)) / ss if ss else 1.0
+    slope, icpt, r2 = linear_fit(xs, ys)
     res = dict(pairs_per_amplicon=args.pairs, controls=N_CONTROLS, runs=runs, median_wall_s=med, max_rss_kib=rss,
                cold_cache_5=cold, warm_cache_5=warm, numba_cache_files=numba_files,
                fit=dict(slope_s_per_control=slope, intercept_s=icpt, r2=r2),
                loadavg_start=load_start, loadavg_end=load_end, rounds=args.rounds, nproc=os.cpu_count())
-    with open(os.path.join(args.out, "background.json"), "w") as fh:
-        json.dump(res, fh, indent=1)
     L = ["# Background learning (`deepamp background`)", "",
          f"Controls: ALK exons 22-25, 4 amplicons x {args.pairs} pairs each (deepamp.simulate); whole processes, "
          f"median of {args.rounds} rounds; {os.cpu_count()} CPUs, load average "
@@ -113,9 +101,7 @@ def main(argv: list[str]) -> int:
     L += ["", f"* Linear in controls: {slope:.3f} s per control, intercept {icpt:.2f} s, R^2 {r2:.4f}",
           f"* numba: 5 controls with an empty cache {cold[0]:.2f} s, then {warm[0]:.2f} s with the cache it wrote "
           f"({len(numba_files)} cache files: `cache=True` on every kernel), so only the first run compiles"]
-    with open(os.path.join(args.out, "background.md"), "w") as fh:
-        fh.write("\n".join(L) + "\n")
-    print("\n".join(L))
+    write_results(args.out, "background", res, L)
     return 0
 
 

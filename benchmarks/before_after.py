@@ -18,20 +18,19 @@ the date and command lines).  Cases: the 4 x 25,000-pair sample (datagen.py) and
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
 import datagen  # noqa: E402
+from measure import run_timed, write_results  # noqa: E402
 
 
 def export(commit: str, dest: str, so_dir: str) -> str:
@@ -84,13 +83,9 @@ def main(argv: list[str]) -> int:
                 env.pop("PYTHONDONTWRITEBYTECODE", None)
                 env["PYTHONPATH"] = srcs[label] + os.pathsep + site
                 vcf = os.path.join(tmp, f"{label}.vcf")
-                t = time.perf_counter()
-                p = subprocess.Popen([args.python, "-m", "deepamp", "call", "-f", ref, "-l", bed, "-o", vcf, bam],
-                                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                _, status, ru = os.wait4(p.pid, 0)
-                if os.waitstatus_to_exitcode(status):
-                    raise RuntimeError(f"{label} call failed on {bam}")
-                runs[label].append((time.perf_counter() - t, ru.ru_utime + ru.ru_stime))
+                wall, cpu, _, _ = run_timed([args.python, "-m", "deepamp", "call", "-f", ref, "-l", bed, "-o", vcf,
+                                             bam], env)
+                runs[label].append((wall, cpu))
             if _vcf_body(os.path.join(tmp, "old.vcf")) != _vcf_body(os.path.join(tmp, "new.vcf")):
                 raise RuntimeError(f"{name}: the VCFs differ")
         out[name] = dict(runs=runs, **{f"{k}_median_{m}": statistics.median(x[i] for x in runs[k])
@@ -100,8 +95,6 @@ def main(argv: list[str]) -> int:
     load_end = os.getloadavg()
     shutil.rmtree(tmp, ignore_errors=True)
     res = dict(commits=commits, cases=out, rounds=args.rounds, loadavg_start=load_start, loadavg_end=load_end)
-    with open(os.path.join(args.out, "before_after.json"), "w") as fh:
-        json.dump(res, fh, indent=1)
     L = [f"# `deepamp call` before ({commits['old']}) and after ({commits['new']})", "",
          f"Whole processes, {args.rounds} rounds in alternating order, VCFs identical in every round; load average "
          f"{' / '.join('%.2f' % x for x in load_start)} at start, {' / '.join('%.2f' % x for x in load_end)} at end, "
@@ -111,9 +104,7 @@ def main(argv: list[str]) -> int:
     for name, d in out.items():
         L.append(f"| {name} | {d['old_median_wall_s']:.3f} | {d['new_median_wall_s']:.3f} | {d['old_median_cpu_s']:.3f} | "
                  f"{d['new_median_cpu_s']:.3f} | {d['paired_speedup_wall']:.2f} x | {d['paired_speedup_cpu']:.2f} x |")
-    with open(os.path.join(args.out, "before_after.md"), "w") as fh:
-        fh.write("\n".join(L) + "\n")
-    print("\n".join(L))
+    write_results(args.out, "before_after", res, L)
     return 0
 
 

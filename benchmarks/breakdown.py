@@ -37,7 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 SRC = os.environ.get("DEEPAMP_BENCH_SRC") or os.path.join(os.path.dirname(HERE), "src")
 
-from proc import run_timed  # noqa: E402
+from measure import run_timed, write_results  # noqa: E402
 
 STAGES = ("imports", "count (incl. the assay-shape sample)", "SNV tests", "indel calibration", "indel tests (rest)",
           "filters", "VCF writing", "other (CLI, checks, CallSet)")
@@ -180,8 +180,6 @@ def main(argv: list[str]) -> int:
                python=sys.version.split()[0], nproc=os.cpu_count())
     tag = f"_{args.tag}" if args.tag else ""
     os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, f"breakdown{tag}.json"), "w") as fh:
-        json.dump(res, fh, indent=1)
     sv = med["samtools view -c"]
     L = [f"# Whole-process cost and stage breakdown{(' (' + args.tag + ')') if args.tag else ''}", "",
          f"BAM `{os.path.relpath(args.bam, os.path.dirname(HERE))}` ({os.path.getsize(args.bam) / 1e6:.1f} MB), "
@@ -212,9 +210,7 @@ def main(argv: list[str]) -> int:
           f"* pysam's htslib (the one deepamp links; zlib inflate), every record decoded in a C loop, in process: "
           f"{floors['pysam_htslib_decode_all_s'] * 1000:.0f} ms",
           f"* `deepamp call`'s counting stage: {stage_med['count (incl. the assay-shape sample)'] * 1000:.0f} ms"]
-    with open(os.path.join(args.out, f"breakdown{tag}.md"), "w") as fh:
-        fh.write("\n".join(L) + "\n")
-    print("\n".join(L))
+    write_results(args.out, f"breakdown{tag}", res, L)
     return 0
 
 

@@ -18,7 +18,6 @@ also writes cohort.tsv / cohort.html and patient pages, included).  Results:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -30,6 +29,7 @@ SRC = os.environ.get("DEEPAMP_BENCH_SRC") or os.path.join(os.path.dirname(HERE),
 sys.path.insert(0, SRC)
 
 import datagen  # noqa: E402
+from measure import write_results  # noqa: E402
 
 DATA = os.path.join(datagen.DATA, "cohort")
 
@@ -94,8 +94,6 @@ def main(argv: list[str]) -> int:
                samples_per_min_sequential=60 * n / seq, samples_per_min_cohort=60 * n / coh,
                overhead_per_sample_s=(args.workers * coh - seq) / n,
                loadavg_start=load_start, loadavg_end=load_end, nproc=os.cpu_count())
-    with open(os.path.join(args.out, "cohort.json"), "w") as fh:
-        json.dump(out, fh, indent=1)
     L = ["# Cohort throughput (`deepamp.cohort` on Dask vs `deepamp.run` in one process)", "",
          f"{n} samples (ALK exons 22-25, 4 amplicons x {args.pairs} pairs, BAM rows, quality model); "
          f"{os.cpu_count()} CPUs, load average {' / '.join('%.2f' % x for x in load_start)} at start, "
@@ -109,9 +107,7 @@ def main(argv: list[str]) -> int:
          f"{out['overhead_per_sample_s']:.2f} s (per-sample work in one process: median "
          f"{sorted(per_sample)[len(per_sample) // 2]:.2f} s)",
          f"* failed samples: {len(out['failed'])}"]
-    with open(os.path.join(args.out, "cohort.md"), "w") as fh:
-        fh.write("\n".join(L) + "\n")
-    print("\n".join(L))
+    write_results(args.out, "cohort", out, L)
     return 0
 
 

@@ -41,7 +41,7 @@ SRC = os.environ.get("DEEPAMP_BENCH_SRC") or os.path.join(os.path.dirname(HERE),
 sys.path.insert(0, SRC)
 
 import datagen  # noqa: E402
-from proc import run_timed  # noqa: E402
+from measure import linear_fit, run_timed, write_results  # noqa: E402
 
 DATA = os.path.join(datagen.DATA, "panel")
 AMPLICON = 170
@@ -153,17 +153,6 @@ def _child(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]:
     return wall, cpu, rss
 
 
-def _fit(xs, ys):
-    n = len(xs)
-    mx, my = sum(xs) / n, sum(ys) / n
-    sxx = sum((x - mx) ** 2 for x in xs)
-    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
-    icpt = my - slope * mx
-    ss_tot = sum((y - my) ** 2 for y in ys)
-    r2 = 1 - sum((y - icpt - slope * x) ** 2 for x, y in zip(xs, ys)) / ss_tot if ss_tot else 1.0
-    return slope, icpt, r2
-
-
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=3)
@@ -207,9 +196,9 @@ def main(argv: list[str]) -> int:
     amp_names = [f"first{n_amp // 4}_{MAIN}", f"first{n_amp // 2}_{MAIN}", f"panel_{MAIN}"]
     amp_x = [cases[n][2] for n in amp_names]
     amp_y = [med[f"call {n} t1"] for n in amp_names]
-    fd, fa = _fit(depth_x, depth_y), _fit(amp_x, amp_y)
-    fdc = _fit(depth_x, [cpu[f"call panel_{p} t1"] for p in DEPTHS])
-    fac = _fit(amp_x, [cpu[f"call {n} t1"] for n in amp_names])
+    fd, fa = linear_fit(depth_x, depth_y), linear_fit(amp_x, amp_y)
+    fdc = linear_fit(depth_x, [cpu[f"call panel_{p} t1"] for p in DEPTHS])
+    fac = linear_fit(amp_x, [cpu[f"call {n} t1"] for n in amp_names])
     cpu_ratio = statistics.median(b[1] / a[1] for a, b in zip(runs[t1], runs[t2]))
     reads = {n: 2 * c[2] * c[3] for n, c in cases.items()}
     res = dict(amplicons=n_amp, cases={k: dict(bam=os.path.basename(v[0]), amplicons=v[2], pairs_per_amplicon=v[3],
@@ -222,8 +211,6 @@ def main(argv: list[str]) -> int:
                amplicon_fit_cpu=dict(slope_s_per_amplicon=fac[0], intercept_s=fac[1], r2=fac[2]),
                threads_cpu_ratio_paired=cpu_ratio,
                loadavg_start=load_start, loadavg_end=load_end, rounds=args.rounds, nproc=os.cpu_count())
-    with open(os.path.join(args.out, "panel.json"), "w") as fh:
-        json.dump(res, fh, indent=1)
     L = ["# Panel benchmark (ALK ex20-29, ROS1 ex35-42 stand-in, bypass hotspot exons)", "",
          f"{n_amp} amplicons of {AMPLICON} bp on {len(_fasta(ref))} reference pieces; `deepamp call` whole processes "
          f"(defaults), median of {args.rounds} rounds in rotating order; {os.cpu_count()} CPUs, load average "
@@ -248,9 +235,7 @@ def main(argv: list[str]) -> int:
           f"{'PASS' if speedup >= 1.7 else 'FAIL'}); CPU time with 2 threads {cpu_ratio:.2f} x one thread's. Only "
           f"counting is threaded: start-up, imports and calling (the depth fit's intercept, {fdc[1]:.2f} s CPU) "
           "run once whatever the threads, and any other job on the 2 CPUs takes the second core (load above)"]
-    with open(os.path.join(args.out, "panel.md"), "w") as fh:
-        fh.write("\n".join(L) + "\n")
-    print("\n".join(L))
+    write_results(args.out, "panel", res, L)
     return 0
 
 
