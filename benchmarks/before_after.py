@@ -4,7 +4,7 @@
 
 Each commit's ``src/deepamp`` is exported (``git archive``) to a temporary directory and
 given the extension modules of the installed build: the old Python code then runs with
-today's C core, whose only additions (``read_ends``, ``pileup(sample_reads=)``) it does
+today's C core, whose only addition (``pileup(sample_reads=)``) it does
 not call, so the comparison is of the Python-visible changes plus anything the C core
 does differently on the old code's path (nothing: ``sample_reads`` defaults to 0).
 Both run under an interpreter without the editable install's import hook (the

@@ -84,6 +84,3 @@ cdef extern from "htslib/hts_log.h" nogil:
 cdef extern from "ends.h" nogil:
     enum:
         DA_END_NCOL
-    int da_read_ends(const char *path, const char *ref_path, int n, const char *const *contig,
-                     const int64_t *beg, const int64_t *end, uint32_t flag_exclude, int min_mapq,
-                     int64_t max_reads, int64_t *out, int64_t *n_out, da_error_t *err)

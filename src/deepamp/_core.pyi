@@ -41,15 +41,3 @@ def pileup(
 ) -> dict[str, Any]:
     """Raw pileup: dict with counts (P, 7, 2) uint32, qual_hist (P, 64) uint32
     or None, junction (P, 2) uint32, read_stats, base_stats, and indel_* arrays."""
-
-def read_ends(
-    path: str,
-    contigs: Sequence[str],
-    begs: npt.ArrayLike,
-    ends: npt.ArrayLike,
-    *,
-    reference_path: str | None = ...
-    flag_exclude: int = ...,
-    min_mapq: int = ...,
-    max_reads: int = ...,
-) -> list[npt.NDArray[np.int64]]: ...

@@ -93,7 +93,7 @@ def pileup(str path, tids, begs, ends, refs, *, str reference_path=None,
     count_coverage does (see :func:`deepamp.counting.bam.count_coverage`).  This
     function is the raw binding and returns a dict of numpy arrays.
     ``sample_reads`` > 0 also returns ``sample``: per region, the first
-    ``sample_reads`` reads it holds, as :func:`read_ends` returns them (taken
+    ``sample_reads`` reads it holds (rows of csrc/ends.h's ``da_end_row``; taken
     while counting, so no record is read again).
     """
     cdef Py_ssize_t n = len(tids), i
@@ -229,47 +229,3 @@ cdef dict _wrap(const da_result_t *res, counts, hist, junction):
         "indel_count": count,
         "indel_seq": seqs,
     }
-
-
-def read_ends(str path, contigs, begs, ends, *, str reference_path=None, unsigned int flag_exclude=0xF04,
-              int min_mapq=0, Py_ssize_t max_reads=4000):
-    """The first ``max_reads`` kept reads of each region (csrc/ends.h): a list of int64
-    arrays (rows x 6: reverse, 5' end, fragment, start, mate start or end, template length)."""
-    cdef Py_ssize_t n = len(contigs), i
-    if len(begs) != n or len(ends) != n:
-        raise ValueError("contigs, begs and ends must have the same length")
-    if max_reads < 0:
-        raise ValueError("max_reads must be >= 0")
-    if n == 0:
-        return []
-    cdef int64_t[::1] beg_v = np.ascontiguousarray(begs, dtype=np.int64)
-    cdef int64_t[::1] end_v = np.ascontiguousarray(ends, dtype=np.int64)
-    out = np.zeros((n, max(max_reads, 1), DA_END_NCOL), dtype=np.int64)
-    n_out = np.zeros(n, dtype=np.int64)
-    cdef int64_t[:, :, ::1] out_v = out
-    cdef int64_t[::1] n_v = n_out
-    cdef bytes bpath = path.encode()
-    cdef bytes bref = reference_path.encode() if reference_path else b""
-    keep = [c.encode() for c in contigs]
-    cdef const char **names = <const char **>malloc(sizeof(char *) * (n + 1))
-    if names == NULL:
-        raise MemoryError()
-    for i in range(n):
-        names[i] = PyBytes_AS_STRING(keep[i])
-    cdef da_error_t err
-    err.code = 0
-    err.msg[0] = 0
-    cdef int rc
-    cdef const char *ref_ptr = <const char *>bref if bref else NULL
-    cdef const char *path_ptr = bpath
-    _quiet_htslib()
-    try:
-        with nogil:
-            rc = da_read_ends(path_ptr, ref_ptr, <int>n, names, &beg_v[0], &end_v[0], flag_exclude, min_mapq, max_reads,
-                              &out_v[0, 0, 0], &n_v[0], &err)
-    finally:
-        _restore_htslib()
-        free(names)
-    if rc != 0:
-        _raise(&err)
-    return [out[i, :n_out[i]] for i in range(n)]

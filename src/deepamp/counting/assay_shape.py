@@ -65,7 +65,7 @@ class AssayShape:
 
 
 def _shape(region: Region, reads: np.ndarray) -> AssayShape:
-    """The shape from the sampled reads of a region (rows of :func:`deepamp._core.read_ends`)."""
+    """The shape from the sampled reads of a region (rows as csrc/ends.h describes them)."""
     n = len(reads)
     if n < 50:
         return AssayShape(region, "unknown", 0.0, 0.0, n)
@@ -80,23 +80,21 @@ def _shape(region: Region, reads: np.ndarray) -> AssayShape:
 
 def assay_shapes(bam: str | os.PathLike[str], regions: Sequence[Region], *, reference: str | None = None,
                  options: CountOptions | None = None) -> list[AssayShape]:
-    """The assay shape of every region (see the module docstring).
+    """The assay shape of every counted region (overlapping regions merged, as counting merges them;
+    see the module docstring).
 
-    The BAM was checked by counting before, so errors here are not expected;
-    an unreadable file still raises the core's exceptions (as counting does).
-    The sample is read in C (csrc/ends.c) and reduced with numpy.
+    The sample is the one ``deepamp call`` takes while counting (the first :data:`SAMPLE_READS`
+    kept reads of each region's index query), so this counts the regions too; errors are
+    counting's.
     """
-    from deepamp import _core
+    from deepamp.counting.bam import _count
 
-    options = options or CountOptions()
-    regions = list(regions)
-    reads = _core.read_ends(os.fspath(bam), [r.contig for r in regions], [r.start for r in regions],
-                            [r.end for r in regions], reference_path=reference, flag_exclude=options.flag_exclude,
-                            min_mapq=options.min_mapq, max_reads=SAMPLE_READS)
-    return shapes_from_sample(regions, reads)
+    counts, reads = _count(bam, list(regions), reference=reference, options=options or CountOptions(),
+                           qual_hist=False, sample_reads=SAMPLE_READS)
+    return shapes_from_sample(counts.regions, reads)
 
 
 def shapes_from_sample(regions: Sequence[Region], sample: Sequence[np.ndarray]) -> list[AssayShape]:
-    """The shapes from each region's sampled reads: :func:`deepamp._core.read_ends`' rows, or the
-    same rows taken while counting (``_core.pileup(sample_reads=SAMPLE_READS)``)."""
+    """The shapes from each region's sampled reads, as counting takes them
+    (``_core.pileup(sample_reads=SAMPLE_READS)``)."""
     return [_shape(r, rows) for r, rows in zip(regions, sample)]
