@@ -44,7 +44,7 @@ from typing import Any
 
 from deepamp.errors import DeepampError, InputFileError, OptionError, OutputError
 from deepamp.models.copy_number import CopyNumberResult
-from deepamp.options import CallOptions
+from deepamp.options import DEFAULT_MATE_MEMORY, CallOptions
 from deepamp.workflow.run import DEFAULT_ALIGNERS, PrimerPlan, RunResult
 from deepamp.workflow.sample_sheet import SampleSheet, SheetSample, read_sample_sheet
 
@@ -171,7 +171,7 @@ def _align_control(row: SheetSample, reference: str, aligner: str, outdir: str, 
 
 
 def _learn_background(bams: Sequence[str | _Failure], reference: str, bed: str, outdir: str,
-                      options: CallOptions, threads: int, command: str, mate_memory: int | None = None
+                      options: CallOptions, threads: int, command: str, mate_memory: int = DEFAULT_MATE_MEMORY
                       ) -> str | _Failure:
     """Learn the background from the controls' BAMs into ``outdir/background.npz`` (reused when fresh)."""
     from deepamp.workflow.ledger import Ledger
@@ -196,7 +196,7 @@ def _learn_background(bams: Sequence[str | _Failure], reference: str, bed: str, 
 def _run_tumour(row: SheetSample, reference: str, bed: str, outdir: str, background: str | None,
                 aligners: Sequence[str], primers: str | None, options: CallOptions, threads: int,
                 index_cache: str | None, genome: str, report_min_cov: int | None, command: str,
-                mate_memory: int | None = None) -> RunResult | _Failure:
+                mate_memory: int = DEFAULT_MATE_MEMORY) -> RunResult | _Failure:
     """One tumour through :func:`deepamp.workflow.run.run` (its steps reused when fresh)."""
     from deepamp.workflow.run import run
 
@@ -277,7 +277,7 @@ def cohort(sheet: str | os.PathLike[str], reference: str | os.PathLike[str], bed
            workers: int = 1, scheduler: str | None = None, threads: int = 1, options: CallOptions | None = None,
            index_cache: str | None = None, genome: str = "hg38", report_min_cov: int | None = None,
            command: str | None = None, progress: Callable[[int, int, str], None] | None = None,
-           mate_memory: int | None = None, **overrides: Any) -> CohortResult:
+           mate_memory: int = DEFAULT_MATE_MEMORY, **overrides: Any) -> CohortResult:
     """Run every sample of a sample sheet into ``outdir`` on Dask (see the module docstring).
 
     Parameters
@@ -423,22 +423,22 @@ def cohort(sheet: str | os.PathLike[str], reference: str | os.PathLike[str], bed
 
 
 def _copy_numbers(result: CohortResult, reference: str, bed: str, opts: CallOptions, threads: int,
-                  mate_memory: int | None) -> dict[str, CopyNumberResult]:
+                  mate_memory: int) -> dict[str, CopyNumberResult]:
     """Each called tumour's copy-number test against the control BAMs (none with fewer than three)."""
     from deepamp.counting.bam import count
     from deepamp.counting.result import load_counts
     from deepamp.models.copy_number import MIN_CONTROLS, CopyNumberOptions, copy_number_from_counts, read_amplicons
-    from deepamp.options import DEFAULT_MATE_MEMORY
 
     controls = [o for o in result.samples if o.status == "control" and o.bam]
-    if len(controls) < MIN_CONTROLS or not result.called:
+    if len(controls) < MIN_CONTROLS:
         log.info(f"copy number not tested: {len(controls)} control BAM(s), {MIN_CONTROLS} needed")
+        return {}
+    if not result.called:
         return {}
     try:
         amplicons = read_amplicons(bed)
-        budget = DEFAULT_MATE_MEMORY if mate_memory is None else mate_memory
         counted = [count(o.bam, reference=reference, bed=bed, options=opts.count, threads=threads,
-                         mate_memory=budget) for o in controls]
+                         mate_memory=mate_memory) for o in controls]
     except DeepampError as exc:
         log.warning(f"copy number not tested: {_one_line(exc)}")
         return {}

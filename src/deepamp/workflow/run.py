@@ -106,7 +106,7 @@ def run(reference: str | os.PathLike[str], bed: str | os.PathLike[str], outdir: 
         options: CallOptions | None = None, threads: int = 1, index_cache: str | None = None,
         genome: str = "hg38", report_min_cov: int | None = None, command: str | None = None,
         primers: str | os.PathLike[str] | None = None, primer_length: str | tuple[int, int] | None = None,
-        primer_tolerance: int | None = None, mate_memory: int | None = None,
+        primer_tolerance: int | None = None, mate_memory: int = DEFAULT_MATE_MEMORY,
         step_done: Callable[[int, int, str, str, float], None] | None = None,
         **overrides: Any) -> RunResult:
     """Run the whole flow on one sample into ``outdir`` (see the module docstring).
@@ -312,9 +312,10 @@ class _Flow:
     """The steps, each skipped when the ledger says it is fresh."""
 
     def __init__(self, ledger: Ledger, opts: CallOptions, threads: int,
-                 step_done: Callable[[int, int, str, str, float], None] | None, mate_memory: int | None = None):
+                 step_done: Callable[[int, int, str, str, float], None] | None,
+                 mate_memory: int = DEFAULT_MATE_MEMORY):
         self.ledger, self.opts, self.threads, self.step_done = ledger, opts, threads, step_done
-        self.mate_memory = DEFAULT_MATE_MEMORY if mate_memory is None else mate_memory
+        self.mate_memory = mate_memory
         self.primers: PrimerPlan | None = None
         self.index, self.total = 0, 0
         self.ran: list[str] = []
