@@ -353,6 +353,43 @@ def test_ctrl_c_during_start_up_is_exit_130_without_traceback(amplicon_run, dela
         assert out.startswith("##fileformat") and out.endswith("\n")
 
 
+_DROPPED_INTERRUPT = r"""
+import ctypes, gc, signal, sys
+from deepamp.cli import Interrupted, _Signals
+signals = _Signals()
+signal.signal(signal.SIGINT, signals)
+sys.unraisablehook = signals.unraisable
+where = sys.argv[1]
+def interrupt_me():
+    signal.raise_signal(signal.SIGINT)      # the handler runs here, inside the callback
+class Finalised:
+    def __del__(self):
+        interrupt_me()
+try:
+    if where == "ctypes":                   # numba's compiler calls back into Python like this
+        callback = ctypes.CFUNCTYPE(None)(interrupt_me)
+        callback()
+    else:
+        Finalised()
+        gc.collect()
+    for _ in range(10_000_000):             # the deferred interrupt lands here
+        pass
+    print("lost")
+except Interrupted:
+    print("interrupted")
+"""
+
+
+@pytest.mark.parametrize("where", ["ctypes", "finaliser"])
+def test_an_interrupt_in_a_callback_that_drops_exceptions_is_not_lost(where):
+    """Ctrl-C while Python runs a callback whose exceptions it prints and drops (a ctypes callback,
+    as numba's compiler makes; a finaliser): no "Exception ignored" traceback, and the interrupt
+    still ends the command once the callback has returned."""
+    res = subprocess.run([sys.executable, "-c", _DROPPED_INTERRUPT, where], capture_output=True, text=True,
+                         env=ENV, timeout=60)
+    assert res.stdout == "interrupted\n" and res.stderr == "", res.stderr
+
+
 # ---------------------------------------------------------------- 16. several slices of one contig
 
 def test_a_fasta_of_several_slices_of_one_contig(amplicon_run, tmp_path):

@@ -98,27 +98,69 @@ class Interrupted(BaseException):
 class _Signals:
     """SIGINT and SIGTERM while a command works raise :class:`Interrupted`.  Once the command has
     returned (its outputs are committed) a late signal is ignored: the work is complete and the
-    exit status stays the command's, rather than a death by the signal after the files are whole."""
+    exit status stays the command's, rather than a death by the signal after the files are whole.
+
+    Code that an exception would leave broken (see :func:`_must_finish`) is not interrupted: the
+    interrupt is deferred, and a SIGALRM a few milliseconds later raises it once that code has
+    returned.  So is an interrupt that Python dropped (an exception raised in a callback from C goes to
+    ``sys.unraisablehook``, which prints it).  Sending the signal again from Python would not do:
+    ``os.kill`` runs the handler at once, in the frame the signal must leave."""
+
+    DEFER_SECONDS = 0.005
 
     def __init__(self) -> None:
         self.done = False
+        self.pending = False
+        self.previous_hook = sys.unraisablehook
+        self.previous_alarm: object = None
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
-        if self.done:
+        if self.done or (signum == signal.SIGALRM and not self.pending):
             return
-        if frame is not None and _swallows_exceptions(frame):
-            # Python prints and drops an exception raised here ("Exception ignored in ..."), so the
-            # interrupt would be lost: take the signal again, a few instructions later, outside it.
-            os.kill(os.getpid(), signum)
+        if frame is not None and (frame.f_code is _Signals.unraisable.__code__ or _must_finish(frame)):
+            self.defer()
             return
         raise Interrupted
 
+    def unraisable(self, info: "sys.UnraisableHookArgs") -> None:
+        """``sys.unraisablehook`` while a command runs: a dropped interrupt is deferred, silently."""
+        if isinstance(info.exc_value, Interrupted) and not self.done:
+            self.defer()
+            return
+        self.previous_hook(info)
 
-def _swallows_exceptions(frame: FrameType) -> bool:
-    """Whether the interrupted code is a callback whose exceptions Python ignores: a weakref callback
-    of the import system (module locks) or a finaliser."""
+    def defer(self) -> None:
+        if self.previous_alarm is None:
+            self.previous_alarm = signal.signal(signal.SIGALRM, self)
+        self.pending = True
+        signal.setitimer(signal.ITIMER_REAL, self.DEFER_SECONDS)
+
+    def restore(self) -> None:
+        """Put back what :func:`main` replaced (the caller restores SIGINT and SIGTERM)."""
+        sys.unraisablehook = self.previous_hook
+        if self.previous_alarm is not None:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous_alarm)
+
+
+#: code whose interruption is deferred until it returns: numba's compiler (llvmlite calls back into it
+#: through ctypes, which drops exceptions and leaves the compiled library half-built)
+_LEAVE_TO_FINISH = tuple(f"{os.sep}{name}{os.sep}" for name in ("numba", "llvmlite"))
+
+
+def _must_finish(frame: FrameType) -> bool:
+    """Whether the interrupted code is better left to finish than unwound: a weakref callback of the
+    import system (it holds the import lock), a finaliser (Python drops its exceptions), or anything
+    called from numba's compiler."""
     code = frame.f_code
-    return code.co_name == "__del__" or (code.co_filename.startswith("<frozen importlib") and code.co_name == "cb")
+    if code.co_name == "__del__" or (code.co_filename.startswith("<frozen importlib") and code.co_name == "cb"):
+        return True
+    f: FrameType | None = frame
+    while f is not None:
+        if any(part in f.f_code.co_filename for part in _LEAVE_TO_FINISH):
+            return True
+        f = f.f_back
+    return False
 
 
 def _caused_by_interrupt(exc: BaseException | None) -> bool:
@@ -140,6 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     on_main = threading.current_thread() is threading.main_thread()
     signals = _Signals()
     previous = {sig: signal.signal(sig, signals) for sig in (signal.SIGTERM, signal.SIGINT)} if on_main else {}
+    if on_main:
+        sys.unraisablehook = signals.unraisable
     command = next((a for a in argv if not a.startswith("-")), None)
     handler = None
     try:
@@ -189,6 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             log.removeHandler(handler)
             log.propagate = saved[0]              # a library user's logging is as it was
             log.setLevel(saved[1])
+        if on_main:
+            signals.restore()
         for sig, old in previous.items():     # as a program the process ends now: late signals are ignored
             signal.signal(sig, signal.SIG_IGN if as_program else old)   # (a Python handler is reset at exit)
 
