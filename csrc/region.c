@@ -139,7 +139,12 @@ static int cram_failure(const da_reader_t *r, int tid, da_error_t *err)
                      r->path, name, r->ref_path, name);
         goto out;
     }
-    int64_t len = faidx_seq_len64(fai, name), want = (int64_t)sam_hdr_tid2len(r->hdr, tid);
+#ifndef DA_NO_FAIDX_SEQ_LEN64
+    int64_t len = faidx_seq_len64(fai, name);
+#else       /* an htslib without it (see CMakeLists.txt) */
+    int64_t len = faidx_seq_len(fai, name);
+#endif
+    int64_t want = (int64_t)sam_hdr_tid2len(r->hdr, tid);
     if (len != want) {
         rc = da_fail(err, DA_ERR_REFERENCE, "%s: reference %s is not the one the CRAM was written with: "
                      "%s has %" PRId64 " bases there, %" PRId64 " in the CRAM header",
