@@ -9,6 +9,8 @@
 #   benchmarks/results/background.{json,md}          deepamp background over 5/10/20 controls, numba cache
 #   benchmarks/results/cohort.{json,md}              deepamp.cohort on 2 Dask workers vs deepamp.run in turn
 #   benchmarks/results/before_after.{json,md}        deepamp call of main vs HEAD, paired, VCFs compared
+#   benchmarks/results/htslib.{json,md}              pysam's htslib vs a system htslib with libdeflate
+#                                                    (SYSTEM_HTSLIB_PYTHON: an interpreter with that build)
 # Usage: benchmarks/run.sh [extra pytest args]    (SPEED2_ONLY=1: only the speed-2 figures)
 # Needs: the compiled extensions in src/deepamp (see README), pysam,
 # pytest-benchmark, samtools on PATH.
@@ -165,3 +167,9 @@ fi
 "$PY" benchmarks/cohort_bench.py --samples 50 --pairs 2000
 # before/after vs main: needs the installed build's extension modules (the venv's python)
 "$PY" benchmarks/before_after.py --old main --new HEAD || echo "before_after.py skipped (see its docstring)"
+# pysam's htslib (zlib) vs a system htslib (libdeflate): a second build, see htslib_choice.py's docstring
+if [ -n "${SYSTEM_HTSLIB_PYTHON:-}" ]; then
+  "$PY" benchmarks/htslib_choice.py --system-python "$SYSTEM_HTSLIB_PYTHON"
+else
+  echo "htslib_choice.py skipped: set SYSTEM_HTSLIB_PYTHON (see its docstring)"
+fi
