@@ -28,7 +28,7 @@ def test_shipped_table_equals_derivation_and_known_alleles():
     assert "Villa et al., npj Precis Oncol 2024" in next(h.citation for h in shipped if h.protein == "G1202R")
 
 
-def test_bypass_alleles_are_their_own_family():
+def test_bypass_alleles_are_the_published_grch38_alleles():
     shipped = H.load_hotspots()
     assert [h.family for h in shipped] == sorted((h.family for h in shipped), key=H.FAMILIES.index)
     assert {h.gene for h in shipped if h.family == "hotspot"} == {"ALK", "ROS1"}
@@ -45,7 +45,8 @@ def test_bypass_alleles_are_their_own_family():
         ("chr15", 66436839, "T", "C"), ("chr15", 66436841, "C", "A"), ("chr15", 66436841, "C", "G")]
     assert {v for v in bypass.values()} >= {("BRAF", "G466V"), ("NRAS", "Q61K")}
     cites = {h.protein: h.citation for h in shipped if h.family == "bypass"}
-    assert cites["G466V"] == cites["F129L"] == "molonc2021" and cites["V600E"] == "koopman2022"
+    assert cites["G466V"] == cites["F129L"] == "Mol Oncol 2021 (PMID 34058070)"     # papers, not source ids
+    assert cites["V600E"] == "Koopman et al., Clin Lung Cancer 2022"
 
 
 def test_every_allele_ref_is_the_grch38_reference():
@@ -147,7 +148,7 @@ def test_hotspot_family_has_its_own_burden():
     assert hot[0].info["FAMILY"] == "hotspot"
 
 
-def test_bypass_alleles_are_their_own_family():
+def test_hotspots_and_bypass_alleles_each_get_their_own_burden():
     """ALK/ROS1 hotspots and off-target (bypass) alleles each get their own burden."""
     shipped = H.load_hotspots()
     g12c = next(h for h in shipped if h.gene == "KRAS" and h.protein == "G12C")
@@ -248,3 +249,19 @@ def test_only_snvs_and_anchored_indels_are_alleles(tmp_path):
     for ref, alt in (("C", "T"), ("CA", "C"), ("C", "CAT")):
         p.write_text(f"contig\tpos\tref\talt\nchr2\t10\t{ref}\t{alt}\n")
         assert [(h.ref, h.alt) for h in H.load_hotspots(p)] == [(ref, alt)]
+
+
+@pytest.mark.parametrize("changes, indels, message", [
+    ((("ALK", "A1202R"),), (), "ALK A1202R: codon 1202 of the transcript model is GGA, not A"),
+    ((("ALK", "G9999R"),), (), "ALK G9999R: codon 9999 of the transcript model is None, not G"),
+    ((), (("ALK", "M1del", 1, 3, "hotspot"),), "ALK M1del: the reference around c.1_3del is not shipped"),
+])
+def test_the_derivation_refuses_a_change_the_transcript_model_does_not_hold(monkeypatch, changes, indels, message):
+    """A listed change whose reference amino acid, codon or reference bases the shipped transcript model
+    does not have stops the derivation with one line instead of writing a wrong allele."""
+    monkeypatch.setattr(H, "RESISTANCE_CHANGES", changes)
+    monkeypatch.setattr(H, "BYPASS_CHANGES", ())
+    monkeypatch.setattr(H, "INDEL_CHANGES", indels)
+    with pytest.raises(FormatError) as err:
+        H.derive_table()
+    assert str(err.value) == message

@@ -153,6 +153,7 @@ def derive_table() -> list[Hotspot]:
         if (h.contig, h.pos, h.ref) not in seen:
             seen.add((h.contig, h.pos, h.ref))
             out.append(h)
+    out.sort(key=lambda h: FAMILIES.index(h.family))      # stable: each family in one block, in FAMILIES order
     return out
 
 
