@@ -519,6 +519,8 @@ def write_results(results: dict) -> None:
         s = e["score"]
         samp = (f"random {e['sample']} of {e['mutants_generated']} (seed {e['seed']})" if e.get("sampled")
                 else f"all {e['mutants_generated']}")
+        if e.get("sampled") and s["total"] > e["sample"]:    # mutants of a --lines re-check outside the sample
+            samp += f" + {s['total'] - e['sample']} re-checked with --lines"
         out.append(f"| {mod} | {' '.join(t.replace('tests/', '') for t in e['tests'])} | {s['total']} | "
                    f"{s['killed']} | {s['timeout']} | {s['survived']} ({s['equivalent']}) | {s['score']:.1%} | "
                    f"{s['score_without_equivalent']:.1%} | {samp} |")

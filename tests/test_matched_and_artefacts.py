@@ -129,13 +129,18 @@ def test_a_panel_of_normals_calls_the_tumours_own_alleles(amplicon_run, pair):
 
 # ---------------------------------------------------------------- assay shape, orientation, duplicates
 
-def _capture_bam(tmp_path, *, artefact: float = 0.0, duplicates: float = 0.0, seed: int = 1):
+def _capture_bam(tmp_path, *, artefact: float = 0.0, duplicates: float = 0.0, seed: int = 1,
+                 real_at: tuple[int, ...] = (200,), artefact_at: int = 300):
     """Capture-like pairs over one 400-base target: random fragment starts, both orientations;
-    a real variant at 200 (5 %, both orientations) and G>T errors on F1R2 fragments only."""
+    real C>T variants at ``real_at`` (0-based; 5 % of fragments, both orientations) and G>T errors
+    at ``artefact_at`` on F1R2 fragments only."""
     rng = np.random.default_rng(seed)
     bases = "ACGT"
-    seq = "".join(bases[i] for i in rng.integers(0, 4, 1000))
-    seq = seq[:200] + "C" + seq[201:300] + "G" + seq[301:]
+    seq = list("".join(bases[i] for i in rng.integers(0, 4, 1000)))
+    for p in real_at:
+        seq[p] = "C"
+    seq[artefact_at] = "G"
+    seq = "".join(seq)
     fa = ref_fasta(tmp_path, {"cap": seq})
     lines = []
     n = 0
@@ -148,10 +153,11 @@ def _capture_bam(tmp_path, *, artefact: float = 0.0, duplicates: float = 0.0, se
     for start, length, f1r2, real in frags:
         n += 1
         frag = list(seq[start:start + length])
-        if real and start <= 200 < start + length:
-            frag[200 - start] = "T"
-        if f1r2 and start <= 300 < start + length and rng.random() < artefact:
-            frag[300 - start] = "T"                    # G>T on F1R2 fragments only (8-oxo-G)
+        for p in real_at:
+            if real and start <= p < start + length:
+                frag[p - start] = "T"
+        if f1r2 and start <= artefact_at < start + length and rng.random() < artefact:
+            frag[artefact_at - start] = "T"            # G>T on F1R2 fragments only (8-oxo-G)
         frag = "".join(frag)
         r_len = min(100, length)
         left, right = frag[:r_len], frag[-r_len:]
@@ -244,6 +250,20 @@ def test_oxidation_artefacts_are_flagged_and_real_variants_kept(tmp_path, capsys
     assert types.orientation[2 * 4 + 3] == 0 and types.share[2 * 4 + 3] > 0.2
     post = artefact_posterior([2, 2], [3, 3], counts, types)
     assert post[0] > 0.9 > 0.1 > post[1]
+
+
+def test_each_calls_orientation_is_read_at_its_own_position(tmp_path):
+    """An 8-oxo-G artefact with real variants (both orientations) on the bases beside it: the artefact
+    alone is flagged, so each call's orientation counts come from its own position, not a neighbour's."""
+    bam, fa = _capture_bam(tmp_path, artefact=0.03, real_at=(298, 299, 301, 302), seed=3)
+    out = tmp_path / "c.vcf"
+    assert cli.main(["call", "-f", fa, "-r", "cap:150-550", "-o", str(out), "--quiet", bam]) == 0
+    with pysam.VariantFile(str(out)) as fh:
+        calls = {r.pos: r for r in fh}
+    assert {299, 300, 301, 302, 303} <= set(calls)
+    assert "orientation_bias" in list(calls[301].filter) and calls[301].info["OBP"] > 0.5
+    for pos in (299, 300, 302, 303):
+        assert calls[pos].alts == ("T",) and list(calls[pos].filter) == ["PASS"] and calls[pos].info["OBP"] < 0.5
 
 
 def test_unflagged_duplicates_in_capture_data_are_warned_about(tmp_path, capsys):

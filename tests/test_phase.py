@@ -446,6 +446,17 @@ def test_rare_pair_decided_only_with_the_evidence():
     assert t.relation == "undetermined" and t.min_alt_fragments is None and "no number" in t.note
 
 
+def test_the_fragments_needed_are_never_fewer_than_a_count_that_did_not_separate():
+    """The binomial's steps: at 102 spanning fragments, 51 with the other alt and error 1e-3, three
+    fragments of the rarer alt separate cis from trans but four do not (the trans threshold moves up a
+    step).  Four observed: undetermined, and at least five are needed, not the search's three."""
+    three = classify([[48, 51], [3, 0]], 1e-3, 1e-3)
+    assert three.relation == "trans" and three.min_alt_fragments == 3
+    four = classify([[47, 51], [4, 0]], 1e-3, 1e-3)
+    assert four.relation == "undetermined" and four.alt_fragments == 4
+    assert four.min_alt_fragments == 5 and "at least 5 are needed" in four.note
+
+
 def test_mixture_and_empty_tables():
     t = classify([[27000, 200], [300, 100]], 3e-4, 3e-4)
     assert t.relation == "undetermined" and "subclone" in t.note and t.p_cis < 1e-3 and t.p_trans < 1e-3
