@@ -446,15 +446,20 @@ def test_rare_pair_decided_only_with_the_evidence():
     assert t.relation == "undetermined" and t.min_alt_fragments is None and "no number" in t.note
 
 
-def test_the_fragments_needed_are_never_fewer_than_a_count_that_did_not_separate():
+def test_more_fragments_never_undecide_a_pair():
     """The binomial's steps: at 102 spanning fragments, 51 with the other alt and error 1e-3, three
-    fragments of the rarer alt separate cis from trans but four do not (the trans threshold moves up a
-    step).  Four observed: undetermined, and at least five are needed, not the search's three."""
+    fragments of the rarer alt separate cis from trans at alpha, while at four the trans threshold
+    moves up a step and the cis error misses alpha by a hair (0.0011).  Four fragments, none with
+    both alts (cis expects four), are trans as three are: the evidence is at least the minimum."""
     three = classify([[48, 51], [3, 0]], 1e-3, 1e-3)
     assert three.relation == "trans" and three.min_alt_fragments == 3
     four = classify([[47, 51], [4, 0]], 1e-3, 1e-3)
-    assert four.relation == "undetermined" and four.alt_fragments == 4
-    assert four.min_alt_fragments == 5 and "at least 5 are needed" in four.note
+    assert four.relation == "trans" and four.alt_fragments == 4 and four.min_alt_fragments == 3
+    assert four.p_cis < 1e-7 and four.note == ""
+    two = classify([[49, 51], [2, 0]], 1e-3, 1e-3)
+    assert two.relation == "undetermined" and two.min_alt_fragments == 3 and "at least 3 are needed" in two.note
+    # every count from the minimum up decides an all-trans table
+    assert all(classify([[51 - k, 51], [k, 0]], 1e-3, 1e-3).relation == "trans" for k in range(3, 30))
 
 
 def test_mixture_and_empty_tables():
@@ -464,6 +469,10 @@ def test_mixture_and_empty_tables():
     assert t.relation == "undetermined" and t.note == "no fragment spans both sites" and t.min_alt_fragments is None
     t = classify([[500, 0], [0, 0]], 3e-4, 3e-4)
     assert t.relation == "undetermined" and "carries either alt" in t.note
+    # no alt fragment of the rarer allele: nothing expected under either hypothesis, no evidence either way
+    for empty in ([[0, 0], [0, 0]], [[500, 0], [0, 0]], [[400, 100], [0, 0]]):
+        t = classify(empty, 3e-4, 3e-4)
+        assert (t.alt_fragments, t.expected_cis, t.expected_trans, t.p_cis, t.p_trans, t.lod) == (0, 0.0, 0.0, 1.0, 1.0, 0.0)
     with pytest.raises(ValueError):
         classify([[1, 0], [0, 1]], 0.7, 0.1)
     with pytest.raises(ValueError):

@@ -57,7 +57,10 @@ test of the two is a threshold ``t`` on ``k``: the smallest ``t`` with
 ``P(K >= t | trans) <= alpha``.  The evidence suffices when that threshold
 also keeps ``P(K < t | cis) <= alpha``, i.e. when the ``n`` fragments would
 tell the hypotheses apart at level ``alpha`` whichever is true (both error
-probabilities <= alpha).  Then the pair is **trans** if ``k < t``, **cis** if
+probabilities <= alpha), or when ``n`` is at least a count that would (the
+binomial's steps can move ``t`` up by one between ``n`` and ``n + 1`` and
+make the cis error miss ``alpha`` by a hair; more evidence never undecides a
+pair).  Then the pair is **trans** if ``k < t``, **cis** if
 ``k >= t`` and ``p_cis > alpha``, and **undetermined** (a mixture: more
 alt/alt than errors explain, fewer than cis predicts, e.g. a subclone
 carrying both, or an artefact that sits on random molecules, which
@@ -423,9 +426,10 @@ def classify_tables(tables: np.ndarray | Sequence[Sequence[Sequence[int]]], erro
     if np.any(has):
         need[has] = _min_alt_fragments(np.zeros(int(has.sum()), np.int64), span[has], x_other[has], e_rarer[has],
                                        e_other[has], alpha)
-    # the search assumes more fragments never hurt; where the binomial's steps
-    # say otherwise by a fragment, the observed count decides
-    need = np.where(sep, np.where(need >= 0, np.minimum(need, n), n), np.where(need >= 0, np.maximum(need, n + 1), -1))
+    # enough evidence: n separates, or n is at least a count that does (the binomial's steps can make
+    # n + 1 fragments miss alpha by a hair where n made it; more evidence must never undecide a pair)
+    sep = sep | ((need >= 0) & (n >= need))
+    need = np.where(sep, np.where(need >= 0, np.minimum(need, n), n), need)
     out = []
     for i in range(len(t)):
         la, lb = labels[i] if labels is not None else ("a", "b")
