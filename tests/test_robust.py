@@ -27,6 +27,7 @@ import pytest
 
 import deepamp
 from deepamp import cli
+from deepamp.errors import OutputError
 
 from conftest import ref_fasta, sam_header, sam_to_bam
 
@@ -457,3 +458,79 @@ def test_an_interrupted_commit_never_pairs_a_new_vcf_with_an_old_index(calls_vcf
     assert [Path(c).name for c in calls] == ["f.vcf.gz", "f.vcf.gz.tbi"]
     assert not os.path.exists(str(out) + ".tbi") or _digest(str(out) + ".tbi") != old_tbi
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.vcf.gz"]
+
+
+# ---------------------------------------------------------------- 19. scratch directories and clean-up under interrupts
+
+def test_clean_up_finishes_every_step_when_an_interrupt_lands_in_one():
+    from deepamp.io.outputs import clean_up
+
+    done, hits = [], []
+
+    def flaky():
+        hits.append(1)
+        if len(hits) == 1:
+            raise KeyboardInterrupt        # a second Ctrl-C inside the first step
+        done.append("a")
+
+    with pytest.raises(KeyboardInterrupt):
+        clean_up(flaky, lambda: done.append("b"))
+    assert done == ["a", "b"] and len(hits) == 2
+    clean_up(lambda: done.append("c"))
+    assert done[-1] == "c"
+
+
+@pytest.mark.parametrize("where", ["after_mkdir", "in_block", "in_rmtree", "none"])
+def test_a_work_directory_is_gone_however_the_block_ends(tmp_path, monkeypatch, where):
+    """Made next to its output, hidden, and removed on success, on an error, on an interrupt right after
+    it was made (TemporaryDirectory's gap), and when a second interrupt lands in the removal."""
+    from deepamp.io import outputs
+
+    target = tmp_path / "out.bam"
+    if where == "after_mkdir":
+        real_mkdir = os.mkdir
+
+        def mkdir(path, mode=0o777):
+            real_mkdir(path, mode)
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(outputs.os, "mkdir", mkdir)
+    if where == "in_rmtree":
+        real_rmtree, calls = shutil.rmtree, []
+
+        def rmtree(path, ignore_errors=False):
+            calls.append(path)
+            if len(calls) == 1:
+                raise KeyboardInterrupt
+            real_rmtree(path, ignore_errors=ignore_errors)
+
+        monkeypatch.setattr(outputs.shutil, "rmtree", rmtree)
+    seen = []
+    try:
+        with outputs.work_directory(target) as work:
+            seen.append(work)
+            assert os.path.isdir(work) and os.path.dirname(work) == str(tmp_path)
+            assert os.path.basename(work).startswith(".out.bam.")
+            (Path(work) / "partial.sam").write_text("x")
+            if where == "in_block":
+                raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        assert where != "none"
+    assert list(tmp_path.iterdir()) == []
+    assert (where == "after_mkdir") == (seen == [])
+
+
+def test_a_work_directory_never_takes_over_a_name_that_exists(tmp_path, monkeypatch):
+    from deepamp.io import outputs
+
+    names = iter(["aaaa", "bbbb", "cccc"])
+    monkeypatch.setattr(outputs.secrets, "token_hex", lambda n: next(names))
+    theirs = tmp_path / ".out.bam.aaaa.work"
+    theirs.mkdir()
+    (theirs / "keep").write_text("x")
+    with outputs.work_directory(tmp_path / "out.bam") as work:
+        assert os.path.basename(work) == ".out.bam.bbbb.work"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.bam.aaaa.work"] and (theirs / "keep").exists()
+    with pytest.raises(OutputError, match="cannot write in"):
+        with outputs.work_directory(tmp_path / "missing" / "out.bam"):
+            pass

@@ -25,7 +25,6 @@ import contextlib
 import gzip
 import math
 import os
-import tempfile
 import time
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
@@ -37,7 +36,7 @@ import pysam
 
 from deepamp.errors import (DeepampError, FormatError, InputFileError, OutputError, ReferenceFileError,
                      RegionError)
-from deepamp.io.outputs import check_distinct, staged
+from deepamp.io.outputs import check_distinct, staged, work_directory
 from deepamp.io.reference import Reference
 
 __all__ = [
@@ -1080,7 +1079,7 @@ def _simulate(ref: Reference, amplicons, out_bam: str, pairs: int, read_length: 
     try:
         # Every output is staged: the BAM, its index, the truth table and the FASTQs appear together or not at all.
         with staged(*outputs, suffixes=[".bam", ".bai", ".tsv", ".fastq.gz", ".fastq.gz"][:len(outputs)]) as tmps, \
-                tempfile.TemporaryDirectory(prefix=".deepamp-sim-", dir=out_dir) as work:
+                work_directory(out_bam) as work:
             tmp_bam, tmp_bai, tmp_truth, *tmp_fastq = tmps
             tmp_sam = os.path.join(work, "reads.sam")
             n_reads = 0

@@ -16,7 +16,8 @@ only when all of it succeeded does it become the output.
   partner (a new index with an old VCF).
 
 On any exception (also KeyboardInterrupt, which the CLI makes of SIGTERM) the
-temporary files are removed.  A full disk, a quota or a read-only file system
+temporary files are removed, and the removal finishes even when a second interrupt
+lands in it.  :func:`work_directory` is the same for a private scratch directory.  A full disk, a quota or a read-only file system
 while writing becomes one :class:`~deepamp.errors.OutputError` line.
 :func:`check_distinct` refuses an output that would overwrite an input.
 """
@@ -31,11 +32,12 @@ import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from deepamp.errors import OutputError
 
-__all__ = ["check_writable", "check_distinct", "staged", "output_text", "output_bytes", "is_stdout"]
+__all__ = ["check_writable", "check_distinct", "staged", "work_directory", "output_text", "output_bytes",
+           "is_stdout", "clean_up"]
 
 #: Errors of the file system being written, reported as OutputError.
 _WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO}
@@ -199,15 +201,64 @@ def staged(*paths: str | os.PathLike[str], suffixes: Sequence[str] | None = None
         for it in items:
             it.commit()
     except OSError as exc:
-        for it in items:
-            it.discard()
+        clean_up(*(it.discard for it in items))
         if exc.errno in _WRITE_ERRNOS:
             raise OutputError(f"{finals[0]}: cannot write ({os.strerror(exc.errno)})") from None
         raise
     except BaseException:
-        for it in items:
-            it.discard()
+        clean_up(*(it.discard for it in items))
         raise
+
+
+#: how often a clean-up step is tried again when an interrupt lands in it
+_CLEANUP_TRIES = 5
+
+
+def clean_up(*steps: Callable[[], None]) -> None:
+    """Run every (idempotent) clean-up step to its end, even when an exception (a second Ctrl-C)
+    lands in one: that step is run again, the others still run, and the first such exception is
+    raised once all are done."""
+    pending: BaseException | None = None
+    for step in steps:
+        for _ in range(_CLEANUP_TRIES):
+            try:
+                step()
+                break
+            except BaseException as exc:
+                pending = pending or exc
+    if pending is not None:
+        raise pending
+
+
+@contextlib.contextmanager
+def work_directory(beside: str | os.PathLike[str], tag: str = "work") -> Iterator[str]:
+    """A new private directory next to ``beside`` (same file system: results move out by rename),
+    removed with what is left in it however the block ends, an interrupt included.
+
+    Its name is chosen before it is made, so an interrupt at any moment leaves nothing behind
+    (``tempfile.TemporaryDirectory`` can leave its directory when interrupted between making it
+    and registering its clean-up).
+
+    Raises
+    ------
+    OutputError
+        The directory cannot be made.
+    """
+    parent = os.path.dirname(os.path.abspath(os.fspath(beside)))
+    base = os.path.basename(os.path.abspath(os.fspath(beside)))
+    path = os.path.join(parent, f".{base}.{secrets.token_hex(4)}.{tag}")
+    try:
+        while True:
+            try:
+                os.mkdir(path, 0o700)
+                break
+            except FileExistsError:             # not ours: another name, and leave that one alone
+                path = os.path.join(parent, f".{base}.{secrets.token_hex(4)}.{tag}")
+            except OSError as exc:
+                raise OutputError(f"{beside}: cannot write in {parent} ({exc.strerror})") from None
+        yield path
+    finally:
+        clean_up(lambda: shutil.rmtree(path, ignore_errors=True))
 
 
 def output_text(path: str | os.PathLike[str], text: str | Iterable[str], encoding: str = "utf-8") -> None:

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Iterator, Mapping
 
 import pysam
 
 from deepamp.errors import OutputError, ReferenceFileError
 from deepamp.io.contigs import GRCH38_LENGTHS
-from deepamp.io.outputs import staged
+from deepamp.io.outputs import staged, work_directory
 from deepamp.io.reference import Reference
 
 __all__ = ["write_padded_fasta"]
@@ -77,7 +76,7 @@ def write_padded_fasta(slice_fasta: str | os.PathLike[str], out_fa_gz: str | os.
     digest = hashlib.sha256()
     with Reference(slice_fasta) as ref, \
             staged(out, out + ".fai", out + ".gzi", suffixes=[".fa.gz", ".fai", ".gzi"]) as (gz, fai, gzi), \
-            tempfile.TemporaryDirectory(prefix=".padded.", dir=os.path.dirname(os.path.abspath(out))) as work:
+            work_directory(out) as work:
         plain = os.path.join(work, "padded.fa")
         with open(plain, "wb") as fh:
             for contig in ref.names:

@@ -45,7 +45,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -54,7 +53,7 @@ import pysam
 
 from deepamp._version import __version__
 from deepamp.errors import DeepampError, FormatError, InputFileError, OutputError, ReferenceFileError
-from deepamp.io.outputs import check_writable, staged
+from deepamp.io.outputs import check_writable, staged, work_directory
 from deepamp.workflow.index_pieces import (PIECE_RULE, PieceTable, pieces_from_header, read_manifest,
                                            write_index_fasta, write_manifest)
 from deepamp.workflow.lift import ContigLift, resolve_contig_lengths
@@ -332,10 +331,9 @@ def aligner_index(reference: str, aligner: str, cache_dir: str | None = None,
     indexer = require_tool("bwa" if aligner == "bwa" else "bowtie2-build")
     try:
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        work = tempfile.mkdtemp(prefix=f".{aligner}.", dir=os.path.dirname(target))
     except OSError as exc:
         raise OutputError(f"{cache_dir}: cannot create the index cache ({exc.strerror})") from None
-    try:
+    with work_directory(target, "index") as work:      # renamed to target when complete
         table = write_index_fasta(reference, os.path.join(work, "ref.fa"))
         write_manifest(os.path.join(work, "ref.fa.pieces.tsv"), table)
         logger.info(f"building the {aligner} index of {reference} ({len(table.pieces)} sequence "
@@ -347,13 +345,9 @@ def aligner_index(reference: str, aligner: str, cache_dir: str | None = None,
             run_tool([indexer, "--threads", str(threads), "-q", "ref.fa", "ref.fa"], cwd=work)
         try:
             os.rename(work, target)
-        except OSError:          # another process finished the same index first
+        except OSError:          # another process finished the same index first (ours is removed)
             if not os.path.isdir(target):
                 raise
-            shutil.rmtree(work, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
     return prefix
 
 
@@ -490,8 +484,7 @@ def align(reference: str, r1: str, r2: str, out_bam: str, aligner: str = "bwa", 
         raise ReferenceFileError(f"{reference}: reference FASTA not found")
     scheme = read_primer_bed(primers) if isinstance(primers, (str, os.PathLike)) else primers
     clipper = PrimerClipper(scheme, primer_tolerance) if scheme is not None else None
-    out_dir = os.path.dirname(os.path.abspath(out_bam))
-    with tempfile.TemporaryDirectory(prefix=f".{os.path.basename(out_bam)}.", dir=out_dir) as work:
+    with work_directory(out_bam) as work:
         fq1, fq2 = r1, r2
         if trim_5p:
             fq1, fq2 = os.path.join(work, "R1.fastq"), os.path.join(work, "R2.fastq")

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 
 import pysam
 
 from deepamp._version import __version__
 from deepamp.errors import InputFileError, OutputError
-from deepamp.io.outputs import check_distinct, staged
+from deepamp.io.outputs import check_distinct, staged, work_directory
 from deepamp.workflow.lift import add_programs
 from deepamp.workflow.primers import (TOLERANCE, ClipStats, PrimerClipper, PrimerScheme, check_primer_contigs,
                                      log_stats, read_primer_bed)
@@ -82,9 +81,8 @@ def clip_bam(in_bam: str | os.PathLike[str], out_bam: str | os.PathLike[str], pr
                                 "DS": f"primer bases soft-clipped ({scheme.source}; start tolerance {tolerance})",
                                 "CL": f"deepamp clip {in_bam} -o {out_bam}"}])
     out_header = pysam.AlignmentHeader.from_text("".join(text))
-    out_dir = os.path.dirname(os.path.abspath(out_bam))
     with staged(out_bam, out_bam + ".bai", suffixes=[".bam", ""]) as (tmp_bam, tmp_bai), \
-            tempfile.TemporaryDirectory(prefix=f".{os.path.basename(out_bam)}.", dir=out_dir) as work:
+            work_directory(out_bam) as work:
         collated, clipped = os.path.join(work, "collated.bam"), os.path.join(work, "clipped.bam")
         try:
             pysam.collate("-@", str(threads), "-l", "1", "-o", collated, in_bam, os.path.join(work, "collate"),

@@ -30,12 +30,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from deepamp.errors import DeepampError, InputFileError, OptionError, OutputError
+from deepamp.io.outputs import work_directory
 from deepamp.options import DEFAULT_MATE_MEMORY, CallOptions
 
 #: Columns of ``cohort.tsv``.
@@ -141,20 +140,12 @@ def _compute(tasks: list, workers: int, scheduler: str | None) -> list:
 def _staging(out_dir: str):
     """A temporary directory next to out_dir, renamed to out_dir on success."""
     out_dir = os.path.abspath(out_dir)
-    parent = os.path.dirname(out_dir)
     if os.path.exists(out_dir):
         raise OutputError(f"{out_dir}: already exists (deepamp cohort writes a new directory)")
-    try:
-        tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.", suffix=".tmp", dir=parent)
-    except OSError as exc:
-        raise OutputError(f"{out_dir}: cannot write in {parent} ({exc.strerror})") from None
-    try:
+    with work_directory(out_dir, "tmp") as tmp:       # renamed to out_dir when complete
         yield tmp
         os.chmod(tmp, 0o777 & ~_umask())
         os.rename(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _umask() -> int:
