@@ -115,6 +115,24 @@ def test_outputs_get_the_mode_of_a_new_file_under_the_umask(tmp_path):
     assert stat.S_IMODE(os.stat(tmp_path / "a.txt").st_mode) == 0o640
     assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
 
+
+def test_an_output_directory_gets_the_mode_of_a_new_directory_under_the_umask(tmp_path):
+    """A cohort directory is made 0777 less the umask (the kernel applies it; the process umask is
+    never changed, which another thread could see), scratch directories 0700."""
+    from deepamp.io.outputs import work_directory
+    from deepamp.workflow.cohort_bams import _staging
+
+    old = os.umask(0o027)
+    try:
+        with _staging(str(tmp_path / "cohort")) as tmp:
+            assert os.umask(0o027) == 0o027
+            with work_directory(tmp_path / "x.bam") as scratch:
+                assert stat.S_IMODE(os.stat(scratch).st_mode) == 0o700
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(tmp_path / "cohort").st_mode) == 0o750
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cohort"]
+
 # ---------------------------------------------------------------- 2. an output that is an input
 
 def test_an_output_equal_to_an_input_is_refused_before_any_work(amplicon_run, calls_vcf, tmp_path, capsys):

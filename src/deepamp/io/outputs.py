@@ -231,9 +231,10 @@ def clean_up(*steps: Callable[[], None]) -> None:
 
 
 @contextlib.contextmanager
-def work_directory(beside: str | os.PathLike[str], tag: str = "work") -> Iterator[str]:
-    """A new private directory next to ``beside`` (same file system: results move out by rename),
-    removed with what is left in it however the block ends, an interrupt included.
+def work_directory(beside: str | os.PathLike[str], tag: str = "work", mode: int = 0o700) -> Iterator[str]:
+    """A new directory next to ``beside`` (same file system: results move out by rename), removed
+    with what is left in it however the block ends, an interrupt included.  ``mode`` (less the
+    umask, applied by the kernel): private by default; 0o777 for a directory that becomes an output.
 
     Its name is chosen before it is made, so an interrupt at any moment leaves nothing behind
     (``tempfile.TemporaryDirectory`` can leave its directory when interrupted between making it
@@ -250,7 +251,7 @@ def work_directory(beside: str | os.PathLike[str], tag: str = "work") -> Iterato
     try:
         while True:
             try:
-                os.mkdir(path, 0o700)
+                os.mkdir(path, mode)
                 break
             except FileExistsError:             # not ours: another name, and leave that one alone
                 path = os.path.join(parent, f".{base}.{secrets.token_hex(4)}.{tag}")

@@ -142,16 +142,9 @@ def _staging(out_dir: str):
     out_dir = os.path.abspath(out_dir)
     if os.path.exists(out_dir):
         raise OutputError(f"{out_dir}: already exists (deepamp cohort writes a new directory)")
-    with work_directory(out_dir, "tmp") as tmp:       # renamed to out_dir when complete
+    with work_directory(out_dir, "tmp", mode=0o777) as tmp:      # renamed to out_dir when complete
         yield tmp
-        os.chmod(tmp, 0o777 & ~_umask())
         os.rename(tmp, out_dir)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def run_cohort(bams: Sequence[str], out_dir: str, *, reference: str, bed: str | None = None,
