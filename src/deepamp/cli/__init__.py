@@ -120,6 +120,7 @@ class _Signals:
         if frame is not None and (frame.f_code is _Signals.unraisable.__code__ or _must_finish(frame)):
             self.defer()
             return
+        self.pending = False
         raise Interrupted
 
     def unraisable(self, info: "sys.UnraisableHookArgs") -> None:
