@@ -16,9 +16,10 @@ only when all of it succeeded does it become the output.
   partner (a new index with an old VCF).
 
 On any exception (also KeyboardInterrupt, which the CLI makes of SIGTERM) the
-temporary files are removed, and the removal finishes even when a second interrupt
-lands in it.  :func:`work_directory` is the same for a private scratch directory.  A full disk, a quota or a read-only file system
-while writing becomes one :class:`~deepamp.errors.OutputError` line.
+temporary files are removed, and the removal finishes even when a second
+interrupt lands in it.  :func:`work_directory` does the same for a scratch
+directory.  A full disk, a quota or a read-only file system while writing
+becomes one :class:`~deepamp.errors.OutputError` line.
 :func:`check_distinct` refuses an output that would overwrite an input.
 """
 
@@ -236,9 +237,9 @@ def work_directory(beside: str | os.PathLike[str], tag: str = "work", mode: int 
     with what is left in it however the block ends, an interrupt included.  ``mode`` (less the
     umask, applied by the kernel): private by default; 0o777 for a directory that becomes an output.
 
-    Its name is chosen before it is made, so an interrupt at any moment leaves nothing behind
-    (``tempfile.TemporaryDirectory`` can leave its directory when interrupted between making it
-    and registering its clean-up).
+    Its name is chosen before it is made, and its removal is finished by :func:`clean_up`, so an
+    interrupt at any moment leaves nothing behind (``tempfile.TemporaryDirectory`` leaves its
+    directory when interrupted between making it and registering its clean-up, or while removing it).
 
     Raises
     ------
