@@ -150,15 +150,16 @@ _LEAVE_TO_FINISH = tuple(f"{os.sep}{name}{os.sep}" for name in ("numba", "llvmli
 
 
 def _must_finish(frame: FrameType) -> bool:
-    """Whether the interrupted code is better left to finish than unwound: a weakref callback of the
-    import system (it holds the import lock), a finaliser (Python drops its exceptions), or anything
-    called from numba's compiler."""
-    code = frame.f_code
-    if code.co_name == "__del__" or (code.co_filename.startswith("<frozen importlib") and code.co_name == "cb"):
+    """Whether the interrupted code is better left to finish than unwound: a finaliser (Python drops
+    its exceptions), an import (a C extension such as numpy turns an interrupt while it imports into an
+    ImportError that may not say it was one, and a module left half-imported stays broken), or
+    anything called from numba's compiler."""
+    if frame.f_code.co_name == "__del__":
         return True
     f: FrameType | None = frame
     while f is not None:
-        if any(part in f.f_code.co_filename for part in _LEAVE_TO_FINISH):
+        name = f.f_code.co_filename
+        if name.startswith("<frozen importlib") or any(part in name for part in _LEAVE_TO_FINISH):
             return True
         f = f.f_back
     return False
