@@ -40,9 +40,11 @@ simulation, VCF handling) load without paying for it.
 from __future__ import annotations
 
 from importlib import import_module as _import_module
-from typing import TYPE_CHECKING
 
 from deepamp._version import __version__
+
+#: typing.TYPE_CHECKING without importing typing at start-up (type checkers read the name as true)
+TYPE_CHECKING = False
 
 _LAZY = {
     "count": "deepamp.counting.bam",
