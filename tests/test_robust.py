@@ -552,3 +552,20 @@ def test_a_work_directory_never_takes_over_a_name_that_exists(tmp_path, monkeypa
     with pytest.raises(OutputError, match="cannot write in"):
         with outputs.work_directory(tmp_path / "missing" / "out.bam"):
             pass
+
+
+def test_the_package_makes_scratch_files_only_through_work_directory():
+    """tempfile's named files and directories can outlive an interrupt (see work_directory): the
+    package makes none of them."""
+    import ast
+
+    leaky = {"mkstemp", "mkdtemp", "TemporaryDirectory", "NamedTemporaryFile"}
+    root = Path(deepamp.__file__).parent
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.attr] if isinstance(node, ast.Attribute) else \
+                [a.name for a in node.names] if isinstance(node, ast.ImportFrom) and node.module == "tempfile" else []
+            if leaky & set(names):
+                found.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert len(list(root.rglob("*.py"))) > 50 and found == []

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 import pysam
 
 from deepamp.errors import FormatError, InputFileError, OutputError
-from deepamp.io.outputs import staged
+from deepamp.io.outputs import staged, work_directory
 
 __all__ = ["INFO_DEFS", "TEXT_KEYS", "VcfData", "read_vcf", "new_header", "write_vcf", "info_value",
            "is_indel_record", "filter_names"]
@@ -277,28 +277,28 @@ def read_vcf(path: str | os.PathLike[str]) -> VcfData:
     path = os.fspath(path)
     header_lines, data, numbers, added = _scan(path)
     verbosity = pysam.set_verbosity(0)
-    fd, tmp = tempfile.mkstemp(prefix="deepamp-vcf-", suffix=".vcf")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write("\n".join(header_lines) + "\n")
-            for line in data:
-                fh.write(line + "\n")
-        try:
-            vf = pysam.VariantFile(tmp)
-        except (OSError, ValueError) as exc:
-            raise FormatError(f"{path}: the VCF header cannot be read ({exc})") from None
-        records: list[pysam.VariantRecord] = []
-        with vf:
+        with work_directory(os.path.join(tempfile.gettempdir(), "deepamp-vcf")) as work:
+            tmp = os.path.join(work, "checked.vcf")
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write("\n".join(header_lines) + "\n")
+                for line in data:
+                    fh.write(line + "\n")
             try:
-                for rec in vf:
-                    records.append(rec)
+                vf = pysam.VariantFile(tmp)
             except (OSError, ValueError) as exc:
-                no = numbers[len(records)] if len(records) < len(numbers) else numbers[-1]
-                raise FormatError(f"{path}: line {no}: malformed VCF record ({exc})") from None
-            header = vf.header
+                raise FormatError(f"{path}: the VCF header cannot be read ({exc})") from None
+            records: list[pysam.VariantRecord] = []
+            with vf:
+                try:
+                    for rec in vf:
+                        records.append(rec)
+                except (OSError, ValueError) as exc:
+                    no = numbers[len(records)] if len(records) < len(numbers) else numbers[-1]
+                    raise FormatError(f"{path}: line {no}: malformed VCF record ({exc})") from None
+                header = vf.header
     finally:
         pysam.set_verbosity(verbosity)
-        os.unlink(tmp)
     return VcfData(path, header, records, numbers, added)
 
 
