@@ -372,6 +372,29 @@ def test_ctrl_c_during_start_up_is_exit_130_without_traceback(amplicon_run, dela
         assert out.startswith("##fileformat") and out.endswith("\n")
 
 
+def test_the_deepamp_command_reports_an_interrupt_while_loading_in_one_line(monkeypatch, capsys):
+    """The console script goes through deepamp.__main__.console: Ctrl-C while the command line is still
+    being imported (before the CLI handles interrupts) is one line and exit 130, not a traceback."""
+    import importlib.abc
+    import tomllib
+
+    import deepamp.__main__ as entry
+
+    with open(Path(__file__).resolve().parents[1] / "pyproject.toml", "rb") as fh:
+        assert tomllib.load(fh)["project"]["scripts"]["deepamp"] == "deepamp.__main__:console"
+
+    class Interrupting(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path, target=None):
+            if name == "deepamp.cli":
+                raise KeyboardInterrupt
+            return None
+
+    monkeypatch.delitem(sys.modules, "deepamp.cli")
+    monkeypatch.setattr(sys, "meta_path", [Interrupting(), *sys.meta_path])
+    assert entry.console() == 130
+    assert capsys.readouterr().err == "deepamp: interrupted; no output written\n"
+
+
 _DROPPED_INTERRUPT = r"""
 import ctypes, gc, signal, sys
 from deepamp.cli import Interrupted, _Signals

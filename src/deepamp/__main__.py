@@ -1,4 +1,4 @@
-"""``python -m deepamp``."""
+"""``python -m deepamp`` and the ``deepamp`` command."""
 
 import sys
 
@@ -14,12 +14,18 @@ def _interrupted(exc: BaseException | None) -> bool:
     return False
 
 
-try:
-    from deepamp.cli import main
-except BaseException as exc:         # Ctrl-C before the command line is up: one line, no traceback
-    if not _interrupted(exc):
-        raise
-    sys.stderr.write("deepamp: interrupted; no output written\n")
-    sys.exit(130)
+def console() -> int:
+    """The ``deepamp`` command: :func:`deepamp.cli.main`, with a Ctrl-C that lands while the command
+    line is still loading (before the CLI handles interrupts) reported in one line, exit 130."""
+    try:
+        from deepamp.cli import main
+    except BaseException as exc:
+        if not _interrupted(exc):
+            raise
+        sys.stderr.write("deepamp: interrupted; no output written\n")
+        return 130
+    return main()
 
-sys.exit(main())
+
+if __name__ == "__main__":
+    sys.exit(console())
