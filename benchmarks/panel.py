@@ -43,6 +43,8 @@ sys.path.insert(0, SRC)
 import datagen  # noqa: E402
 from measure import linear_fit, run_timed, write_results  # noqa: E402
 
+from deepamp.io.reference import read_records, write_records  # noqa: E402
+
 DATA = os.path.join(datagen.DATA, "panel")
 AMPLICON = 170
 MAX_TILES = 2
@@ -66,21 +68,6 @@ def _exons() -> dict[str, list[tuple[int, str, int, int]]]:
     return out
 
 
-def _fasta(path: str) -> dict[str, str]:
-    recs, name, seq = {}, None, []
-    with open(path) as fh:
-        for line in fh:
-            if line.startswith(">"):
-                if name:
-                    recs[name] = "".join(seq)
-                name, seq = line[1:].split()[0], []
-            else:
-                seq.append(line.strip())
-    if name:
-        recs[name] = "".join(seq)
-    return recs
-
-
 def build_panel(prefix: str) -> tuple[str, str, int]:
     """Write PREFIX.fa (slice records) and PREFIX.bed (amplicons); returns paths and the amplicon count."""
     from importlib import resources
@@ -88,8 +75,8 @@ def build_panel(prefix: str) -> tuple[str, str, int]:
     if os.path.exists(prefix + ".fa") and os.path.exists(prefix + ".bed"):
         with open(prefix + ".bed") as fh:
             return prefix + ".fa", prefix + ".bed", sum(1 for _ in fh)
-    pieces = _fasta(str(resources.files("deepamp.annotate") / "data" / "bypass_grch38_exon_flanks.fa"))
-    pieces.update(_fasta(datagen.REF))
+    pieces = read_records(str(resources.files("deepamp.annotate") / "data" / "bypass_grch38_exon_flanks.fa"))
+    pieces.update(read_records(datagen.REF))
     rng = random.Random(7)
     c, s, e = ROS1_SLICE
     pieces[f"{c}:{s}-{e}"] = "".join(rng.choice("ACGT") for _ in range(e - s + 1))
@@ -114,9 +101,7 @@ def build_panel(prefix: str) -> tuple[str, str, int]:
                 bed.append((chrom, a0, a0 + AMPLICON, f"{gene}_ex{exon}" + (f"_{k + 1}" if n > 1 else "")))
     bed.sort(key=lambda r: (r[0], r[1]))
     os.makedirs(os.path.dirname(prefix), exist_ok=True)
-    with open(prefix + ".fa", "w") as fh:
-        for name, seq in used.items():
-            fh.write(f">{name}\n" + "".join(seq[i:i + 60] + "\n" for i in range(0, len(seq), 60)))
+    write_records(prefix + ".fa", used)
     with open(prefix + ".bed", "w") as fh:
         fh.writelines(f"{c}\t{a}\t{b}\t{n}\n" for c, a, b, n in bed)
     import pysam
@@ -212,7 +197,7 @@ def main(argv: list[str]) -> int:
                threads_cpu_ratio_paired=cpu_ratio,
                loadavg_start=load_start, loadavg_end=load_end, rounds=args.rounds, nproc=os.cpu_count())
     L = ["# Panel benchmark (ALK ex20-29, ROS1 ex35-42 stand-in, bypass hotspot exons)", "",
-         f"{n_amp} amplicons of {AMPLICON} bp on {len(_fasta(ref))} reference pieces; `deepamp call` whole processes "
+         f"{n_amp} amplicons of {AMPLICON} bp on {len(read_records(ref))} reference pieces; `deepamp call` whole processes "
          f"(defaults), median of {args.rounds} rounds in rotating order; {os.cpu_count()} CPUs, load average "
          f"{' / '.join('%.2f' % x for x in load_start)} at start, {' / '.join('%.2f' % x for x in load_end)} at end.", "",
          "| process | amplicons | pairs/amplicon | reads | BAM MB | wall s | CPU s | peak RSS MiB | us/read (wall) |",

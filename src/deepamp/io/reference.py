@@ -28,7 +28,7 @@ import pysam
 
 from deepamp.errors import ReferenceFileError
 
-__all__ = ["RefContig", "Reference", "slice_of"]
+__all__ = ["RefContig", "Reference", "read_records", "slice_of", "write_records"]
 
 _SLICE_RE = re.compile(r"^(?P<name>.+):(?P<start>[0-9]+)-(?P<end>[0-9]+)$")
 _BASES = re.compile(rb"^[A-Za-z*-]*$")
@@ -46,6 +46,31 @@ def slice_of(fasta_name: str, length: int) -> tuple[str, int]:
     if m and int(m["end"]) - int(m["start"]) + 1 == length:
         return m["name"], int(m["start"]) - 1
     return fasta_name, 0
+
+
+def read_records(path: str | os.PathLike[str]) -> dict[str, str]:
+    """Every record of a small plain FASTA, name (the header's first word) -> sequence, in file order
+    (for building panels from shipped pieces; large references go through :class:`Reference`)."""
+    records: dict[str, str] = {}
+    name, seq = None, []
+    with open(path, encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith(">"):
+                if name:
+                    records[name] = "".join(seq)
+                name, seq = line[1:].split()[0], []
+            else:
+                seq.append(line.strip())
+    if name:
+        records[name] = "".join(seq)
+    return records
+
+
+def write_records(path: str | os.PathLike[str], records: dict[str, str]) -> None:
+    """``records`` (name -> sequence) as a FASTA of 60-base lines."""
+    with open(path, "w", encoding="ascii") as fh:
+        for name, seq in records.items():
+            fh.write(f">{name}\n" + "".join(seq[i:i + 60] + "\n" for i in range(0, len(seq), 60)))
 
 
 @dataclass(frozen=True)

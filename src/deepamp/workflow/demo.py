@@ -158,24 +158,10 @@ def run_demo(outdir: str | os.PathLike[str] = DEFAULT_DEMO_DIR, *, pairs: int = 
 def bypass_panel(prefix: str) -> tuple[str, str]:
     """Write the wider panel's reference (``PREFIX.fa``: the ALK slice and the shipped bypass-gene exon
     pieces holding the hotspots, as slice records) and amplicons (``PREFIX.bed``); returns both paths."""
-    from deepamp.io.reference import Reference
+    from deepamp.io.reference import Reference, read_records, write_records
 
-    pieces_fa = str(resources.files("deepamp.annotate") / "data" / "bypass_grch38_exon_flanks.fa")
-    records: dict[str, str] = {}
-    with open(data_path("ALK_hg38_chr2_29191796-29223795.fa"), encoding="ascii") as fh:
-        records["chr2:29191796-29223795"] = "".join(line.strip() for line in fh if not line.startswith(">"))
-    with open(pieces_fa, encoding="ascii") as fh:
-        name, seq = None, []
-        pieces: dict[str, str] = {}
-        for line in fh:
-            if line.startswith(">"):
-                if name:
-                    pieces[name] = "".join(seq)
-                name, seq = line[1:].split()[0], []
-            else:
-                seq.append(line.strip())
-        if name:
-            pieces[name] = "".join(seq)
+    records = read_records(data_path("ALK_hg38_chr2_29191796-29223795.fa"))
+    pieces = read_records(str(resources.files("deepamp.annotate") / "data" / "bypass_grch38_exon_flanks.fa"))
     with open(data_path("alk_exons22-25_amplicons.bed"), encoding="ascii") as fh:
         bed = [line for line in fh if line.strip()]
     half = AMPLICON_LENGTH // 2
@@ -190,9 +176,7 @@ def bypass_panel(prefix: str) -> tuple[str, str]:
         else:
             raise RuntimeError(f"no shipped piece holds an amplicon around {contig}:{pos}")   # a packaging bug
     os.makedirs(os.path.dirname(prefix), exist_ok=True)
-    with open(prefix + ".fa", "w", encoding="ascii") as fh:
-        for name, seq in records.items():
-            fh.write(f">{name}\n" + "".join(seq[i:i + 60] + "\n" for i in range(0, len(seq), 60)))
+    write_records(prefix + ".fa", records)
     with open(prefix + ".bed", "w", encoding="ascii") as fh:
         fh.writelines(bed)
     Reference(prefix + ".fa").close()        # indexed and checked once, here
