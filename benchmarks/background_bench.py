@@ -37,13 +37,7 @@ N_CONTROLS = (5, 10, 20)
 
 
 def control_bam(i: int, pairs: int) -> str:
-    from deepamp.simulate import simulate
-
-    out = os.path.join(DATA, f"control{i:02d}_{pairs}.bam")
-    if not (os.path.exists(out) and os.path.exists(out + ".bai")):
-        simulate(datagen.REF, datagen.BED, out, pairs_per_amplicon=pairs, run_seed=1, sample_seed=100 + i,
-                 contig_length={"chr2": datagen.CHR2_LENGTH}, sample=f"control{i:02d}", threads=2)
-    return out
+    return datagen.simulated(os.path.join(DATA, f"control{i:02d}_{pairs}.bam"), pairs, 100 + i, f"control{i:02d}")
 
 
 def _child(argv, env):

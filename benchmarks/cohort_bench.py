@@ -35,13 +35,7 @@ DATA = os.path.join(datagen.DATA, "cohort")
 
 
 def sample_bam(i: int, pairs: int) -> str:
-    from deepamp.simulate import simulate
-
-    out = os.path.join(DATA, f"s{i:02d}_{pairs}.bam")
-    if not (os.path.exists(out) and os.path.exists(out + ".bai")):
-        simulate(datagen.REF, datagen.BED, out, pairs_per_amplicon=pairs, run_seed=1, sample_seed=500 + i,
-                 contig_length={"chr2": datagen.CHR2_LENGTH}, sample=f"s{i:02d}", threads=2)
-    return out
+    return datagen.simulated(os.path.join(DATA, f"s{i:02d}_{pairs}.bam"), pairs, 500 + i, f"s{i:02d}")
 
 
 def main(argv: list[str]) -> int:

@@ -34,7 +34,7 @@ import numpy as np
 
 import deepamp
 from deepamp.io.regions import read_bed
-from deepamp.models.copy_number import CopyNumberOptions, copy_number_from_counts
+from deepamp.models.copy_number import copy_number_from_counts
 from deepamp.simulate import simulate
 from deepamp.workflow.demo import bypass_panel
 

@@ -46,6 +46,17 @@ def _n_reads(bam: str) -> int:
         return sum(s.mapped + s.unmapped for s in fh.get_index_statistics())
 
 
+def simulated(out: str, pairs: int, sample_seed: int, sample: str) -> str:
+    """``out``: a sample of the shipped panel (run seed 1, its own sample seed), simulated unless it
+    and its index exist already."""
+    if not (os.path.exists(out) and os.path.exists(out + ".bai")):
+        from deepamp.simulate import simulate
+
+        simulate(REF, BED, out, pairs_per_amplicon=pairs, run_seed=1, sample_seed=sample_seed,
+                 contig_length={"chr2": CHR2_LENGTH}, sample=sample, threads=2)
+    return out
+
+
 def make_bam(pairs: int, force: bool = False) -> dict:
     from deepamp.simulate import simulate
 
